@@ -1,0 +1,1 @@
+"""Shared plumbing: typed errors, the artifact home, atomic writes, manifests."""

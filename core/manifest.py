@@ -1,0 +1,47 @@
+"""`manifest.json`: what an artifact was built from, checked on every load.
+
+Every model and index records a format version, its backbone and word
+vectors (with dimension). Loading compares the recorded values with what the
+caller expects and raises a typed error with a readable message instead of
+letting Annoy segfault on a dimension mismatch.
+"""
+import json
+from pathlib import Path
+
+from core import atomic
+from core.errors import DeviseError
+
+FORMAT_VERSION = 1
+
+
+def write(directory, kind, error=DeviseError, **fields):
+    data = {"format_version": FORMAT_VERSION, "kind": kind, **fields}
+    atomic.write_json(Path(directory) / "manifest.json", data)
+    return data
+
+
+def read(directory, kind, error=DeviseError):
+    """Read and sanity-check a manifest; `error` is the exception type to raise."""
+    path = Path(directory) / "manifest.json"
+    if not path.is_file():
+        raise error(f"{directory}: no manifest.json here; is this a devise {kind}? Build it again.")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise error(f"{path}: unreadable manifest ({exc}); rebuild the {kind}.") from None
+    if data.get("kind") != kind:
+        raise error(f"{path}: this is a {data.get('kind')!r}, not a {kind}.")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise error(
+            f"{path}: format version {version} but this devise reads {FORMAT_VERSION}; rebuild the {kind}."
+        )
+    return data
+
+
+def expect(data, where, error=DeviseError, **expected):
+    """Raise if any recorded field differs from the expected value."""
+    for key, want in expected.items():
+        have = data.get(key)
+        if want is not None and have != want:
+            raise error(f"{where}: built with {key}={have!r}, but {want!r} is in use; rebuild it or pass the matching option.")
