@@ -1,0 +1,1 @@
+"""Images, labels, word vectors and datasets: everything that feeds the trainer."""

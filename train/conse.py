@@ -1,0 +1,58 @@
+"""ConSE (Norouzi et al., 2014): a training-free image vector in word space.
+
+The image vector is the convex combination of the word vectors of the
+backbone's top-T ImageNet labels, weighted by their softmax probabilities.
+Pure NumPy: it runs on cached logits without TensorFlow.
+"""
+import numpy as np
+
+DEFAULT_TOP_T = 10
+
+
+def softmax(logits):
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def unit_rows(x, eps=1e-12):
+    x = np.asarray(x, np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), eps)
+
+
+def imagenet_label_vectors(words):
+    """Unit word vector per ImageNet class (mean over its synonyms); zero where none is known.
+
+    Every synonym ("tabby", "tabby cat") votes, so one odd lemma does not
+    decide the class's position in word space.
+    """
+    from data.imagenet import class_lemmas
+
+    out = np.zeros((1000, words.dim), np.float32)
+    for i, lemmas in enumerate(class_lemmas()):
+        vecs = []
+        for lemma in lemmas:
+            used, _ = words.phrase_words(lemma)
+            if used:
+                vecs.append(unit_rows(words.phrase_vector(lemma)))
+        if vecs:
+            out[i] = unit_rows(np.mean(vecs, axis=0))
+    return out
+
+
+class ConSE:
+    def __init__(self, words, top_t=DEFAULT_TOP_T):
+        self.words = words
+        self.top_t = top_t
+        self.label_vectors = imagenet_label_vectors(words)
+        self.known = np.linalg.norm(self.label_vectors, axis=1) > 0
+
+    def project(self, logits):
+        """[N,1000] logits -> [N,dim] unit vectors."""
+        probs = softmax(np.asarray(logits, np.float32))
+        probs[:, ~self.known] = 0.0
+        top = np.argpartition(-probs, self.top_t - 1, axis=1)[:, : self.top_t]
+        weights = np.take_along_axis(probs, top, axis=1)
+        weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+        vecs = np.einsum("nt,ntd->nd", weights, self.label_vectors[top])
+        return unit_rows(vecs)

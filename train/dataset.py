@@ -1,0 +1,50 @@
+"""A labelled image folder, embedded: features, logits, class indices and label vectors."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from data.folders import require_labelled, scan
+from data.labels import class_phrases, phrase_vectors, read_label_map
+from train.conse import unit_rows
+
+
+@dataclass
+class Dataset:
+    root: str
+    class_names: list        # folder names, sorted
+    phrases: dict            # folder name -> label phrase
+    label_vectors: np.ndarray  # [C, dim] unit phrase vectors, row per class_names
+    paths: list              # embedded image paths
+    y: np.ndarray            # class index per path
+    features: np.ndarray
+    logits: np.ndarray
+    bad: list                # (path, message) for skipped files
+    backbone: str
+    words: str
+
+    def rows_of(self, paths):
+        index = {p: i for i, p in enumerate(self.paths)}
+        return np.array([index[p] for p in paths if p in index], dtype=np.int64)
+
+    def class_rows(self, names):
+        return np.array([self.class_names.index(n) for n in names], dtype=np.int64)
+
+
+def load_dataset(data_dir, exclude=(), label_map=None, backbone=None, words=None, progress=True, folder=None) -> Dataset:
+    """Scan, name, and embed a labelled folder (features come from the cache when fresh)."""
+    from data.words import load_words
+    from train.backbones import DEFAULT_BACKBONE, get_backbone
+    from train.embed import embed_paths
+
+    folder = folder or scan(data_dir, exclude=exclude)
+    require_labelled(folder)
+    wv = load_words(words)
+    mapping = read_label_map(label_map) if label_map else {}
+    phrases = class_phrases(folder.class_names(), mapping)
+    names, vectors = phrase_vectors(phrases, wv)  # fails early, naming unknown phrases
+    bb = get_backbone(backbone or DEFAULT_BACKBONE)
+    emb = embed_paths(folder.paths, bb, progress=progress)
+    cls_of = dict(zip(folder.paths, folder.classes))
+    y = np.array([names.index(cls_of[p]) for p in emb.paths], dtype=np.int64)
+    return Dataset(str(folder.root), names, phrases, unit_rows(vectors), emb.paths, y,
+                   emb.features, emb.logits, folder.skipped + emb.bad, bb.name, wv.name)

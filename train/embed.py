@@ -1,0 +1,106 @@
+"""Batched feature extraction with parallel decoding and a resumable cache.
+
+Decoding runs in a thread pool (Pillow releases the GIL while decoding)
+ahead of the backbone, so the CPU spends its time in the model. Every batch
+is committed to the feature cache as soon as it is embedded.
+"""
+import collections
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import BadImageError
+from core.progress import Progress, warn
+from data.feature_cache import FeatureCache
+from data.images import load_square
+
+
+@dataclass
+class Embedded:
+    paths: list                  # images embedded successfully, in input order
+    features: np.ndarray         # [N, feature_dim] float32
+    logits: np.ndarray           # [N, 1000] float32 ImageNet logits
+    bad: list = field(default_factory=list)  # (path, message)
+    computed: int = 0            # how many were embedded now rather than read from the cache
+
+    def index_of(self):
+        return {p: i for i, p in enumerate(self.paths)}
+
+
+def _decode(path, size):
+    try:
+        return load_square(path, size)
+    except BadImageError as exc:
+        return exc
+
+
+def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True, warn_bad=True) -> Embedded:
+    """Embed every path (absolute or relative), reading fresh entries from the cache."""
+    from train.backbones import DEFAULT_BACKBONE, get_backbone
+
+    if backbone is None or isinstance(backbone, str):
+        backbone = get_backbone(backbone or DEFAULT_BACKBONE)
+    paths = [os.path.abspath(p) for p in paths]
+    cache = FeatureCache(backbone.fingerprint)
+    try:
+        known = cache.lookup(paths)
+        todo = [p for p in paths if p not in known]
+        if todo:
+            _embed_into_cache(todo, backbone, cache, batch_size, workers or min(4, os.cpu_count() or 2), progress)
+            known.update(cache.lookup(todo))
+    finally:
+        cache.close()
+    good, feats, logits, bad = [], [], [], []
+    for p in paths:
+        entry = known.get(p)
+        if entry is None:
+            bad.append((p, f"{p}: vanished while embedding; skipped."))
+        elif isinstance(entry, str):
+            bad.append((p, entry))
+        else:
+            good.append(p)
+            feats.append(entry[0])
+            logits.append(entry[1])
+    if warn_bad:
+        for _, message in bad:
+            warn(message)
+    dim = backbone.feature_dim
+    return Embedded(
+        good,
+        np.stack(feats).astype(np.float32) if feats else np.zeros((0, dim), np.float32),
+        np.stack(logits).astype(np.float32) if logits else np.zeros((0, 1000), np.float32),
+        bad,
+        len(todo),
+    )
+
+
+def _embed_into_cache(todo, backbone, cache, batch_size, workers, show):
+    size = backbone.input_size
+    lookahead = batch_size * 2
+    with ThreadPoolExecutor(workers) as pool, Progress(len(todo), "embedding", enabled=show) as bar:
+        pending = collections.deque()
+        feed = iter(todo)
+        for path in itertools.islice(feed, lookahead):
+            pending.append((path, pool.submit(_decode, path, size)))
+        batch, errors = [], []
+        while pending:
+            path, future = pending.popleft()
+            nxt = next(feed, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(_decode, nxt, size)))
+            result = future.result()
+            if isinstance(result, Exception):
+                errors.append((path, None, None, str(result)))
+            else:
+                batch.append((path, result))
+            if len(batch) == batch_size or (not pending and batch):
+                feats, logits = backbone.predict(np.stack([arr for _, arr in batch]))
+                cache.store([(p, f, l, None) for (p, _), f, l in zip(batch, feats, logits)] + errors)
+                bar.update(len(batch) + len(errors))
+                batch, errors = [], []
+        if errors:
+            cache.store(errors)
+            bar.update(len(errors))

@@ -1,0 +1,49 @@
+"""Zero-shot metrics: hit@k for ZSL and GZSL, the harmonic mean H, calibrated stacking."""
+import numpy as np
+
+KS = (1, 2, 5, 10)
+
+
+def hits_at_k(image_vectors, label_vectors, true_index, ks=KS, label_bias=None):
+    """Fraction of images whose true label is among the k highest-scoring labels.
+
+    `label_bias` is added to every image's score for each label; calibrated
+    stacking passes -gamma for seen labels so they stop swamping unseen ones.
+    """
+    if len(true_index) == 0:
+        return {f"hit@{k}": float("nan") for k in ks}
+    scores = np.asarray(image_vectors, np.float32) @ np.asarray(label_vectors, np.float32).T
+    if label_bias is not None:
+        scores = scores + label_bias[None, :]
+    true_index = np.asarray(true_index)
+    true_scores = scores[np.arange(len(true_index)), true_index]
+    # Rank = number of labels that score strictly higher than the true one.
+    rank = (scores > true_scores[:, None]).sum(axis=1)
+    return {f"hit@{k}": float((rank < k).mean()) for k in ks}
+
+
+def harmonic(a, b):
+    return 0.0 if a + b == 0 or np.isnan(a) or np.isnan(b) else float(2 * a * b / (a + b))
+
+
+def zsl_gzsl(vec_unseen, y_unseen, vec_seen, y_seen, label_vectors, seen_mask, gamma=0.0):
+    """All the numbers of one evaluation.
+
+    y_unseen / y_seen index rows of `label_vectors` (all classes); seen_mask
+    marks which rows are seen classes.
+    """
+    unseen_rows = np.flatnonzero(~seen_mask)
+    remap = {row: i for i, row in enumerate(unseen_rows)}
+    zsl = hits_at_k(vec_unseen, label_vectors[unseen_rows], [remap[y] for y in y_unseen])
+    bias = np.where(seen_mask, -gamma, 0.0).astype(np.float32)
+    g_unseen = hits_at_k(vec_unseen, label_vectors, y_unseen, label_bias=bias)
+    g_seen = hits_at_k(vec_seen, label_vectors, y_seen, label_bias=bias)
+    return {"zsl": zsl, "gzsl_unseen": g_unseen, "gzsl_seen": g_seen,
+            "gzsl_h": harmonic(g_unseen["hit@1"], g_seen["hit@1"])}
+
+
+def chance(n_unseen, n_all, n_seen_test, n_unseen_test, ks=KS):
+    """Expected hit@k of a uniformly random ranking."""
+    zsl = {f"hit@{k}": min(1.0, k / n_unseen) for k in ks}
+    g = {f"hit@{k}": min(1.0, k / n_all) for k in ks}
+    return {"zsl": zsl, "gzsl_unseen": dict(g), "gzsl_seen": dict(g), "gzsl_h": harmonic(g["hit@1"], g["hit@1"])}
