@@ -45,8 +45,178 @@ def cli(home):
 
 # --- commands: trainer (issue 2) -------------------------------------------
 
+def _label_map_option(fn):
+    return click.option("--label-map", type=click.Path(exists=True, dir_okay=False),
+                        help="File mapping class folder names to phrases (JSON or `name = phrase` lines).")(fn)
+
+
+def _split_options(fn):
+    fn = click.option("--holdout", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+                      help="Fraction of classes held out (zero-shot).")(fn)
+    fn = click.option("--holdout-classes", help="Comma-separated class folders to hold out (overrides --holdout).")(fn)
+    fn = click.option("--seed", type=int, default=0, show_default=True)(fn)
+    fn = click.option("--exclude", help="Comma-separated class folders to ignore, e.g. BACKGROUND_Google.")(fn)
+    fn = click.option("--loss", type=click.Choice(["cosine", "hinge"]), default="cosine", show_default=True)(fn)
+    fn = click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)(fn)
+    return _label_map_option(fn)
+
+
+@cli.command()
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
+@_split_options
+@click.option("--backbone", default=None, help="efficientnet-lite0 (default, offline), vgg16, efficientnetv2b0, resnet50.")
+@click.option("--words", "words", default=None, help="GloVe .txt or word2vec file (default: GloVe 6B 50-d).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--verbose", is_flag=True, help="Show Keras training progress.")
+@reports_errors
+def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label_map, backbone, words, out, verbose):
+    """Train a projection head on DATA_DIR (one subfolder per class)."""
+    from train.run import train_model
+
+    model_dir, split, fitted, ds = train_model(
+        data_dir, out, holdout, comma_list(holdout_classes) or None, seed, comma_list(exclude), label_map,
+        loss, epochs, backbone, words, verbose=verbose)
+    click.echo(f"trained on {len(split.train)} images of {len(split.seen)} classes; "
+               f"held out {len(split.unseen)} classes ({', '.join(split.unseen[:8])}{' ...' if len(split.unseen) > 8 else ''})")
+    click.echo(f"blend alpha={fitted.alpha} (head vs ConSE), calibrated stacking gamma={fitted.gamma}; skipped {len(ds.bad)} file(s)")
+    click.echo(f"model: {model_dir}")
+
+
+@cli.command()
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Evaluate this model on its own split.")
+@click.option("--test-dir", type=click.Path(exists=True, file_okay=False), help="Take test images from this folder (e.g. CIFAR-10 test/).")
+@_split_options
+@click.option("--splits", type=click.IntRange(1, 100), default=1, show_default=True, help="Seeded class splits to average.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--verbose", is_flag=True)
+@reports_errors
+def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label_map, splits, as_json, verbose):
+    """Zero-shot (ZSL) and generalized (GZSL) hit@k: model vs ConSE vs chance."""
+    from train.report import evaluation_table
+    from train.run import evaluate as run_evaluate
+
+    report = run_evaluate(data_dir, model_dir, test_dir, holdout, comma_list(holdout_classes) or None, splits, seed,
+                          comma_list(exclude), label_map, loss, epochs, verbose=verbose)
+    click.echo(json.dumps(report, indent=2) if as_json else evaluation_table(report))
+
+
+def _labels_option(fn):
+    return click.option("--labels", help="Restrict tags to these phrases: a file (one per line) or a comma list.")(fn)
+
+
+@cli.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Trained model (default: ConSE, no training).")
+@click.option("--index", "index_name", default=None, help="Use the model of this index.")
+@click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True)
+@_labels_option
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def tag(images, model_dir, index_name, top, labels, as_json):
+    """Nearest words for each image (zero-shot classification with --labels)."""
+    from search.tag import parse_labels, tag as run_tag
+
+    if index_name is not None:
+        from index.store import open_index
+
+        model_dir = open_index(index_name).model_dir
+    results, bad = run_tag(list(images), model_dir, top, parse_labels(labels) if labels else None)
+    if as_json:
+        emit_json(results)
+    else:
+        for r in results:
+            click.echo(f"{r['image']}: " + ", ".join(f"{t['word']} ({t['score']:.3f})" for t in r["tags"]))
+    if not results:
+        raise click.ClickException(f"none of the {len(images)} image(s) could be read.")
+
+
+@cli.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True)
+@click.option("--backbone", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def classify(images, top, backbone, as_json):
+    """The backbone's own ImageNet labels: what the CNN sees."""
+    from train.classify import classify as run_classify
+
+    results, bad = run_classify(list(images), top, backbone)
+    if as_json:
+        emit_json(results)
+    else:
+        for r in results:
+            click.echo(f"{r['image']}: " + ", ".join(f"{l['label']} ({l['prob']:.3f})" for l in r["labels"]))
+    if not results:
+        raise click.ClickException(f"none of the {len(images)} image(s) could be read.")
+
+
+@cli.command()
+@click.argument("data_dir", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Where to write the model and sheet (default: HOME/demo).")
+@click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def demo(data_dir, out, epochs, as_json):
+    """The main job: train with 20% of classes held out, compare with ConSE, tag held-out images."""
+    from train.demo import run_demo
+    from train.report import evaluation_table
+
+    summary = run_demo(data_dir, out, epochs=epochs)
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(summary["data"])
+    if "evaluation" in summary:
+        click.echo(evaluation_table(summary["evaluation"]))
+    for r in summary["tags"]:
+        click.echo(f"{r['image']}: " + ", ".join(f"{t['word']} ({t['score']:.2f})" for t in r["tags"]))
+    click.echo("wrote: " + ", ".join(summary["wrote"]))
+
+
 
 # --- commands: generate (issue 5) ------------------------------------------
+@cli.command()
+@click.option("--classes", help='Comma-separated class phrases, e.g. "hot dog,cat,sofa".')
+@click.option("--classes-file", type=click.Path(dir_okay=False), help="One class phrase per line (# comments).")
+@click.option("--template", default="a photo of a {}", show_default=True, help="Prompt; {} is the class.")
+@click.option("--per-class", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--model", default="stabilityai/sd-turbo", show_default=True,
+              help="Any diffusers text-to-image pipeline: hub id or saved folder.")
+@click.option("--steps", type=click.IntRange(min=1), help="Default: 1 for *turbo* models, else 30.")
+@click.option("--guidance", type=float, help="Default: 0 for *turbo* models, else 7.5.")
+@click.option("--size", default=512, show_default=True, type=int, help="Square image side, a multiple of 8.")
+@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int, help="Base seed; each image's seed derives from it.")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cuda", "cpu"]))
+@click.option("--dtype", type=click.Choice(["float16", "bfloat16", "float32"]),
+              help="Default: float16 on cuda, float32 on cpu.")
+@click.option("--retry-blank", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Regenerate safety-blanked images up to N times with new seeds.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output image folder.")
+@reports_errors
+def generate(classes, classes_file, out, **options):
+    """Generate a labelled image folder (OUT/<class>/<NNNN>.png) from text prompts; resumable."""
+    import time
+
+    from data.generate import generate as run
+
+    state = {"shown": 0.0, "tty": sys.stderr.isatty()}
+
+    def progress(done, total, per_minute):
+        # A live line on a terminal; in logs, one line every 10 s rather than one per batch.
+        if state["tty"] or done == total or time.monotonic() - state["shown"] >= 10:
+            end = "\r" if state["tty"] else "\n"
+            click.echo(f"generated {done}/{total} images, {per_minute:.1f} images/min", err=True, nl=False)
+            click.echo(end, err=True, nl=False)
+            state["shown"] = time.monotonic()
+
+    summary = run(comma_list(classes), out, classes_file=classes_file, progress=progress,
+                  warn=lambda message: click.echo(message, err=True), **options)
+    if state["tty"] and state["shown"]:
+        click.echo("", err=True)
+    emit_json(summary.as_dict())
+
 
 
 # --- commands: index and search (issue 3) ----------------------------------

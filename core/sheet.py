@@ -1,0 +1,56 @@
+"""Contact sheets: a grid of thumbnails with captions, saved as PNG."""
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from core.atomic import atomic_path
+
+
+def _font(size):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has one bitmap size only
+        return ImageFont.load_default()
+
+
+def _thumb(path, size):
+    from core.errors import BadImageError
+    from data.images import open_rgb
+
+    try:
+        img = open_rgb(path)
+    except BadImageError:
+        return Image.new("RGB", (size, size), (200, 60, 60))
+    img.thumbnail((size, size), Image.BICUBIC)
+    canvas = Image.new("RGB", (size, size), (245, 245, 245))
+    canvas.paste(img, ((size - img.width) // 2, (size - img.height) // 2))
+    return canvas
+
+
+def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines=3):
+    """items: list of (image_path, [caption lines]). Writes `out` atomically; returns its path."""
+    items = list(items)
+    if not items:
+        raise ValueError("contact sheet needs at least one image")
+    columns = columns or min(6, len(items))
+    rows = (len(items) + columns - 1) // columns
+    font, title_font = _font(13), _font(18)
+    line_h, pad = 16, 8
+    cell_w, cell_h = thumb + pad, thumb + pad + caption_lines * line_h + 4
+    top = 34 if title else pad
+    sheet = Image.new("RGB", (columns * cell_w + pad, top + rows * cell_h), "white")
+    draw = ImageDraw.Draw(sheet)
+    if title:
+        draw.text((pad, 8), title, fill="black", font=title_font)
+    for i, (path, lines) in enumerate(items):
+        x, y = pad + (i % columns) * cell_w, top + (i // columns) * cell_h
+        sheet.paste(_thumb(path, thumb), (x, y))
+        for j, line in enumerate(list(lines)[:caption_lines]):
+            text = str(line)
+            while text and draw.textlength(text, font=font) > thumb:
+                text = text[:-2] + "…"
+            draw.text((x, y + thumb + 3 + j * line_h), text, fill="black", font=font)
+    out = Path(out)
+    with atomic_path(out, suffix=".png") as tmp:
+        sheet.save(tmp, format="PNG")
+    return out

@@ -1,0 +1,1 @@
+"""Search side: tagging, text and image search, nearest words, curation tools."""

@@ -1,0 +1,47 @@
+"""Image -> word space, through a trained model or, with no model, ConSE."""
+from pathlib import Path
+
+from core.errors import ModelError
+
+CONSE = "conse"
+
+
+class Projector:
+    """Wraps a trained model (head blended with ConSE) or plain ConSE."""
+
+    def __init__(self, model_dir=None):
+        from data.words import load_words
+        from train import model_store
+        from train.conse import ConSE
+
+        self.model = None
+        if model_dir not in (None, CONSE):
+            self.model = model_store.load(model_dir)
+            words_spec = None if self.model.words == "glove-6b-50d" else self.model.words
+            self.words = load_words(words_spec)
+            if self.words.name != self.model.words:
+                raise ModelError(f"{model_dir}: trained with word vectors {self.model.words!r}, loaded {self.words.name!r}.")
+            self.backbone = self.model.backbone
+        else:
+            from train.backbones import DEFAULT_BACKBONE
+
+            self.words = load_words(None)
+            self.backbone = DEFAULT_BACKBONE
+        self.conse = ConSE(self.words)
+
+    @property
+    def name(self):
+        return str(Path(self.model.directory).resolve()) if self.model else CONSE
+
+    @property
+    def gamma(self):
+        return self.model.gamma if self.model else 0.0
+
+    @property
+    def seen_phrases(self):
+        return set(self.model.seen_phrases) if self.model else set()
+
+    def project(self, features, logits):
+        if self.model is None:
+            return self.conse.project(logits)
+        return self.model.project(features, logits, self.conse)

@@ -1,0 +1,64 @@
+"""Tagging: the nearest words (or given label phrases) to each image in word space."""
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import DataError
+
+TAG_VOCABULARY_SIZE = 50_000
+
+
+def parse_labels(value):
+    """A file with one phrase per line, or a comma-separated list."""
+    path = Path(value)
+    if path.is_file():
+        phrases = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    else:
+        phrases = [part.strip() for part in value.split(",")]
+    phrases = [p for p in phrases if p and not p.startswith("#")]
+    if not phrases:
+        raise DataError(f"--labels {value!r}: no label phrases given.")
+    return phrases
+
+
+def candidates(words, labels=None):
+    """(texts, unit vectors) to rank: given label phrases, or the tag vocabulary."""
+    from data.words import tag_vocabulary, unit_matrix
+    from train.conse import unit_rows
+
+    if labels:
+        return list(labels), unit_rows(np.stack([words.phrase_vector(p) for p in labels]))
+    rows = tag_vocabulary(words, TAG_VOCABULARY_SIZE)
+    return [words.words[r] for r in rows], unit_matrix(words, rows)
+
+
+def rank(vectors, texts, matrix, top, penalty=None):
+    scores = vectors @ matrix.T
+    if penalty is not None:
+        scores = scores - penalty[None, :]
+    top = min(top, len(texts))
+    best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+    out = []
+    for row, idx in zip(scores, best):
+        idx = idx[np.argsort(-row[idx])]
+        out.append([{"word": texts[i], "score": float(row[i])} for i in idx])
+    return out
+
+
+def tag(paths, model_dir=None, top=10, labels=None, projector=None):
+    """Return ([{"image": path, "tags": [{"word", "score"}]}], skipped files)."""
+    from search.projector import Projector
+    from train.embed import embed_paths
+
+    projector = projector or Projector(model_dir)
+    texts, matrix = candidates(projector.words, labels)
+    emb = embed_paths(paths, projector.backbone, progress=len(paths) > 64)
+    if not emb.paths:
+        return [], emb.bad
+    vectors = projector.project(emb.features, emb.logits)
+    penalty = None
+    if projector.gamma:
+        seen = projector.seen_phrases
+        penalty = np.array([projector.gamma if t in seen else 0.0 for t in texts], np.float32)
+    ranked = rank(vectors, texts, matrix, top, penalty)
+    return [{"image": p, "tags": t} for p, t in zip(emb.paths, ranked)], emb.bad

@@ -1,0 +1,109 @@
+"""Trainer, ConSE, metrics and evaluation on tiny colour folders with a fake backbone."""
+import json
+
+import numpy as np
+import pytest
+
+from core.errors import ModelError, VocabularyError
+from data.labels import class_phrases, default_phrase, read_label_map
+from train import metrics
+
+
+def test_default_phrases():
+    assert default_phrase("car_side") == "car side"
+    assert default_phrase("Faces_easy") == "faces easy"
+    assert default_phrase("waterLily") == "water lily"
+
+
+def test_label_map_formats(tmp_path):
+    txt = tmp_path / "map.txt"
+    txt.write_text("# comment\nwater_lilly = water lily\n")
+    js = tmp_path / "map.json"
+    js.write_text(json.dumps({"Faces": "face"}))
+    assert class_phrases(["water_lilly", "cup"], read_label_map(txt)) == {"water_lilly": "water lily", "cup": "cup"}
+    assert read_label_map(js) == {"Faces": "face"}
+
+
+def test_unknown_phrase_is_reported_by_name():
+    from data.labels import phrase_vectors
+    from data.words import load_words
+
+    with pytest.raises(VocabularyError, match="zzqxv_blorf"):
+        phrase_vectors({"zzqxv_blorf": "zzqxv blorf", "cat": "cat"}, load_words())
+
+
+def test_hits_at_k_and_calibrated_stacking():
+    labels = np.eye(3, dtype=np.float32)
+    images = np.array([[0.9, 0.5, 0.0], [0.1, 0.2, 0.9]], np.float32)
+    assert metrics.hits_at_k(images, labels, [1, 2], ks=(1, 2)) == {"hit@1": 0.5, "hit@2": 1.0}
+    # Penalising label 0 (a "seen" label) by 0.5 lets the true label 1 win.
+    bias = np.array([-0.5, 0, 0], np.float32)
+    assert metrics.hits_at_k(images, labels, [1, 2], ks=(1,), label_bias=bias) == {"hit@1": 1.0}
+    assert metrics.harmonic(0.5, 1.0) == pytest.approx(2 / 3)
+
+
+def test_conse_is_a_convex_combination_of_label_vectors():
+    from data.words import load_words
+    from train.conse import ConSE
+
+    conse = ConSE(load_words(), top_t=1)
+    logits = np.full((1, 1000), -10.0, np.float32)
+    logits[0, 967] = 10.0  # espresso
+    vec = conse.project(logits)[0]
+    assert np.allclose(vec, conse.label_vectors[967], atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["cosine", "hinge"])
+def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss):
+    from train import model_store
+    from train.run import evaluate, train_model
+
+    out = tmp_path / "model"
+    model_dir, split, fitted, ds = train_model(colour_folder, out, holdout_classes=["yellow"], loss=loss, epochs=5)
+    assert split.unseen == ["yellow"] and "yellow" not in split.seen
+    assert set(split.test_seen).isdisjoint(split.train)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["backbone"] == "fake" and manifest["words"] == "glove-6b-50d" and manifest["word_dim"] == 50
+    assert manifest["unseen"] == ["yellow"] and manifest["loss"] == loss
+    assert (out / "head.keras").is_file() and (out / "split.json").is_file()
+    model = model_store.load(out)
+    vecs = model.project(ds.features[:3])
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-4)
+    report = evaluate(colour_folder, model_dir=out)
+    for key in ("zsl", "gzsl_unseen", "gzsl_seen"):
+        assert set(report[key]) == {"hit@1", "hit@2", "hit@5", "hit@10"}
+        assert set(report["baselines"]["conse"][key]) == set(report[key])
+    assert report["zsl"]["hit@1"] == 1.0  # one unseen class: ZSL is trivially right
+    assert 0 <= report["gzsl_h"] <= 1
+
+
+def test_evaluate_several_splits_reports_std(colour_folder, fake_backbone):
+    from train.run import evaluate
+
+    report = evaluate(colour_folder, holdout=0.34, splits=2, epochs=3)
+    assert report["splits"] == 2 and len(report["runs"]) == 2
+    assert report["runs"][0]["unseen"] != report["runs"][1]["unseen"]
+    assert "hit@1" in report["std"]["zsl"]
+
+
+def test_feature_cache_only_embeds_changes(colour_folder, fake_backbone):
+    from tests.conftest import make_image
+    from train.embed import embed_paths
+    from data.folders import scan
+
+    first = embed_paths(scan(colour_folder).paths, progress=False)
+    assert first.computed == 48
+    make_image(colour_folder / "red" / "new.jpg", (200, 0, 0), seed=99)
+    second = embed_paths(scan(colour_folder).paths, progress=False)
+    assert second.computed == 1 and len(second.paths) == 49
+
+
+def test_load_rejects_mismatched_model(tmp_path, colour_folder, fake_backbone):
+    from train import model_store
+    from train.run import train_model
+
+    train_model(colour_folder, tmp_path / "m", holdout_classes=["yellow"], epochs=2)
+    with pytest.raises(ModelError, match="backbone"):
+        model_store.load(tmp_path / "m", backbone="vgg16")
+    with pytest.raises(ModelError, match="no such model"):
+        model_store.load(tmp_path / "missing")

@@ -1,0 +1,34 @@
+"""Plain-text tables for evaluation results: model, ConSE and chance side by side."""
+
+KS = ("hit@1", "hit@2", "hit@5", "hit@10")
+
+
+def _cell(value, std=None):
+    if value is None or value != value:  # NaN
+        return "   -   "
+    return f"{value:.3f}" + (f"±{std:.3f}" if std is not None else "")
+
+
+def evaluation_table(report, model_label="trained head"):
+    """Rows: method x (ZSL, GZSL-unseen, GZSL-seen); columns hit@k, plus H."""
+    rows = [("chance", report["baselines"]["chance"], None),
+            ("ConSE", report["baselines"]["conse"], report["baselines"]["conse"].get("std")),
+            (model_label, report, report.get("std"))]
+    with_std = report.get("splits", 1) > 1
+    width = 13 if with_std else 7
+    header = f"{'method':<14}{'setting':<13}" + "".join(f"{k:>{width + 1}}" for k in KS) + f"{'H':>{width + 1}}"
+    lines = [header, "-" * len(header)]
+    for name, rep, std in rows:
+        for setting, key in (("ZSL", "zsl"), ("GZSL unseen", "gzsl_unseen"), ("GZSL seen", "gzsl_seen")):
+            cells = []
+            for k in KS:
+                s = std[key][k] if (with_std and std) else None
+                cells.append(f"{_cell(rep[key][k], s):>{width + 1}}")
+            h = ""
+            if key == "gzsl_seen":
+                h = f"{_cell(rep['gzsl_h'], std['gzsl_h'] if (with_std and std) else None):>{width + 1}}"
+            lines.append(f"{name if setting == 'ZSL' else '':<14}{setting:<13}" + "".join(cells) + h)
+    footer = f"{report.get('splits', 1)} split(s); backbone {report.get('backbone')}; words {report.get('words')}"
+    if report.get("runs"):
+        footer += f"; alpha {[r['alpha'] for r in report['runs']]} gamma {[r['gamma'] for r in report['runs']]}"
+    return "\n".join(lines + [footer])
