@@ -1,0 +1,1 @@
+"""Training: backbones, feature extraction and the image-to-word-vector projection."""
