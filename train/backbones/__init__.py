@@ -114,9 +114,10 @@ def lite_weights_path(name: str) -> Path:
 
 
 def _file_fingerprint(name: str, path: Path) -> str:
+    # Only [a-z0-9_-]: the feature cache uses the fingerprint as a file name.
     with open(path, "rb") as f:
         head = hashlib.sha256(f.read(1 << 20)).hexdigest()[:16]
-    return f"{name}:{path.name}:{path.stat().st_size}:{head}"
+    return f"{name}_{path.stat().st_size}_{head}"
 
 
 def _load_lite(name: str) -> Backbone:
@@ -163,6 +164,6 @@ def _load_keras_app(name: str, weights: str | None = "imagenet") -> Backbone:
     digest = hashlib.sha256()
     for w in (weights[0], weights[-1]):
         digest.update(np.asarray(w.numpy()).tobytes()[: 1 << 20])
-    fingerprint = f"{name}:keras.applications:{digest.hexdigest()[:16]}"
+    fingerprint = f"{name}_keras_{digest.hexdigest()[:16]}"
     size = int(full.input.shape[1])
     return Backbone(name, model, size, fingerprint, preprocess=module.preprocess_input)
