@@ -1,0 +1,215 @@
+"""What `generate` should make, and what already exists: plan, seeds, resume, metadata.
+
+Pure Python + Pillow (no torch), so the bookkeeping is testable and cheap.
+Layout written under the output folder:
+
+    <class_folder>/<NNNN>.png   one folder per class, e.g. hot_dog/0000.png
+    metadata.jsonl              one JSON object per image, sorted by file
+
+Every PNG also carries its own metadata entry in a text chunk, so an image
+whose metadata line was lost (crash between the two writes) is not orphaned.
+"""
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import atomic
+from core.errors import GenerateError
+
+METADATA = "metadata.jsonl"
+PNG_KEY = "devise"
+# Fields that decide what an image looks like; a mismatch on resume is worth a warning.
+SETTINGS = ("prompt", "model", "steps", "guidance", "size")
+
+
+def class_folder(name: str) -> str:
+    return name.replace(" ", "_")
+
+
+def parse_classes(classes=None, classes_file=None) -> list:
+    """Class phrases from a comma list (str or list) and/or a file (one per line, # comments)."""
+    names = []
+    if isinstance(classes, str):
+        names += classes.split(",")
+    elif classes:
+        names += list(classes)
+    if classes_file:
+        path = Path(classes_file)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise GenerateError(f"cannot read classes file {path}: {exc.strerror or exc}") from None
+        names += [line for line in lines if not line.lstrip().startswith("#")]
+    # Collapse inner whitespace so "hot  dog" and "hot dog" cannot become two folders.
+    names = [" ".join(str(n).split()) for n in names]
+    unique = list(dict.fromkeys(n for n in names if n))
+    if not unique:
+        raise GenerateError("no classes given: pass --classes \"a,b,c\" or --classes-file FILE")
+    folders = {}
+    for name in unique:
+        if re.search(r"[/\\\x00]", name) or name in (".", ".."):
+            raise GenerateError(f"class {name!r} cannot be a folder name")
+        folder = class_folder(name)
+        if folder in folders:
+            raise GenerateError(f"classes {folders[folder]!r} and {name!r} share the folder {folder}/")
+        folders[folder] = name
+    return unique
+
+
+def default_steps_guidance(model: str):
+    # Distilled "turbo" models are trained for 1 step without classifier-free guidance;
+    # ordinary Stable Diffusion checkpoints need tens of steps and guidance ~7.5.
+    return (1, 0.0) if "turbo" in model.lower() else (30, 7.5)
+
+
+def check_numbers(size, batch_size, retry_blank, steps):
+    for label, value, low in (("size", size, 8), ("batch-size", batch_size, 1),
+                              ("retry-blank", retry_blank, 0), ("steps", steps, 1)):
+        if value < low:
+            raise GenerateError(f"--{label} must be at least {low} (got {value})")
+    if size % 8:  # latent diffusion models work on size/8 latents
+        raise GenerateError(f"--size must be a multiple of 8 (got {size})")
+
+
+def image_seed(base_seed: int, class_name: str, index: int, attempt: int = 0) -> int:
+    """Stable across runs and machines (unlike the salted builtin hash())."""
+    key = f"{base_seed}\x00{class_name}\x00{index}\x00{attempt}".encode("utf-8")
+    # 53 bits: exact in JSON readers that use doubles, and far past collision worries.
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") % (1 << 53)
+
+
+@dataclass
+class Item:
+    class_name: str
+    index: int
+    file: str  # relative to the output folder, forward slashes
+    prompt: str
+    attempt: int = 0
+
+
+def build_plan(classes, per_class: int, template: str) -> list:
+    if per_class < 1:
+        raise GenerateError(f"--per-class must be at least 1 (got {per_class})")
+    if template.count("{}") != 1:
+        raise GenerateError(f"--template must contain exactly one {{}} for the class (got {template!r})")
+    width = max(4, len(str(per_class - 1)))
+    # replace(), not format(): other braces in a prompt are just text.
+    return [Item(name, i, f"{class_folder(name)}/{i:0{width}d}.png", template.replace("{}", name))
+            for name in classes for i in range(per_class)]
+
+
+def image_ok(path: Path, size: int) -> bool:
+    """True when the PNG decodes completely (catches truncation) at the requested size."""
+    from PIL import Image
+
+    try:
+        # verify() walks every chunk to IEND with CRCs, so truncation is caught even where
+        # someone set ImageFile.LOAD_TRUNCATED_IMAGES (then load() alone would pass).
+        with Image.open(path) as img:
+            img.verify()
+        with Image.open(path) as img:
+            img.load()
+            return img.size == (size, size)
+    except (OSError, ValueError, SyntaxError):
+        return False
+
+
+def png_entry(path: Path):
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            return json.loads(img.text[PNG_KEY])
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+
+
+def local_model_dir(model: str):
+    """The model's folder if `model` is a local path, None if it is a hub id.
+
+    Raises when it can only be meant as a path but is not a pipeline folder, so a
+    typo fails at once instead of after a hub lookup.
+    """
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "model_index.json").is_file():
+            raise GenerateError(f"model folder {path} is not a diffusers pipeline (no model_index.json)")
+        return path.resolve()
+    if path.exists() or path.is_absolute() or model.startswith((".", "~")) \
+            or not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", model):
+        raise GenerateError(f"model folder {path} does not exist (expected a saved diffusers "
+                            "pipeline folder, or a Hugging Face hub id like stabilityai/sd-turbo)")
+    return None
+
+
+def is_black(image) -> bool:
+    """What a safety checker leaves behind; getbbox() is None when every pixel is zero."""
+    return image.convert("RGB").getbbox() is None
+
+
+def write_image(path: Path, image, entry: dict):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text(PNG_KEY, json.dumps(entry, sort_keys=True))
+    # No fsync: a file lost to a power cut is caught by image_ok() on resume.
+    with atomic.atomic_path(path, suffix=".png") as tmp:
+        image.save(tmp, format="PNG", pnginfo=info)
+
+
+def load_metadata(out: Path, warn) -> dict:
+    path = out / METADATA
+    entries = {}
+    if not path.exists():
+        return entries
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            entries[entry["file"]] = entry
+        except (ValueError, KeyError, TypeError):
+            warn(f"warning: {path}:{number} is not a metadata line; ignoring it")
+    return entries
+
+
+def save_metadata(out: Path, entries: dict):
+    # Only entries whose image still exists: metadata must describe the folder as it is.
+    lines = [json.dumps(entries[f], sort_keys=True) for f in sorted(entries) if (out / f).exists()]
+    atomic.write_text(out / METADATA, "".join(line + "\n" for line in lines))
+
+
+def triage(plan, out: Path, entries: dict, settings: dict, retry_blank: int, warn):
+    """Split the plan into (todo, skipped count); fill in entries recovered from PNGs.
+
+    A complete image is kept, unless it is blank and `retry_blank` now allows
+    more attempts than it has had (a later run with --retry-blank fixes blanks).
+    """
+    todo, skipped, differing = [], 0, 0
+    for item in plan:
+        path = out / item.file
+        if not path.exists():
+            todo.append(item)
+            continue
+        if not image_ok(path, settings["size"]):
+            warn(f"warning: {item.file} is incomplete or the wrong size; regenerating it")
+            todo.append(item)
+            continue
+        entry = entries.get(item.file) or png_entry(path)
+        if entry is None:
+            warn(f"warning: {item.file} has no metadata; keeping it, delete it to regenerate")
+        else:
+            entries[item.file] = entry
+            if entry.get("blank") and entry.get("attempt", 0) < retry_blank:
+                item.attempt = entry.get("attempt", 0) + 1
+                todo.append(item)
+                continue
+            want = dict(settings, prompt=item.prompt)
+            differing += any(entry.get(k) != want[k] for k in SETTINGS)
+        skipped += 1
+    if differing:
+        warn(f"warning: {differing} existing image(s) were made with other settings; "
+             "kept as they are (delete them to regenerate)")
+    return todo, skipped
