@@ -78,7 +78,7 @@ def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label
         loss, epochs, backbone, words, verbose=verbose)
     click.echo(f"trained on {len(split.train)} images of {len(split.seen)} classes; "
                f"held out {len(split.unseen)} classes ({', '.join(split.unseen[:8])}{' ...' if len(split.unseen) > 8 else ''})")
-    click.echo(f"blend alpha={fitted.alpha} (head vs ConSE), calibrated stacking gamma={fitted.gamma}; skipped {len(ds.bad)} file(s)")
+    click.echo(f"gated blend {fitted.blend} (head vs ConSE), calibrated stacking gamma={fitted.gamma}; skipped {len(ds.bad)} file(s)")
     click.echo(f"model: {model_dir}")
 
 
@@ -120,7 +120,7 @@ def tag(images, model_dir, index_name, top, labels, as_json):
     if index_name is not None:
         from index.store import open_index
 
-        model_dir = open_index(index_name).model_dir
+        model_dir = open_index(index_name, model=model_dir).model_dir
     results, bad = run_tag(list(images), model_dir, top, parse_labels(labels) if labels else None)
     if as_json:
         emit_json(results)
@@ -218,8 +218,172 @@ def generate(classes, classes_file, out, **options):
     emit_json(summary.as_dict())
 
 
+@cli.command()
+@click.option("--index", "index_name", default=None, help="Index to score (default: the default index).")
+@_label_map_option
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def score(index_name, label_map, as_json):
+    """Alignment of each image with its prompt (metadata.jsonl) or class phrase; stored as field `alignment`."""
+    from search.score import score_index, summary_text
+
+    summary = score_index(index_name, label_map)
+    click.echo(json.dumps(summary, indent=2) if as_json else summary_text(summary))
+
+
+@cli.command()
+@click.option("--index", "index_name", default=None, help="Index to slice (default: the default index).")
+@click.option("--field", default="alignment", show_default=True, help="Numeric item field to compare clusters on.")
+@click.option("--min-support", type=click.IntRange(min=2), default=5, show_default=True,
+              help="Smallest cluster (scored images) worth reporting.")
+@click.option("--min-drop", type=click.FloatRange(min=0), default=None,
+              help="Smallest |cluster mean - overall mean| reported (default: half the field's std).")
+@click.option("--k", type=click.IntRange(min=2), default=None, help="k-means clusters (default: sqrt(n/2), 2..100).")
+@click.option("--method", type=click.Choice(["kmeans", "hdbscan"]), default="kmeans", show_default=True)
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True, help="Slices reported per side.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default="report", show_default=True,
+              help="Folder for index.md and one contact sheet per slice.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def slices(index_name, field, min_support, min_drop, k, method, top, seed, out, as_json):
+    """Clusters of similar images whose mean FIELD sits far above or below the collection's."""
+    from search import slice_report
+
+    report = slice_report.find(index_name, field, min_support, min_drop, k, method, top, seed)
+    written = slice_report.write(report, out)
+    click.echo(f"wrote {written[0]} and {len(written) - 1} contact sheet(s)", err=True)
+    click.echo(json.dumps(report, indent=2) if as_json else slice_report.text_table(report))
+
+
 
 # --- commands: index and search (issue 3) ----------------------------------
+class _ModelOrConse(click.ParamType):
+    """A trained model directory, or the word "conse"."""
+
+    name = "MODEL_DIR|conse"
+
+    def convert(self, value, param, ctx):
+        if value is None or str(value).lower() == "conse":
+            return None if value is None else "conse"
+        return click.Path(exists=True, file_okay=False).convert(value, param, ctx)
+
+
+def _print_results(query, results, as_json, sheet):
+    from search.results import as_json as results_json, lines
+
+    if as_json:
+        emit_json(results_json(query, results))
+    else:
+        for line in lines(results):
+            click.echo(line)
+    if sheet and results:
+        click.echo(f"wrote {sheet}", err=True)
+
+
+@cli.command("index")
+@click.argument("images_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--model", type=_ModelOrConse(), default=None,
+              help="Trained model directory or 'conse' (default: the index's current model, else ConSE).")
+@click.option("--name", help="Index name (default: the folder's name). The last index built is the default.")
+@click.option("--trees", type=click.IntRange(1, 1000), help="Annoy trees (default 20; more: better recall, bigger files).")
+@click.option("--rebuild", is_flag=True, help="Re-project every image, e.g. to switch the index to another --model.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def index_command(images_dir, model, name, trees, rebuild, as_json):
+    """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
+    from index.builder import build
+
+    s = build(images_dir, model=model, name=name, trees=trees, rebuild=rebuild)
+    if as_json:
+        emit_json(s)
+        return
+    click.echo(f"index {s['name']!r}: {s['items']} images from {s['root']} ({s['embedded']} embedded now, "
+               f"{s['reused']} unchanged, {s['removed']} removed, {s['skipped']} unreadable) in {s['seconds']} s")
+    click.echo(f"model: {s['model']}; search: {s['search']['mode']} ({s['search']['reason']})")
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--index", "index_name", help="Index to search (default: the last one built).")
+@click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"query": q, "results": [{"path": p, "score": s}]}.')
+@click.option("--sheet", type=click.Path(dir_okay=False), help="Also write a contact sheet PNG of the results.")
+@reports_errors
+def search_command(query, index_name, top, as_json, sheet):
+    """Images matching a text QUERY: "cat sofa", "beach + sunset - people", "dog:2 snow".
+
+    Words in a part are averaged; + and - add and subtract parts; word:W
+    weights a word; "quoted words" make one phrase. A query starting with
+    '-' needs `--` before it: devise search -- "-people beach".
+
+    Scores are cosine similarities in [-1, 1] (Annoy's 'angular' distance d
+    is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2).
+    """
+    from search.text import search
+
+    _print_results(query, search(query, index_name, top, sheet), as_json, sheet)
+
+
+
+@cli.command()
+@click.argument("image", type=click.Path(exists=True, dir_okay=False))
+@click.option("--index", "index_name", help="Index to search (default: the last one built).")
+@click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Same JSON shape as `search`.")
+@click.option("--sheet", type=click.Path(dir_okay=False), help="Also write a contact sheet PNG of the results.")
+@reports_errors
+def similar(image, index_name, top, as_json, sheet):
+    """Images that look like IMAGE (a file in the index, or any other image).
+
+    Compares raw backbone features; scores are cosine similarities in [-1, 1].
+    """
+    from search.image import similar as run_similar
+
+    _print_results(image, run_similar(image, index_name, top, sheet), as_json, sheet)
+
+
+
+@cli.command()
+@click.argument("word")
+@click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
+@click.option("--words", "word_vectors", help="Word vectors file (default: the default index's, else GloVe 6B 50-d).")
+@click.option("--index", "index_name", help="Use this index's word vectors.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def words(word, top, word_vectors, index_name, as_json):
+    """Nearest words to WORD (or to a query such as "king - man + woman").
+
+    Scores are cosine similarities in [-1, 1].
+    """
+    from search.nearest_words import words as nearest
+
+    results = nearest(word, top, word_vectors, index_name)
+    if as_json:
+        emit_json({"query": word, "results": results})
+    else:
+        for rank, r in enumerate(results, 1):
+            click.echo(f"{rank:>3}  {r['score']:+.3f}  {r['word']}")
+
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def indexes(as_json):
+    """List the indexes under the home; * marks the default."""
+    from index.store import list_indexes
+
+    found = list_indexes()
+    if as_json:
+        emit_json(found)
+    elif not found:
+        click.echo("no indexes yet; build one with `devise index IMAGES_DIR`.")
+    for i in [] if as_json else found:
+        mark = "*" if i["default"] else " "
+        click.echo(f"{mark} {i['name']}: " + (i["error"] if "error" in i else
+                   f"{i['count']} images, {i['mode']} search, model {i['model']}, from {i['root']}"))
+
 
 
 # --- commands: curation (issue 4) ------------------------------------------

@@ -8,6 +8,7 @@ hinge loss can rank against every other training label.
 import numpy as np
 
 LOSSES = ("cosine", "hinge")
+DEFAULT_BLEND = {"tau": 0.85, "temperature": 0.05, "alpha_seen": 0.8, "alpha_novel": 0.0}
 HINGE_MARGIN = 0.1
 
 
@@ -69,3 +70,17 @@ def apply_numpy(weights, features):
     x = np.maximum(x, 0.0)
     x = x @ weights["w2"] + weights["b2"]
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def gated_blend(head_vectors, conse_vectors, seen_labels, blend):
+    """Per-image mix of head and ConSE vectors, gated by the head's seen-class confidence.
+
+    confidence = max cosine between the head's vector and any seen label;
+    alpha rises from `alpha_novel` to `alpha_seen` around `tau`.
+    """
+    confidence = (head_vectors @ np.asarray(seen_labels, np.float32).T).max(axis=1)
+    z = np.clip((confidence - blend["tau"]) / blend["temperature"], -50, 50)
+    gate = 1.0 / (1.0 + np.exp(-z))
+    alpha = (blend["alpha_novel"] + (blend["alpha_seen"] - blend["alpha_novel"]) * gate)[:, None]
+    mixed = alpha * head_vectors + (1.0 - alpha) * conse_vectors
+    return mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)

@@ -15,8 +15,7 @@ import numpy as np
 from core import manifest
 from core.atomic import write_json
 from core.errors import ModelError
-from train.conse import unit_rows
-from train.head import apply_numpy
+from train.head import apply_numpy, gated_blend
 
 KIND = "model"
 
@@ -28,7 +27,7 @@ class TrainedModel:
         self.directory = Path(directory)
         self.manifest = data
         self.weights = weights
-        self.alpha = float(data.get("alpha", 1.0))   # weight of the head vs ConSE
+        self.blend = data.get("blend") or {"tau": 0.0, "temperature": 1.0, "alpha_seen": 1.0, "alpha_novel": 1.0}
         self.gamma = float(data.get("gamma", 0.0))   # calibrated-stacking penalty on seen labels
         self.seen_phrases = list(data.get("seen_phrases", []))
 
@@ -42,9 +41,9 @@ class TrainedModel:
 
     def project(self, features, logits=None, conse=None):
         head = apply_numpy(self.weights, features)
-        if self.alpha >= 1.0 or conse is None or logits is None:
+        if conse is None or logits is None:
             return head
-        return unit_rows(self.alpha * head + (1.0 - self.alpha) * conse.project(logits))
+        return gated_blend(head, conse.project(logits), self.weights["seen_labels"], self.blend)
 
 
 def save(out_dir, keras_model, weights, split_json, **fields):

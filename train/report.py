@@ -30,5 +30,5 @@ def evaluation_table(report, model_label="trained head"):
             lines.append(f"{name if setting == 'ZSL' else '':<14}{setting:<13}" + "".join(cells) + h)
     footer = f"{report.get('splits', 1)} split(s); backbone {report.get('backbone')}; words {report.get('words')}"
     if report.get("runs"):
-        footer += f"; alpha {[r['alpha'] for r in report['runs']]} gamma {[r['gamma'] for r in report['runs']]}"
+        footer += f"; gamma {[r['gamma'] for r in report['runs']]}"
     return "\n".join(lines + [footer])

@@ -31,7 +31,7 @@ def train_model(data_dir, out, holdout=0.2, holdout_classes=None, seed=0, exclud
     out = model_store.save(
         out, fitted.keras_model, fitted.weights, split.to_json(ds.root),
         backbone=ds.backbone, words=ds.words, word_dim=int(ds.label_vectors.shape[1]),
-        loss=loss, epochs=epochs, seed=seed, alpha=fitted.alpha, gamma=fitted.gamma,
+        loss=loss, epochs=epochs, seed=seed, blend=fitted.blend, gamma=fitted.gamma,
         calibration=fitted.calibration, conse_top_t=conse.top_t,
         data_root=ds.root, data_fingerprint=trainer.data_fingerprint(ds.paths),
         classes={c: ds.phrases[c] for c in ds.class_names},
@@ -118,7 +118,7 @@ def evaluate(data_dir, model_dir=None, test_dir=None, holdout=0.2, holdout_class
         model_reports.append(score_split(src, seen, unseen, lambda r: model_vecs[r], rows_s, rows_u, fitted_model.gamma))
         conse_reports.append(score_split(src, seen, unseen, lambda r: conse_vecs[r], rows_s, rows_u, 0.0))
         chance_reports.append(metrics.chance(len(unseen), len(seen) + len(unseen), len(rows_s), len(rows_u)))
-        runs.append({"seed": split_seed, "unseen": unseen, "alpha": fitted_model.alpha, "gamma": fitted_model.gamma,
+        runs.append({"seed": split_seed, "unseen": unseen, "blend": fitted_model.blend, "gamma": fitted_model.gamma,
                      "n_test_seen": len(rows_s), "n_test_unseen": len(rows_u)})
         if verbose:
             r = model_reports[-1]

@@ -1,12 +1,13 @@
 """Train the projection head on seen classes, then calibrate it for zero-shot use.
 
-Calibration picks two numbers on an inner split of the *seen* classes (no
-held-out class is looked at): `alpha`, the blend between the trained head
-and the ConSE vector (the ImageNet semantic prior), and `gamma`, the
-calibrated-stacking penalty subtracted from seen labels' scores in
-generalized zero-shot search so they stop swamping unseen ones.
+Calibration tunes, on an inner split of the *seen* classes (no held-out
+class is looked at), the gated blend between the trained head and the ConSE
+vector (the ImageNet semantic prior), and `gamma`, the calibrated-stacking
+penalty subtracted from seen labels' scores in generalized zero-shot
+search so they stop swamping unseen ones.
 """
 import hashlib
+import itertools
 import sys
 from dataclasses import dataclass
 
@@ -14,18 +15,24 @@ import numpy as np
 
 from train import metrics
 from train.conse import ConSE, unit_rows
-from train.head import apply_numpy, build_head, export_numpy, make_loss
+from train.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend, make_loss
 from train.splits import make_split
 
-ALPHAS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
-GAMMAS = tuple(np.round(np.linspace(0.0, 0.5, 26), 2))
+# The blend is gated per image, as in Socher et al. (2013): where the head is
+# confident the image shows a seen class, trust the head; elsewhere lean on
+# ConSE, which generalises to classes the head never saw.
+TAUS = (0.7, 0.75, 0.8, 0.85, 0.9)
+TEMPERATURES = (0.02, 0.05)
+ALPHA_SEEN = (0.6, 0.8, 1.0)
+ALPHA_NOVEL = (0.0, 0.2)
+GAMMAS = tuple(np.round(np.linspace(0.0, 0.3, 16), 2))
 
 
 @dataclass
 class Fitted:
     keras_model: object
     weights: dict
-    alpha: float
+    blend: dict
     gamma: float
     calibration: dict
 
@@ -47,12 +54,12 @@ def _local(y, classes):
 
 
 def calibrate(ds, train_rows, seen, conse_vecs, loss, epochs, seed):
-    """Choose (alpha, gamma) maximising ZSL hit@1 + GZSL H on pseudo-unseen seen classes."""
+    """Choose the gated blend and gamma maximising ZSL hit@1 + GZSL H on pseudo-unseen seen classes."""
     rng = np.random.default_rng(seed + 101)
     seen = np.array(sorted(seen))
     n_pseudo = max(1, int(round(0.2 * len(seen))))
     if len(seen) - n_pseudo < 2:
-        return 1.0, 0.0, {"skipped": "too few seen classes to calibrate"}
+        return dict(DEFAULT_BLEND), 0.0, {"skipped": "too few seen classes to calibrate"}
     pseudo = set(rng.choice(seen, n_pseudo, replace=False).tolist())
     inner_seen = [c for c in seen if c not in pseudo]
     rows_u = [r for r in train_rows if ds.y[r] in pseudo]
@@ -61,22 +68,23 @@ def calibrate(ds, train_rows, seen, conse_vecs, loss, epochs, seed):
     n_val = max(1, len(rows_s) // 5)
     val_s, fit_s = np.array(rows_s[:n_val]), np.array(rows_s[n_val:])
     model = fit_head(ds.features[fit_s], _local(ds.y[fit_s], inner_seen), ds.label_vectors[inner_seen], loss, epochs, seed)
-    weights = export_numpy(model)
+    weights = {**export_numpy(model), "seen_labels": ds.label_vectors[inner_seen]}
     classes = sorted(inner_seen + sorted(pseudo))
     labels = ds.label_vectors[classes]
     seen_mask = np.array([c not in pseudo for c in classes])
     yu, ys = _local(ds.y[rows_u], classes), _local(ds.y[val_s], classes)
-    head_u, head_s = apply_numpy(weights, ds.features[rows_u]), apply_numpy(weights, ds.features[val_s])
-    best, table = None, []
-    for alpha in ALPHAS:
-        vu = unit_rows(alpha * head_u + (1 - alpha) * conse_vecs[rows_u])
-        vs = unit_rows(alpha * head_s + (1 - alpha) * conse_vecs[val_s])
+    rows = np.concatenate([rows_u, val_s])
+    head = apply_numpy(weights, ds.features[rows])
+    best = None
+    for tau, temp, a_seen, a_novel in itertools.product(TAUS, TEMPERATURES, ALPHA_SEEN, ALPHA_NOVEL):
+        blend = {"tau": tau, "temperature": temp, "alpha_seen": a_seen, "alpha_novel": a_novel}
+        vecs = gated_blend(head, conse_vecs[rows], weights["seen_labels"], blend)
+        vu, vs = vecs[: len(rows_u)], vecs[len(rows_u):]
         for gamma in GAMMAS:
             m = metrics.zsl_gzsl(vu, yu, vs, ys, labels, seen_mask, gamma)
             score = m["zsl"]["hit@1"] + m["gzsl_h"]
-            table.append((float(alpha), float(gamma), m["zsl"]["hit@1"], m["gzsl_h"]))
             if best is None or score > best[0]:
-                best = (score, float(alpha), float(gamma), m["zsl"]["hit@1"], m["gzsl_h"])
+                best = (score, blend, float(gamma), m["zsl"]["hit@1"], m["gzsl_h"])
     info = {"pseudo_unseen": sorted(ds.class_names[c] for c in pseudo), "inner_zsl_hit1": best[3], "inner_gzsl_h": best[4]}
     return best[1], best[2], info
 
@@ -85,13 +93,14 @@ def fit(ds, split, loss="cosine", epochs=30, seed=0, conse=None, calibrate_blend
     seen = ds.class_rows(split.seen)
     train_rows = ds.rows_of(split.train)
     conse_vecs = conse.project(ds.logits) if conse is not None else None
-    alpha, gamma, info = 1.0, 0.0, {}
+    blend, gamma, info = {**DEFAULT_BLEND, "alpha_novel": 1.0}, 0.0, {}
     if calibrate_blend and conse_vecs is not None:
-        alpha, gamma, info = calibrate(ds, train_rows, seen.tolist(), conse_vecs, loss, epochs, seed)
+        blend, gamma, info = calibrate(ds, train_rows, seen.tolist(), conse_vecs, loss, epochs, seed)
         if verbose:
-            print(f"calibrated on seen classes: alpha={alpha} gamma={gamma} {info}", file=sys.stderr)
+            print(f"calibrated on seen classes: blend={blend} gamma={gamma} {info}", file=sys.stderr)
     model = fit_head(ds.features[train_rows], _local(ds.y[train_rows], seen.tolist()), ds.label_vectors[seen], loss, epochs, seed, verbose=verbose)
-    return Fitted(model, export_numpy(model), alpha, gamma, info)
+    weights = {**export_numpy(model), "seen_labels": ds.label_vectors[seen]}
+    return Fitted(model, weights, blend, gamma, info)
 
 
 def data_fingerprint(paths):
