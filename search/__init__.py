@@ -1,1 +1,25 @@
-"""Search side: tagging, text and image search, nearest words, curation tools."""
+"""Search side: tagging, text and image search, nearest words, curation tools.
+
+    import search
+    search.search("beach + sunset - people", index="holidays", top=10)
+    search.similar("holidays/IMG_0042.jpg", top=5)
+    search.words("said")
+
+Names resolve lazily: importing this package loads nothing heavy, and a
+text search never imports TensorFlow.
+"""
+_EXPORTS = {
+    "search": ("search.text", "search"),
+    "similar": ("search.image", "similar"),
+    "words": ("search.nearest_words", "words"),
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'search' has no attribute {name!r}")
+    import importlib
+
+    module, attr = _EXPORTS[name]
+    return getattr(importlib.import_module(module), attr)

@@ -1,0 +1,143 @@
+"""Open a built index: resolve its live version once, check its manifest, search its spaces.
+
+Imports only NumPy, Annoy and the standard library (plus `data.words` when
+a query needs word vectors): `devise search` must not pay for TensorFlow.
+"""
+import json
+from pathlib import Path
+
+from core import manifest
+from core.errors import SearchIndexError
+from index import ann, items as items_file, layout, writer
+
+CONSE = "conse"
+_REQUIRED = ("name", "model", "backbone", "words", "word_dim", "feature_dim", "metric", "n_trees", "seed",
+             "count", "search", "files", "root")
+
+
+def model_key(model):
+    """How a model is named in a manifest: "conse", or its directory's absolute path."""
+    if model in (None, CONSE):
+        return CONSE
+    return str(Path(model).expanduser().resolve())
+
+
+class OpenIndex:
+    def __init__(self, name, version_dir, data):
+        self.name, self.version_dir, self.manifest = name, Path(version_dir), data
+        ann.verify(self.version_dir / items_file.ITEMS, data["files"].get(items_file.ITEMS))
+        self.items = items_file.Items(self.version_dir, data["count"])
+        self._spaces = {}
+
+    def __repr__(self):
+        return f"OpenIndex({self.name!r}, {len(self)} items, model={self.manifest['model']!r}, mode={self.mode!r})"
+
+    def __len__(self):
+        return self.manifest["count"]
+
+    @property
+    def model_dir(self):
+        """None for ConSE, else the trained model's directory (what `tag --model` takes)."""
+        model = self.manifest["model"]
+        return None if model == CONSE else model
+
+    @property
+    def root(self):
+        return self.manifest["root"]
+
+    @property
+    def mode(self):
+        return self.manifest["search"]["mode"]
+
+    def space(self, kind):
+        """The "words" space (images projected into word space) or the "features" space."""
+        if kind not in self._spaces:
+            npy, ann_file = {"words": (writer.WORDS_NPY, writer.WORDS_ANN),
+                             "features": (writer.FEATURES_NPY, writer.FEATURES_ANN)}[kind]
+            dim = self.manifest["word_dim" if kind == "words" else "feature_dim"]
+            for filename in (npy, ann_file):
+                ann.verify(self.version_dir / filename, self.manifest["files"].get(filename))
+            import numpy as np
+
+            vectors = np.load(self.version_dir / npy, mmap_mode="r")
+            if vectors.shape != (len(self), dim) or vectors.dtype != np.float32:
+                raise SearchIndexError(f"{self.version_dir / npy}: shape {vectors.shape} does not match the manifest "
+                                       f"({len(self)} x {dim}); re-index.")
+            self._spaces[kind] = ann.Space(vectors, self.mode, self.version_dir / ann_file,
+                                           self.manifest["n_trees"], label=f"index {self.name!r}")
+        return self._spaces[kind]
+
+    def word_vectors(self):
+        """The word vectors this index's model lives in; queries must use the same ones."""
+        from data.words import DEFAULT_WORDS, load_words
+
+        name = self.manifest["words"]
+        wv = load_words(None if name == DEFAULT_WORDS else name)
+        if wv.dim != self.manifest["word_dim"]:
+            raise SearchIndexError(f"index {self.name!r}: built in {self.manifest['word_dim']}-d word space but "
+                                   f"word vectors {name} are {wv.dim}-d; re-index.")
+        return wv
+
+    def tombstones(self):
+        return set(json.loads((self.version_dir / writer.TOMBSTONES).read_text())["paths"])
+
+    def results(self, hits):
+        return [{"path": self.items[i]["path"], "score": round(score, 6)} for i, score in hits]
+
+
+def _read(name, version):
+    data = manifest.read(version, writer.KIND, SearchIndexError)
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise SearchIndexError(f"{version}/manifest.json: lacks {', '.join(missing)}; re-index.")
+    if data["metric"] != ann.METRIC or data["search"].get("mode") not in ("exact", "annoy"):
+        raise SearchIndexError(f"{version}/manifest.json: metric {data['metric']!r} / mode "
+                               f"{data['search'].get('mode')!r} is not one this devise reads; re-index.")
+    return data
+
+
+def open_index(name=None, model=None) -> OpenIndex:
+    """The live version of index `name` (None: the default one).
+
+    `model` (a directory or "conse"), when given, must be the model the index
+    was built with: vectors from another model live in another space.
+    """
+    if name is None:
+        name = layout.default_name()
+        if name is None:
+            found = layout.names()
+            hint = f" Several exist ({', '.join(found)}); pass --index NAME." if found else \
+                " Build one with `devise index IMAGES_DIR`."
+            raise SearchIndexError("no default index." + hint)
+    for attempt in range(3):
+        version = layout.current_version(name)
+        if version is None:
+            found = layout.names()
+            raise SearchIndexError(f"no index named {name!r}" + (f"; known: {', '.join(found)}." if found else
+                                   "; build one with `devise index IMAGES_DIR --name NAME`."))
+        try:
+            data = _read(name, version)
+            break
+        except SearchIndexError:
+            # Two rebuilds may have swapped versions between our reads of CURRENT
+            # and the manifest; only a version that is still live is broken.
+            if attempt == 2 or layout.current_version(name) == version:
+                raise
+    if model is not None and model_key(model) != data["model"]:
+        raise SearchIndexError(
+            f"index {name!r} was built with model {data['model']}, not {model_key(model)}; "
+            f"drop --model, or rebuild it: `devise index {data['root']} --name {name} --model {model} --rebuild`.")
+    return OpenIndex(name, version, data)
+
+
+def list_indexes():
+    """[{name, default, count, model, mode, root, version}] for every index under the home."""
+    default, out = layout.default_name(), []
+    for name in layout.names():
+        try:
+            data = _read(name, layout.current_version(name))
+            out.append({"name": name, "default": name == default, "count": data["count"], "model": data["model"],
+                        "mode": data["search"]["mode"], "root": data["root"], "version": data["version"]})
+        except SearchIndexError as exc:
+            out.append({"name": name, "default": name == default, "error": str(exc)})
+    return out

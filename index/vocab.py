@@ -1,0 +1,68 @@
+"""Nearest words: an index over a whole vocabulary, built once per word vectors.
+
+It lives beside the converted vectors, in `<home>/words/<name>/`:
+`word_norms.npy` (for exact search over the raw mmapped rows),
+`words.ann` (only when the vocabulary is large enough for Annoy to be the
+faster one) and `word_index.json`, written last, which marks it complete.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+
+from core import atomic, home
+from core.errors import SearchIndexError
+from index import ann, layout, tuning
+
+KIND, FORMAT_VERSION = "word-index", 1
+META, ANN, NORMS = "word_index.json", "words.ann", "word_norms.npy"
+
+
+def _valid(directory, wv):
+    try:
+        meta = json.loads((directory / META).read_text())
+    except (OSError, ValueError):
+        return None
+    if (meta.get("kind"), meta.get("format_version"), meta.get("count"), meta.get("dim")) != \
+            (KIND, FORMAT_VERSION, len(wv), wv.dim):
+        return None
+    try:
+        for filename, recorded in meta["files"].items():
+            ann.verify(directory / filename, recorded)
+    except (SearchIndexError, KeyError):
+        return None
+    return meta
+
+
+def _build(directory, wv, trees, progress):
+    mode, reason = tuning.choose_mode(len(wv))
+    start = time.perf_counter()
+    if progress:
+        extra = f", {trees} trees; once, this takes a while" if mode == "annoy" else ""
+        print(f"building the nearest-word index for {wv.name} ({len(wv)} words{extra}) ...", file=sys.stderr)
+    vectors = np.asarray(wv.vectors, np.float32)
+    atomic.save_npy(directory / NORMS, np.linalg.norm(vectors, axis=1).astype(np.float32))
+    files = [NORMS]
+    if mode == "annoy":
+        ann.build_annoy(ann.unit_rows(vectors), directory / ANN, trees, tuning.SEED)
+        files.append(ANN)
+    meta = {"kind": KIND, "format_version": FORMAT_VERSION, "words": wv.name, "count": len(wv), "dim": wv.dim,
+            "metric": ann.METRIC, "n_trees": trees, "seed": tuning.SEED, "search": {"mode": mode, "reason": reason},
+            "files": {f: ann.fingerprint(directory / f) for f in files}}
+    atomic.write_json(directory / META, meta)
+    if progress:
+        print(f"built it in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return meta
+
+
+def open_vocabulary(wv, trees=None, progress=True) -> ann.Space:
+    """A Space over every word of `wv` (a data.words.WordVectors), building it on first use."""
+    directory = home.subdir("words", wv.name)
+    meta = _valid(directory, wv)
+    if meta is None:
+        with layout.file_lock(directory / layout.LOCK):
+            meta = _valid(directory, wv) or _build(directory, wv, int(trees or tuning.DEFAULT_TREES), progress)
+    norms = np.load(directory / NORMS, mmap_mode="r")
+    return ann.Space(wv.vectors, meta["search"]["mode"], directory / ANN, meta["n_trees"], norms=norms,
+                     label=f"word vectors {wv.name}")

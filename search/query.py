@@ -1,0 +1,116 @@
+"""Text queries -> one unit vector in word space.
+
+Grammar, as in the blog post plus arithmetic and weights:
+    cat sofa                  words in one part are averaged (a phrase)
+    beach + sunset - people   `+` / `-` split the query into parts that are added / subtracted
+    dog:2 snow                a weight inside a part: (2 * dog + snow) / 3
+    "hot dog":2 bun           quotes make a multiword phrase one weighted element
+
+A part's vector is the weighted mean of its raw word vectors, which for
+an unweighted phrase is exactly how class phrases were embedded for
+training ("water lily"), so searching a class phrase hits its target.
+Parts are unit-normalised before they are combined, so that no part
+dominates just because its words have large norms.
+"""
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import QueryError, VocabularyError
+
+_TOKEN = re.compile(r'\s*(?:(?P<op>[+-])(?=\s|$|["\w])|"(?P<quoted>[^"]*)"(?::(?P<qweight>\S*))?|(?P<word>[^\s"]+))')
+_WEIGHTED = re.compile(r"(?P<text>.+?):(?P<weight>[^:]*)")
+EXAMPLES = '"cat sofa", "beach + sunset - people" or "dog:2 snow"'
+
+
+@dataclass
+class Part:
+    sign: float
+    elements: list = field(default_factory=list)  # (text, weight)
+
+
+def _weight(text, raw):
+    try:
+        weight = float(raw)
+    except ValueError:
+        raise QueryError(f"{text}:{raw}: the weight after ':' must be a number, e.g. dog:2.") from None
+    if not np.isfinite(weight):
+        raise QueryError(f"{text}:{raw}: the weight must be finite.")
+    return weight
+
+
+def parse(query):
+    """Split a query into signed parts of (phrase, weight) elements; syntax errors raise QueryError."""
+    text = (query or "").strip()
+    if not text:
+        raise QueryError(f"empty query; give one or more words, e.g. {EXAMPLES}.")
+    if text.count('"') % 2:
+        raise QueryError(f"{query!r}: unbalanced double quote.")
+    parts, after_op, pos = [Part(1.0)], False, 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            break
+        pos = m.end()
+        if m.group("op"):
+            if after_op:
+                raise QueryError(f"{query!r}: two operators in a row; put a word between them.")
+            sign = 1.0 if m.group("op") == "+" else -1.0
+            if parts[-1].elements:
+                parts.append(Part(sign))
+            else:
+                parts[-1].sign = sign  # a leading operator: "-people beach"
+            after_op = True
+            continue
+        after_op = False
+        if m.group("quoted") is not None:
+            phrase, raw = m.group("quoted").strip(), m.group("qweight")
+            if phrase:
+                parts[-1].elements.append((phrase, 1.0 if raw is None else _weight(f'"{phrase}"', raw)))
+        else:
+            weighted = _WEIGHTED.fullmatch(m.group("word"))
+            if weighted:
+                parts[-1].elements.append((weighted.group("text"), _weight(weighted.group("text"), weighted.group("weight"))))
+            else:
+                parts[-1].elements.append((m.group("word"), 1.0))
+    if not parts[-1].elements:
+        raise QueryError(f"{query!r}: " + ("ends with an operator." if after_op and any(p.elements for p in parts)
+                                           else f"no words in it; try {EXAMPLES}."))
+    return parts
+
+
+def query_vector(query, words):
+    """(unit vector, the in-vocabulary words used). Any unknown word raises VocabularyError with suggestions."""
+    parts = parse(query)
+    unknown, used, total = [], [], np.zeros(words.dim, np.float64)
+    for part in parts:
+        acc, weight_sum = np.zeros(words.dim, np.float64), 0.0
+        for phrase, weight in part.elements:
+            found, missing = words.phrase_words(phrase)
+            unknown.extend(missing)
+            if found:
+                used.extend(found)
+                rows = [words.row(w) for w in found]
+                acc += weight * np.asarray(words.vectors[rows], np.float64).mean(axis=0)
+                weight_sum += abs(weight)
+        if weight_sum:
+            norm = np.linalg.norm(acc / weight_sum)
+            if norm > 1e-9:
+                total += part.sign * acc / weight_sum / norm
+    if unknown:
+        raise VocabularyError(_unknown_message(query, unknown, words))
+    norm = np.linalg.norm(total)
+    if not used:
+        raise QueryError(f"{query!r}: no words in it; try {EXAMPLES}.")
+    if norm < 1e-6:
+        raise QueryError(f"{query!r}: its parts cancel out (zero vector); change the words or weights.")
+    return (total / norm).astype(np.float32), used
+
+
+def _unknown_message(query, unknown, words):
+    notes = []
+    for word in dict.fromkeys(unknown):
+        close = words.suggest(word)
+        notes.append(f"'{word}'" + (f" (did you mean: {', '.join(close)}?)" if close else ""))
+    return f"{query!r}: not in the word vectors {words.name}: {'; '.join(notes)}."
