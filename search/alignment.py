@@ -1,0 +1,114 @@
+"""Alignment: how well each image matches the text it was made from (the CLIP-score analogue).
+
+The score is the cosine, in word space, between the image's projected vector
+(as stored in the index) and the vector of its prompt. For a generated
+folder the prompt comes from `metadata.jsonl`; for a labelled folder the
+class phrase stands in for it.
+
+Prompts are reduced to their content words first. A prompt vector is the
+mean of its word vectors, so "a photo of a cat" would otherwise be mostly
+"a", "of" and "photo": every prompt from one template would share most of
+its vector and the scores would measure the template, not the class. Stop
+words (data/stopwords.txt) and the usual framing words of prompt templates
+(FRAMING) are dropped; a prompt made only of such words is kept whole.
+"""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import VocabularyError
+
+FIELD = "alignment"
+# Words that describe the picture rather than what is in it.
+FRAMING = frozenset("""photo photos photograph photographs photographic picture pictures image images pic pics
+shot snapshot closeup close-up portrait rendering render illustration drawing painting high quality detailed
+realistic photorealistic hd 4k 8k""".split())
+
+
+def content_words(words, prompt):
+    """The in-vocabulary words of `prompt` that say what should be in the picture."""
+    from data.words import stopwords
+
+    used, _ = words.phrase_words(prompt)
+    stop = stopwords() | FRAMING
+    kept = [w for w in used if w.lower() not in stop]
+    return kept or used
+
+
+def prompt_vector(words, prompt):
+    """Unit vector of the prompt's content words; VocabularyError when none has a vector."""
+    kept = content_words(words, prompt)
+    if not kept:
+        raise VocabularyError(f"'{prompt}': none of its words are in the word vectors {words.name}.")
+    rows = [words.row(w) for w in kept]
+    vec = np.asarray(words.vectors[rows], np.float64).mean(axis=0)
+    return (vec / max(np.linalg.norm(vec), 1e-12)).astype(np.float32)
+
+
+def read_prompts(root):
+    """{absolute image path: prompt} from a generated folder's metadata.jsonl; {} when there is none."""
+    from data.generate_plan import METADATA
+
+    path = Path(root) / METADATA
+    if not path.is_file():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            out[os.path.normpath(os.path.join(root, entry["file"]))] = str(entry["prompt"])
+        except (ValueError, KeyError, TypeError):
+            continue  # `generate` already warns about bad lines; a missing prompt falls back to the class
+    return out
+
+
+def class_phrase_source(model_classes=None, label_map=None):
+    """class folder -> phrase: an explicit label map wins over the model's, then the folder name."""
+    from data.labels import default_phrase
+
+    explicit, model_classes = dict(label_map or {}), dict(model_classes or {})
+
+    def phrase(cls):
+        if cls is None:
+            return None
+        return explicit.get(cls) or model_classes.get(cls) or default_phrase(cls)
+
+    return phrase
+
+
+def texts_for(items, root, phrase_of):
+    """Per item: (text, source) with source "prompt" or "class", or (None, None) with no text at all."""
+    prompts = read_prompts(root)
+    out = []
+    for item in items:
+        prompt = prompts.get(os.path.normpath(item["path"]))
+        if prompt is not None:
+            out.append((prompt, "prompt"))
+            continue
+        phrase = phrase_of(item.get("class"))
+        out.append((phrase, "class") if phrase else (None, None))
+    return out
+
+
+def alignment_scores(words, vectors, texts):
+    """Cosine of each image vector with its text's vector; NaN where the text has no known word.
+
+    Returns (scores [n] float64, {text: reason} for texts that could not be scored).
+    """
+    vectors = np.asarray(vectors, np.float32)
+    norms = np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
+    cache, unknown = {}, {}
+    scores = np.full(len(texts), np.nan)
+    for i, text in enumerate(texts):
+        if text is None:
+            continue
+        if text not in cache:
+            try:
+                cache[text] = prompt_vector(words, text)
+            except VocabularyError as exc:
+                cache[text], unknown[text] = None, str(exc)
+        if cache[text] is not None:
+            scores[i] = float(vectors[i] @ cache[text]) / norms[i]
+    return np.clip(scores, -1.0, 1.0), unknown

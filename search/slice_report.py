@@ -1,0 +1,119 @@
+"""`devise slices`: find slices of an index and write `report/index.md` with a contact sheet per slice.
+
+Every file is written atomically and index.md last, so a reader never finds
+it pointing at a missing sheet; sheets of an earlier run that the new
+index.md no longer names are deleted afterwards.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+
+from core import atomic
+from core.sheet import contact_sheet
+from search import slices as slicing
+
+SHEET_IMAGES, SHEET_THUMB = 18, 128
+SHEET_PREFIX = "slice-"
+
+
+def _scores(items, field):
+    out = np.full(len(items), np.nan)
+    for i, item in enumerate(items):
+        value = (item.get("fields") or {}).get(field)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[i] = float(value)
+    return out
+
+
+def find(name=None, field="alignment", min_support=5, min_drop=None, k=None, method="kmeans", top=5, seed=0):
+    """Cluster index `name` on image features and describe its unusual clusters (a JSON-able dict)."""
+    from index.store import open_index
+    from search.tag import candidates
+
+    idx = open_index(name)
+    items = list(idx.items)
+    scores = _scores(items, field)
+    features = np.asarray(idx.space("features").vectors, np.float32)
+    labels, n_clusters = slicing.cluster(features, k, method, seed, min_support)
+    above, below, stats = slicing.rank_clusters(features, scores, labels, min_support, min_drop)
+    chosen = above[:top] + below[:top]
+    words = np.asarray(idx.space("words").vectors, np.float32)
+    near = slicing.centroid_words([words[s.members] for s in chosen], candidates(idx.word_vectors())) \
+        if chosen else []
+    classes = [item.get("class") for item in items]
+    rows = []
+    for s, nearest in zip(chosen, near):
+        number = (above.index(s) if s.direction == "above" else below.index(s)) + 1
+        rows.append({"slice": f"{s.direction}-{number}", "cluster": s.cluster, "direction": s.direction,
+                     "size": s.size, "mean": round(s.mean, 4), "diff": round(s.diff, 4), "z": round(s.z, 2),
+                     "words": nearest, "classes": slicing.class_mix(classes, s.members),
+                     "examples": [{"path": items[m]["path"], "class": classes[m], field: round(float(scores[m]), 4)}
+                                  for m in s.members[:SHEET_IMAGES]]})
+    report = {"index": idx.name, "field": field, "method": method, "k": n_clusters, "min_support": min_support,
+              **{key: round(v, 4) if isinstance(v, float) else v for key, v in stats.items()},
+              "found": {"above": len(above), "below": len(below)}, "slices": rows}
+    return report
+
+
+def write(report, out):
+    """Write a sheet per slice and index.md under `out`; returns the paths written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    field, written = report["field"], []
+    for row in report["slices"]:
+        entries = [(e["path"], [e["class"] or "", f"{field} {e[field]:.3f}"]) for e in row["examples"]]
+        title = (f"{row['slice']}: {row['size']} images, mean {field} {row['mean']:.3f} "
+                 f"({row['diff']:+.3f}), near: {', '.join(row['words'][:4])}")
+        sheet = out / f"{SHEET_PREFIX}{row['slice']}.png"
+        contact_sheet(entries, sheet, title=title, thumb=SHEET_THUMB, caption_lines=2)
+        row["sheet"] = sheet.name
+        written.append(sheet)
+    index_md = out / "index.md"
+    atomic.write_text(index_md, markdown(report, out))
+    keep = {p.name for p in written}
+    for stale in out.glob(f"{SHEET_PREFIX}*.png"):
+        if stale.name not in keep:
+            stale.unlink(missing_ok=True)
+    return [index_md] + written
+
+
+def _link(path, out):
+    rel = os.path.relpath(path, out).replace(os.sep, "/")
+    return f"[{Path(path).name}]({rel.replace(' ', '%20')})"
+
+
+def markdown(report, out):
+    f = report["field"]
+    lines = [f"# Slices of index `{report['index']}` by `{f}`", "",
+             f"{report['scored']} scored images; overall mean {report['overall_mean']:.3f}, std "
+             f"{report['overall_std']:.3f}. {report['method']} found {report['clusters']} clusters; "
+             f"{report['clusters_considered']} have at least {report['min_support']} scored images, and "
+             f"{report['found']['above']} sit at least {report['min_drop']:.3f} above the mean, "
+             f"{report['found']['below']} below.", "",
+             "| slice | size | mean | diff | z | nearest words | main classes |",
+             "|---|---:|---:|---:|---:|---|---|"]
+    for r in report["slices"]:
+        mix = ", ".join(f"{c} {share:.0%}" for c, share in r["classes"])
+        lines.append(f"| [{r['slice']}](#{r['slice']}) | {r['size']} | {r['mean']:.3f} | {r['diff']:+.3f} | "
+                     f"{r['z']:.1f} | {', '.join(r['words'])} | {mix} |")
+    if not report["slices"]:
+        lines.append("| (none) | | | | | | |")
+    for r in report["slices"]:
+        lines += ["", f"## {r['slice']}", "", f"![{r['slice']}]({r.get('sheet', '')})", "",
+                  "Nearest the cluster centre: " + ", ".join(_link(e["path"], out) for e in r["examples"][:6])]
+    return "\n".join(lines) + "\n"
+
+
+def text_table(report):
+    """Plain stdout rendering of the slice table."""
+    f = report["field"]
+    lines = [f"{report['scored']} images, {f} mean {report['overall_mean']:.3f} (std {report['overall_std']:.3f}); "
+             f"{report['clusters']} {report['method']} clusters, {report['found']['above']} above and "
+             f"{report['found']['below']} below by >= {report['min_drop']:.3f}",
+             f"{'slice':<9} {'size':>5} {'mean':>6} {'diff':>7} {'z':>6}  nearest words | main classes"]
+    for r in report["slices"]:
+        mix = ", ".join(f"{c} {share:.0%}" for c, share in r["classes"])
+        lines.append(f"{r['slice']:<9} {r['size']:5d} {r['mean']:6.3f} {r['diff']:+7.3f} {r['z']:6.1f}  "
+                     f"{', '.join(r['words'])} | {mix}")
+    return "\n".join(lines)
