@@ -155,8 +155,10 @@ def write_image(path: Path, image, entry: dict):
     info = PngInfo()
     info.add_text(PNG_KEY, json.dumps(entry, sort_keys=True))
     # No fsync: a file lost to a power cut is caught by image_ok() on resume.
+    # compress_level 1: zlib's default (6) took 112 ms per 512x512 image here against 20 ms, for
+    # files only ~5% smaller; at GPU speeds the default would make PNG writing the bottleneck.
     with atomic.atomic_path(path, suffix=".png") as tmp:
-        image.save(tmp, format="PNG", pnginfo=info)
+        image.save(tmp, format="PNG", pnginfo=info, compress_level=1)
 
 
 def load_metadata(out: Path, warn) -> dict:
