@@ -63,8 +63,9 @@ def write(report, out):
     field, written = report["field"], []
     for row in report["slices"]:
         entries = [(e["path"], [e["class"] or "", f"{field} {e[field]:.3f}"]) for e in row["examples"]]
+        # Short enough for the sheet's width (6 thumbnails): the table in index.md has the rest.
         title = (f"{row['slice']}: {row['size']} images, mean {field} {row['mean']:.3f} "
-                 f"({row['diff']:+.3f}), near: {', '.join(row['words'][:4])}")
+                 f"({row['diff']:+.3f}); {', '.join(row['words'][:3])}")[:80]
         sheet = out / f"{SHEET_PREFIX}{row['slice']}.png"
         contact_sheet(entries, sheet, title=title, thumb=SHEET_THUMB, caption_lines=2)
         row["sheet"] = sheet.name

@@ -44,7 +44,7 @@ def cluster(features, k=None, method="kmeans", seed=0, min_support=5):
     if method == "hdbscan":
         from sklearn.cluster import HDBSCAN
 
-        labels = HDBSCAN(min_cluster_size=max(2, min_support)).fit_predict(features)
+        labels = HDBSCAN(min_cluster_size=max(2, min_support), copy=True).fit_predict(features)
         return labels, int(labels.max()) + 1
     if method != "kmeans":
         raise DataError(f"unknown clustering method {method!r}; use kmeans or hdbscan.")

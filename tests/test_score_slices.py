@@ -123,6 +123,9 @@ def test_planted_slice_is_found():
     above, below, stats = slices.rank_clusters(features, scores, labels, min_support=5)
     assert stats["min_drop"] == pytest.approx(0.5 * np.nanstd(scores)) and len(above) == 3 and len(below) == 1
     assert not slices.rank_clusters(features, scores, labels, min_support=21)[1]  # too small to report
+    labels, k = slices.cluster(features, method="hdbscan", min_support=5)  # finds the 4 groups by itself
+    below = slices.rank_clusters(features, scores, labels, min_support=5, min_drop=0.15)[1]
+    assert k == 4 and sorted(below[0].members.tolist()) == list(range(40, 60))
     assert slices.default_k(8) == 2 and slices.default_k(8000) == 63 and slices.default_k(10**6) == 100
 
 
