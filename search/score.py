@@ -61,7 +61,10 @@ def score_index(name=None, label_map=None, field=alignment.FIELD, store_field=Tr
             by_text.setdefault(text, []).append(s)
     per_text = sorted(({"text": t, **_stats(v)} for t, v in by_text.items()), key=lambda r: r["mean"])
     order = np.flatnonzero(ok)[np.argsort(scores[ok], kind="stable")]
-    image = lambda i: {"path": items[i]["path"], "text": texts[i][0], field: round(float(scores[i]), 4)}
+
+    def image(i):
+        return {"path": items[i]["path"], "text": texts[i][0], field: round(float(scores[i]), 4)}
+
     sources = {}
     for (_, source), k in zip(texts, ok):
         key = source if k else "unscored"
