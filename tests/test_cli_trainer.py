@@ -1,0 +1,104 @@
+"""Commands of the trainer issue through CliRunner: exit codes, one-line errors, output channels."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from tests.conftest import CALTECH, make_image, needs_caltech
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_help_is_fast_and_imports_no_tensorflow():
+    code = ("import sys; from click.testing import CliRunner; from cli import cli; "
+            "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0, r.output; "
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
+def test_tag_goes_on_past_bad_files(tmp_path, fake_backbone):
+    good = make_image(tmp_path / "red.jpg", (220, 30, 30))
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not an image")
+    result = run("tag", good, bad, "--labels", "red,green,blue", "--json", "--top", "2")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [d["image"] for d in data] == [str(good.resolve())]
+    assert len(data[0]["tags"]) == 2 and {"word", "score"} <= set(data[0]["tags"][0])
+    assert "bad.jpg" in result.stderr
+
+
+def test_tag_only_bad_files_fails_with_one_line(tmp_path, fake_backbone):
+    tiny = tmp_path / "tiny.png"
+    make_image(tiny, (1, 1, 1), size=(1, 1))
+    result = run("tag", tiny)
+    assert result.exit_code == 1
+    assert "could be read" in result.stderr and "Traceback" not in result.output
+
+
+def test_train_unknown_words_path(tmp_path, colour_folder, fake_backbone):
+    result = run("train", colour_folder, "--words", tmp_path / "nope.txt", "--out", tmp_path / "m")
+    assert result.exit_code == 1
+    assert "nope.txt" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_train_flat_folder_is_a_clear_error(tmp_path, fake_backbone):
+    make_image(tmp_path / "flat" / "a.jpg", (1, 2, 3))
+    result = run("train", tmp_path / "flat", "--out", tmp_path / "m")
+    assert result.exit_code == 1 and "subfolder per class" in result.stderr
+
+
+def test_train_unknown_holdout_class(tmp_path, colour_folder, fake_backbone):
+    result = run("train", colour_folder, "--holdout-classes", "purple", "--out", tmp_path / "m")
+    assert result.exit_code == 1 and "purple" in result.stderr
+
+
+def test_train_then_evaluate_json(tmp_path, colour_folder, fake_backbone):
+    out = tmp_path / "m"
+    result = run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "3", "--out", out)
+    assert result.exit_code == 0, result.output
+    result = run("evaluate", colour_folder, "--model", out, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    for key in ("zsl", "gzsl_unseen", "gzsl_seen"):
+        assert "hit@1" in report[key] and "hit@5" in report[key]
+        assert "hit@1" in report["baselines"]["conse"][key]
+    assert "gzsl_h" in report and "gzsl_h" in report["baselines"]["conse"]
+
+
+def test_classify_real_weights_sees_cat_and_espresso():
+    skimage = pytest.importorskip("skimage")
+    data = Path(skimage.__file__).parent / "data"
+    result = run("classify", data / "chelsea.png", data / "coffee.png", "--top", "3", "--json")
+    assert result.exit_code == 0, result.output
+    chelsea, coffee = json.loads(result.stdout)
+    assert {"tiger cat", "Egyptian cat", "tabby"} & {l["label"] for l in chelsea["labels"]}
+    assert coffee["labels"][0]["label"] == "espresso" and coffee["labels"][0]["prob"] > 0.8
+
+
+@needs_caltech()
+def test_caltech_quirks_and_real_end_to_end(tmp_path):
+    from data.folders import scan
+    from train.run import evaluate, train_model
+
+    background = scan(CALTECH / "BACKGROUND_Google", warn=False)
+    assert any(p.endswith("tmp") for p, _ in background.skipped)
+    subset = tmp_path / "caltech"
+    for cls in ("airplanes", "dalmatian", "pizza", "umbrella", "cup"):
+        for src in sorted((CALTECH / cls).iterdir())[:10]:
+            (subset / cls).mkdir(parents=True, exist_ok=True)
+            (subset / cls / src.name).symlink_to(src)
+    train_model(subset, tmp_path / "m", holdout_classes=["pizza", "umbrella"], epochs=5)
+    report = evaluate(subset, model_dir=tmp_path / "m")
+    # Two held-out classes that ImageNet knows well: zero-shot must beat chance (0.5) clearly.
+    assert report["zsl"]["hit@1"] >= 0.8
+    assert report["baselines"]["conse"]["zsl"]["hit@1"] >= 0.8
