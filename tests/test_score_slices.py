@@ -150,3 +150,17 @@ def test_slices_cli_writes_report(colour_folder, fake_backbone, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted(["index.md"] + [r["sheet"] for r in report["slices"]])
     plain = run("slices", "--k", "4", "--min-support", "3", "--out", str(out))
     assert plain.exit_code == 0 and "nearest words" in plain.stdout and "wrote" in plain.stderr
+
+
+def test_alignment_is_filterable(colour_folder, fake_backbone):
+    filters = pytest.importorskip("curate.filters")  # issue 4's filter language
+    from index import build
+
+    build(str(colour_folder), progress=False)
+    assert run("score").exit_code == 0
+    scores, idx = stored()
+    cut = float(np.median(list(scores.values())))
+    low = filters.select(idx.items, f"alignment < {cut}")
+    assert len(low) and {idx.items[int(i)]["path"] for i in low} == {p for p, v in scores.items() if v < cut}
+    both = filters.select(idx.items, f"alignment:[{cut} TO *] AND class:red")
+    assert all(idx.items[int(i)]["class"] == "red" and scores[idx.items[int(i)]["path"]] >= cut for i in both)
