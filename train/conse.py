@@ -7,6 +7,7 @@ Pure NumPy: it runs on cached logits without TensorFlow.
 import numpy as np
 
 DEFAULT_TOP_T = 10
+LEMMA_DECAY = 0.5
 
 
 def softmax(logits):
@@ -20,23 +21,23 @@ def unit_rows(x, eps=1e-12):
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), eps)
 
 
-def imagenet_label_vectors(words):
-    """Unit word vector per ImageNet class (mean over its synonyms); zero where none is known.
+def imagenet_label_vectors(words, decay=LEMMA_DECAY):
+    """Unit word vector per ImageNet class; zero where no synonym is in the vocabulary.
 
-    Every synonym ("tabby", "tabby cat") votes, so one odd lemma does not
-    decide the class's position in word space.
+    WordNet lists a synset's lemmas from the most to the least common
+    ("dragonfly, darning needle, devil's darning needle, ..."), so later
+    lemmas get geometrically smaller weights: they still help with rare or
+    out-of-vocabulary first names but cannot drag the class away from them.
     """
     from data.imagenet import class_lemmas
 
     out = np.zeros((1000, words.dim), np.float32)
     for i, lemmas in enumerate(class_lemmas()):
-        vecs = []
-        for lemma in lemmas:
-            used, _ = words.phrase_words(lemma)
-            if used:
-                vecs.append(unit_rows(words.phrase_vector(lemma)))
-        if vecs:
-            out[i] = unit_rows(np.mean(vecs, axis=0))
+        known = [lemma for lemma in lemmas if words.phrase_words(lemma)[0]]
+        if known:
+            weights = decay ** np.arange(len(known), dtype=np.float32)
+            vecs = unit_rows(np.stack([words.phrase_vector(lemma) for lemma in known]))
+            out[i] = unit_rows(weights @ vecs)
     return out
 
 
