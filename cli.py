@@ -309,8 +309,9 @@ def index_command(images_dir, model, name, trees, rebuild, as_json):
 @click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help='Print {"query": q, "results": [{"path": p, "score": s}]}.')
 @click.option("--sheet", type=click.Path(dir_okay=False), help="Also write a contact sheet PNG of the results.")
+@click.option("--filter", "filter_text", metavar="FILTER", help='Only images matching e.g. "a_face:[0.5 TO 1] AND label:cat" (see `devise dedupe --help`).')
 @reports_errors
-def search_command(query, index_name, top, as_json, sheet):
+def search_command(query, index_name, top, as_json, sheet, filter_text):
     """Images matching a text QUERY: "cat sofa", "beach + sunset - people", "dog:2 snow".
 
     Words in a part are averaged; + and - add and subtract parts; word:W
@@ -322,6 +323,9 @@ def search_command(query, index_name, top, as_json, sheet):
     """
     from search.text import search
 
+    if filter_text:
+        from curate.filtered_search import search
+        search = functools.partial(search, filter_text=filter_text)
     _print_results(query, search(query, index_name, top, sheet), as_json, sheet)
 
 
@@ -332,14 +336,18 @@ def search_command(query, index_name, top, as_json, sheet):
 @click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Same JSON shape as `search`.")
 @click.option("--sheet", type=click.Path(dir_okay=False), help="Also write a contact sheet PNG of the results.")
+@click.option("--filter", "filter_text", metavar="FILTER", help='Only images matching e.g. "a_face:[0.5 TO 1] AND label:cat" (see `devise dedupe --help`).')
 @reports_errors
-def similar(image, index_name, top, as_json, sheet):
+def similar(image, index_name, top, as_json, sheet, filter_text):
     """Images that look like IMAGE (a file in the index, or any other image).
 
     Compares raw backbone features; scores are cosine similarities in [-1, 1].
     """
     from search.image import similar as run_similar
 
+    if filter_text:
+        from curate.filtered_search import similar as run_similar
+        run_similar = functools.partial(run_similar, filter_text=filter_text)
     _print_results(image, run_similar(image, index_name, top, sheet), as_json, sheet)
 
 
@@ -387,6 +395,138 @@ def indexes(as_json):
 
 
 # --- commands: curation (issue 4) ------------------------------------------
+
+def _filter_option(fn):
+    return click.option("--filter", "filter_text", metavar="FILTER",
+                        help='Only items matching e.g. "a_face:[0.58 TO 0.99] AND label:cat AND path:*2024*" '
+                             "(AND, OR, NOT, parentheses; also field < 0.3).")(fn)
+
+
+def _space_option(fn):
+    return click.option("--space", type=click.Choice(["features", "words"]), default="features", show_default=True,
+                        help="features: what images look like (backbone); words: what they mean (word space).")(fn)
+
+
+@cli.command()
+@click.option("--index", "index_name", help="Index to clean (default: the last one built).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Minimum pixel similarity of a duplicate pair (default 0.93; see bench/dedupe.py).")
+@click.option("--like", type=click.Path(exists=True, dir_okay=False), help="Only duplicates of this image.")
+@click.option("--query", help='Only duplicates of the best match for this text, e.g. "a black image".')
+@click.option("--delete", is_flag=True, help="Remove all but one image per group from the index (tombstoned; files stay).")
+@click.option("--move-to", type=click.Path(file_okay=False), help="Also move the removed files into this folder for review (implies --delete).")
+@_filter_option
+@click.option("--json", "as_json", is_flag=True, help='Print {"groups": [{"keep": p, "duplicates": [{"path", "score"}]}]}.')
+@reports_errors
+def dedupe(index_name, threshold, like, query, delete, move_to, filter_text, as_json):
+    """Find near-duplicate images (re-encoded, resized, constant) and optionally remove them."""
+    from curate.dedupe import dedupe as run_dedupe
+    from curate.duplicates import DEFAULT_THRESHOLD
+
+    if like and query:
+        raise click.UsageError("give --like or --query, not both.")
+    report = run_dedupe(index_name, DEFAULT_THRESHOLD if threshold is None else threshold, like, query, filter_text,
+                        delete, move_to)
+    if as_json:
+        emit_json(report)
+        return
+    for g in report["groups"]:
+        kind = f"  (constant {g['constant']})" if "constant" in g else ""
+        click.echo(f"keep {g['keep']}{kind}")
+        for d in g["duplicates"]:
+            click.echo(f"  {d['score']:.4f}  {d['path']}")
+    click.echo(f"{len(report['groups'])} group(s), {report['duplicates']} duplicate(s) among {report['images']} images "
+               f"(threshold {report['threshold']})", err=True)
+    if "removed" in report:
+        click.echo(f"removed {report['removed']} from index {report['index']!r} ({report['count_after']} left)"
+                   + (f"; moved files to {move_to}" if move_to else ""), err=True)
+
+
+@cli.command()
+@click.option("--labels", "labels_text", help='Comma-separated phrases, e.g. "one hot dog,a hamburger,a face" (or a file).')
+@click.option("--index", "index_name", help="Index to label (default: the last one built).")
+@click.option("--field-prefix", default="", help="Prefix for the field names (a_face -> PREFIXa_face).")
+@click.option("--assign", is_flag=True, help="Also store the best label in the field `label`.")
+@click.option("--min-score", type=float, help="With --assign: below this cosine, `label` is null.")
+@click.option("--calibrate", type=click.Choice(["center", "none"]), default="center", show_default=True,
+              help="With --assign: subtract each label's mean score before picking the best.")
+@click.option("--drop", multiple=True, metavar="FIELD", help="Remove this field from every image (repeatable).")
+@_filter_option
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def label(labels_text, index_name, field_prefix, assign, min_score, calibrate, drop, filter_text, as_json):
+    """Zero-shot label scores (cosine in word space) stored as index fields for --filter and map."""
+    from curate.labels import label as run_label
+    from search.tag import parse_labels
+
+    phrases = parse_labels(labels_text) if labels_text else []
+    s = run_label(phrases, index_name, field_prefix, assign, min_score, calibrate, list(drop), filter_text)
+    if as_json:
+        emit_json(s)
+        return
+    for name, f in s["fields"].items():
+        click.echo(f"{name}: {f['label']!r} mean {f['mean']:.3f} (min {f['min']:.3f}, max {f['max']:.3f})")
+    if "assigned" in s:
+        click.echo("label: " + ", ".join(f"{k} {v}" for k, v in s["assigned"].items()))
+    if s["dropped"]:
+        click.echo("dropped: " + ", ".join(s["dropped"]))
+    click.echo(f"index {s['index']!r}: {s['images']} image(s) labelled", err=True)
+
+
+@cli.command()
+@click.option("--index", "index_name", help="Index to walk (default: the last one built).")
+@click.option("--start", help='Start at the image best matching this text, e.g. "a photo of a smiling face".')
+@click.option("--start-image", type=click.Path(exists=True, dir_okay=False), help="Start at the image most like this one.")
+@_filter_option
+@click.option("--limit", type=click.IntRange(1), help="Stop after N images.")
+@_space_option
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the image paths in walk order, one per line.")
+@click.option("--gif", type=click.Path(dir_okay=False), help="Write an animated GIF of the walk.")
+@click.option("--frames", type=click.Path(file_okay=False), help="Write numbered PNG frames into this folder.")
+@click.option("--fps", type=click.IntRange(1, 50), default=12, show_default=True)
+@click.option("--size", type=click.IntRange(16, 2048), default=256, show_default=True, help="Frame side in pixels.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def walk(index_name, start, start_image, filter_text, limit, space, out, gif, frames, fps, size, as_json):
+    """A greedy nearest-neighbour tour through the images: each visited once, neighbours alike."""
+    from curate.walk import walk as run_walk
+
+    s = run_walk(index_name, start, start_image, filter_text, limit, space, out, gif, frames, fps, size)
+    if as_json:
+        emit_json(s)
+        return
+    if not (out or gif or frames):
+        for path in s["order"]:
+            click.echo(path)
+    click.echo(f"walked {s['visited']} of {s['images']} images from {s['start']} in {s['space']} space: "
+               f"length {s['tour_length']:.2f} vs {s['random_length']:.2f} for a random order "
+               f"({s['ratio']:.2f}x)", err=True)
+    for key in ("out", "gif", "frames"):
+        if key in s:
+            click.echo(f"wrote {s[key]}", err=True)
+
+
+@cli.command("map")
+@click.option("--index", "index_name", help="Index to draw (default: the last one built).")
+@_filter_option
+@click.option("--color-by", "colour_by", metavar="FIELD|label", help="Dots coloured by a numeric field, label or class (default: thumbnails).")
+@_space_option
+@click.option("--size", type=click.IntRange(200, 8000), default=1600, show_default=True)
+@click.option("--thumb", type=click.IntRange(8, 512), default=64, show_default=True, help="Thumbnail cell size.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def map_command(index_name, filter_text, colour_by, space, size, thumb, out, as_json):
+    """A 2-D map of the images (UMAP if installed, else t-SNE or PCA) as thumbnails or coloured dots."""
+    from curate.maps import make_map
+
+    s = make_map(out, index_name, filter_text, colour_by, space, size, thumb)
+    if as_json:
+        emit_json(s)
+    else:
+        click.echo(f"wrote {s['out']}: {s['images']} images, {s['layout']} layout", err=True)
+
+
 
 
 def main():

@@ -44,6 +44,7 @@ def main():
     ap.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT))
     ap.add_argument("--model", default="conse", help="trained model directory, or conse (default)")
     ap.add_argument("--name", default="caltech101-slices", help="index name (under DEVISE_HOME)")
+    ap.add_argument("--rebuild", action="store_true", help="re-project every image (after a model/ConSE change)")
     ap.add_argument("--k", type=int, default=None)
     ap.add_argument("--min-support", type=int, default=5)
     ap.add_argument("--out", default="/tmp/caltech-slices-report")
@@ -57,7 +58,7 @@ def main():
 
     root = Path(args.data_root) / "caltech101"
     timings, start = {}, time.perf_counter()
-    built = build(str(root), model=args.model, name=args.name)
+    built = build(str(root), model=args.model, name=args.name, rebuild=args.rebuild)
     idx = open_index(args.name)
     drop = [item["path"] for item in idx.items if item["class"] in EXCLUDED]
     if drop:

@@ -164,3 +164,15 @@ def test_alignment_is_filterable(colour_folder, fake_backbone):
     assert len(low) and {idx.items[int(i)]["path"] for i in low} == {p for p, v in scores.items() if v < cut}
     both = filters.select(idx.items, f"alignment:[{cut} TO *] AND class:red")
     assert all(idx.items[int(i)]["class"] == "red" and scores[idx.items[int(i)]["path"]] >= cut for i in both)
+
+
+def test_alignment_colours_a_map(colour_folder, fake_backbone, tmp_path):
+    if "map" not in cli.commands:
+        pytest.skip("`map` (issue 4) is not in the CLI yet")
+    from index import build
+
+    build(str(colour_folder), progress=False)
+    assert run("score").exit_code == 0
+    result = run("map", "--color-by", "alignment", "--out", str(tmp_path / "map.png"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "map.png").stat().st_size > 0
