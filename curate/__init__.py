@@ -1,0 +1,1 @@
+"""Curating an index: filters, near-duplicates, zero-shot label fields, walks and maps."""

@@ -1,0 +1,134 @@
+"""`devise dedupe`: near-duplicate groups of an index, optionally removed (tombstoned) and moved aside.
+
+Which member is kept is decided by a fixed rule, so two runs agree: the
+most pixels, then the largest file, then the shortest path, then the first
+path in sort order. Removal goes through index.edit.remove_items: a new
+version without the duplicates and with their paths tombstoned, swapped in
+atomically, so a killed run leaves the old index as it was and a later
+`devise index` does not bring the duplicates back. Files are never deleted.
+"""
+import os
+import shutil
+import sys
+
+import numpy as np
+from PIL import Image
+
+from core.errors import DataError
+from curate import duplicates, pixels
+from curate.selection import item_id, nearest_in, select, text_vector
+
+
+def _pixel_count(path):
+    try:
+        with Image.open(path) as img:
+            return img.width * img.height
+    except (OSError, ValueError):
+        return 0
+
+
+def keep_order(item):
+    """Sort key: the member to keep sorts first."""
+    return (-_pixel_count(item["path"]), -(item.get("size") or 0), len(item["path"]), item["path"])
+
+
+def _report_group(sel, members, px, row_of, constant):
+    items = sorted((sel.items[m] for m in members), key=keep_order)
+    keep = items[0]
+    rows = [row_of[it["id"]] for it in items]
+    smoothed = duplicates.smooth(px.thumbs[rows])
+    scores = duplicates.pixel_similarity(smoothed, np.zeros(len(rows) - 1, np.int64), np.arange(1, len(rows)))
+    feats = sel.vectors("features", [it["id"] for it in items])
+    cosines = feats[1:] @ feats[0]
+    group = {"keep": keep["path"], "duplicates": [
+        {"path": it["path"], "score": round(float(s), 4), "feature_cosine": round(float(c), 4)}
+        for it, s, c in zip(items[1:], scores, cosines)]}
+    if constant:
+        rgb = int(px.rgb[rows[0]])
+        group["constant"] = f"#{rgb:06x}"
+    return group
+
+
+def dedupe(index=None, threshold=duplicates.DEFAULT_THRESHOLD, like=None, query=None, filter_text=None,
+           delete=False, move_to=None, progress=True):
+    """Find (and with `delete`/`move_to`, remove) duplicate groups; returns the report dict.
+
+    like: an image path, or query: a text whose best match in the index
+    stands in for it; either restricts the report to duplicates of that one
+    image (how the all-black images of a collection are found).
+    """
+    sel = select(index, filter_text, minimum=1 if (like or query) else 2)
+    paths = sel.paths()
+    px = pixels.load(paths, progress=progress)
+    readable = sel.ids[px.ok]
+    if len(readable) < len(sel.ids):
+        print(f"warning: {len(sel.ids) - len(readable)} indexed file(s) are unreadable now; left out.", file=sys.stderr)
+    row_of = {int(i): r for r, i in enumerate(sel.ids)}
+    rows = np.array([row_of[int(i)] for i in readable], np.int64)
+    anchor = None
+    if like or query:
+        anchor, groups = _duplicates_of(sel, px, rows, row_of, like, query, threshold)
+    else:
+        found, _ = duplicates.find_groups(px.thumbs, px.constant, px.rgb, threshold, rows)
+        groups = [[int(sel.ids[r]) for r in g] for g in found]
+    report = {"index": sel.index.name, "threshold": threshold, "images": int(len(sel.ids)), "groups": []}
+    if anchor is not None:
+        report["like"] = anchor
+    for members in groups:
+        constant = bool(px.constant[row_of[members[0]]]) and all(px.constant[row_of[m]] for m in members)
+        report["groups"].append(_report_group(sel, members, px, row_of, constant))
+    report["duplicates"] = sum(len(g["duplicates"]) for g in report["groups"])
+    if (delete or move_to) and report["duplicates"]:
+        _remove(sel, report, move_to)
+    return report
+
+
+def _duplicates_of(sel, px, rows, row_of, like, query, threshold):
+    """(anchor path, [one group of ids]) for --like / --query."""
+    if query:
+        anchor_id = nearest_in(sel, "words", text_vector(sel, query), sel.ids[rows])
+        anchor = sel.items[anchor_id]["path"]
+    else:
+        anchor = os.path.abspath(like)
+        anchor_id = item_id(sel, anchor)
+    if anchor_id is not None and anchor_id in row_of:
+        r = row_of[anchor_id]
+        thumb, constant, rgb = px.thumbs[r], bool(px.constant[r]), int(px.rgb[r])
+    else:
+        anchor_id = None
+        thumb, constant, rgb = pixels.measure(anchor)
+    if constant:
+        hits = rows[px.constant[rows] & (px.rgb[rows] == rgb)]
+    else:
+        hits, _ = duplicates.matches_of(thumb, px.thumbs, threshold, rows[~px.constant[rows]])
+    members = sorted({int(sel.ids[r]) for r in hits} | ({anchor_id} if anchor_id is not None else set()))
+    return anchor, [members] if len(members) > 1 else []
+
+
+def _remove(sel, report, move_to):
+    from index.edit import remove_items
+
+    gone = [d["path"] for g in report["groups"] for d in g["duplicates"]]
+    report["count_after"] = remove_items(gone, index=sel.index.name, tombstone=True)
+    report["removed"] = len(gone)
+    if move_to:
+        report["moved"] = move_files(gone, sel.index.root, move_to)
+
+
+def move_files(paths, root, target):
+    """Move files under `target`, keeping their path relative to the index root; never overwrite."""
+    target = os.path.abspath(target)
+    moved = []
+    for path in paths:
+        rel = os.path.relpath(path, root)
+        dest = os.path.join(target, rel if not rel.startswith("..") else os.path.basename(path))
+        stem, ext = os.path.splitext(dest)
+        n = 1
+        while os.path.exists(dest):
+            dest, n = f"{stem}.{n}{ext}", n + 1
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        if not os.path.exists(path):
+            raise DataError(f"{path}: vanished before it could be moved to {target}.")
+        shutil.move(path, dest)
+        moved.append({"from": path, "to": dest})
+    return moved

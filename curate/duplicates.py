@@ -1,0 +1,113 @@
+"""Near-duplicate groups on plain arrays: thumbnails in, groups of row numbers out.
+
+1. Candidates: every pair whose 8x8 luminance signatures have cosine >=
+   SIGNATURE_FLOOR, found exactly by blocked matrix products (no pair above
+   the floor is missed, unlike a k-NN list that a crowded class can fill).
+2. Confirmation: pixel similarity >= threshold, where pixel similarity is
+   1 - (99th percentile of the per-pixel colour difference between the two
+   lightly smoothed 24x24 thumbnails) / 255. A re-encoded or resized copy
+   differs a little everywhere; a different photo differs a lot somewhere,
+   and the percentile catches that region where a mean would dilute it.
+3. Groups: confirmed pairs joined transitively (union-find). Constant
+   images (every pixel one colour) form one group per colour whatever
+   their thumbnails or features do.
+The figures behind the constants are in bench/dedupe.py.
+"""
+import numpy as np
+
+from curate.unionfind import group_pairs
+
+DEFAULT_THRESHOLD = 0.93
+SIGNATURE_FLOOR = 0.90
+QUANTILE = 0.99
+BLOCK = 1024
+
+
+def signatures(thumbs):
+    """[n, 64] unit vectors: 8x8 block means of the luminance, mean-centred (zero for a flat image)."""
+    t = np.asarray(thumbs, np.float32)
+    lum = t @ np.array([0.299, 0.587, 0.114], np.float32)
+    n, side = lum.shape[0], lum.shape[1]
+    cells = lum.reshape(n, 8, side // 8, 8, side // 8).mean(axis=(2, 4)).reshape(n, 64)
+    cells -= cells.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(cells, axis=1, keepdims=True)
+    return np.where(norms > 1e-3, cells / np.maximum(norms, 1e-3), 0.0).astype(np.float32)
+
+
+def smooth(thumbs):
+    """Binomial 3x3 blur in float32: forgives the one-pixel shifts that resampling a copy causes."""
+    t = np.asarray(thumbs, np.float32)
+    p = np.pad(t, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+    t = 0.25 * p[:, :-2] + 0.5 * p[:, 1:-1] + 0.25 * p[:, 2:]
+    return 0.25 * t[:, :, :-2] + 0.5 * t[:, :, 1:-1] + 0.25 * t[:, :, 2:]
+
+
+def candidate_pairs(sigs, floor=SIGNATURE_FLOOR, rows=None, block=BLOCK):
+    """(a, b) int arrays, a < b, of every pair of rows with signature cosine >= floor.
+
+    rows: restrict the search to these row numbers (e.g. a filter's result).
+    """
+    rows = np.arange(len(sigs)) if rows is None else np.asarray(rows, np.int64)
+    live = rows[np.abs(sigs[rows]).sum(axis=1) > 0]  # flat images have no structure to compare
+    s = np.ascontiguousarray(sigs[live])
+    found_a, found_b = [], []
+    for start in range(0, len(live), block):
+        stop = min(start + block, len(live))
+        sims = s[start:stop] @ s[start:].T  # only the upper triangle: columns from `start` on
+        r, c = np.nonzero(sims >= floor)
+        keep = c > r
+        found_a.append(live[start + r[keep]])
+        found_b.append(live[start + c[keep]])
+    if not found_a:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(found_a), np.concatenate(found_b)
+
+
+def pixel_similarity(smoothed, a, b, chunk=8192):
+    """1 - q99(max-channel |A - B|) / 255 for each pair of rows (a[i], b[i]) of `smoothed` thumbnails."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    out = np.empty(len(a), np.float32)
+    pixels = smoothed.shape[1] * smoothed.shape[2]
+    kth = int(np.ceil(QUANTILE * (pixels - 1)))
+    for start in range(0, len(a), chunk):
+        sa, sb = a[start:start + chunk], b[start:start + chunk]
+        diff = np.abs(smoothed[sa] - smoothed[sb]).max(axis=3).reshape(len(sa), pixels)
+        out[start:start + chunk] = 1.0 - np.partition(diff, kth, axis=1)[:, kth] / 255.0
+    return out
+
+
+def constant_groups(constant, rgb, rows=None):
+    """Lists of rows holding constant images of one colour (two or more each)."""
+    rows = np.arange(len(constant)) if rows is None else np.asarray(rows, np.int64)
+    by_colour = {}
+    for r in rows[constant[rows]]:
+        by_colour.setdefault(int(rgb[r]), []).append(int(r))
+    return [sorted(g) for g in by_colour.values() if len(g) > 1]
+
+
+def find_groups(thumbs, constant, rgb, threshold=DEFAULT_THRESHOLD, rows=None, floor=SIGNATURE_FLOOR):
+    """Duplicate groups (sorted lists of rows) among `rows` (default all), constant ones included.
+
+    Returns (groups, confirmed) where confirmed maps (a, b) -> pixel similarity.
+    """
+    rows = np.arange(len(thumbs)) if rows is None else np.asarray(rows, np.int64)
+    varied = rows[~constant[rows]]  # a constant image groups only by colour, never with a dark photo
+    a, b = candidate_pairs(signatures(thumbs), floor, varied)
+    smoothed = smooth(thumbs)
+    scores = pixel_similarity(smoothed, a, b)
+    hit = scores >= threshold
+    confirmed = {(int(x), int(y)): float(s) for x, y, s in zip(a[hit], b[hit], scores[hit])}
+    groups = group_pairs(len(thumbs), confirmed)
+    groups += constant_groups(constant, rgb, rows)
+    return sorted(groups, key=lambda g: g[0]), confirmed
+
+
+def matches_of(query_thumb, thumbs, threshold=DEFAULT_THRESHOLD, rows=None, floor=SIGNATURE_FLOOR):
+    """(rows, similarities) of the thumbnails that duplicate one query thumbnail (for --like)."""
+    rows = np.arange(len(thumbs)) if rows is None else np.asarray(rows, np.int64)
+    sig = signatures(query_thumb[None])[0]
+    near = rows[signatures(thumbs[rows]) @ sig >= floor] if sig.any() else rows[:0]
+    both = smooth(np.concatenate([query_thumb[None], thumbs[near]]))
+    scores = pixel_similarity(both, np.zeros(len(near), np.int64), np.arange(1, len(near) + 1))
+    hit = scores >= threshold
+    return near[hit], scores[hit]

@@ -1,0 +1,239 @@
+"""`--filter`: Marqo/Lucene-style conditions on an index's items.
+
+    a_face:[0.58 TO 0.99] AND a_hamburger:[0.6 TO *]    inclusive ranges, * is open
+    a_face:{0.5 TO 1}                                     exclusive bounds (mixing [ and } is allowed)
+    alignment < 0.3      score >= 0.8                     comparisons
+    label:cat     label:"hot dog"     class:airplanes     class folder or assigned label; class folder only
+    path:*dog*    path:2024/                              glob on the full path; no wildcard = substring
+    NOT (label:cat OR label:dog) AND a_face:[0.5 TO *]    AND, OR, NOT, parentheses
+
+Keywords are upper case, as in Lucene, so "and" stays usable as a value.
+Errors name the offending token and its 1-based position; the message is
+one line, and QueryError.caret holds the filter with a ^ under the spot.
+"""
+import fnmatch
+import operator
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.errors import QueryError
+
+_TOKEN = re.compile(r'\s*(?:(?P<cmp><=|>=|<|>)|(?P<punct>[()\[\]{}:])|"(?P<quoted>[^"]*)"|(?P<word>[^\s()\[\]{}:<>"]+))')
+KEYWORDS = {"AND", "OR", "NOT", "TO"}
+BUILTIN = {"label", "class", "path"}
+
+
+@dataclass
+class Token:
+    kind: str    # "cmp", "punct", "quoted", "word", "end"
+    text: str
+    pos: int     # 0-based offset into the filter text
+
+
+def _error(text, pos, message):
+    exc = QueryError(f'filter: {message} at position {pos + 1} in "{text}"')
+    exc.position, exc.caret = pos, f"{text}\n{' ' * pos}^"
+    return exc
+
+
+def tokenize(text):
+    tokens, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            start = len(text) - len(text[pos:].lstrip())
+            raise _error(text, start, "unbalanced double quote" if text[start] == '"' else f"unexpected {text[start]!r}")
+        kind = m.lastgroup
+        tokens.append(Token(kind, m.group(kind), m.start(kind) - (1 if kind == "quoted" else 0)))
+        pos = m.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+class Filter:
+    """A parsed filter: `matches(item)` for one item dict, `fields` for the names it refers to."""
+
+    def __init__(self, text):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.fields = {}  # field name -> position of its first mention
+        if self.tokens[0].kind == "end":
+            raise QueryError('filter: empty; write e.g. "label:cat AND a_face:[0.5 TO 1]".')
+        self.predicate = self._or()
+        if self._peek().kind != "end":
+            raise self._unexpected("expected AND, OR or the end")
+
+    # -- recursive descent ------------------------------------------------
+    def _peek(self):
+        return self.tokens[self.i]
+
+    def _next(self):
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def _is(self, tok, text):
+        return tok.kind in ("word", "punct") and tok.text == text
+
+    def _unexpected(self, hint):
+        tok = self._peek()
+        what = "end of filter" if tok.kind == "end" else repr(tok.text)
+        return _error(self.text, tok.pos, f"unexpected {what} ({hint})")
+
+    def _or(self):
+        parts = [self._and()]
+        while self._is(self._peek(), "OR"):
+            self._next()
+            parts.append(self._and())
+        return parts[0] if len(parts) == 1 else (lambda item: any(p(item) for p in parts))
+
+    def _and(self):
+        parts = [self._not()]
+        while self._is(self._peek(), "AND"):
+            self._next()
+            parts.append(self._not())
+        return parts[0] if len(parts) == 1 else (lambda item: all(p(item) for p in parts))
+
+    def _not(self):
+        if self._is(self._peek(), "NOT"):
+            self._next()
+            inner = self._not()
+            return lambda item: not inner(item)
+        if self._is(self._peek(), "("):
+            self._next()
+            inner = self._or()
+            if not self._is(self._peek(), ")"):
+                raise self._unexpected("expected ')'")
+            self._next()
+            return inner
+        return self._term()
+
+    def _term(self):
+        tok = self._next()
+        if tok.kind != "word" or tok.text in KEYWORDS:
+            self.i -= 1
+            raise self._unexpected("expected a condition such as label:cat or a_face:[0.5 TO 1]")
+        field = tok.text
+        self.fields.setdefault(field, tok.pos)
+        op = self._next()
+        if op.kind == "cmp":
+            bound = self._number(self._next())
+            compare = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op.text]
+
+            def compared(item):
+                v = _numeric(item, field)
+                return v is not None and compare(v, bound)
+            return compared
+        if not self._is(op, ":"):
+            self.i -= 1
+            raise self._unexpected(f"expected ':' or a comparison after {field!r}")
+        if self._peek().kind == "punct" and self._peek().text in "[{":
+            return self._range(field)
+        value = self._next()
+        if value.kind not in ("word", "quoted") or value.text in KEYWORDS:
+            self.i -= 1
+            raise self._unexpected(f"expected a value or a [low TO high] range after '{field}:'")
+        return _match(field, value.text)
+
+    def _range(self, field):
+        low_inclusive = self._next().text == "["
+        low = self._bound(self._next())
+        if not self._is(self._peek(), "TO"):
+            raise self._unexpected("expected TO in a [low TO high] range")
+        self._next()
+        high = self._bound(self._next())
+        close = self._next()
+        if close.kind != "punct" or close.text not in "]}":
+            self.i -= 1
+            raise self._unexpected("expected ']' or '}' to close the range")
+        high_inclusive = close.text == "]"
+        if low > high:
+            raise _error(self.text, close.pos, f"empty range, {low:g} is above {high:g}")
+
+        def in_range(item):
+            v = _numeric(item, field)
+            return v is not None and (v >= low if low_inclusive else v > low) and (v <= high if high_inclusive else v < high)
+        return in_range
+
+    def _bound(self, tok):
+        if tok.kind == "word" and tok.text == "*":
+            return np.inf if self._is(self._peek(), "]") or self._is(self._peek(), "}") else -np.inf
+        return self._number(tok)
+
+    def _number(self, tok):
+        try:
+            value = float(tok.text) if tok.kind == "word" else None
+        except ValueError:
+            value = None
+        if value is None or not np.isfinite(value):
+            raise _error(self.text, tok.pos, f"expected a number, got {tok.text or 'end of filter'!r}")
+        return value
+
+    def matches(self, item):
+        return bool(self.predicate(item))
+
+
+def _numeric(item, field):
+    value = item.get("fields", {}).get(field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _match(field, pattern):
+    """A label/class/path/field value test; globs where the pattern has * or ?."""
+    wild = any(c in pattern for c in "*?[")
+    if field == "path":
+        glob = pattern if wild else f"*{pattern}*"
+        return lambda item: fnmatch.fnmatchcase(item.get("path") or "", glob)
+    folded = pattern.lower()
+
+    def same(value):
+        if value is None or isinstance(value, (dict, list)):
+            return False
+        text = str(value).lower()
+        return fnmatch.fnmatchcase(text, folded) if wild else text == folded or _number_equal(value, pattern)
+
+    if field == "class":
+        return lambda item: same(item.get("class"))
+    if field == "label":
+        # A class folder names the label too; an assigned label (`label --assign`) is the other source.
+        return lambda item: same(item.get("class")) or same(item.get("fields", {}).get("label"))
+    return lambda item: same(item.get("fields", {}).get(field))
+
+
+def _number_equal(value, pattern):
+    try:
+        return isinstance(value, (int, float)) and float(pattern) == float(value)
+    except ValueError:
+        return False
+
+
+def parse(text):
+    return text if isinstance(text, Filter) else Filter((text or "").strip())
+
+
+def select(items, text):
+    """Ids (sorted int array) of the items matching filter `text`; None or "" selects all.
+
+    A field that no item carries is reported, with its position: it is
+    almost always a typo (a_fase) or a label run that was never made.
+    """
+    items = list(items)
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return np.array([item["id"] for item in items], np.int64)
+    flt = parse(text)
+    known = set(BUILTIN)
+    for item in items:
+        known.update(item.get("fields", {}))
+    for field, pos in flt.fields.items():
+        if field not in known:
+            have = sorted(known - BUILTIN)
+            hint = f"fields here: {', '.join(have[:12])}" if have else "this index has no fields yet; add some with `devise label`"
+            raise _error(flt.text, pos, f"no item has field {field!r} ({hint})")
+    return np.array([item["id"] for item in items if flt.matches(item)], np.int64)

@@ -1,0 +1,136 @@
+"""`devise dedupe`: planted copies and constant images found, no false group, safe removal."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from curate_fixtures import dup_folder, expected_groups  # noqa: F401 (fixture)
+from search_fixtures import glove_dir, run, words_home  # noqa: F401 (fixtures)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def indexed(words_home, dup_folder, fake_backbone, run):
+    result = run("index", dup_folder, "--json")
+    assert result.exit_code == 0, result.output
+    return dup_folder
+
+
+def groups_of(doc):
+    return [{g["keep"], *(d["path"] for d in g["duplicates"])} for g in doc["groups"]]
+
+
+def index_count(run):
+    return json.loads(run("indexes", "--json").stdout)[0]["count"]
+
+
+def test_finds_planted_copies_and_constant_images_only(indexed, run):
+    result = run("dedupe", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    found = groups_of(doc)
+    assert sorted(map(sorted, found)) == sorted(map(sorted, expected_groups(indexed)))
+    for g in doc["groups"]:
+        assert all(0.93 <= d["score"] <= 1.0 for d in g["duplicates"])
+    by_keep = {g["keep"]: g for g in doc["groups"]}
+    # The original (more pixels / bigger file) is kept, not the copy.
+    assert str(indexed / "alpha" / "001.png") in by_keep and str(indexed / "beta" / "002.png") in by_keep
+    assert {g.get("constant") for g in doc["groups"]} == {None, "#000000", "#ffffff"}
+
+
+def test_like_filter_and_plain_output(indexed, run):
+    doc = json.loads(run("dedupe", "--like", indexed / "copies" / "black_1.png", "--json").stdout)
+    assert groups_of(doc) == [{str(indexed / "copies" / f"black_{i}.png") for i in range(3)}]
+    doc = json.loads(run("dedupe", "--filter", "path:*alpha*", "--json").stdout)
+    assert groups_of(doc) == [expected_groups(indexed)[0]]
+    result = run("dedupe")
+    assert result.exit_code == 0 and result.stdout.count("keep ") == 4
+
+
+def test_delete_tombstones_survive_reindex_and_move_to(indexed, run, tmp_path):
+    before = index_count(run)
+    result = run("dedupe", "--delete", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["removed"] == 5 and index_count(run) == before - 5
+    assert (indexed / "copies" / "black_2.png").exists()  # files are never deleted
+    again = json.loads(run("index", indexed, "--json").stdout)
+    assert again["items"] == before - 5 and again["embedded"] == 0
+    assert json.loads(run("dedupe", "--json").stdout)["groups"] == []
+    # A new copy is found; --move-to takes it out of the folder into the review folder.
+    (indexed / "copies" / "gamma_003_q70.jpg").write_bytes(b"")
+    from PIL import Image
+
+    Image.open(indexed / "gamma" / "003.png").convert("RGB").save(indexed / "copies" / "gamma_003_q70.jpg", quality=70)
+    run("index", indexed)
+    review = tmp_path / "review"
+    doc = json.loads(run("dedupe", "--move-to", review, "--json").stdout)
+    assert doc["removed"] == 1 and (review / "copies" / "gamma_003_q70.jpg").is_file()
+    assert not (indexed / "copies" / "gamma_003_q70.jpg").exists()
+
+
+def test_failed_delete_leaves_the_old_index(indexed, run, monkeypatch):
+    from index import ann
+
+    before = index_count(run)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ann, "build_annoy", broken)
+        with pytest.raises(RuntimeError):
+            run("dedupe", "--delete")
+    assert index_count(run) == before
+    assert len(groups_of(json.loads(run("dedupe", "--json").stdout))) == 4
+
+
+KILLED = r"""
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from index import ann
+def slow(*args, **kwargs):
+    open(sys.argv[2], "w").close()
+    time.sleep(60)
+ann.build_annoy = slow
+from curate.pixels import load  # warm the thumbnail cache path before the edit starts
+from curate.dedupe import dedupe
+dedupe(delete=True, progress=False)
+"""
+
+
+def test_killed_delete_leaves_the_old_index(indexed, run, words_home, tmp_path):
+    before = index_count(run)
+    marker = tmp_path / "building"
+    env = {**os.environ, "DEVISE_HOME": str(words_home)}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(REPO), str(marker)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 30
+    while not marker.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), proc.stderr.read().decode() if proc.poll() is not None else "no rebuild started"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert index_count(run) == before
+    assert len(groups_of(json.loads(run("dedupe", "--json").stdout))) == 4
+
+
+def test_duplicate_groups_on_arrays():
+    from curate import duplicates
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (50, 3, 3, 3)).astype(np.uint8)
+    thumbs = np.repeat(np.repeat(base, 8, axis=1), 8, axis=2)  # 24x24 blocky, all distinct
+    thumbs = np.concatenate([thumbs, thumbs[[3, 3, 7]] ^ 1, np.zeros((2, 24, 24, 3), np.uint8)])
+    constant = np.r_[np.zeros(53, bool), True, True]
+    rgb = np.r_[np.full(53, -1), 0, 0]
+    groups, confirmed = duplicates.find_groups(thumbs, constant, rgb)
+    assert groups == [[3, 50, 51], [7, 52], [53, 54]]
+    assert all(s >= duplicates.DEFAULT_THRESHOLD for s in confirmed.values())
