@@ -300,7 +300,9 @@ def index_command(images_dir, model, name, trees, rebuild, as_json):
         return
     click.echo(f"index {s['name']!r}: {s['items']} images from {s['root']} ({s['embedded']} embedded now, "
                f"{s['reused']} unchanged, {s['removed']} removed, {s['skipped']} unreadable) in {s['seconds']} s")
-    click.echo(f"model: {s['model']}; search: {s['search']['mode']} ({s['search']['reason']})")
+    text, image = s["search"], s["search"]["features"]
+    click.echo(f"model: {s['model']}; text search: {text['mode']} ({text['reason']}); "
+               f"image search: {image['mode']}")
 
 
 @cli.command("search")

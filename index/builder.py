@@ -15,7 +15,7 @@ import numpy as np
 
 from core.errors import DataError, SearchIndexError
 from core.progress import warn
-from index import ann, items as items_file, layout, store, tuning, writer
+from index import ann, items as items_file, layout, store, writer
 
 
 def model_fingerprint(projector):
@@ -65,6 +65,35 @@ def _stat(folder, tombstones):
     return out
 
 
+def _reusable(prev, entries, fingerprint, words_name, rebuild):
+    """{path: previous item} for images whose stored vectors are still valid."""
+    if prev is None or rebuild or prev.manifest.get("model_fingerprint") != fingerprint \
+            or prev.manifest["words"] != words_name:
+        return {}
+    old = {item["path"]: item for item in prev.items}
+    reuse = {p: old[p] for p, _, size, mtime in entries
+             if p in old and (old[p]["size"], old[p]["mtime_ns"]) == (size, mtime)}
+    if reuse:
+        try:
+            prev.space("words"), prev.space("features")
+        except SearchIndexError as exc:
+            warn(f"{exc} Re-embedding every image instead.")
+            return {}
+    return reuse
+
+
+def _embed(paths, projector, progress):
+    """({path: (word-space vector, features)}, freshly computed count, bad files, backbone fingerprint)."""
+    from train.backbones import get_backbone
+    from train.embed import embed_paths
+
+    backbone = get_backbone(projector.backbone)
+    emb = embed_paths(paths, backbone, progress=progress)
+    vectors = projector.project(emb.features, emb.logits)
+    fresh = {p: (vectors[i], emb.features[i]) for i, p in enumerate(emb.paths)}
+    return fresh, emb.computed, emb.bad, backbone.fingerprint
+
+
 def build(images_dir, model=None, name=None, trees=None, rebuild=False, progress=True):
     """Index IMAGES_DIR under `name` (default: the folder's name) and make it the default index.
 
@@ -85,66 +114,52 @@ def build(images_dir, model=None, name=None, trees=None, rebuild=False, progress
         fingerprint = model_fingerprint(projector)
         tombstones = prev.tombstones() if prev else set()
         entries = _stat(folder, tombstones)
-        old = {item["path"]: item for item in prev.items} if prev else {}
-        reuse = {}
-        if prev is not None and not rebuild and prev.manifest.get("model_fingerprint") == fingerprint \
-                and prev.manifest["words"] == projector.words.name:
-            reuse = {p: old[p] for p, _, size, mtime in entries
-                     if p in old and (old[p]["size"], old[p]["mtime_ns"]) == (size, mtime)}
-        if reuse:
-            try:
-                prev.space("words"), prev.space("features")
-            except SearchIndexError as exc:
-                warn(f"{exc} Re-embedding every image instead.")
-                reuse = {}
+        reuse = _reusable(prev, entries, fingerprint, projector.words.name, rebuild)
         todo = [p for p, *_ in entries if p not in reuse]
         backbone_fp = prev.manifest.get("backbone_fingerprint") if prev else None
         fresh, embedded, bad = {}, 0, []
         if todo:
-            from train.backbones import get_backbone
-            from train.embed import embed_paths
-
-            backbone = get_backbone(projector.backbone)
-            if reuse and backbone.fingerprint != backbone_fp:
+            fresh, embedded, bad, new_fp = _embed(todo, projector, progress)
+            if reuse and new_fp != backbone_fp:
                 warn(f"the {projector.backbone} weights changed since index {name!r} was built; re-embedding it all.")
-                reuse, todo = {}, [p for p, *_ in entries]
-            backbone_fp = backbone.fingerprint
-            emb = embed_paths(todo, backbone, progress=progress)
-            vectors = projector.project(emb.features, emb.logits)
-            fresh = {p: (vectors[i], emb.features[i]) for i, p in enumerate(emb.paths)}
-            embedded, bad = emb.computed, emb.bad
-        kept = [e for e in entries if e[0] in reuse or e[0] in fresh]
+                more, extra, more_bad, _ = _embed(list(reuse), projector, progress)
+                fresh, embedded, bad, reuse = {**fresh, **more}, embedded + extra, bad + more_bad, {}
+            backbone_fp = new_fp
+        kept = sorted(e for e in entries if e[0] in reuse or e[0] in fresh)
         if not kept:
             raise DataError(f"{folder.root}: none of the {len(entries)} image(s) could be read; nothing to index.")
         vectors, features, items = _assemble(kept, reuse, fresh, prev)
-        removed = len(set(old) - {e[0] for e in kept})
+        removed = len({item["path"] for item in prev.items} - {e[0] for e in kept}) if prev else 0
         version, data = writer.write_version(
             name, vectors, features, items, tombstones, trees=trees or (prev.manifest["n_trees"] if prev else None),
-            progress=progress and len(items) >= tuning.EXACT_BELOW,
+            progress=progress and len(items) >= 10_000,
             root=str(folder.root), model=key, model_fingerprint=fingerprint, backbone=projector.backbone,
             backbone_fingerprint=backbone_fp, words=projector.words.name,
             counts={"items": len(items), "embedded": embedded, "reused": len(reuse), "removed": removed,
                     "skipped": len(bad), "tombstoned": len(tombstones)})
     return {"name": name, "version": version.name, "root": str(folder.root), "model": key, **data["counts"],
-            "search": {k: data["search"][k] for k in ("mode", "reason")},
+            "search": {"mode": data["search"]["mode"], "reason": data["search"]["reason"],
+                       "features": data["search"]["features"]},
             "seconds": round(time.perf_counter() - start, 2)}
 
 
 def _assemble(kept, reuse, fresh, prev):
-    """Stack vectors in path order; reused rows come from the previous version's arrays."""
-    kept = sorted(kept)
-    if reuse:
-        old_words, old_feats = prev.space("words").vectors, prev.space("features").vectors
-    vectors, features, items = [], [], []
+    """Vectors, features and items in path order; reused rows are copied from the previous version."""
+    sample = next(iter(fresh.values()), None)
+    if sample is None:
+        dims = prev.manifest["word_dim"], prev.manifest["feature_dim"]
+    else:
+        dims = len(sample[0]), len(sample[1])
+    vectors, features = np.empty((len(kept), dims[0]), np.float32), np.empty((len(kept), dims[1]), np.float32)
+    old = [(i, reuse[e[0]]["id"]) for i, e in enumerate(kept) if e[0] in reuse]
+    if old:
+        new_rows, old_rows = (np.array(x) for x in zip(*old))
+        vectors[new_rows] = prev.space("words").vectors[old_rows]
+        features[new_rows] = prev.space("features").vectors[old_rows]
+    items = []
     for i, (path, cls, size, mtime) in enumerate(kept):
-        if path in reuse:
-            row = reuse[path]["id"]
-            vectors.append(old_words[row])
-            features.append(old_feats[row])
-            fields = reuse[path].get("fields", {})
-        else:
-            vectors.append(fresh[path][0])
-            features.append(fresh[path][1])
-            fields = {}
+        if path in fresh:
+            vectors[i], features[i] = fresh[path]
+        fields = reuse[path].get("fields", {}) if path in reuse else {}
         items.append(items_file.make_item(i, path, cls, size, mtime, fields))
-    return ann.unit_rows(np.stack(vectors)), ann.unit_rows(np.stack(features)), items
+    return ann.unit_rows(vectors), ann.unit_rows(features), items

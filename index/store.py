@@ -47,7 +47,12 @@ class OpenIndex:
 
     @property
     def mode(self):
-        return self.manifest["search"]["mode"]
+        """Search mode of the word space ("exact" or "annoy"); see mode_of for either space."""
+        return self.mode_of("words")
+
+    def mode_of(self, kind):
+        search = self.manifest["search"]
+        return search["mode"] if kind == "words" else search["features"]["mode"]
 
     def space(self, kind):
         """The "words" space (images projected into word space) or the "features" space."""
@@ -63,7 +68,7 @@ class OpenIndex:
             if vectors.shape != (len(self), dim) or vectors.dtype != np.float32:
                 raise SearchIndexError(f"{self.version_dir / npy}: shape {vectors.shape} does not match the manifest "
                                        f"({len(self)} x {dim}); re-index.")
-            self._spaces[kind] = ann.Space(vectors, self.mode, self.version_dir / ann_file,
+            self._spaces[kind] = ann.Space(vectors, self.mode_of(kind), self.version_dir / ann_file,
                                            self.manifest["n_trees"], label=f"index {self.name!r}")
         return self._spaces[kind]
 
@@ -90,9 +95,10 @@ def _read(name, version):
     missing = [key for key in _REQUIRED if key not in data]
     if missing:
         raise SearchIndexError(f"{version}/manifest.json: lacks {', '.join(missing)}; re-index.")
-    if data["metric"] != ann.METRIC or data["search"].get("mode") not in ("exact", "annoy"):
-        raise SearchIndexError(f"{version}/manifest.json: metric {data['metric']!r} / mode "
-                               f"{data['search'].get('mode')!r} is not one this devise reads; re-index.")
+    modes = (data["search"].get("mode"), data["search"].get("features", {}).get("mode"))
+    if data["metric"] != ann.METRIC or not set(modes) <= {"exact", "annoy"}:
+        raise SearchIndexError(f"{version}/manifest.json: metric {data['metric']!r} / modes {modes} "
+                               f"are not ones this devise reads; re-index.")
     return data
 
 

@@ -36,7 +36,7 @@ def _valid(directory, wv):
 
 
 def _build(directory, wv, trees, progress):
-    mode, reason = tuning.choose_mode(len(wv))
+    mode, reason = tuning.choose_mode(len(wv), wv.dim)
     start = time.perf_counter()
     if progress:
         extra = f", {trees} trees; once, this takes a while" if mode == "annoy" else ""
@@ -48,7 +48,7 @@ def _build(directory, wv, trees, progress):
         ann.build_annoy(ann.unit_rows(vectors), directory / ANN, trees, tuning.SEED)
         files.append(ANN)
     meta = {"kind": KIND, "format_version": FORMAT_VERSION, "words": wv.name, "count": len(wv), "dim": wv.dim,
-            "metric": ann.METRIC, "n_trees": trees, "seed": tuning.SEED, "search": {"mode": mode, "reason": reason},
+            "metric": ann.METRIC, "n_trees": trees, "seed": tuning.SEED, "search": {"mode": mode, "reason": reason, "search_k": tuning.search_k_rule(wv.dim)},
             "files": {f: ann.fingerprint(directory / f) for f in files}}
     atomic.write_json(directory / META, meta)
     if progress:

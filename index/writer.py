@@ -32,7 +32,6 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
     if count == 0:
         raise SearchIndexError(f"index {name!r}: no images left to index.")
     trees = int(trees or tuning.DEFAULT_TREES)
-    mode, reason = tuning.choose_mode(count)
     version = layout.new_version(name)
     try:
         if link_arrays_from is not None:
@@ -54,11 +53,15 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
         items_file.write(version, items)
         atomic.write_json(version / TOMBSTONES, {"paths": sorted(set(tombstones))})
         word_dim, feature_dim = (int(np.load(version / f, mmap_mode="r").shape[1]) for f in (WORDS_NPY, FEATURES_NPY))
+        (mode, reason), features_mode = tuning.choose_mode(count, word_dim), tuning.choose_mode(count, feature_dim)
         data = manifest.write(
             version, KIND, SearchIndexError, name=name, version=version.name,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             word_dim=word_dim, feature_dim=feature_dim, metric=ann.METRIC, n_trees=trees, seed=int(seed),
-            search={"mode": mode, "reason": reason, "search_k": f"max(n_trees, {tuning.SEARCH_K_PER_RESULT}) * k"},
+            # "mode"/"reason": the word space (text search); "features": image-to-image search.
+            search={"mode": mode, "reason": reason, "search_k": tuning.search_k_rule(word_dim),
+                    "features": {"mode": features_mode[0], "reason": features_mode[1],
+                                 "search_k": tuning.search_k_rule(feature_dim)}},
             count=count, files={f: ann.fingerprint(version / f) for f in CHECKED}, **fields)
     except BaseException:
         layout.discard(version)

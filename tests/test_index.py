@@ -39,7 +39,8 @@ def test_build_writes_a_checked_manifest(built, words_home, colour_folder):
     assert (data["model"], data["backbone"], data["words"], data["word_dim"], data["feature_dim"]) == \
         ("conse", "fake", "glove-6b-50d", 50, 48)
     assert (data["metric"], data["n_trees"], data["seed"], data["root"]) == ("angular", 20, 0, str(colour_folder))
-    assert data["search"]["mode"] == "exact" and "below" in data["search"]["reason"]
+    assert data["search"]["mode"] == data["search"]["features"]["mode"] == "exact"
+    assert "below" in data["search"]["reason"]
     first = json.loads((version / "items.jsonl").read_text().splitlines()[0])
     assert first["id"] == 0 and first["class"] == "black" and first["fields"] == {}
     assert (words_home / "indexes" / "DEFAULT").read_text().strip() == "colours"
@@ -117,10 +118,13 @@ def test_annoy_mode_matches_exact(words_home, colour_folder, fake_backbone, run,
 
     assert run("index", colour_folder).exit_code == 0
     exact = top_scores()
-    monkeypatch.setattr(tuning, "EXACT_BELOW", 0)
+    monkeypatch.setitem(tuning.EXACT_BELOW, "words", 0)
+    monkeypatch.setitem(tuning.EXACT_BELOW, "features", 0)
     summary = json.loads(run("index", colour_folder, "--rebuild", "--json").stdout)
-    assert summary["search"]["mode"] == "annoy"
+    assert summary["search"]["mode"] == summary["search"]["features"]["mode"] == "annoy"
     assert top_scores() == pytest.approx(exact, abs=1e-5)  # search_k covers all 48 items: same neighbours
+    like = json.loads(run("similar", colour_folder / "red" / "000.jpg", "--json").stdout)["results"]
+    assert len(like) == 10 and all("/red/" in r["path"] for r in like[:7])
 
 
 def test_named_indexes_and_default(words_home, colour_folder, fake_backbone, run, tmp_path):
@@ -151,6 +155,16 @@ def test_tombstones_survive_reindex_and_fields_are_kept(built, run, colour_folde
     assert again["embedded"] == 0
     idx = open_index()
     assert idx.items[idx.items.find(shown)]["fields"] == {"labels": {"red": 0.9}}
+
+
+def test_unreadable_images_are_skipped_and_counted(words_home, colour_folder, fake_backbone, run):
+    (colour_folder / "red" / "broken.jpg").write_text("not a jpeg")
+    result = run("index", colour_folder, "--json")
+    assert result.exit_code == 0 and "broken.jpg" in result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["items"], summary["skipped"]) == (48, 1)
+    result = run("similar", colour_folder / "red" / "broken.jpg")
+    assert result.exit_code == 1 and "broken.jpg" in result.output
 
 
 # --- bad input: each is one clear line and exit code 1 ----------------------

@@ -59,7 +59,7 @@ def test_nearest_words_said(words_home, run, monkeypatch):
     from index import tuning
 
     # Exact search over the 400k GloVe rows: building the Annoy index (~20 s) is what bench/ann.py measures.
-    monkeypatch.setattr(tuning, "EXACT_BELOW", 10**9)
+    monkeypatch.setitem(tuning.EXACT_BELOW, "words", 10**9)
     result = run("words", "said", "--json", "--top", 5)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -76,7 +76,7 @@ def test_nearest_words_through_annoy(tmp_path, devise_home, run, monkeypatch):
     base = {f"w{i}": rng.normal(size=8) for i in range(300)}
     base["near"] = base["w7"] + rng.normal(scale=0.01, size=8)
     (tmp_path / "tiny.txt").write_text("".join(f"{w} {' '.join(f'{x:.5f}' for x in v)}\n" for w, v in base.items()))
-    monkeypatch.setattr(tuning, "EXACT_BELOW", 0)
+    monkeypatch.setitem(tuning.EXACT_BELOW, "words", 0)
     result = run("words", "w7", "--words", tmp_path / "tiny.txt", "--top", 3, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["results"][0]["word"] == "near"
