@@ -21,8 +21,8 @@ from index import ann, items as items_file, layout, store, writer
 def model_fingerprint(projector):
     """Changes whenever the projection would: retraining a model in place re-projects every image."""
     if projector.model is None:
-        return f"conse:{projector.words.name}:top{projector.conse.top_t}"
-    digest = hashlib.sha1()
+        return f"conse:{projector.words.name}:{projector.conse.identity}"
+    digest = hashlib.sha1(projector.conse.identity.encode())  # the model blends in ConSE
     for filename in ("manifest.json", "head.npz"):
         digest.update((Path(projector.model.directory) / filename).read_bytes())
     return f"model:{digest.hexdigest()[:16]}"

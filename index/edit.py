@@ -21,12 +21,18 @@ def _carry(idx, **counts):
 
 
 def _ids(idx, paths):
+    """{id: absolute path} for `paths`; one pass over the items, so large edits stay linear."""
+    paths = list(paths)
+    if len(paths) <= 8:
+        lookup = {os.path.abspath(p): idx.items.find(os.path.abspath(p)) for p in paths}
+    else:
+        by_path = {idx.items[i]["path"]: i for i in range(len(idx))}
+        lookup = {os.path.abspath(p): by_path.get(os.path.abspath(p)) for p in paths}
     ids = {}
-    for path in paths:
-        found = idx.items.find(os.path.abspath(path))
+    for path, found in lookup.items():
         if found is None:
             raise SearchIndexError(f"{path}: not in index {idx.name!r}.")
-        ids[found] = os.path.abspath(path)
+        ids[found] = path
     return ids
 
 
@@ -53,7 +59,8 @@ def set_fields(updates, index=None):
     name = index or store.open_index(None).name
     with layout.build_lock(name):
         idx = store.open_index(name)
-        by_id = {next(iter(_ids(idx, [path]))): fields for path, fields in updates.items()}
+        id_of = {path: i for i, path in _ids(idx, updates).items()}
+        by_id = {id_of[os.path.abspath(path)]: fields for path, fields in updates.items()}
         items = []
         for i in range(len(idx)):
             item = idx.items[i]

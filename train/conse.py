@@ -45,6 +45,8 @@ class ConSE:
     def __init__(self, words, top_t=DEFAULT_TOP_T):
         self.words = words
         self.top_t = top_t
+        # Changes whenever the projection would: an index built with another ConSE is rebuilt.
+        self.identity = f"top{top_t}-lemma-decay{LEMMA_DECAY}"
         self.label_vectors = imagenet_label_vectors(words)
         self.known = np.linalg.norm(self.label_vectors, axis=1) > 0
 
