@@ -1,0 +1,64 @@
+"""Text search on held-out classes: precision@10 of `search "<class phrase>"`.
+
+A model is trained on Caltech-101 with 20 classes held out; the whole
+collection (seen and held-out classes) is indexed twice, with that model and
+with ConSE; each held-out class's phrase is searched, and precision@10 is
+the share of the top 10 that belong to that class.
+
+    python bench/text_search.py [--data-root DIR] [--seed 0] [--json]
+"""
+import argparse
+import json
+import time
+
+from common import DEFAULT_DATA_ROOT, ROOT
+
+
+def precision_at_k(results, cls, k=10):
+    from pathlib import Path
+
+    same = {cls, "Faces_easy"} if cls == "Faces" else {cls}  # Faces_easy re-crops the Faces photos
+    return sum(Path(r["path"]).parent.name in same for r in results[:k]) / k
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--holdout", type=float, default=0.2)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    import index
+    from core.home import subdir
+    from data.labels import class_phrases, read_label_map
+    from search.text import search
+    from train.run import train_model
+
+    root = __import__("pathlib").Path(args.data_root) / "caltech101"
+    label_map = ROOT / "data" / "label_maps" / "caltech101.txt"
+    exclude = ["BACKGROUND_Google", "Faces_easy"]
+    start = time.perf_counter()
+    model_dir = subdir("bench") / f"text-search-model-{args.seed}"
+    _, split, _, ds = train_model(root, model_dir, args.holdout, None, args.seed, exclude, label_map)
+    phrases = class_phrases(split.unseen, read_label_map(label_map))
+    # The whole folder is the collection, BACKGROUND_Google clutter included, as a user's would be.
+    table = {}
+    for label, model in (("trained head", str(model_dir)), ("ConSE", "conse")):
+        name = f"bench-text-{'model' if model != 'conse' else 'conse'}"
+        index.build(root, model=model, name=name, rebuild=True, progress=False)
+        per_class = {cls: precision_at_k(search(phrases[cls], name, 10), cls) for cls in split.unseen}
+        table[label] = {"precision@10": sum(per_class.values()) / len(per_class), "per_class": per_class}
+    report = {"held_out": split.unseen, "phrases": phrases, "seconds": round(time.perf_counter() - start, 1), **table}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"Caltech-101, {len(split.unseen)} held-out classes (seed {args.seed}), {report['seconds']} s")
+    print(f"{'class':<18}{'phrase':<18}{'trained head':>14}{'ConSE':>8}")
+    for cls in split.unseen:
+        print(f"{cls:<18}{phrases[cls]:<18}{table['trained head']['per_class'][cls]:>14.1f}{table['ConSE']['per_class'][cls]:>8.1f}")
+    print(f"{'mean precision@10':<36}{table['trained head']['precision@10']:>14.3f}{table['ConSE']['precision@10']:>8.3f}")
+
+
+if __name__ == "__main__":
+    main()
