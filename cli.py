@@ -450,8 +450,8 @@ def dedupe(index_name, threshold, like, query, delete, move_to, filter_text, as_
 @click.option("--field-prefix", default="", help="Prefix for the field names (a_face -> PREFIXa_face).")
 @click.option("--assign", is_flag=True, help="Also store the best label in the field `label`.")
 @click.option("--min-score", type=float, help="With --assign: below this cosine, `label` is null.")
-@click.option("--calibrate", type=click.Choice(["center", "none"]), default="center", show_default=True,
-              help="With --assign: subtract each label's mean score before picking the best.")
+@click.option("--calibrate", type=click.Choice(["refine", "center", "none"]), default="refine", show_default=True,
+              help="With --assign: refine = centred scores then feature-space prototypes; center = subtract each label's mean; none = raw.")
 @click.option("--drop", multiple=True, metavar="FIELD", help="Remove this field from every image (repeatable).")
 @_filter_option
 @click.option("--json", "as_json", is_flag=True)

@@ -18,7 +18,7 @@ import numpy as np
 from curate.unionfind import group_pairs
 
 DEFAULT_THRESHOLD = 0.93
-SIGNATURE_FLOOR = 0.90
+SIGNATURE_FLOOR = 0.95
 QUANTILE = 0.99
 BLOCK = 1024
 
@@ -45,22 +45,41 @@ def smooth(thumbs):
 def candidate_pairs(sigs, floor=SIGNATURE_FLOOR, rows=None, block=BLOCK):
     """(a, b) int arrays, a < b, of every pair of rows with signature cosine >= floor.
 
+    Exact, with pruning: two unit vectors with cosine >= floor are at most
+    h = sqrt(2 - 2 floor) apart, so their projections on any unit axis
+    differ by at most h. Rows sorted by their projection on the first
+    principal axis are compared only with rows less than h further on,
+    which skips most pairs without missing one.
     rows: restrict the search to these row numbers (e.g. a filter's result).
     """
     rows = np.arange(len(sigs)) if rows is None else np.asarray(rows, np.int64)
     live = rows[np.abs(sigs[rows]).sum(axis=1) > 0]  # flat images have no structure to compare
+    if len(live) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     s = np.ascontiguousarray(sigs[live])
+    proj = s @ _first_axis(s)
+    order = np.argsort(proj, kind="stable")
+    s, proj, live = s[order], proj[order], live[order]
+    reach = np.sqrt(max(2.0 - 2.0 * floor, 0.0)) + 1e-6
     found_a, found_b = [], []
     for start in range(0, len(live), block):
         stop = min(start + block, len(live))
-        sims = s[start:stop] @ s[start:].T  # only the upper triangle: columns from `start` on
+        end = int(np.searchsorted(proj, proj[stop - 1] + reach, side="right"))
+        sims = s[start:stop] @ s[start:end].T
         r, c = np.nonzero(sims >= floor)
         keep = c > r
-        found_a.append(live[start + r[keep]])
-        found_b.append(live[start + c[keep]])
-    if not found_a:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        a, b = live[start + r[keep]], live[start + c[keep]]
+        found_a.append(np.minimum(a, b))
+        found_b.append(np.maximum(a, b))
     return np.concatenate(found_a), np.concatenate(found_b)
+
+
+def _first_axis(s, sample=20_000):
+    """Unit first principal axis of the rows (from an evenly spaced sample: deterministic)."""
+    rows = s[:: max(1, len(s) // sample)]
+    centred = rows - rows.mean(axis=0)
+    _, vecs = np.linalg.eigh(centred.T @ centred)
+    return vecs[:, -1].astype(np.float32)
 
 
 def pixel_similarity(smoothed, a, b, chunk=8192):
