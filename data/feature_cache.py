@@ -19,6 +19,10 @@ CREATE TABLE IF NOT EXISTS features (
 )"""
 
 
+# Bumped whenever decoding or resizing changes, so stale features are never mixed in.
+PREPROCESS_VERSION = 2
+
+
 def file_key(path):
     st = os.stat(path)
     return st.st_size, st.st_mtime_ns
@@ -26,7 +30,7 @@ def file_key(path):
 
 class FeatureCache:
     def __init__(self, fingerprint: str, path=None):
-        self.path = path or subdir("cache", "features") / f"{fingerprint}.sqlite"
+        self.path = path or subdir("cache", "features") / f"{fingerprint}-prep{PREPROCESS_VERSION}.sqlite"
         self.db = sqlite3.connect(str(self.path), timeout=60)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(SCHEMA)
