@@ -33,14 +33,15 @@ def candidates(words, labels=None):
 
 
 def rank(vectors, texts, matrix, top, penalty=None):
+    """Top labels per image. `penalty` (calibrated stacking) changes the order only:
+    the reported score stays the plain cosine similarity."""
     scores = vectors @ matrix.T
-    if penalty is not None:
-        scores = scores - penalty[None, :]
+    order_by = scores - penalty[None, :] if penalty is not None else scores
     top = min(top, len(texts))
-    best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+    best = np.argpartition(-order_by, top - 1, axis=1)[:, :top]
     out = []
-    for row, idx in zip(scores, best):
-        idx = idx[np.argsort(-row[idx])]
+    for row, keys, idx in zip(scores, order_by, best):
+        idx = idx[np.argsort(-keys[idx])]
         out.append([{"word": texts[i], "score": float(row[i])} for i in idx])
     return out
 
