@@ -7,6 +7,8 @@ Names resolve lazily so that `import index` costs nothing; `index.builder`
 (which needs the projector and, for new images, TensorFlow) loads only on
 `index.build`.
 """
+from core.lazy import lazy_exports
+
 _EXPORTS = {
     "build": ("index.builder", "build"),
     "open_index": ("index.store", "open_index"),
@@ -15,12 +17,4 @@ _EXPORTS = {
     "set_fields": ("index.edit", "set_fields"),
 }
 __all__ = list(_EXPORTS)
-
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'index' has no attribute {name!r}")
-    import importlib
-
-    module, attr = _EXPORTS[name]
-    return getattr(importlib.import_module(module), attr)
+__getattr__ = lazy_exports("index", _EXPORTS)

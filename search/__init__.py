@@ -8,18 +8,12 @@
 Names resolve lazily: importing this package loads nothing heavy, and a
 text search never imports TensorFlow.
 """
+from core.lazy import lazy_exports
+
 _EXPORTS = {
     "search": ("search.text", "search"),
     "similar": ("search.image", "similar"),
     "words": ("search.nearest_words", "words"),
 }
 __all__ = list(_EXPORTS)
-
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'search' has no attribute {name!r}")
-    import importlib
-
-    module, attr = _EXPORTS[name]
-    return getattr(importlib.import_module(module), attr)
+__getattr__ = lazy_exports("search", _EXPORTS)
