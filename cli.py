@@ -29,6 +29,17 @@ def emit_json(obj):
     click.echo(json.dumps(obj, indent=2))
 
 
+def emit_per_image(results, n_images, as_json, key, describe):
+    """Print one line per readable image (or JSON); fail when none could be read."""
+    if as_json:
+        emit_json(results)
+    else:
+        for r in results:
+            click.echo(f"{r['image']}: " + ", ".join(describe(item) for item in r[key]))
+    if not results:
+        raise click.ClickException(f"none of the {n_images} image(s) could be read.")
+
+
 def comma_list(value):
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
@@ -121,14 +132,8 @@ def tag(images, model_dir, index_name, top, labels, as_json):
         from index.store import open_index
 
         model_dir = open_index(index_name, model=model_dir).model_dir
-    results, bad = run_tag(list(images), model_dir, top, parse_labels(labels) if labels else None)
-    if as_json:
-        emit_json(results)
-    else:
-        for r in results:
-            click.echo(f"{r['image']}: " + ", ".join(f"{t['word']} ({t['score']:.3f})" for t in r["tags"]))
-    if not results:
-        raise click.ClickException(f"none of the {len(images)} image(s) could be read.")
+    results, _ = run_tag(list(images), model_dir, top, parse_labels(labels) if labels else None)
+    emit_per_image(results, len(images), as_json, "tags", lambda t: f"{t['word']} ({t['score']:.3f})")
 
 
 @cli.command()
@@ -141,14 +146,8 @@ def classify(images, top, backbone, as_json):
     """The backbone's own ImageNet labels: what the CNN sees."""
     from train.classify import classify as run_classify
 
-    results, bad = run_classify(list(images), top, backbone)
-    if as_json:
-        emit_json(results)
-    else:
-        for r in results:
-            click.echo(f"{r['image']}: " + ", ".join(f"{l['label']} ({l['prob']:.3f})" for l in r["labels"]))
-    if not results:
-        raise click.ClickException(f"none of the {len(images)} image(s) could be read.")
+    results, _ = run_classify(list(images), top, backbone)
+    emit_per_image(results, len(images), as_json, "labels", lambda l: f"{l['label']} ({l['prob']:.3f})")
 
 
 @cli.command()
@@ -323,11 +322,12 @@ def search_command(query, index_name, top, as_json, sheet, filter_text):
     Scores are cosine similarities in [-1, 1] (Annoy's 'angular' distance d
     is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2).
     """
-    from search.text import search
-
     if filter_text:
-        from curate.filtered_search import search
-        search = functools.partial(search, filter_text=filter_text)
+        from curate.filtered_search import search as filtered
+
+        search = functools.partial(filtered, filter_text=filter_text)
+    else:
+        from search.text import search
     _print_results(query, search(query, index_name, top, sheet), as_json, sheet)
 
 
@@ -345,11 +345,12 @@ def similar(image, index_name, top, as_json, sheet, filter_text):
 
     Compares raw backbone features; scores are cosine similarities in [-1, 1].
     """
-    from search.image import similar as run_similar
-
     if filter_text:
-        from curate.filtered_search import similar as run_similar
-        run_similar = functools.partial(run_similar, filter_text=filter_text)
+        from curate.filtered_search import similar as filtered
+
+        run_similar = functools.partial(filtered, filter_text=filter_text)
+    else:
+        from search.image import similar as run_similar
     _print_results(image, run_similar(image, index_name, top, sheet), as_json, sheet)
 
 
