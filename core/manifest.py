@@ -14,7 +14,7 @@ from core.errors import DeviseError
 FORMAT_VERSION = 1
 
 
-def write(directory, kind, error=DeviseError, **fields):
+def write(directory, kind, **fields):
     data = {"format_version": FORMAT_VERSION, "kind": kind, **fields}
     atomic.write_json(Path(directory) / "manifest.json", data)
     return data

@@ -106,8 +106,6 @@ def assign(scores, calibrate="refine", min_score=None, features=None):
 def label(phrases=(), index=None, field_prefix="", do_assign=False, min_score=None, calibrate="refine",
           drop=(), filter_text=None):
     """Score the (filtered) images of `index` against `phrases`; store fields; drop `drop`. Returns a summary."""
-    from index import edit
-
     if not phrases and not drop:
         raise DataError("nothing to do: give --labels, --drop, or both.")
     sel = select(index, filter_text)

@@ -82,8 +82,3 @@ def fit_square(img: Image.Image, size: int) -> np.ndarray:
 def load_square(path, size: int) -> np.ndarray:
     return fit_square(open_rgb(path, size), size)
 
-
-def is_constant(path) -> bool:
-    """True when every pixel is identical (all black, all white...): a trivial duplicate group."""
-    arr = np.asarray(open_rgb(path).convert("RGB"))
-    return bool((arr == arr.reshape(-1, 3)[0]).all())

@@ -161,6 +161,6 @@ def write(directory, name, words, vectors, source):
     atomic.save_npy(directory / "lookup.npy", np.stack([hashes[order], order]))
     atomic.save_npy(directory / "offsets.npy", offsets)
     return manifest.write(
-        directory, "words", error=WordVectorsError,
+        directory, "words",
         name=name, dim=int(vectors.shape[1]), count=len(words), source=source,
     )

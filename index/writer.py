@@ -55,7 +55,7 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
         word_dim, feature_dim = (int(np.load(version / f, mmap_mode="r").shape[1]) for f in (WORDS_NPY, FEATURES_NPY))
         (mode, reason), features_mode = tuning.choose_mode(count, word_dim), tuning.choose_mode(count, feature_dim)
         data = manifest.write(
-            version, KIND, SearchIndexError, name=name, version=version.name,
+            version, KIND, name=name, version=version.name,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             word_dim=word_dim, feature_dim=feature_dim, metric=ann.METRIC, n_trees=trees, seed=int(seed),
             # "mode"/"reason": the word space (text search); "features": image-to-image search.

@@ -107,3 +107,19 @@ def test_load_rejects_mismatched_model(tmp_path, colour_folder, fake_backbone):
         model_store.load(tmp_path / "m", backbone="vgg16")
     with pytest.raises(ModelError, match="no such model"):
         model_store.load(tmp_path / "missing")
+
+
+def test_evaluate_with_separate_test_dir(tmp_path, colour_folder, fake_backbone):
+    from tests.conftest import COLOURS, make_image
+    from train.run import evaluate
+
+    test_dir = tmp_path / "test"
+    # Only some classes, so the test folder's class order differs from the training folder's.
+    for ci, name in enumerate(["blue", "white", "yellow"]):
+        for i in range(3):
+            make_image(test_dir / name / f"t{i}.jpg", COLOURS[name], seed=1000 + ci * 10 + i)
+    report = evaluate(colour_folder, test_dir=test_dir, holdout_classes=["yellow", "white"], epochs=3)
+    run = report["runs"][0]
+    assert run["n_test_unseen"] == 6 and run["n_test_seen"] == 3
+    # Test images come from the test folder only: a blue test image is scored as "blue".
+    assert 0 <= report["gzsl_h"] <= 1 and report["zsl"]["hit@1"] >= 0.5

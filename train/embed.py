@@ -26,9 +26,6 @@ class Embedded:
     bad: list = field(default_factory=list)  # (path, message)
     computed: int = 0            # how many were embedded now rather than read from the cache
 
-    def index_of(self):
-        return {p: i for i, p in enumerate(self.paths)}
-
 
 def _decode(path, size):
     try:

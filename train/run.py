@@ -47,7 +47,8 @@ def score_split(ds, seen, unseen, vectors_of, test_seen_rows, test_unseen_rows, 
     """Metrics for one projection (`vectors_of(rows)` -> unit vectors) on one split."""
     classes = sorted(ds.class_rows(seen).tolist() + ds.class_rows(unseen).tolist())
     remap = {c: i for i, c in enumerate(classes)}
-    seen_mask = np.array([ds.class_names[c] in set(seen) for c in classes])
+    seen_set = set(seen)
+    seen_mask = np.array([ds.class_names[c] in seen_set for c in classes])
     yu = [remap[c] for c in ds.y[test_unseen_rows]]
     ys = [remap[c] for c in ds.y[test_seen_rows]]
     return metrics.zsl_gzsl(vectors_of(test_unseen_rows), yu, vectors_of(test_seen_rows), ys,
@@ -84,9 +85,12 @@ def evaluate(data_dir, model_dir=None, test_dir=None, holdout=0.2, holdout_class
         if unknown:
             raise DataError(f"{test_dir}: class folders {', '.join(unknown)} are not in {data_dir}.")
         test = load_dataset(test_dir, exclude, label_map, ds.backbone, words, folder=folder)
+        # Re-express the test folder's class indices in the training folder's class order.
+        test.y = np.array([ds.class_names.index(c) for c in test.class_names])[test.y]
         test.class_names, test.label_vectors = ds.class_names, ds.label_vectors
-        test.y = np.array([ds.class_names.index(folder.classes[folder.paths.index(p)]) for p in test.paths])
     conse = _conse_for(ds)
+    src = test if test is not None else ds
+    conse_vecs = conse.project(src.logits)
     model_reports, conse_reports, chance_reports, runs = [], [], [], []
     for i in range(1 if model_dir is not None else splits):
         split_seed = seed + i
@@ -102,19 +106,17 @@ def evaluate(data_dir, model_dir=None, test_dir=None, holdout=0.2, holdout_class
             with tempfile.TemporaryDirectory() as tmp:
                 _, split, _, _ = train_model(data_dir, Path(tmp) / "model", holdout, holdout_classes, split_seed,
                                              exclude, label_map, loss, epochs, ds.backbone, words,
-                                             test_fraction=0.0 if test else 0.2, verbose=verbose, ds=ds)
+                                             test_fraction=0.0 if test is not None else 0.2, verbose=verbose, ds=ds)
                 fitted_model = model_store.load(Path(tmp) / "model")
             seen, unseen, test_seen, test_unseen = split.seen, split.unseen, split.test_seen, split.test_unseen
         if not unseen:
             raise DataError("evaluation needs held-out classes; pass --holdout > 0 or --holdout-classes.")
-        src = test or ds
         if test is not None:
-            seen_set = set(seen)
+            seen_set, unseen_set = set(seen), set(unseen)
             test_seen = [p for p, c in zip(src.paths, src.y) if src.class_names[c] in seen_set]
-            test_unseen = [p for p, c in zip(src.paths, src.y) if src.class_names[c] not in seen_set and src.class_names[c] in set(unseen)]
+            test_unseen = [p for p, c in zip(src.paths, src.y) if src.class_names[c] in unseen_set]
         rows_s, rows_u = src.rows_of(test_seen), src.rows_of(test_unseen)
         model_vecs = fitted_model.project(src.features, src.logits, conse)
-        conse_vecs = conse.project(src.logits)
         model_reports.append(score_split(src, seen, unseen, lambda r: model_vecs[r], rows_s, rows_u, fitted_model.gamma))
         conse_reports.append(score_split(src, seen, unseen, lambda r: conse_vecs[r], rows_s, rows_u, 0.0))
         chance_reports.append(metrics.chance(len(unseen), len(seen) + len(unseen), len(rows_s), len(rows_u)))

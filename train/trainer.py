@@ -14,9 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from train import metrics
-from train.conse import ConSE, unit_rows
 from train.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend, make_loss
-from train.splits import make_split
 
 # The blend is gated per image, as in Socher et al. (2013): where the head is
 # confident the image shows a seen class, trust the head; elsewhere lean on
