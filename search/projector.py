@@ -17,8 +17,7 @@ class Projector:
         self.model = None
         if model_dir not in (None, CONSE):
             self.model = model_store.load(model_dir)
-            words_spec = None if self.model.words == "glove-6b-50d" else self.model.words
-            self.words = load_words(words_spec)
+            self.words = load_words(self.model.words)
             if self.words.name != self.model.words:
                 raise ModelError(f"{model_dir}: trained with word vectors {self.model.words!r}, loaded {self.words.name!r}.")
             self.backbone = self.model.backbone

@@ -15,7 +15,7 @@ from train.splits import make_split
 def _conse_for(ds):
     from data.words import load_words
 
-    return ConSE(load_words(None if ds.words == "glove-6b-50d" else ds.words))
+    return ConSE(load_words(ds.words))
 
 
 def train_model(data_dir, out, holdout=0.2, holdout_classes=None, seed=0, exclude=(), label_map=None,
@@ -76,7 +76,7 @@ def evaluate(data_dir, model_dir=None, test_dir=None, holdout=0.2, holdout_class
     """Evaluate trained model(s), ConSE and chance side by side; means (and std) over splits."""
     if model_dir is not None:
         m = model_store.load(model_dir)
-        backbone, words = m.backbone, None if m.words == "glove-6b-50d" else m.words
+        backbone, words = m.backbone, m.words
     ds = load_dataset(data_dir, exclude, label_map, backbone, words)
     test = None
     if test_dir is not None:
