@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from core.errors import DeviseError
+from devise.core.errors import DeviseError
 
 
 def reports_errors(fn):
@@ -49,7 +49,7 @@ def comma_list(value):
               help="Where models, indexes and caches live (default ~/.devise).")
 def cli(home):
     """devise: DeViSE-style joint image/word embeddings, tagging and search."""
-    from core.home import set_home
+    from devise.core.home import set_home
 
     set_home(home)
 
@@ -82,7 +82,7 @@ def _split_options(fn):
 @reports_errors
 def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label_map, backbone, words, out, verbose):
     """Train a projection head on DATA_DIR (one subfolder per class)."""
-    from train.run import train_model
+    from devise.train.run import train_model
 
     model_dir, split, fitted, ds = train_model(
         data_dir, out, holdout, comma_list(holdout_classes) or None, seed, comma_list(exclude), label_map,
@@ -104,8 +104,8 @@ def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label
 @reports_errors
 def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label_map, splits, as_json, verbose):
     """Zero-shot (ZSL) and generalized (GZSL) hit@k: model vs ConSE vs chance."""
-    from train.report import evaluation_table
-    from train.run import evaluate as run_evaluate
+    from devise.train.report import evaluation_table
+    from devise.train.run import evaluate as run_evaluate
 
     report = run_evaluate(data_dir, model_dir, test_dir, holdout, comma_list(holdout_classes) or None, splits, seed,
                           comma_list(exclude), label_map, loss, epochs, verbose=verbose)
@@ -126,10 +126,10 @@ def _labels_option(fn):
 @reports_errors
 def tag(images, model_dir, index_name, top, labels, as_json):
     """Nearest words for each image (zero-shot classification with --labels)."""
-    from search.tag import parse_labels, tag as run_tag
+    from devise.search.tag import parse_labels, tag as run_tag
 
     if index_name is not None:
-        from index.store import open_index
+        from devise.index.store import open_index
 
         model_dir = open_index(index_name, model=model_dir).model_dir
     results, _ = run_tag(list(images), model_dir, top, parse_labels(labels) if labels else None)
@@ -144,7 +144,7 @@ def tag(images, model_dir, index_name, top, labels, as_json):
 @reports_errors
 def classify(images, top, backbone, as_json):
     """The backbone's own ImageNet labels: what the CNN sees."""
-    from train.classify import classify as run_classify
+    from devise.models.classify import classify as run_classify
 
     results, _ = run_classify(list(images), top, backbone)
     emit_per_image(results, len(images), as_json, "labels", lambda l: f"{l['label']} ({l['prob']:.3f})")
@@ -158,8 +158,8 @@ def classify(images, top, backbone, as_json):
 @reports_errors
 def demo(data_dir, out, epochs, as_json):
     """The main job: train with 20% of classes held out, compare with ConSE, tag held-out images."""
-    from train.demo import run_demo
-    from train.report import evaluation_table
+    from devise.demo import run_demo
+    from devise.train.report import evaluation_table
 
     summary = run_demo(data_dir, out, epochs=epochs)
     if as_json:
@@ -198,7 +198,7 @@ def generate(classes, classes_file, out, **options):
     """Generate a labelled image folder (OUT/<class>/<NNNN>.png) from text prompts; resumable."""
     import time
 
-    from data.generate import generate as run
+    from devise.data.generate import generate as run
 
     state = {"shown": 0.0, "tty": sys.stderr.isatty()}
 
@@ -224,7 +224,7 @@ def generate(classes, classes_file, out, **options):
 @reports_errors
 def score(index_name, label_map, as_json):
     """Alignment of each image with its prompt (metadata.jsonl) or class phrase; stored as field `alignment`."""
-    from search.score import score_index, summary_text
+    from devise.search.score import score_index, summary_text
 
     summary = score_index(index_name, label_map)
     click.echo(json.dumps(summary, indent=2) if as_json else summary_text(summary))
@@ -247,7 +247,7 @@ def score(index_name, label_map, as_json):
 @reports_errors
 def slices(index_name, field, min_support, min_drop, k, method, top, seed, out, as_json):
     """Clusters of similar images whose mean FIELD sits far above or below the collection's."""
-    from search import slice_report
+    from devise.search import slice_report
 
     report = slice_report.find(index_name, field, min_support, min_drop, k, method, top, seed)
     written = slice_report.write(report, out)
@@ -269,7 +269,7 @@ class _ModelOrConse(click.ParamType):
 
 
 def _print_results(query, results, as_json, sheet):
-    from search.results import as_json as results_json, lines
+    from devise.search.results import as_json as results_json, lines
 
     if as_json:
         emit_json(results_json(query, results))
@@ -291,7 +291,7 @@ def _print_results(query, results, as_json, sheet):
 @reports_errors
 def index_command(images_dir, model, name, trees, rebuild, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
-    from index.builder import build
+    from devise.index.builder import build
 
     s = build(images_dir, model=model, name=name, trees=trees, rebuild=rebuild)
     if as_json:
@@ -323,11 +323,11 @@ def search_command(query, index_name, top, as_json, sheet, filter_text):
     is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2).
     """
     if filter_text:
-        from curate.filtered_search import search as filtered
+        from devise.curate.filtered_search import search as filtered
 
         search = functools.partial(filtered, filter_text=filter_text)
     else:
-        from search.text import search
+        from devise.search.text import search
     _print_results(query, search(query, index_name, top, sheet), as_json, sheet)
 
 
@@ -346,11 +346,11 @@ def similar(image, index_name, top, as_json, sheet, filter_text):
     Compares raw backbone features; scores are cosine similarities in [-1, 1].
     """
     if filter_text:
-        from curate.filtered_search import similar as filtered
+        from devise.curate.filtered_search import similar as filtered
 
         run_similar = functools.partial(filtered, filter_text=filter_text)
     else:
-        from search.image import similar as run_similar
+        from devise.search.image import similar as run_similar
     _print_results(image, run_similar(image, index_name, top, sheet), as_json, sheet)
 
 
@@ -367,7 +367,7 @@ def words(word, top, word_vectors, index_name, as_json):
 
     Scores are cosine similarities in [-1, 1].
     """
-    from search.nearest_words import words as nearest
+    from devise.search.nearest_words import words as nearest
 
     results = nearest(word, top, word_vectors, index_name)
     if as_json:
@@ -383,7 +383,7 @@ def words(word, top, word_vectors, index_name, as_json):
 @reports_errors
 def indexes(as_json):
     """List the indexes under the home; * marks the default."""
-    from index.store import list_indexes
+    from devise.index.store import list_indexes
 
     found = list_indexes()
     if as_json:
@@ -423,8 +423,8 @@ def _space_option(fn):
 @reports_errors
 def dedupe(index_name, threshold, like, query, delete, move_to, filter_text, as_json):
     """Find near-duplicate images (re-encoded, resized, constant) and optionally remove them."""
-    from curate.dedupe import dedupe as run_dedupe
-    from curate.duplicates import DEFAULT_THRESHOLD
+    from devise.curate.dedupe import dedupe as run_dedupe
+    from devise.curate.duplicates import DEFAULT_THRESHOLD
 
     if like and query:
         raise click.UsageError("give --like or --query, not both.")
@@ -459,8 +459,8 @@ def dedupe(index_name, threshold, like, query, delete, move_to, filter_text, as_
 @reports_errors
 def label(labels_text, index_name, field_prefix, assign, min_score, calibrate, drop, filter_text, as_json):
     """Zero-shot label scores (cosine in word space) stored as index fields for --filter and map."""
-    from curate.labels import label as run_label
-    from search.tag import parse_labels
+    from devise.curate.labels import label as run_label
+    from devise.search.tag import parse_labels
 
     phrases = parse_labels(labels_text) if labels_text else []
     s = run_label(phrases, index_name, field_prefix, assign, min_score, calibrate, list(drop), filter_text)
@@ -492,7 +492,7 @@ def label(labels_text, index_name, field_prefix, assign, min_score, calibrate, d
 @reports_errors
 def walk(index_name, start, start_image, filter_text, limit, space, out, gif, frames, fps, size, as_json):
     """A greedy nearest-neighbour tour through the images: each visited once, neighbours alike."""
-    from curate.walk import walk as run_walk
+    from devise.curate.walk import walk as run_walk
 
     s = run_walk(index_name, start, start_image, filter_text, limit, space, out, gif, frames, fps, size)
     if as_json:
@@ -521,7 +521,7 @@ def walk(index_name, start, start_image, filter_text, limit, space, out, gif, fr
 @reports_errors
 def map_command(index_name, filter_text, colour_by, space, size, thumb, out, as_json):
     """A 2-D map of the images (UMAP if installed, else t-SNE or PCA) as thumbnails or coloured dots."""
-    from curate.maps import make_map
+    from devise.curate.maps import make_map
 
     s = make_map(out, index_name, filter_text, colour_by, space, size, thumb)
     if as_json:

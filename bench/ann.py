@@ -25,7 +25,8 @@ from pathlib import Path
 import common  # noqa: F401 (puts the repo on sys.path)
 import numpy as np
 
-from index import ann, tuning
+from devise.core.vectors import unit_rows
+from devise.index import ann, tuning
 
 K = 10
 
@@ -93,16 +94,16 @@ def sweep(label, base, queries, exclude, trees_list, per_results, tmp):
 
 
 def glove(n_queries, rng):
-    from data.words import load_words
+    from devise.data.words import load_words
 
-    base = ann.unit_rows(np.asarray(load_words().vectors))
+    base = unit_rows(np.asarray(load_words().vectors))
     rows = rng.choice(50_000, n_queries, replace=False)  # frequent words: the ones people query
     return base, base[rows], rows
 
 
 def image_vectors(n, n_queries, rng, db=None):
     """(base, queries, source): real cached features augmented to n rows, else synthetic clusters."""
-    from core.home import home
+    from devise.core.home import home
 
     for path in [db] if db else sorted(glob.glob(str(home() / "cache" / "features" / "*.sqlite"))):
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -116,11 +117,11 @@ def image_vectors(n, n_queries, rng, db=None):
             lam = rng.uniform(0, 0.3, (n, 1)).astype(np.float32)
             noise = rng.normal(0, 0.1, (n, feats.shape[1])).astype(np.float32) * pool.std(axis=0)
             base = np.maximum((1 - lam) * pool[a] + lam * pool[b] + noise, 0)
-            return ann.unit_rows(base), ann.unit_rows(held), f"{len(feats)} cached features ({Path(path).name[:40]}) mixed to {n}"
+            return unit_rows(base), unit_rows(held), f"{len(feats)} cached features ({Path(path).name[:40]}) mixed to {n}"
     centres = np.maximum(rng.normal(0, 1, (1000, 1280)), 0).astype(np.float32) ** 2
     labels = rng.integers(0, 1000, n + n_queries)
     data = np.maximum(centres[labels] + rng.normal(0, 0.6, (n + n_queries, 1280)).astype(np.float32), 0)
-    data = ann.unit_rows(data)
+    data = unit_rows(data)
     return data[:n], data[n:], "synthetic: 1000 non-negative clusters (no feature cache found)"
 
 

@@ -15,7 +15,7 @@ def subset_folder(src, per_class, name):
 
     It lives at a stable path, so the feature cache (keyed by path) is reused between runs.
     """
-    from core.home import subdir
+    from devise.core.home import subdir
 
     dst = subdir("bench", f"{name}-{per_class}")
     for cls in sorted(os.listdir(src)):

@@ -8,7 +8,7 @@ import common  # noqa: F401 (puts the repo on sys.path)
 
 def make_copy(src_root, name, classes=None, exclude=(), symlink=False):
     """DEVISE_HOME/bench/NAME: the class folders of src_root (all, or `classes`), as hard links or symlinks."""
-    from core.home import subdir
+    from devise.core.home import subdir
 
     src_root, dst = Path(src_root), subdir("bench", name)
     for cls in sorted(classes or os.listdir(src_root)):
@@ -33,7 +33,7 @@ def seed_feature_cache(src_root, root):
     entry is exactly what embedding it again would give; the cache is keyed
     by path, so without this every linked copy would be embedded again.
     """
-    from core.home import subdir
+    from devise.core.home import subdir
 
     src_root, root = Path(src_root), Path(root)
     for db_path in subdir("cache", "features").glob("*.sqlite"):

@@ -39,7 +39,7 @@ SCALES = (0.5, 0.6, 0.75, 1.5)
 
 def plant(root, seed=0):
     """Write the 50 planted files once; returns [(copy, original or None for black, kind)]."""
-    from data.images import open_rgb
+    from devise.data.images import open_rgb
 
     rng = random.Random(seed)
     originals = sorted(str(p) for p in root.glob("*/image_*.jpg"))
@@ -70,7 +70,7 @@ def plant(root, seed=0):
 
 def score(groups, planted, same_pairs, root):
     """(recall, precision, false groups) of groups (lists of paths)."""
-    from curate.unionfind import UnionFind
+    from devise.curate.unionfind import UnionFind
 
     names = sorted({p for g in groups for p in g} | {c for c, _, _ in planted} | {o for _, o, _ in planted if o}
                    | {str(root / p) for pair in same_pairs for p in pair})
@@ -94,7 +94,7 @@ def score(groups, planted, same_pairs, root):
 
 def feature_cosine_groups(idx, threshold, k=10):
     """The issue's design: k-NN in the raw-feature space, confirmed by feature cosine, union-find."""
-    from curate.unionfind import group_pairs
+    from devise.curate.unionfind import group_pairs
 
     feats = np.asarray(idx.space("features").vectors)
     pairs = []
@@ -123,7 +123,7 @@ def synthetic_thumbs(real, n, seed=0):
 
 
 def time_100k(real_thumbs, n):
-    from curate import duplicates
+    from devise.curate import duplicates
 
     thumbs = synthetic_thumbs(real_thumbs, n)
     constant = np.zeros(len(thumbs), bool)
@@ -148,9 +148,9 @@ def main():
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from curate import dedupe, duplicates, pixels
-    from index.builder import build
-    from index.store import open_index
+    from devise.curate import dedupe, duplicates, pixels
+    from devise.index.builder import build
+    from devise.index.store import open_index
 
     src = args.data.resolve()
     root = make_copy(src, "caltech101-dupes", exclude={"BACKGROUND_Google"})

@@ -26,10 +26,10 @@ def main():
     args = ap.parse_args()
     os.environ["DEVISE_HOME"] = tempfile.mkdtemp(prefix="devise-bench-")
 
-    from data.folders import scan
-    from data.images import load_square
-    from train.backbones import get_backbone
-    from train.embed import embed_paths
+    from devise.data.folders import scan
+    from devise.data.images import load_square
+    from devise.models.backbones import get_backbone
+    from devise.models.embed import embed_paths
 
     folder = scan(args.folder, exclude=["BACKGROUND_Google"], warn=False)
     rng = np.random.default_rng(0)

@@ -28,8 +28,8 @@ LABEL_MAP = common.ROOT / "data" / "label_maps" / "caltech101.txt"
 
 
 def held_out_model(data, classes, i, epochs):
-    from core.home import subdir
-    from train.run import train_model
+    from devise.core.home import subdir
+    from devise.train.run import train_model
 
     out = subdir("bench", "label-models") / f"set{i}"
     if not (out / "manifest.json").exists():
@@ -41,8 +41,8 @@ def held_out_model(data, classes, i, epochs):
 
 
 def agreement(name, phrases, truth, calibrate):
-    from curate.labels import label
-    from index.store import open_index
+    from devise.curate.labels import label
+    from devise.index.store import open_index
 
     label(phrases, index=name, do_assign=True, calibrate=calibrate)
     items = list(open_index(name).items)
@@ -53,8 +53,8 @@ def other_sets(data, label_map, count, seed=5):
     """ConSE agreement on random 5-class sets disjoint from SETS: were the calibrations tuned to SETS?"""
     import random
 
-    from data.labels import class_phrases
-    from index.builder import build
+    from devise.data.labels import class_phrases
+    from devise.index.builder import build
 
     used = {c for s in SETS for c in s} | {"BACKGROUND_Google", "Faces_easy"}
     pool = sorted(c for c in os.listdir(data) if c not in used and (data / c).is_dir())
@@ -79,8 +79,8 @@ def main():
     parser.add_argument("--others", type=int, default=12, help="Random other 5-class sets to check (ConSE).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from data.labels import class_phrases, read_label_map
-    from index.builder import build
+    from devise.data.labels import class_phrases, read_label_map
+    from devise.index.builder import build
 
     data = args.data.resolve()
     label_map = read_label_map(LABEL_MAP)

@@ -52,8 +52,8 @@ CHECK = ("import sys\nfrom cli import cli\ncli(['search', %r], standalone_mode=F
 
 def build_index(n, feature_dim, rng):
     """A real index (same writer as `devise index`) over synthetic image vectors."""
-    from data.words import load_words, tag_vocabulary
-    from index import items, tuning, writer
+    from devise.data.words import load_words, tag_vocabulary
+    from devise.index import items, tuning, writer
 
     wv = load_words()
     nouns = tag_vocabulary(wv, 2000)

@@ -26,7 +26,7 @@ def shrink_copy(src, dst):
     """Copy a PNG sheet, scaling it down until it fits in MAX_DOC_BYTES."""
     from PIL import Image
 
-    from core.atomic import atomic_path
+    from devise.core.atomic import atomic_path
 
     shutil.copyfile(src, dst)
     scale = 1.0
@@ -52,9 +52,11 @@ def main():
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    from index import build, open_index, remove_items
-    from search import slice_report
-    from search.score import score_index, summary_text
+    from devise.index.builder import build
+    from devise.index.edit import remove_items
+    from devise.index.store import open_index
+    from devise.search import slice_report
+    from devise.search.score import score_index, summary_text
 
     root = Path(args.data_root) / "caltech101"
     timings, start = {}, time.perf_counter()

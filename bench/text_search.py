@@ -30,10 +30,10 @@ def main():
     args = ap.parse_args()
 
     import index
-    from core.home import subdir
-    from data.labels import class_phrases, read_label_map
-    from search.text import search
-    from train.run import train_model
+    from devise.core.home import subdir
+    from devise.data.labels import class_phrases, read_label_map
+    from devise.search.text import search
+    from devise.train.run import train_model
 
     root = __import__("pathlib").Path(args.data_root) / "caltech101"
     label_map = ROOT / "data" / "label_maps" / "caltech101.txt"

@@ -21,9 +21,9 @@ import numpy as np
 
 
 def caltech_vectors(data_root):
-    from core.home import subdir
-    from data.words import load_words
-    from train.conse import ConSE
+    from devise.core.home import subdir
+    from devise.data.words import load_words
+    from devise.models.conse import ConSE
 
     feats, logits = [], []
     for db_path in subdir("cache", "features").glob("efficientnet-lite0*.sqlite"):
@@ -45,7 +45,7 @@ def resample(base, n, noise, seed=0):
 
 
 def run(vectors):
-    from curate import tour
+    from devise.curate import tour
 
     start = time.perf_counter()
     source = tour.knn_source(vectors)

@@ -22,8 +22,8 @@ def main():
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    from train.report import evaluation_table
-    from train.run import evaluate
+    from devise.train.report import evaluation_table
+    from devise.train.run import evaluate
 
     root = __import__("pathlib").Path(args.data_root) / args.dataset
     if not root.is_dir():

@@ -8,8 +8,8 @@ letting Annoy segfault on a dimension mismatch.
 import json
 from pathlib import Path
 
-from core import atomic
-from core.errors import DeviseError
+from devise.core import atomic
+from devise.core.errors import DeviseError
 
 FORMAT_VERSION = 1
 

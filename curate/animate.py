@@ -3,13 +3,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from core.atomic import atomic_path
-from core.errors import BadImageError, DataError
+from devise.core.atomic import atomic_path
+from devise.core.errors import BadImageError, DataError
 
 
 def frame(path, size, background=(0, 0, 0)):
     """`path` scaled to fit a size x size square, letterboxed; a dark grey square if unreadable."""
-    from data.images import open_rgb
+    from devise.data.images import open_rgb
 
     canvas = Image.new("RGB", (size, size), background)
     try:

@@ -14,9 +14,9 @@ import sys
 import numpy as np
 from PIL import Image
 
-from core.errors import DataError
-from curate import duplicates, pixels
-from curate.selection import item_id, nearest_in, select, text_vector
+from devise.core.errors import DataError
+from devise.curate import duplicates, pixels
+from devise.curate.selection import item_id, nearest_in, select, text_vector
 
 
 def _pixel_count(path):
@@ -106,7 +106,7 @@ def _duplicates_of(sel, px, rows, row_of, like, query, threshold):
 
 
 def _remove(sel, report, move_to):
-    from index.edit import remove_items
+    from devise.index.edit import remove_items
 
     gone = [d["path"] for g in report["groups"] for d in g["duplicates"]]
     report["count_after"] = remove_items(gone, index=sel.index.name, tombstone=True)

@@ -15,7 +15,7 @@ The figures behind the constants are in bench/dedupe.py.
 """
 import numpy as np
 
-from curate.unionfind import group_pairs
+from devise.curate.unionfind import group_pairs
 
 DEFAULT_THRESHOLD = 0.93
 SIGNATURE_FLOOR = 0.95

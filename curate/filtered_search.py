@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from curate import filters
+from devise.index import filters
 
 EXACT_SUBSET = 20_000
 MAX_WIDEN = 4096
@@ -37,9 +37,9 @@ def nearest(space, query, top, allowed, exclude=()):
 
 def search(query, index=None, top=10, sheet=None, filter_text=None):
     """Like search.text.search, among the items matching `filter_text`."""
-    from index.store import open_index
-    from search.query import query_vector
-    from search.results import write_sheet
+    from devise.index.store import open_index
+    from devise.search.query import query_vector
+    from devise.search.results import write_sheet
 
     idx = open_index(index)
     allowed = filters.select(idx.items, filter_text)
@@ -52,9 +52,9 @@ def search(query, index=None, top=10, sheet=None, filter_text=None):
 
 def similar(image, index=None, top=10, sheet=None, filter_text=None):
     """Like search.image.similar, among the items matching `filter_text`."""
-    from index.store import open_index
-    from search.image import _query_vector
-    from search.results import write_sheet
+    from devise.index.store import open_index
+    from devise.search.image import _query_vector
+    from devise.search.results import write_sheet
 
     idx = open_index(index)
     allowed = filters.select(idx.items, filter_text)

@@ -23,8 +23,9 @@ import re
 
 import numpy as np
 
-from core.errors import DataError, VocabularyError
-from curate.selection import select
+from devise.core.errors import DataError, VocabularyError
+from devise.curate.selection import select
+from devise.core.vectors import unit_rows
 
 CALIBRATIONS = ("refine", "center", "none")
 REFINE_ROUNDS, REFINE_KEEP = 3, 0.5
@@ -51,8 +52,7 @@ def label_vectors(words, phrases):
         rows.append(words.phrase_vector(phrase))
     if unknown:
         raise VocabularyError(f"no word of label(s) {', '.join(map(repr, unknown))} is in the {words.name} vocabulary.")
-    m = np.stack(rows).astype(np.float32)
-    return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+    return unit_rows(np.stack(rows))
 
 
 def _zscore(x):
@@ -81,7 +81,7 @@ def refine(scores, features, rounds=REFINE_ROUNDS, keep=REFINE_KEEP):
             if len(members):
                 confident = members[np.argsort(-margin[members])[:max(1, int(len(members) * keep))]]
                 protos[j] = features[confident].mean(axis=0)
-        protos /= np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12)
+        protos = unit_rows(protos)
         current = _zscore(features @ protos.T) + base
     return current
 
@@ -147,12 +147,12 @@ def label(phrases=(), index=None, field_prefix="", do_assign=False, min_score=No
 
 def edit_fields(sel, updates, drop=()):
     """Write {id: {field: value}} (merged) and remove `drop` fields from every item, as one new version."""
-    from index import layout, writer
-    from index.edit import _carry
+    from devise.index import layout, writer
+    from devise.index.edit import _carry
 
     name = sel.index.name
     with layout.build_lock(name):
-        from index.store import open_index
+        from devise.index.store import open_index
 
         live = open_index(name)
         if live.version_dir != sel.index.version_dir:

@@ -10,10 +10,10 @@ field (a blue-to-yellow ramp with its scale) or by a label (a legend).
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.atomic import atomic_path
-from core.errors import DataError
-from core.sheet import _font, _thumb
-from curate.selection import select
+from devise.core.atomic import atomic_path
+from devise.core.errors import DataError
+from devise.data.sheet import _font, _thumb
+from devise.curate.selection import select
 
 TSNE_MAX = 1000
 RAMP = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]  # viridis anchors

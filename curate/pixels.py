@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from core.errors import BadImageError
-from core.home import subdir
-from core.progress import Progress
+from devise.core.errors import BadImageError
+from devise.core.home import subdir
+from devise.core.progress import Progress
 
 SIDE = 24
 BIG_PIXELS = 4_000_000   # above this, JPEGs are decoded at reduced scale (DCT scaling) for speed
@@ -41,7 +41,7 @@ class Pixels:
 
 def measure(path):
     """(thumbnail uint8 [SIDE, SIDE, 3], constant, rgb) of one image file; raises BadImageError."""
-    from data.images import open_rgb
+    from devise.data.images import open_rgb
 
     try:
         with Image.open(path) as probe:

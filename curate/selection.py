@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import DataError, QueryError, SearchIndexError
-from curate import filters
+from devise.core.errors import DataError, QueryError, SearchIndexError
+from devise.index import filters
 
 SPACES = ("features", "words")
 
@@ -29,7 +29,7 @@ class Selection:
 
 def select(index=None, filter_text=None, minimum=1):
     """Open `index` (default: the default one) and apply `filter_text`; at least `minimum` items must match."""
-    from index.store import open_index
+    from devise.index.store import open_index
 
     idx = open_index(index)
     items = list(idx.items)
@@ -47,7 +47,7 @@ def item_id(selection, image):
 
 
 def text_vector(selection, text):
-    from search.query import query_vector
+    from devise.search.query import query_vector
 
     vector, _ = query_vector(text, selection.index.word_vectors())
     return np.asarray(vector, np.float32)
@@ -58,8 +58,8 @@ def image_features(selection, image):
     found = item_id(selection, image)
     if found is not None:
         return np.asarray(selection.index.space("features").vector(found), np.float32)
-    from train.backbones import get_backbone
-    from train.embed import embed_paths
+    from devise.models.backbones import get_backbone
+    from devise.models.embed import embed_paths
 
     backbone = get_backbone(selection.index.manifest["backbone"])
     emb = embed_paths([os.path.abspath(image)], backbone, progress=False, warn_bad=False)

@@ -14,6 +14,7 @@ neighbours, which 64 principal components keep (tour lengths are always
 measured in the full space).
 """
 import numpy as np
+from devise.core.vectors import unit_rows
 
 DENSE_MAX = 4096
 REDUCED_DIM = 64
@@ -21,21 +22,16 @@ TREES = 10
 K0, MAX_K = 10, 640
 
 
-def unit(x):
-    x = np.asarray(x, np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
 def reduce_dim(vectors, dim=REDUCED_DIM, sample=20_000, seed=0):
     """Unit rows projected on the top `dim` principal axes (of a sample of at most `sample` rows)."""
     if vectors.shape[1] <= dim:
-        return unit(vectors)
+        return unit_rows(vectors)
     rng = np.random.default_rng(seed)
     rows = vectors if len(vectors) <= sample else vectors[rng.choice(len(vectors), sample, replace=False)]
     mean = rows.mean(axis=0)
     _, eigvecs = np.linalg.eigh(np.cov((rows - mean).T).astype(np.float64))
     axes = eigvecs[:, ::-1][:, :dim].astype(np.float32)
-    return unit((vectors - mean) @ axes)
+    return unit_rows((vectors - mean) @ axes)
 
 
 class _Dense:
@@ -63,13 +59,13 @@ class _Annoy:
 
 
 def knn_source(vectors):
-    vectors = unit(vectors)
+    vectors = unit_rows(vectors)
     return _Dense(vectors) if len(vectors) <= DENSE_MAX else _Annoy(reduce_dim(vectors))
 
 
 def greedy_tour(vectors, start=0, limit=None, source=None, k0=K0, max_k=MAX_K):
     """(order of row numbers, stats) visiting each row once (the first `limit` steps only, if given)."""
-    vectors = unit(vectors)
+    vectors = unit_rows(vectors)
     n = len(vectors)
     limit = n if limit is None else min(limit, n)
     source = source or knn_source(vectors)
@@ -105,7 +101,7 @@ def greedy_tour(vectors, start=0, limit=None, source=None, k0=K0, max_k=MAX_K):
 
 def tour_length(vectors, order):
     """Sum of Euclidean steps between consecutive unit vectors (= sqrt(2 - 2 cos))."""
-    v = unit(vectors)[np.asarray(order)]
+    v = unit_rows(vectors)[np.asarray(order)]
     cos = np.einsum("ij,ij->i", v[:-1], v[1:])
     return float(np.sqrt(np.maximum(2.0 - 2.0 * cos, 0.0)).sum())
 

@@ -7,10 +7,10 @@ word space) or --start-image (in feature space), else at the first image.
 """
 import numpy as np
 
-from core.atomic import write_text
-from core.errors import DataError
-from curate import tour
-from curate.selection import image_features, nearest_in, select, text_vector
+from devise.core.atomic import write_text
+from devise.core.errors import DataError
+from devise.curate import tour
+from devise.curate.selection import image_features, nearest_in, select, text_vector
 
 
 def walk(index=None, start=None, start_image=None, filter_text=None, limit=None, space="features",
@@ -39,7 +39,7 @@ def walk(index=None, start=None, start_image=None, filter_text=None, limit=None,
         write_text(out, "".join(p + "\n" for p in paths))
         summary["out"] = str(out)
     if gif or frames:
-        from curate import animate
+        from devise.curate import animate
 
         if gif:
             summary["gif"] = str(animate.write_gif(paths, gif, size, fps))

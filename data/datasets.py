@@ -13,9 +13,9 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from core.atomic import atomic_path
-from core.errors import DataError
-from core.home import datasets_root, subdir
+from devise.core.atomic import atomic_path
+from devise.core.errors import DataError
+from devise.core.home import datasets_root, subdir
 
 CALTECH_URL = "https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip"
 CALTECH_MD5 = "3138e1922a9193bfa496528edbbc45d0"

@@ -10,7 +10,7 @@ import sqlite3
 
 import numpy as np
 
-from core.home import subdir
+from devise.core.home import subdir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS features (

@@ -9,8 +9,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import DataError
-from data.images import IMAGE_SUFFIXES
+from devise.core.errors import DataError
+from devise.data.images import IMAGE_SUFFIXES
 
 QUIET_FILES = {"metadata.jsonl", "manifest.json", "labels.txt", "README.md", "README.txt", "Thumbs.db"}
 

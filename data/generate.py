@@ -15,8 +15,8 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.errors import GenerateError
-from data import generate_plan as plan_mod
+from devise.core.errors import GenerateError
+from devise.data import generate_plan as plan_mod
 
 DEFAULT_MODEL = "stabilityai/sd-turbo"
 DEFAULT_TEMPLATE = "a photo of a {}"

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import atomic
-from core.errors import GenerateError
+from devise.core import atomic
+from devise.core.errors import GenerateError
 
 METADATA = "metadata.jsonl"
 PNG_KEY = "devise"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from core.errors import DataError
+from devise.core.errors import DataError
 
 _TABLE = Path(__file__).with_name("imagenet_classes.tsv")
 NUM_CLASSES = 1000

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
-from core.errors import BadImageError
+from devise.core.errors import BadImageError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 # ~90 megapixels: far above any camera photo, far below what exhausts 24 GB.

@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from core.errors import DataError, VocabularyError
+from devise.core.errors import DataError, VocabularyError
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 

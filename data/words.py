@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core import home as _home
-from core.errors import VocabularyError, WordVectorsError
-from data import word_convert  # stdlib + numpy at import time; gensim/pyarrow only when converting
+from devise.core import home as _home
+from devise.core.errors import VocabularyError, WordVectorsError
+from devise.data import word_convert  # stdlib + numpy at import time; gensim/pyarrow only when converting
+from devise.core.vectors import unit_rows
 
 DEFAULT_WORDS = "glove-6b-50d"
 SUGGEST_POOL = 100_000  # rarer words make poor suggestions and slow difflib down
@@ -232,6 +233,4 @@ def tag_vocabulary(wv, size=50000) -> np.ndarray:
 
 
 def unit_matrix(wv, rows) -> np.ndarray:
-    m = np.array(wv.vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
-    norms = np.linalg.norm(m, axis=-1, keepdims=True)
-    return m / np.maximum(norms, np.float32(1e-12))  # all-zero rows stay zero instead of NaN
+    return unit_rows(wv.vectors[np.asarray(rows, dtype=np.int64)])

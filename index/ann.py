@@ -14,18 +14,14 @@ import os
 
 import numpy as np
 
-from core.atomic import atomic_path
-from core.errors import SearchIndexError
-from index import tuning
+from devise.core.atomic import atomic_path
+from devise.core.errors import SearchIndexError
+from devise.index import tuning
+from devise.core.vectors import unit_rows
 
 METRIC = "angular"
 FULL_HASH_BYTES = 8 << 20   # smaller files are hashed whole
 SAMPLE_CHUNKS, CHUNK = 32, 64 << 10  # larger ones by evenly spaced chunks: ~2 MB read, about 1 ms
-
-
-def unit_rows(x):
-    x = np.asarray(x, np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), np.float32(1e-12))
 
 
 def cosine_from_angular(distances):

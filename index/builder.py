@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import DataError, SearchIndexError
-from core.progress import warn
-from index import ann, items as items_file, layout, store, writer
+from devise.core.vectors import unit_rows
+from devise.core.errors import DataError, SearchIndexError
+from devise.core.progress import warn
+from devise.index import ann, items as items_file, layout, store, writer
 
 
 def model_fingerprint(projector):
@@ -84,8 +85,8 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
 
 def _embed(paths, projector, progress):
     """({path: (word-space vector, features)}, freshly computed count, bad files, backbone fingerprint)."""
-    from train.backbones import get_backbone
-    from train.embed import embed_paths
+    from devise.models.backbones import get_backbone
+    from devise.models.embed import embed_paths
 
     backbone = get_backbone(projector.backbone)
     emb = embed_paths(paths, backbone, progress=progress)
@@ -100,8 +101,8 @@ def build(images_dir, model=None, name=None, trees=None, rebuild=False, progress
     model: a trained model directory, "conse", or None (the index's current
     model, else ConSE). Returns a summary dict.
     """
-    from data.folders import scan
-    from search.projector import Projector
+    from devise.data.folders import scan
+    from devise.models.projector import Projector
 
     start = time.perf_counter()
     folder = scan(images_dir)
@@ -162,4 +163,4 @@ def _assemble(kept, reuse, fresh, prev):
             vectors[i], features[i] = fresh[path]
         fields = reuse[path].get("fields", {}) if path in reuse else {}
         items.append(items_file.make_item(i, path, cls, size, mtime, fields))
-    return ann.unit_rows(vectors), ann.unit_rows(features), items
+    return unit_rows(vectors), unit_rows(features), items

@@ -7,8 +7,8 @@ still exist (e.g. duplicates the user chose to hide).
 """
 import os
 
-from core.errors import SearchIndexError
-from index import layout, store, writer
+from devise.core.errors import SearchIndexError
+from devise.index import layout, store, writer
 
 CARRIED = ("root", "model", "model_fingerprint", "backbone", "backbone_fingerprint", "words")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core import atomic
-from core.errors import SearchIndexError
+from devise.core import atomic
+from devise.core.errors import SearchIndexError
 
 ITEMS, OFFSETS = "items.jsonl", "items.offsets.npy"
 

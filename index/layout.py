@@ -19,9 +19,9 @@ import shutil
 import time
 from pathlib import Path
 
-from core import atomic
-from core.errors import SearchIndexError
-from core.home import subdir
+from devise.core import atomic
+from devise.core.errors import SearchIndexError
+from devise.core.home import subdir
 
 CURRENT, DEFAULT, LOCK = "CURRENT", "DEFAULT", ".lock"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

@@ -6,9 +6,9 @@ a query needs word vectors): `devise search` must not pay for TensorFlow.
 import json
 from pathlib import Path
 
-from core import manifest
-from core.errors import SearchIndexError
-from index import ann, items as items_file, layout, writer
+from devise.core import manifest
+from devise.core.errors import SearchIndexError
+from devise.index import ann, items as items_file, layout, writer
 
 CONSE = "conse"
 _REQUIRED = ("name", "model", "backbone", "words", "word_dim", "feature_dim", "metric", "n_trees", "seed",
@@ -74,7 +74,7 @@ class OpenIndex:
 
     def word_vectors(self):
         """The word vectors this index's model lives in; queries must use the same ones."""
-        from data.words import DEFAULT_WORDS, load_words
+        from devise.data.words import DEFAULT_WORDS, load_words
 
         name = self.manifest["words"]
         wv = load_words(None if name == DEFAULT_WORDS else name)

@@ -11,9 +11,10 @@ import time
 
 import numpy as np
 
-from core import atomic, home
-from core.errors import SearchIndexError
-from index import ann, layout, tuning
+from devise.core.vectors import unit_rows
+from devise.core import atomic, home
+from devise.core.errors import SearchIndexError
+from devise.index import ann, layout, tuning
 
 KIND, FORMAT_VERSION = "word-index", 1
 META, ANN, NORMS = "word_index.json", "words.ann", "word_norms.npy"
@@ -45,7 +46,7 @@ def _build(directory, wv, trees, progress):
     atomic.save_npy(directory / NORMS, np.linalg.norm(vectors, axis=1).astype(np.float32))
     files = [NORMS]
     if mode == "annoy":
-        ann.build_annoy(ann.unit_rows(vectors), directory / ANN, trees, tuning.SEED)
+        ann.build_annoy(unit_rows(vectors), directory / ANN, trees, tuning.SEED)
         files.append(ANN)
     meta = {"kind": KIND, "format_version": FORMAT_VERSION, "words": wv.name, "count": len(wv), "dim": wv.dim,
             "metric": ann.METRIC, "n_trees": trees, "seed": tuning.SEED, "search": {"mode": mode, "reason": reason, "search_k": tuning.search_k_rule(wv.dim)},

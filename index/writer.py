@@ -9,9 +9,10 @@ import time
 
 import numpy as np
 
-from core import atomic, manifest
-from core.errors import SearchIndexError
-from index import ann, items as items_file, layout, tuning
+from devise.core.vectors import unit_rows
+from devise.core import atomic, manifest
+from devise.core.errors import SearchIndexError
+from devise.index import ann, items as items_file, layout, tuning
 
 KIND = "index"
 WORDS_ANN, FEATURES_ANN = "words.ann", "features.ann"
@@ -38,7 +39,7 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
             for filename in ARRAYS:
                 os.link(link_arrays_from / filename, version / filename)
         else:
-            vectors, features = ann.unit_rows(vectors), ann.unit_rows(features)
+            vectors, features = unit_rows(vectors), unit_rows(features)
             if vectors.shape[0] != count or features.shape[0] != count:
                 raise ValueError("vectors, features and items disagree in length")
             atomic.save_npy(version / WORDS_NPY, vectors)

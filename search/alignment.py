@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import VocabularyError
+from devise.core.errors import VocabularyError
 
 FIELD = "alignment"
 # Words that describe the picture rather than what is in it.
@@ -29,7 +29,7 @@ realistic photorealistic hd 4k 8k""".split())
 
 def content_words(words, prompt):
     """The in-vocabulary words of `prompt` that say what should be in the picture."""
-    from data.words import stopwords
+    from devise.data.words import stopwords
 
     used, _ = words.phrase_words(prompt)
     stop = stopwords() | FRAMING
@@ -49,7 +49,7 @@ def prompt_vector(words, prompt):
 
 def read_prompts(root):
     """{absolute image path: prompt} from a generated folder's metadata.jsonl; {} when there is none."""
-    from data.generate_plan import METADATA
+    from devise.data.generate_plan import METADATA
 
     path = Path(root) / METADATA
     if not path.is_file():
@@ -66,7 +66,7 @@ def read_prompts(root):
 
 def class_phrase_source(model_classes=None, label_map=None):
     """class folder -> phrase: an explicit label map wins over the model's, then the folder name."""
-    from data.labels import default_phrase
+    from devise.data.labels import default_phrase
 
     explicit, model_classes = dict(label_map or {}), dict(model_classes or {})
 

@@ -6,9 +6,9 @@ embedded on the fly through the index's backbone (which loads TensorFlow).
 """
 import os
 
-from core.errors import BadImageError, SearchIndexError
-from index.store import open_index
-from search.results import write_sheet
+from devise.core.errors import BadImageError, SearchIndexError
+from devise.index.store import open_index
+from devise.search.results import write_sheet
 
 
 def _query_vector(idx, image):
@@ -18,8 +18,8 @@ def _query_vector(idx, image):
         item, st = idx.items[found], os.stat(path)
         if (item["size"], item["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
             return idx.space("features").vector(found), {found}
-    from train.backbones import get_backbone
-    from train.embed import embed_paths
+    from devise.models.backbones import get_backbone
+    from devise.models.embed import embed_paths
 
     backbone = get_backbone(idx.manifest["backbone"])
     if backbone.feature_dim != idx.manifest["feature_dim"]:

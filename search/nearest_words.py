@@ -3,18 +3,18 @@
 The argument may be any query (search.query), e.g. "king - man + woman";
 the words it was made of are left out of the answer.
 """
-from core.errors import SearchIndexError
-from search.query import query_vector
+from devise.core.errors import SearchIndexError
+from devise.search.query import query_vector
 
 
 def _word_vectors(words, index):
     """The vectors of `words` (a file or converted name), else of the (default) index, else GloVe 6B 50-d."""
-    from data.words import load_words
+    from devise.data.words import load_words
 
     if words is not None:
         return load_words(words)
     try:
-        from index.store import open_index
+        from devise.index.store import open_index
 
         return open_index(index).word_vectors()
     except SearchIndexError:
@@ -25,7 +25,7 @@ def _word_vectors(words, index):
 
 def words(query, top=10, word_vectors=None, index=None):
     """[{"word", "score"}] best first; scores are cosine similarities in [-1, 1]."""
-    from index.vocab import open_vocabulary
+    from devise.index.vocab import open_vocabulary
 
     wv = _word_vectors(word_vectors, index)
     vector, used = query_vector(query, wv)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.errors import QueryError, VocabularyError
+from devise.core.errors import QueryError, VocabularyError
 
 _TOKEN = re.compile(r'\s*(?:(?P<op>[+-])(?=\s|$|["\w])|"(?P<quoted>[^"]*)"(?::(?P<qweight>\S*))?|(?P<word>[^\s"]+))')
 _WEIGHTED = re.compile(r"(?P<text>.+?):(?P<weight>[^:]*)")

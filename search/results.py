@@ -19,7 +19,7 @@ def _short(path):
 
 def write_sheet(results, out, title):
     """A contact sheet PNG: one thumbnail per result, captioned with rank, score and file name."""
-    from core.sheet import contact_sheet
+    from devise.data.sheet import contact_sheet
 
     if not results:
         return None

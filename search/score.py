@@ -8,15 +8,15 @@ import sys
 
 import numpy as np
 
-from core.errors import DataError
-from search import alignment
+from devise.core.errors import DataError
+from devise.search import alignment
 
 
 def _model_classes(model_dir):
     """The model's own folder -> phrase map (it trained on those phrases), if the index has a model."""
     if model_dir is None:
         return {}
-    from train import model_store
+    from devise.models import model_store
 
     return dict(model_store.load(model_dir).manifest.get("classes") or {})
 
@@ -33,9 +33,9 @@ def score_index(name=None, label_map=None, field=alignment.FIELD, store_field=Tr
     label_map: {class folder: phrase} used where a generated folder's
     metadata gives no prompt (it wins over the model's own phrases).
     """
-    from data.labels import read_label_map
-    from index import set_fields
-    from index.store import open_index
+    from devise.data.labels import read_label_map
+    from devise.index.edit import set_fields
+    from devise.index.store import open_index
 
     idx = open_index(name)
     items = list(idx.items)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core import atomic
-from core.sheet import contact_sheet
-from search import slices as slicing
+from devise.core import atomic
+from devise.data.sheet import contact_sheet
+from devise.search import slices as slicing
 
 SHEET_IMAGES, SHEET_THUMB = 18, 128
 SHEET_PREFIX = "slice-"
@@ -28,8 +28,8 @@ def _scores(items, field):
 
 def find(name=None, field="alignment", min_support=5, min_drop=None, k=None, method="kmeans", top=5, seed=0):
     """Cluster index `name` on image features and describe its unusual clusters (a JSON-able dict)."""
-    from index.store import open_index
-    from search.tag import candidates
+    from devise.index.store import open_index
+    from devise.search.tag import candidates
 
     idx = open_index(name)
     items = list(idx.items)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.errors import DataError
+from devise.core.errors import DataError
+from devise.core.vectors import unit_rows
 
 K_MIN, K_MAX = 2, 100
 MINIBATCH_ABOVE = 30_000  # full k-means on more images takes minutes
@@ -103,11 +104,10 @@ def rank_clusters(features, scores, labels, min_support=5, min_drop=None):
 
 def centroid_words(word_vectors, candidates, top=5):
     """Nearest tag words to each slice's mean projected vector: what the slice 'is about'."""
-    from search.tag import rank
+    from devise.search.tag import rank
 
     texts, matrix = candidates
-    centres = np.stack([v.mean(axis=0) for v in word_vectors]).astype(np.float32)
-    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    centres = unit_rows(np.stack([v.mean(axis=0) for v in word_vectors]))
     return [[w["word"] for w in ranked] for ranked in rank(centres, texts, matrix, top)]
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import DataError
+from devise.core.errors import DataError
 
 TAG_VOCABULARY_SIZE = 50_000
 
@@ -23,8 +23,8 @@ def parse_labels(value):
 
 def candidates(words, labels=None):
     """(texts, unit vectors) to rank: given label phrases, or the tag vocabulary."""
-    from data.words import tag_vocabulary, unit_matrix
-    from train.conse import unit_rows
+    from devise.data.words import tag_vocabulary, unit_matrix
+    from devise.core.vectors import unit_rows
 
     if labels:
         return list(labels), unit_rows(np.stack([words.phrase_vector(p) for p in labels]))
@@ -48,8 +48,8 @@ def rank(vectors, texts, matrix, top, penalty=None):
 
 def tag(paths, model_dir=None, top=10, labels=None, projector=None):
     """Return ([{"image": path, "tags": [{"word", "score"}]}], skipped files)."""
-    from search.projector import Projector
-    from train.embed import embed_paths
+    from devise.models.projector import Projector
+    from devise.models.embed import embed_paths
 
     projector = projector or Projector(model_dir)
     texts, matrix = candidates(projector.words, labels)

@@ -5,9 +5,9 @@ A query is parsed into one unit vector in the index's word space
 Only NumPy, Annoy and the memory-mapped word vectors are loaded, so a cold
 process answers in a few hundred milliseconds, without TensorFlow.
 """
-from index.store import open_index
-from search.query import query_vector
-from search.results import write_sheet
+from devise.index.store import open_index
+from devise.search.query import query_vector
+from devise.search.results import write_sheet
 
 
 def search(query, index=None, top=10, sheet=None):

@@ -38,7 +38,7 @@ class FakeBackbone:
 def devise_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("DEVISE_HOME", str(home))
-    from core import home as home_module
+    from devise.core import home as home_module
 
     home_module.set_home(None)
     return home
@@ -46,7 +46,7 @@ def devise_home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fake_backbone(monkeypatch):
-    import train.backbones as backbones
+    import devise.models.backbones as backbones
 
     fake = FakeBackbone()
 

@@ -14,7 +14,7 @@ from conftest import COLOURS, make_image
 @pytest.fixture(scope="session")
 def glove_dir(tmp_path_factory):
     """The default GloVe in converted form, made once: converting it per test costs ~1.3 s each."""
-    from data import word_convert
+    from devise.data import word_convert
 
     directory = tmp_path_factory.mktemp("glove") / "glove-6b-50d"
     directory.mkdir()
@@ -24,7 +24,7 @@ def glove_dir(tmp_path_factory):
 
 @pytest.fixture
 def words_home(devise_home, glove_dir):
-    from data import words
+    from devise.data import words
 
     (devise_home / "words").mkdir(parents=True, exist_ok=True)
     os.symlink(glove_dir, devise_home / "words" / "glove-6b-50d")
@@ -36,7 +36,7 @@ def words_home(devise_home, glove_dir):
 @pytest.fixture
 def run():
     """Invoke the CLI in-process; returns the click Result."""
-    from cli import cli
+    from devise.cli import cli
 
     runner = CliRunner()
 
@@ -52,11 +52,11 @@ def fit_model(out, folder, backbone, seed=0):
     Hidden layer = identity (the fake features are >= 0, so ReLU keeps them);
     it stands in for a trained model in every way `model_store` checks.
     """
-    from data.folders import scan
-    from data.words import load_words
-    from train import model_store
-    from train.conse import unit_rows
-    from train.embed import embed_paths
+    from devise.data.folders import scan
+    from devise.data.words import load_words
+    from devise.models import model_store
+    from devise.core.vectors import unit_rows
+    from devise.models.embed import embed_paths
 
     wv = load_words()
     found = scan(folder)

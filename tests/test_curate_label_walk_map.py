@@ -19,7 +19,7 @@ def indexed(words_home, colour_folder, fake_backbone, run, tmp_path):
 
 
 def items(home):
-    from index.store import open_index
+    from devise.index.store import open_index
 
     return list(open_index().items)
 
@@ -90,7 +90,7 @@ def test_walk_visits_each_filtered_item_once(indexed, run, tmp_path):
 
 
 def test_tour_on_arrays_uses_knn_widening_and_exact_fallback():
-    from curate import tour
+    from devise.curate import tour
 
     rng = np.random.default_rng(1)
     centres = rng.normal(size=(40, 16))

@@ -1,8 +1,8 @@
 """The --filter language: ranges, labels, paths, boolean logic, and errors that point at the token."""
 import pytest
 
-from core.errors import QueryError
-from curate.filters import select
+from devise.core.errors import QueryError
+from devise.index.filters import select
 
 ITEMS = [
     {"id": 0, "path": "/c/cat/1.jpg", "class": "cat", "fields": {"a_face": 0.6, "a_hamburger": 0.7}},

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from cli import cli
-from core.errors import GenerateError
-from data import generate as gen
-from data import generate_plan as plan
+from devise.cli import cli
+from devise.core.errors import GenerateError
+from devise.data import generate as gen
+from devise.data import generate_plan as plan
 
 SIZE = 32
 FAST = dict(steps=2, guidance=0.0, size=SIZE, device="cpu")

@@ -3,13 +3,13 @@ import json
 
 import pytest
 
-from data import generate as gen
+from devise.data import generate as gen
 from test_generate import FAST, tiny_model  # noqa: F401  (module-scoped fixture: the pipeline is built once)
 
 
 def test_train_runs_on_generated_folder(tiny_model, fake_backbone, tmp_path):  # noqa: F811
-    from train import model_store
-    from train.run import train_model
+    from devise.models import model_store
+    from devise.train.run import train_model
 
     data = tmp_path / "gen"
     summary = gen.generate(["cat", "dog", "car"], data, per_class=5, model=str(tiny_model), batch_size=5, **FAST)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import BadImageError, DataError
-from data.folders import require_labelled, scan
-from data.images import fit_square, load_square, open_rgb
+from devise.core.errors import BadImageError, DataError
+from devise.data.folders import require_labelled, scan
+from devise.data.images import fit_square, load_square, open_rgb
 from tests.conftest import make_image
 
 
@@ -62,7 +62,7 @@ def test_bad_images_raise_one_line_errors(tmp_path, kind):
 
 
 def test_decompression_bomb_guard(tmp_path, monkeypatch):
-    import data.images as images
+    import devise.data.images as images
 
     p = make_image(tmp_path / "big.png", (1, 2, 3), size=(400, 400))
     monkeypatch.setattr(images, "MAX_PIXELS", 1000)

@@ -95,7 +95,7 @@ def test_incremental_reindex_embeds_only_new_files_and_drops_deleted(built, run,
 
 
 def test_atomic_swap_old_reader_keeps_working(built, words_home, colour_folder, run):
-    from index.store import open_index
+    from devise.index.store import open_index
 
     old = open_index()
     old_dir = old.version_dir
@@ -111,7 +111,7 @@ def test_atomic_swap_old_reader_keeps_working(built, words_home, colour_folder, 
 
 
 def test_annoy_mode_matches_exact(words_home, colour_folder, fake_backbone, run, monkeypatch):
-    from index import tuning
+    from devise.index import tuning
 
     def top_scores():
         return [r["score"] for r in json.loads(run("search", "green grass", "--json").stdout)["results"]]
@@ -139,7 +139,8 @@ def test_named_indexes_and_default(words_home, colour_folder, fake_backbone, run
 
 
 def test_tombstones_survive_reindex_and_fields_are_kept(built, run, colour_folder):
-    from index import open_index, remove_items, set_fields
+    from devise.index.edit import remove_items, set_fields
+    from devise.index.store import open_index
 
     hidden = str(colour_folder / "red" / "002.jpg")
     assert remove_items([hidden]) == 47

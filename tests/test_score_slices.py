@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
+from devise.cli import cli
 from conftest import COLOURS, make_image
-from search import alignment, slices
+from devise.search import alignment, slices
 
 
 def run(*args):
@@ -16,7 +16,7 @@ def run(*args):
 
 
 def stored(field="alignment", name=None):
-    from index.store import open_index
+    from devise.index.store import open_index
 
     idx = open_index(name)
     return {item["path"]: item["fields"].get(field) for item in idx.items}, idx
@@ -36,7 +36,7 @@ def generated_folder(tmp_path):
 
 
 def test_prompts_lose_template_words():
-    from data.words import load_words
+    from devise.data.words import load_words
 
     words = load_words()
     assert alignment.content_words(words, "a photo of a hot dog") == ["hot", "dog"]
@@ -48,7 +48,7 @@ def test_prompts_lose_template_words():
 
 
 def test_score_generated_folder_uses_each_prompt(generated_folder, fake_backbone):
-    from index import build
+    from devise.index.builder import build
 
     build(str(generated_folder), progress=False)
     result = run("score", "--json")
@@ -65,7 +65,7 @@ def test_score_generated_folder_uses_each_prompt(generated_folder, fake_backbone
 
 
 def test_score_labelled_folder_uses_class_phrases(colour_folder, fake_backbone, tmp_path):
-    from index import build
+    from devise.index.builder import build
 
     build(str(colour_folder), name="colours", progress=False)
     mapping = tmp_path / "map.txt"
@@ -82,7 +82,7 @@ def test_score_labelled_folder_uses_class_phrases(colour_folder, fake_backbone, 
 
 
 def test_unknown_phrases_are_left_unscored(tmp_path, fake_backbone):
-    from index import build
+    from devise.index.builder import build
 
     for ci, name in enumerate(["red", "zzqxv_blorf"]):
         for i in range(3):
@@ -98,7 +98,7 @@ def test_unknown_phrases_are_left_unscored(tmp_path, fake_backbone):
 def test_errors_are_one_line(fake_backbone, colour_folder):
     result = run("score", "--index", "nope")
     assert result.exit_code == 1 and "no index named 'nope'" in result.stderr
-    from index import build
+    from devise.index.builder import build
 
     build(str(colour_folder), progress=False)
     result = run("slices", "--out", "unused")
@@ -130,7 +130,7 @@ def test_planted_slice_is_found():
 
 
 def test_slices_cli_writes_report(colour_folder, fake_backbone, tmp_path):
-    from index import build
+    from devise.index.builder import build
 
     build(str(colour_folder), progress=False)
     assert run("score").exit_code == 0
@@ -153,8 +153,8 @@ def test_slices_cli_writes_report(colour_folder, fake_backbone, tmp_path):
 
 
 def test_alignment_is_filterable(colour_folder, fake_backbone):
-    filters = pytest.importorskip("curate.filters")  # issue 4's filter language
-    from index import build
+    filters = pytest.importorskip("devise.index.filters")  # issue 4's filter language
+    from devise.index.builder import build
 
     build(str(colour_folder), progress=False)
     assert run("score").exit_code == 0
@@ -169,7 +169,7 @@ def test_alignment_is_filterable(colour_folder, fake_backbone):
 def test_alignment_colours_a_map(colour_folder, fake_backbone, tmp_path):
     if "map" not in cli.commands:
         pytest.skip("`map` (issue 4) is not in the CLI yet")
-    from index import build
+    from devise.index.builder import build
 
     build(str(colour_folder), progress=False)
     assert run("score").exit_code == 0

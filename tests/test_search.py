@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from core.errors import QueryError, VocabularyError
-from search.query import parse, query_vector
+from devise.core.errors import QueryError, VocabularyError
+from devise.search.query import parse, query_vector
 from search_fixtures import glove_dir, run, words_home  # noqa: F401 (fixtures)
 
 
@@ -37,7 +37,7 @@ def unit(v):
 
 
 def test_query_vectors(words_home):
-    from data.words import load_words
+    from devise.data.words import load_words
 
     wv = load_words()
     vec, used = query_vector("cat sofa", wv)
@@ -56,7 +56,7 @@ def test_query_vectors(words_home):
 
 
 def test_nearest_words_said(words_home, run, monkeypatch):
-    from index import tuning
+    from devise.index import tuning
 
     # Exact search over the 400k GloVe rows: building the Annoy index (~20 s) is what bench/ann.py measures.
     monkeypatch.setitem(tuning.EXACT_BELOW, "words", 10**9)
@@ -70,7 +70,7 @@ def test_nearest_words_said(words_home, run, monkeypatch):
 
 
 def test_nearest_words_through_annoy(tmp_path, devise_home, run, monkeypatch):
-    from index import tuning
+    from devise.index import tuning
 
     rng = np.random.default_rng(0)
     base = {f"w{i}": rng.normal(size=8) for i in range(300)}

@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from core.errors import ModelError, VocabularyError
-from data.labels import class_phrases, default_phrase, read_label_map
-from train import metrics
+from devise.core.errors import ModelError, VocabularyError
+from devise.data.labels import class_phrases, default_phrase, read_label_map
+from devise.train import metrics
 
 
 def test_default_phrases():
@@ -25,8 +25,8 @@ def test_label_map_formats(tmp_path):
 
 
 def test_unknown_phrase_is_reported_by_name():
-    from data.labels import phrase_vectors
-    from data.words import load_words
+    from devise.data.labels import phrase_vectors
+    from devise.data.words import load_words
 
     with pytest.raises(VocabularyError, match="zzqxv_blorf"):
         phrase_vectors({"zzqxv_blorf": "zzqxv blorf", "cat": "cat"}, load_words())
@@ -43,8 +43,8 @@ def test_hits_at_k_and_calibrated_stacking():
 
 
 def test_conse_is_a_convex_combination_of_label_vectors():
-    from data.words import load_words
-    from train.conse import ConSE
+    from devise.data.words import load_words
+    from devise.models.conse import ConSE
 
     conse = ConSE(load_words(), top_t=1)
     logits = np.full((1, 1000), -10.0, np.float32)
@@ -55,8 +55,8 @@ def test_conse_is_a_convex_combination_of_label_vectors():
 
 @pytest.mark.parametrize("loss", ["cosine", "hinge"])
 def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss):
-    from train import model_store
-    from train.run import evaluate, train_model
+    from devise.models import model_store
+    from devise.train.run import evaluate, train_model
 
     out = tmp_path / "model"
     model_dir, split, fitted, ds = train_model(colour_folder, out, holdout_classes=["yellow"], loss=loss, epochs=5)
@@ -78,7 +78,7 @@ def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss)
 
 
 def test_evaluate_several_splits_reports_std(colour_folder, fake_backbone):
-    from train.run import evaluate
+    from devise.train.run import evaluate
 
     report = evaluate(colour_folder, holdout=0.34, splits=2, epochs=3)
     assert report["splits"] == 2 and len(report["runs"]) == 2
@@ -88,8 +88,8 @@ def test_evaluate_several_splits_reports_std(colour_folder, fake_backbone):
 
 def test_feature_cache_only_embeds_changes(colour_folder, fake_backbone):
     from tests.conftest import make_image
-    from train.embed import embed_paths
-    from data.folders import scan
+    from devise.models.embed import embed_paths
+    from devise.data.folders import scan
 
     first = embed_paths(scan(colour_folder).paths, progress=False)
     assert first.computed == 48
@@ -99,8 +99,8 @@ def test_feature_cache_only_embeds_changes(colour_folder, fake_backbone):
 
 
 def test_load_rejects_mismatched_model(tmp_path, colour_folder, fake_backbone):
-    from train import model_store
-    from train.run import train_model
+    from devise.models import model_store
+    from devise.train.run import train_model
 
     train_model(colour_folder, tmp_path / "m", holdout_classes=["yellow"], epochs=2)
     with pytest.raises(ModelError, match="backbone"):
@@ -111,7 +111,7 @@ def test_load_rejects_mismatched_model(tmp_path, colour_folder, fake_backbone):
 
 def test_evaluate_with_separate_test_dir(tmp_path, colour_folder, fake_backbone):
     from tests.conftest import COLOURS, make_image
-    from train.run import evaluate
+    from devise.train.run import evaluate
 
     test_dir = tmp_path / "test"
     # Only some classes, so the test folder's class order differs from the training folder's.

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import home
-from core.errors import VocabularyError, WordVectorsError
-from data import word_convert, words
+from devise.core import home
+from devise.core.errors import VocabularyError, WordVectorsError
+from devise.data import word_convert, words
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = {  # frequency order, as in a real GloVe file

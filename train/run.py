@@ -4,16 +4,17 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import DataError
-from data.folders import scan
-from train import metrics, model_store, trainer
-from train.conse import ConSE
-from train.dataset import load_dataset
-from train.splits import make_split
+from devise.core.errors import DataError
+from devise.data.folders import scan
+from devise.train import metrics, trainer
+from devise.models import model_store
+from devise.models.conse import ConSE
+from devise.train.dataset import load_dataset
+from devise.train.splits import make_split
 
 
 def _conse_for(ds):
-    from data.words import load_words
+    from devise.data.words import load_words
 
     return ConSE(load_words(ds.words))
 

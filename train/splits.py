@@ -2,7 +2,7 @@
 import random
 from dataclasses import asdict, dataclass
 
-from core.errors import DataError
+from devise.core.errors import DataError
 
 
 @dataclass

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from train import metrics
-from train.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend, make_loss
+from devise.train import metrics
+from devise.models.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend, make_loss
 
 # The blend is gated per image, as in Socher et al. (2013): where the head is
 # confident the image shows a seen class, trust the head; elsewhere lean on

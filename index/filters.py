@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import QueryError
+from devise.core.errors import QueryError
 
 _TOKEN = re.compile(r'\s*(?:(?P<cmp><=|>=|<|>)|(?P<punct>[()\[\]{}:])|"(?P<quoted>[^"]*)"|(?P<word>[^\s()\[\]{}:<>"]+))')
 KEYWORDS = {"AND", "OR", "NOT", "TO"}

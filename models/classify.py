@@ -1,13 +1,13 @@
 """What the CNN itself sees: the backbone's own ImageNet labels for some images."""
 import numpy as np
 
-from train.conse import softmax
+from devise.models.conse import softmax
 
 
 def classify(paths, top=5, backbone=None):
     """Return [{"image": path, "labels": [{"label", "index", "prob"}, ...]}, ...] and the skipped files."""
-    from data.imagenet import class_names
-    from train.embed import embed_paths
+    from devise.data.imagenet import class_names
+    from devise.models.embed import embed_paths
 
     emb = embed_paths(paths, backbone, progress=len(paths) > 64)
     names = class_names()

@@ -6,6 +6,7 @@ the losses look the class word vectors up in a constant matrix, so the
 hinge loss can rank against every other training label.
 """
 import numpy as np
+from devise.core.vectors import unit_rows
 
 LOSSES = ("cosine", "hinge")
 DEFAULT_BLEND = {"tau": 0.85, "temperature": 0.05, "alpha_seen": 0.8, "alpha_novel": 0.0}
@@ -69,7 +70,7 @@ def apply_numpy(weights, features):
     x = (x - weights["mean"]) / np.sqrt(weights["var"] + weights["eps"]) * weights["gamma"] + weights["beta"]
     x = np.maximum(x, 0.0)
     x = x @ weights["w2"] + weights["b2"]
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return unit_rows(x)
 
 
 def gated_blend(head_vectors, conse_vectors, seen_labels, blend):
@@ -83,4 +84,4 @@ def gated_blend(head_vectors, conse_vectors, seen_labels, blend):
     gate = 1.0 / (1.0 + np.exp(-z))
     alpha = (blend["alpha_novel"] + (blend["alpha_seen"] - blend["alpha_novel"]) * gate)[:, None]
     mixed = alpha * head_vectors + (1.0 - alpha) * conse_vectors
-    return mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)
+    return unit_rows(mixed)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import BackboneError
+from devise.core.errors import BackboneError
 
 _MAGIC = 0x1950A86A20F9469CFC6C
 _PROTOCOL = 1001

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core import manifest
-from core.atomic import write_json
-from core.errors import ModelError
-from train.head import apply_numpy, gated_blend
+from devise.core import manifest
+from devise.core.atomic import write_json
+from devise.core.errors import ModelError
+from devise.models.head import apply_numpy, gated_blend
 
 KIND = "model"
 

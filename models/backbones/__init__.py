@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import BackboneError
+from devise.core.errors import BackboneError
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 BATCH_SIZE = 64

@@ -5,6 +5,7 @@ backbone's top-T ImageNet labels, weighted by their softmax probabilities.
 Pure NumPy: it runs on cached logits without TensorFlow.
 """
 import numpy as np
+from devise.core.vectors import unit_rows
 
 DEFAULT_TOP_T = 10
 LEMMA_DECAY = 0.5
@@ -16,11 +17,6 @@ def softmax(logits):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def unit_rows(x, eps=1e-12):
-    x = np.asarray(x, np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), eps)
-
-
 def imagenet_label_vectors(words, decay=LEMMA_DECAY):
     """Unit word vector per ImageNet class; zero where no synonym is in the vocabulary.
 
@@ -29,7 +25,7 @@ def imagenet_label_vectors(words, decay=LEMMA_DECAY):
     lemmas get geometrically smaller weights: they still help with rare or
     out-of-vocabulary first names but cannot drag the class away from them.
     """
-    from data.imagenet import class_lemmas
+    from devise.data.imagenet import class_lemmas
 
     out = np.zeros((1000, words.dim), np.float32)
     for i, lemmas in enumerate(class_lemmas()):

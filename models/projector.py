@@ -1,7 +1,7 @@
 """Image -> word space, through a trained model or, with no model, ConSE."""
 from pathlib import Path
 
-from core.errors import ModelError
+from devise.core.errors import ModelError
 
 CONSE = "conse"
 
@@ -10,9 +10,9 @@ class Projector:
     """Wraps a trained model (head blended with ConSE) or plain ConSE."""
 
     def __init__(self, model_dir=None):
-        from data.words import load_words
-        from train import model_store
-        from train.conse import ConSE
+        from devise.data.words import load_words
+        from devise.models import model_store
+        from devise.models.conse import ConSE
 
         self.model = None
         if model_dir not in (None, CONSE):
@@ -22,7 +22,7 @@ class Projector:
                 raise ModelError(f"{model_dir}: trained with word vectors {self.model.words!r}, loaded {self.words.name!r}.")
             self.backbone = self.model.backbone
         else:
-            from train.backbones import DEFAULT_BACKBONE
+            from devise.models.backbones import DEFAULT_BACKBONE
 
             self.words = load_words(None)
             self.backbone = DEFAULT_BACKBONE

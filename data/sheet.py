@@ -3,7 +3,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from core.atomic import atomic_path
+from devise.core.atomic import atomic_path
 
 
 def _font(size):
@@ -14,8 +14,8 @@ def _font(size):
 
 
 def _thumb(path, size):
-    from core.errors import BadImageError
-    from data.images import open_rgb
+    from devise.core.errors import BadImageError
+    from devise.data.images import open_rgb
 
     try:
         img = open_rgb(path)

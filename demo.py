@@ -2,10 +2,10 @@
 import sys
 from pathlib import Path
 
-from core.errors import DataError
-from core.home import subdir
-from core.sheet import contact_sheet
-from data import datasets
+from devise.core.errors import DataError
+from devise.core.home import subdir
+from devise.data.sheet import contact_sheet
+from devise.data import datasets
 
 
 def _resolve_data(data_dir):
@@ -22,8 +22,8 @@ def _resolve_data(data_dir):
 
 
 def run_demo(data_dir=None, out=None, holdout=0.2, seed=0, epochs=30, n_tag=12):
-    from search.tag import tag
-    from train.run import evaluate, train_model
+    from devise.search.tag import tag
+    from devise.train.run import evaluate, train_model
 
     out = Path(out) if out else subdir("demo")
     out.mkdir(parents=True, exist_ok=True)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.errors import BadImageError
-from core.progress import Progress, warn
-from data.feature_cache import FeatureCache
-from data.images import load_square
+from devise.core.errors import BadImageError
+from devise.core.progress import Progress, warn
+from devise.data.feature_cache import FeatureCache
+from devise.data.images import load_square
 
 
 @dataclass
@@ -36,7 +36,7 @@ def _decode(path, size):
 
 def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True, warn_bad=True) -> Embedded:
     """Embed every path (absolute or relative), reading fresh entries from the cache."""
-    from train.backbones import DEFAULT_BACKBONE, get_backbone
+    from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
 
     if backbone is None or isinstance(backbone, str):
         backbone = get_backbone(backbone or DEFAULT_BACKBONE)

@@ -1,0 +1,31 @@
+"""The base of every public result: a dataclass whose `to_dict()` is what `--json` prints.
+
+NumPy scalars and arrays, paths and nested results become plain JSON values,
+so callers never meet a `float32` that `json.dumps` refuses.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import PurePath
+from typing import Any
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy of `value`."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if isinstance(value, PurePath):
+        return str(value)
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):  # NumPy scalars and arrays
+        return value.tolist()
+    return value
+
+
+@dataclasses.dataclass
+class Result:
+    def to_dict(self) -> dict:
+        return plain(self)
