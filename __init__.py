@@ -31,7 +31,7 @@ from devise.core.lazy import lazy_exports
 __version__ = "0.1.0"
 
 _VERBS = {
-    "evaluate": ("devise.train.run", "evaluate"),
+    "evaluate": ("devise.train.evaluation", "evaluate"),
     "classify": ("devise.models.classify", "classify"),
     "tag": ("devise.search.tag", "tag"),
     "build_index": ("devise.index.builder", "build_index"),

@@ -1,119 +1,95 @@
-"""devise command line: thin wrappers that check input, call one library function, print.
+"""devise command line: each command checks its input with click types, calls one library function, prints.
 
-Heavy libraries (TensorFlow, Keras, gensim, diffusers) are imported inside the
-library functions, never here, so `--help` and index searches stay fast.
+Results go to stdout, as text or `--json` (the result's `to_dict()`);
+progress and warnings go to stderr. Heavy libraries load inside the library
+functions, never here, so `--help` and index searches stay fast.
 """
-import functools
+from __future__ import annotations
+
 import json
-import sys
 
 import click
 
-from devise.core.errors import DeviseError
+from devise.cli_support import (
+    DeviseGroup,
+    LabelList,
+    ModelOrConse,
+    comma_list,
+    emit_json,
+    filter_option,
+    json_option,
+    label_map_option,
+    labels_option,
+    print_hits,
+    print_per_image,
+    space_option,
+    split_options,
+)
 
 
-def reports_errors(fn):
-    """Turn typed library errors into one-line click errors (exit 1)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except DeviseError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper
-
-
-def emit_json(obj):
-    click.echo(json.dumps(obj, indent=2))
-
-
-def emit_per_image(results, n_images, as_json, key, describe):
-    """Print one line per readable image (or JSON); fail when none could be read."""
-    if as_json:
-        emit_json(results)
-    else:
-        for r in results:
-            click.echo(f"{r['image']}: " + ", ".join(describe(item) for item in r[key]))
-    if not results:
-        raise click.ClickException(f"none of the {n_images} image(s) could be read.")
-
-
-def comma_list(value):
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DeviseGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(file_okay=False), envvar="DEVISE_HOME",
               help="Where models, indexes and caches live (default ~/.devise).")
-def cli(home):
-    """devise: DeViSE-style joint image/word embeddings, tagging and search."""
+@click.option("--verbose", "-v", is_flag=True, help="Also show the start-up messages of TensorFlow and other libraries.")
+@click.option("--debug", is_flag=True, envvar="DEVISE_DEBUG",
+              help="Show the full traceback of an unexpected error (also DEVISE_DEBUG=1).")
+def cli(home, verbose, debug):
+    """devise: DeViSE-style joint image/word embeddings, tagging, search and curation."""
+    import os
+
     from devise.core.home import set_home
 
     set_home(home)
+    if verbose:
+        os.environ["DEVISE_VERBOSE"] = "1"
 
 
-# --- commands: trainer (issue 2) -------------------------------------------
-
-def _label_map_option(fn):
-    return click.option("--label-map", type=click.Path(exists=True, dir_okay=False),
-                        help="File mapping class folder names to phrases (JSON or `name = phrase` lines).")(fn)
-
-
-def _split_options(fn):
-    fn = click.option("--holdout", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
-                      help="Fraction of classes held out (zero-shot).")(fn)
-    fn = click.option("--holdout-classes", help="Comma-separated class folders to hold out (overrides --holdout).")(fn)
-    fn = click.option("--seed", type=int, default=0, show_default=True)(fn)
-    fn = click.option("--exclude", help="Comma-separated class folders to ignore, e.g. BACKGROUND_Google.")(fn)
-    fn = click.option("--loss", type=click.Choice(["cosine", "hinge"]), default="cosine", show_default=True)(fn)
-    fn = click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)(fn)
-    return _label_map_option(fn)
-
+# --- training --------------------------------------------------------------
 
 @cli.command()
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
-@_split_options
+@split_options
 @click.option("--backbone", default=None, help="efficientnet-lite0 (default, offline), vgg16, efficientnetv2b0, resnet50.")
 @click.option("--words", "words", default=None, help="GloVe .txt or word2vec file (default: GloVe 6B 50-d).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @click.option("--verbose", is_flag=True, help="Show Keras training progress.")
-@reports_errors
-def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label_map, backbone, words, out, verbose):
+@json_option
+def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label_map, backbone, words, out, verbose,
+          as_json):
     """Train a projection head on DATA_DIR (one subfolder per class)."""
-    from devise.train.run import train_model
+    from devise.train.run import train as run_train
 
-    model_dir, split, fitted, ds = train_model(
-        data_dir, out, holdout, comma_list(holdout_classes) or None, seed, comma_list(exclude), label_map,
-        loss, epochs, backbone, words, verbose=verbose)
-    click.echo(f"trained on {len(split.train)} images of {len(split.seen)} classes; "
-               f"held out {len(split.unseen)} classes ({', '.join(split.unseen[:8])}{' ...' if len(split.unseen) > 8 else ''})")
-    click.echo(f"gated blend {fitted.blend} (head vs ConSE), calibrated stacking gamma={fitted.gamma}; skipped {len(ds.bad)} file(s)")
-    click.echo(f"model: {model_dir}")
+    r = run_train(data_dir, out=out, holdout=holdout, holdout_classes=holdout_classes, seed=seed, exclude=exclude,
+                  label_map=label_map, loss=loss, epochs=epochs, backbone=backbone, words=words, verbose=verbose)
+    if as_json:
+        return emit_json(r)
+    more = " ..." if len(r.unseen) > 8 else ""
+    click.echo(f"trained on {r.train_images} images of {len(r.seen)} classes; "
+               f"held out {len(r.unseen)} classes ({', '.join(r.unseen[:8])}{more})")
+    click.echo(f"gated blend {r.blend} (head vs ConSE), calibrated stacking gamma={r.gamma}; skipped {r.skipped} file(s)")
+    click.echo(f"model: {r.model_dir}")
 
 
 @cli.command()
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Evaluate this model on its own split.")
 @click.option("--test-dir", type=click.Path(exists=True, file_okay=False), help="Take test images from this folder (e.g. CIFAR-10 test/).")
-@_split_options
+@split_options
 @click.option("--splits", type=click.IntRange(1, 100), default=1, show_default=True, help="Seeded class splits to average.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.option("--verbose", is_flag=True)
-@reports_errors
-def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label_map, splits, as_json, verbose):
+def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label_map, splits,
+             as_json, verbose):
     """Zero-shot (ZSL) and generalized (GZSL) hit@k: model vs ConSE vs chance."""
+    from devise.train.evaluation import evaluate as run_evaluate
     from devise.train.report import evaluation_table
-    from devise.train.run import evaluate as run_evaluate
 
-    report = run_evaluate(data_dir, model_dir, test_dir, holdout, comma_list(holdout_classes) or None, splits, seed,
-                          comma_list(exclude), label_map, loss, epochs, verbose=verbose)
-    click.echo(json.dumps(report, indent=2) if as_json else evaluation_table(report))
-
-
-def _labels_option(fn):
-    return click.option("--labels", help="Restrict tags to these phrases: a file (one per line) or a comma list.")(fn)
+    report = run_evaluate(data_dir, model=model_dir, test_dir=test_dir, splits=splits, holdout=holdout,
+                          holdout_classes=holdout_classes, seed=seed, exclude=exclude, label_map=label_map,
+                          loss=loss, epochs=epochs, verbose=verbose)
+    if as_json:
+        return emit_json(report)
+    click.echo(evaluation_table(report.to_dict()))
 
 
 @cli.command()
@@ -121,60 +97,57 @@ def _labels_option(fn):
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Trained model (default: ConSE, no training).")
 @click.option("--index", "index_name", default=None, help="Use the model of this index.")
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True)
-@_labels_option
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
+@labels_option
+@json_option
 def tag(images, model_dir, index_name, top, labels, as_json):
-    """Nearest words for each image (zero-shot classification with --labels)."""
-    from devise.search.tag import parse_labels, tag as run_tag
+    """Nearest words for each image (zero-shot classification with --labels).
 
-    if index_name is not None:
-        from devise.index.store import open_index
+    Each tag shows its score: the cosine in word space, less a trained
+    model's calibrated penalty on the classes it was trained on; --json also
+    gives the plain cosine.
+    """
+    from devise.search.tag import tag as run_tag
 
-        model_dir = open_index(index_name, model=model_dir).model_dir
-    results, _ = run_tag(list(images), model_dir, top, parse_labels(labels) if labels else None)
-    emit_per_image(results, len(images), as_json, "tags", lambda t: f"{t['word']} ({t['score']:.3f})")
+    result = run_tag(images, model=model_dir, index=index_name, top=top, labels=labels)
+    print_per_image(result, len(images), as_json, lambda r: [f"{t.word} ({t.score:.3f})" for t in r.tags])
 
 
 @cli.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True)
 @click.option("--backbone", default=None)
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
+@json_option
 def classify(images, top, backbone, as_json):
     """The backbone's own ImageNet labels: what the CNN sees."""
     from devise.models.classify import classify as run_classify
 
-    results, _ = run_classify(list(images), top, backbone)
-    emit_per_image(results, len(images), as_json, "labels", lambda l: f"{l['label']} ({l['prob']:.3f})")
+    result = run_classify(images, top=top, backbone=backbone)
+    print_per_image(result, len(images), as_json, lambda r: [f"{x.label} ({x.prob:.3f})" for x in r.labels])
 
 
 @cli.command()
 @click.argument("data_dir", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), help="Where to write the model and sheet (default: HOME/demo).")
 @click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
+@json_option
 def demo(data_dir, out, epochs, as_json):
     """The main job: train with 20% of classes held out, compare with ConSE, tag held-out images."""
-    from devise.demo import run_demo
+    from devise.demo import demo as run_demo
     from devise.train.report import evaluation_table
 
-    summary = run_demo(data_dir, out, epochs=epochs)
+    summary = run_demo(data_dir, out=out, epochs=epochs)
     if as_json:
-        emit_json(summary)
-        return
-    click.echo(summary["data"])
-    if "evaluation" in summary:
-        click.echo(evaluation_table(summary["evaluation"]))
-    for r in summary["tags"]:
-        click.echo(f"{r['image']}: " + ", ".join(f"{t['word']} ({t['score']:.2f})" for t in r["tags"]))
-    click.echo("wrote: " + ", ".join(summary["wrote"]))
+        return emit_json(summary)
+    click.echo(summary.data)
+    if summary.evaluation is not None:
+        click.echo(evaluation_table(summary.evaluation.to_dict()))
+    for r in summary.tags:
+        click.echo(f"{r.image}: " + ", ".join(f"{t.word} ({t.score:.2f})" for t in r.tags))
+    click.echo("wrote: " + ", ".join(summary.wrote))
 
 
+# --- generation, alignment, slices -----------------------------------------
 
-# --- commands: generate (issue 5) ------------------------------------------
 @cli.command()
 @click.option("--classes", help='Comma-separated class phrases, e.g. "hot dog,cat,sofa".')
 @click.option("--classes-file", type=click.Path(dir_okay=False), help="One class phrase per line (# comments).")
@@ -193,41 +166,27 @@ def demo(data_dir, out, epochs, as_json):
 @click.option("--retry-blank", default=0, show_default=True, type=click.IntRange(min=0),
               help="Regenerate safety-blanked images up to N times with new seeds.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output image folder.")
-@reports_errors
 def generate(classes, classes_file, out, **options):
     """Generate a labelled image folder (OUT/<class>/<NNNN>.png) from text prompts; resumable."""
-    import time
-
+    from devise.cli_support import GenerateProgress
     from devise.data.generate import generate as run
 
-    state = {"shown": 0.0, "tty": sys.stderr.isatty()}
-
-    def progress(done, total, per_minute):
-        # A live line on a terminal; in logs, one line every 10 s rather than one per batch.
-        if state["tty"] or done == total or time.monotonic() - state["shown"] >= 10:
-            end = "\r" if state["tty"] else "\n"
-            click.echo(f"generated {done}/{total} images, {per_minute:.1f} images/min", err=True, nl=False)
-            click.echo(end, err=True, nl=False)
-            state["shown"] = time.monotonic()
-
-    summary = run(comma_list(classes), out, classes_file=classes_file, progress=progress,
-                  warn=lambda message: click.echo(message, err=True), **options)
-    if state["tty"] and state["shown"]:
-        click.echo("", err=True)
-    emit_json(summary.as_dict())
+    with GenerateProgress() as progress:
+        summary = run(comma_list(classes), out=out, classes_file=classes_file, progress=progress,
+                      warn=lambda message: click.echo(message, err=True), **options)
+    emit_json(summary)
 
 
 @cli.command()
 @click.option("--index", "index_name", default=None, help="Index to score (default: the default index).")
-@_label_map_option
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
+@label_map_option
+@json_option
 def score(index_name, label_map, as_json):
     """Alignment of each image with its prompt (metadata.jsonl) or class phrase; stored as field `alignment`."""
-    from devise.search.score import score_index, summary_text
+    from devise.search.score import score as run_score, summary_text
 
-    summary = score_index(index_name, label_map)
-    click.echo(json.dumps(summary, indent=2) if as_json else summary_text(summary))
+    summary = run_score(index=index_name, label_map=label_map)
+    click.echo(json.dumps(summary.to_dict(), indent=2) if as_json else summary_text(summary))
 
 
 @cli.command()
@@ -243,75 +202,48 @@ def score(index_name, label_map, as_json):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default="report", show_default=True,
               help="Folder for index.md and one contact sheet per slice.")
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
+@json_option
 def slices(index_name, field, min_support, min_drop, k, method, top, seed, out, as_json):
     """Clusters of similar images whose mean FIELD sits far above or below the collection's."""
-    from devise.search import slice_report
+    from devise.search.slice_report import slices as run_slices, text_table
 
-    report = slice_report.find(index_name, field, min_support, min_drop, k, method, top, seed)
-    written = slice_report.write(report, out)
-    click.echo(f"wrote {written[0]} and {len(written) - 1} contact sheet(s)", err=True)
-    click.echo(json.dumps(report, indent=2) if as_json else slice_report.text_table(report))
-
-
-
-# --- commands: index and search (issue 3) ----------------------------------
-class _ModelOrConse(click.ParamType):
-    """A trained model directory, or the word "conse"."""
-
-    name = "MODEL_DIR|conse"
-
-    def convert(self, value, param, ctx):
-        if value is None or str(value).lower() == "conse":
-            return None if value is None else "conse"
-        return click.Path(exists=True, file_okay=False).convert(value, param, ctx)
+    report = run_slices(index=index_name, field=field, min_support=min_support, min_drop=min_drop, k=k,
+                        method=method, top=top, seed=seed, out=out)
+    click.echo(f"wrote {report.written[0]} and {len(report.written) - 1} contact sheet(s)", err=True)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else text_table(report))
 
 
-def _print_results(query, results, as_json, sheet):
-    from devise.search.results import as_json as results_json, lines
-
-    if as_json:
-        emit_json(results_json(query, results))
-    else:
-        for line in lines(results):
-            click.echo(line)
-    if sheet and results:
-        click.echo(f"wrote {sheet}", err=True)
-
+# --- index and search ------------------------------------------------------
 
 @cli.command("index")
 @click.argument("images_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--model", type=_ModelOrConse(), default=None,
+@click.option("--model", type=ModelOrConse(), default=None,
               help="Trained model directory or 'conse' (default: the index's current model, else ConSE).")
 @click.option("--name", help="Index name (default: the folder's name). The last index built is the default.")
 @click.option("--trees", type=click.IntRange(1, 1000), help="Annoy trees (default 20; more: better recall, bigger files).")
 @click.option("--rebuild", is_flag=True, help="Re-project every image, e.g. to switch the index to another --model.")
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
+@json_option
 def index_command(images_dir, model, name, trees, rebuild, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
-    from devise.index.builder import build
+    from devise.index.builder import build_index
 
-    s = build(images_dir, model=model, name=name, trees=trees, rebuild=rebuild)
+    s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild)
     if as_json:
-        emit_json(s)
-        return
-    click.echo(f"index {s['name']!r}: {s['items']} images from {s['root']} ({s['embedded']} embedded now, "
-               f"{s['reused']} unchanged, {s['removed']} removed, {s['skipped']} unreadable) in {s['seconds']} s")
-    text, image = s["search"], s["search"]["features"]
-    click.echo(f"model: {s['model']}; text search: {text['mode']} ({text['reason']}); "
-               f"image search: {image['mode']}")
+        return emit_json(s)
+    click.echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "
+               f"{s.reused} unchanged, {s.removed} removed, {s.skipped} unreadable, {s.tombstoned} tombstoned) "
+               f"in {s.seconds} s")
+    click.echo(f"model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); "
+               f"image search: {s.image_search}")
 
 
 @cli.command("search")
 @click.argument("query")
 @click.option("--index", "index_name", help="Index to search (default: the last one built).")
 @click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help='Print {"query": q, "results": [{"path": p, "score": s}]}.')
+@click.option("--json", "as_json", is_flag=True, help='Print {"query": q, "results": [{"path": p, "score": s}], ...}.')
 @click.option("--sheet", type=click.Path(dir_okay=False), help="Also write a contact sheet PNG of the results.")
-@click.option("--filter", "filter_text", metavar="FILTER", help='Only images matching e.g. "a_face:[0.5 TO 1] AND label:cat" (see `devise dedupe --help`).')
-@reports_errors
+@filter_option
 def search_command(query, index_name, top, as_json, sheet, filter_text):
     """Images matching a text QUERY: "cat sofa", "beach + sunset - people", "dog:2 snow".
 
@@ -322,14 +254,9 @@ def search_command(query, index_name, top, as_json, sheet, filter_text):
     Scores are cosine similarities in [-1, 1] (Annoy's 'angular' distance d
     is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2).
     """
-    if filter_text:
-        from devise.curate.filtered_search import search as filtered
+    from devise.search.text import search
 
-        search = functools.partial(filtered, filter_text=filter_text)
-    else:
-        from devise.search.text import search
-    _print_results(query, search(query, index_name, top, sheet), as_json, sheet)
-
+    print_hits(search(query, index=index_name, top=top, filter=filter_text, sheet=sheet), as_json)
 
 
 @cli.command()
@@ -338,21 +265,15 @@ def search_command(query, index_name, top, as_json, sheet, filter_text):
 @click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Same JSON shape as `search`.")
 @click.option("--sheet", type=click.Path(dir_okay=False), help="Also write a contact sheet PNG of the results.")
-@click.option("--filter", "filter_text", metavar="FILTER", help='Only images matching e.g. "a_face:[0.5 TO 1] AND label:cat" (see `devise dedupe --help`).')
-@reports_errors
+@filter_option
 def similar(image, index_name, top, as_json, sheet, filter_text):
     """Images that look like IMAGE (a file in the index, or any other image).
 
     Compares raw backbone features; scores are cosine similarities in [-1, 1].
     """
-    if filter_text:
-        from devise.curate.filtered_search import similar as filtered
+    from devise.search.image import similar as run_similar
 
-        run_similar = functools.partial(filtered, filter_text=filter_text)
-    else:
-        from devise.search.image import similar as run_similar
-    _print_results(image, run_similar(image, index_name, top, sheet), as_json, sheet)
-
+    print_hits(run_similar(image, index=index_name, top=top, filter=filter_text, sheet=sheet), as_json)
 
 
 @cli.command()
@@ -360,8 +281,7 @@ def similar(image, index_name, top, as_json, sheet, filter_text):
 @click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
 @click.option("--words", "word_vectors", help="Word vectors file (default: the default index's, else GloVe 6B 50-d).")
 @click.option("--index", "index_name", help="Use this index's word vectors.")
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
+@json_option
 def words(word, top, word_vectors, index_name, as_json):
     """Nearest words to WORD (or to a query such as "king - man + woman").
 
@@ -369,46 +289,31 @@ def words(word, top, word_vectors, index_name, as_json):
     """
     from devise.search.nearest_words import words as nearest
 
-    results = nearest(word, top, word_vectors, index_name)
+    result = nearest(word, top=top, vectors=word_vectors, index=index_name)
     if as_json:
-        emit_json({"query": word, "results": results})
-    else:
-        for rank, r in enumerate(results, 1):
-            click.echo(f"{rank:>3}  {r['score']:+.3f}  {r['word']}")
-
+        return emit_json(result)
+    for rank, hit in enumerate(result.results, 1):
+        click.echo(f"{rank:>3}  {hit.score:+.3f}  {hit.word}")
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
+@json_option
 def indexes(as_json):
     """List the indexes under the home; * marks the default."""
     from devise.index.store import list_indexes
 
     found = list_indexes()
     if as_json:
-        emit_json(found)
-    elif not found:
+        return emit_json(found.to_dict()["indexes"])
+    if not found:
         click.echo("no indexes yet; build one with `devise index IMAGES_DIR`.")
-    for i in [] if as_json else found:
-        mark = "*" if i["default"] else " "
-        click.echo(f"{mark} {i['name']}: " + (i["error"] if "error" in i else
-                   f"{i['count']} images, {i['mode']} search, model {i['model']}, from {i['root']}"))
+    for i in found:
+        mark = "*" if i.default else " "
+        click.echo(f"{mark} {i.name}: " + (i.error if i.error else
+                   f"{i.count} images, {i.mode} search, model {i.model}, from {i.root}"))
 
 
-
-# --- commands: curation (issue 4) ------------------------------------------
-
-def _filter_option(fn):
-    return click.option("--filter", "filter_text", metavar="FILTER",
-                        help='Only items matching e.g. "a_face:[0.58 TO 0.99] AND label:cat AND path:*2024*" '
-                             "(AND, OR, NOT, parentheses; also field < 0.3).")(fn)
-
-
-def _space_option(fn):
-    return click.option("--space", type=click.Choice(["features", "words"]), default="features", show_default=True,
-                        help="features: what images look like (backbone); words: what they mean (word space).")(fn)
-
+# --- curation --------------------------------------------------------------
 
 @cli.command()
 @click.option("--index", "index_name", help="Index to clean (default: the last one built).")
@@ -418,9 +323,8 @@ def _space_option(fn):
 @click.option("--query", help='Only duplicates of the best match for this text, e.g. "a black image".')
 @click.option("--delete", is_flag=True, help="Remove all but one image per group from the index (tombstoned; files stay).")
 @click.option("--move-to", type=click.Path(file_okay=False), help="Also move the removed files into this folder for review (implies --delete).")
-@_filter_option
+@filter_option
 @click.option("--json", "as_json", is_flag=True, help='Print {"groups": [{"keep": p, "duplicates": [{"path", "score"}]}]}.')
-@reports_errors
 def dedupe(index_name, threshold, like, query, delete, move_to, filter_text, as_json):
     """Find near-duplicate images (re-encoded, resized, constant) and optionally remove them."""
     from devise.curate.dedupe import dedupe as run_dedupe
@@ -428,25 +332,24 @@ def dedupe(index_name, threshold, like, query, delete, move_to, filter_text, as_
 
     if like and query:
         raise click.UsageError("give --like or --query, not both.")
-    report = run_dedupe(index_name, DEFAULT_THRESHOLD if threshold is None else threshold, like, query, filter_text,
-                        delete, move_to)
+    report = run_dedupe(index=index_name, threshold=DEFAULT_THRESHOLD if threshold is None else threshold, like=like,
+                        query=query, filter=filter_text, delete=delete, move_to=move_to)
     if as_json:
-        emit_json(report)
-        return
-    for g in report["groups"]:
-        kind = f"  (constant {g['constant']})" if "constant" in g else ""
-        click.echo(f"keep {g['keep']}{kind}")
-        for d in g["duplicates"]:
-            click.echo(f"  {d['score']:.4f}  {d['path']}")
-    click.echo(f"{len(report['groups'])} group(s), {report['duplicates']} duplicate(s) among {report['images']} images "
-               f"(threshold {report['threshold']})", err=True)
-    if "removed" in report:
-        click.echo(f"removed {report['removed']} from index {report['index']!r} ({report['count_after']} left)"
+        return emit_json(report)
+    for g in report.groups:
+        kind = f"  (constant {g.constant})" if g.constant else ""
+        click.echo(f"keep {g.keep}{kind}")
+        for d in g.duplicates:
+            click.echo(f"  {d.score:.4f}  {d.path}")
+    click.echo(f"{len(report.groups)} group(s), {report.duplicates} duplicate(s) among {report.images} images "
+               f"(threshold {report.threshold})", err=True)
+    if report.removed is not None:
+        click.echo(f"removed {report.removed} from index {report.index!r} ({report.count_after} left)"
                    + (f"; moved files to {move_to}" if move_to else ""), err=True)
 
 
 @cli.command()
-@click.option("--labels", "labels_text", help='Comma-separated phrases, e.g. "one hot dog,a hamburger,a face" (or a file).')
+@click.option("--labels", "labels", type=LabelList(), help='Comma-separated phrases, e.g. "one hot dog,a hamburger,a face" (or a file).')
 @click.option("--index", "index_name", help="Index to label (default: the last one built).")
 @click.option("--field-prefix", default="", help="Prefix for the field names (a_face -> PREFIXa_face).")
 @click.option("--assign", is_flag=True, help="Also store the best label in the field `label`.")
@@ -454,82 +357,77 @@ def dedupe(index_name, threshold, like, query, delete, move_to, filter_text, as_
 @click.option("--calibrate", type=click.Choice(["refine", "center", "none"]), default="refine", show_default=True,
               help="With --assign: refine = centred scores then feature-space prototypes; center = subtract each label's mean; none = raw.")
 @click.option("--drop", multiple=True, metavar="FIELD", help="Remove this field from every image (repeatable).")
-@_filter_option
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
-def label(labels_text, index_name, field_prefix, assign, min_score, calibrate, drop, filter_text, as_json):
+@filter_option
+@json_option
+def label(labels, index_name, field_prefix, assign, min_score, calibrate, drop, filter_text, as_json):
     """Zero-shot label scores (cosine in word space) stored as index fields for --filter and map."""
     from devise.curate.labels import label as run_label
-    from devise.search.tag import parse_labels
 
-    phrases = parse_labels(labels_text) if labels_text else []
-    s = run_label(phrases, index_name, field_prefix, assign, min_score, calibrate, list(drop), filter_text)
+    s = run_label(labels or [], index=index_name, field_prefix=field_prefix, assign=assign, min_score=min_score,
+                  calibrate=calibrate, drop=drop, filter=filter_text)
     if as_json:
-        emit_json(s)
-        return
-    for name, f in s["fields"].items():
-        click.echo(f"{name}: {f['label']!r} mean {f['mean']:.3f} (min {f['min']:.3f}, max {f['max']:.3f})")
-    if "assigned" in s:
-        click.echo("label: " + ", ".join(f"{k} {v}" for k, v in s["assigned"].items()))
-    if s["dropped"]:
-        click.echo("dropped: " + ", ".join(s["dropped"]))
-    click.echo(f"index {s['index']!r}: {s['images']} image(s) labelled", err=True)
+        return emit_json(s)
+    for f in s.fields:
+        click.echo(f"{f.mean:.3f}  {f.field}: {f.label!r} (min {f.min:.3f}, max {f.max:.3f})")
+    if s.assigned:
+        click.echo("label: " + ", ".join(f"{c.label if c.label is not None else '(none)'} {c.images}"
+                                         for c in s.assigned))
+    if s.dropped:
+        click.echo("dropped: " + ", ".join(s.dropped))
+    click.echo(f"index {s.index!r}: {s.images} image(s) labelled", err=True)
 
 
 @cli.command()
 @click.option("--index", "index_name", help="Index to walk (default: the last one built).")
 @click.option("--start", help='Start at the image best matching this text, e.g. "a photo of a smiling face".')
 @click.option("--start-image", type=click.Path(exists=True, dir_okay=False), help="Start at the image most like this one.")
-@_filter_option
+@filter_option
 @click.option("--limit", type=click.IntRange(1), help="Stop after N images.")
-@_space_option
+@space_option
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the image paths in walk order, one per line.")
 @click.option("--gif", type=click.Path(dir_okay=False), help="Write an animated GIF of the walk.")
 @click.option("--frames", type=click.Path(file_okay=False), help="Write numbered PNG frames into this folder.")
 @click.option("--fps", type=click.IntRange(1, 50), default=12, show_default=True)
 @click.option("--size", type=click.IntRange(16, 2048), default=256, show_default=True, help="Frame side in pixels.")
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
+@json_option
 def walk(index_name, start, start_image, filter_text, limit, space, out, gif, frames, fps, size, as_json):
     """A greedy nearest-neighbour tour through the images: each visited once, neighbours alike."""
     from devise.curate.walk import walk as run_walk
 
-    s = run_walk(index_name, start, start_image, filter_text, limit, space, out, gif, frames, fps, size)
+    if start and start_image:
+        raise click.UsageError("give --start or --start-image, not both.")
+    s = run_walk(index=index_name, start=start, start_image=start_image, filter=filter_text, limit=limit,
+                 space=space, out=out, gif=gif, frames=frames, fps=fps, size=size)
     if as_json:
-        emit_json(s)
-        return
+        return emit_json(s)
     if not (out or gif or frames):
-        for path in s["order"]:
+        for path in s.order:
             click.echo(path)
-    click.echo(f"walked {s['visited']} of {s['images']} images from {s['start']} in {s['space']} space: "
-               f"length {s['tour_length']:.2f} vs {s['random_length']:.2f} for a random order "
-               f"({s['ratio']:.2f}x)", err=True)
-    for key in ("out", "gif", "frames"):
-        if key in s:
-            click.echo(f"wrote {s[key]}", err=True)
+    click.echo(f"walked {s.visited} of {s.images} images from {s.start} in {s.space} space: "
+               f"length {s.tour_length:.2f} vs {s.random_length:.2f} for a random order "
+               f"({s.ratio:.2f}x)", err=True)
+    for written in (s.out, s.gif, s.frames):
+        if written:
+            click.echo(f"wrote {written}", err=True)
 
 
 @cli.command("map")
 @click.option("--index", "index_name", help="Index to draw (default: the last one built).")
-@_filter_option
+@filter_option
 @click.option("--color-by", "colour_by", metavar="FIELD|label", help="Dots coloured by a numeric field, label or class (default: thumbnails).")
-@_space_option
+@space_option
 @click.option("--size", type=click.IntRange(200, 8000), default=1600, show_default=True)
 @click.option("--thumb", type=click.IntRange(8, 512), default=64, show_default=True, help="Thumbnail cell size.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
-@click.option("--json", "as_json", is_flag=True)
-@reports_errors
+@json_option
 def map_command(index_name, filter_text, colour_by, space, size, thumb, out, as_json):
     """A 2-D map of the images (UMAP if installed, else t-SNE or PCA) as thumbnails or coloured dots."""
     from devise.curate.maps import make_map
 
-    s = make_map(out, index_name, filter_text, colour_by, space, size, thumb)
+    s = make_map(out, index=index_name, filter=filter_text, color_by=colour_by, space=space, size=size, thumb=thumb)
     if as_json:
-        emit_json(s)
-    else:
-        click.echo(f"wrote {s['out']}: {s['images']} images, {s['layout']} layout", err=True)
-
-
+        return emit_json(s)
+    click.echo(f"wrote {s.out}: {s.images} images, {s.layout} layout", err=True)
 
 
 def main():

@@ -1,10 +1,16 @@
 """The main job, `devise demo`: train, evaluate against ConSE, tag held-out images, draw a sheet."""
+from __future__ import annotations
+
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devise.core.errors import DataError
 from devise.core.home import subdir
+from devise.core.results import Result
 from devise.data.sheet import contact_sheet
+from devise.search.tag import ImageTags
+from devise.train.evaluation import Evaluation
 from devise.data import datasets
 
 
@@ -21,49 +27,59 @@ def _resolve_data(data_dir):
     return found, datasets.CALTECH_EXCLUDE, datasets.CALTECH_LABEL_MAP, f"Caltech-101 at {found}"
 
 
-def run_demo(data_dir=None, out=None, holdout=0.2, seed=0, epochs=30, n_tag=12):
+@dataclass
+class DemoSummary(Result):
+    data: str                       # where the images came from
+    mode: str                       # "trained", or "conse" for the offline fallback
+    tags: list[ImageTags] = field(default_factory=list)
+    evaluation: Evaluation | None = None
+    model: str | None = None
+    unseen: list[str] = field(default_factory=list)
+    sheet: str | None = None
+    wrote: list[str] = field(default_factory=list)
+
+
+def demo(data_dir: str | Path | None = None, *, out: str | Path | None = None, holdout: float = 0.2, seed: int = 0,
+         epochs: int = 30, n_tag: int = 12) -> DemoSummary:
+    """The main job: train with `holdout` of the classes held out, compare with ConSE, tag held-out images.
+
+    data_dir: a labelled folder; default Caltech-101 (found locally or
+    downloaded), else the photos that installed packages ship, tagged with
+    ConSE. Writes the model and a contact sheet under `out` (default HOME/demo).
+    """
     from devise.search.tag import tag
-    from devise.train.run import evaluate, train_model
+    from devise.train.config import TrainConfig
+    from devise.train.evaluation import evaluate
+    from devise.train.run import train_model
 
     out = Path(out) if out else subdir("demo")
     out.mkdir(parents=True, exist_ok=True)
     folder, exclude, label_map, note = _resolve_data(data_dir)
     print(f"demo: {note}", file=sys.stderr)
-    summary = {"data": note, "wrote": []}
     if folder is None:
         photos = datasets.package_photos()
         if not photos:
             raise DataError("no images available: pass an image folder, e.g. `devise demo path/to/photos`.")
-        results, _ = tag(photos[:n_tag], top=5)
-        summary["tags"] = results
-        summary["mode"] = "conse"
+        summary = DemoSummary(note, "conse", tag(photos[:n_tag], top=5).images)
     else:
-        model_dir = out / "model"
-        model_dir, split, fitted, ds = train_model(folder, model_dir, holdout, None, seed, exclude, label_map, epochs=epochs)
-        summary["model"] = str(model_dir)
-        summary["wrote"].append(str(model_dir))
-        summary["evaluation"] = evaluate(folder, model_dir=model_dir, exclude=exclude, label_map=label_map)
+        config = TrainConfig(holdout=holdout, seed=seed, exclude=exclude, label_map=label_map, epochs=epochs)
+        model_dir, split, _, ds = train_model(folder, out / "model", config)
+        evaluation = evaluate(folder, model=model_dir, exclude=exclude, label_map=label_map)
         step = max(1, len(split.test_unseen) // n_tag)
         picks = split.test_unseen[::step][:n_tag]
         # Every class phrase competes (generalized zero-shot); seen ones carry the calibrated penalty.
         every_label = sorted({ds.phrases[c] for c in ds.class_names})
-        results, _ = tag(picks, model_dir=model_dir, top=3, labels=every_label)
-        summary["tags"] = results
-        summary["mode"] = "trained"
-        summary["unseen"] = split.unseen
-    truth = {}
+        tagged = tag(picks, model=model_dir, top=3, labels=every_label)
+        summary = DemoSummary(note, "trained", tagged.images, evaluation, str(model_dir), split.unseen,
+                              wrote=[str(model_dir)])
     items = []
-    for r in summary["tags"]:
-        cls = Path(r["image"]).parent.name
-        truth[r["image"]] = cls
-        lines = [f"{t['word']} {t['score']:.2f}" for t in r["tags"]]
-        if summary["mode"] == "trained":
-            lines = [f"true: {cls}"] + lines
-        items.append((r["image"], lines))
-    sheet = contact_sheet(items, out / "held_out_tags.png",
-                          title="devise: held-out classes, tagged zero-shot" if summary["mode"] == "trained"
-                          else "devise: package photos tagged with ConSE (offline, no training data)",
-                          caption_lines=4)
-    summary["wrote"].append(str(sheet))
-    summary["sheet"] = str(sheet)
+    for r in summary.tags:
+        lines = [f"{t.word} {t.score:.2f}" for t in r.tags]
+        if summary.mode == "trained":
+            lines = [f"true: {Path(r.image).parent.name}"] + lines
+        items.append((r.image, lines))
+    title = ("devise: held-out classes, tagged zero-shot" if summary.mode == "trained"
+             else "devise: package photos tagged with ConSE (offline, no training data)")
+    summary.sheet = str(contact_sheet(items, out / "held_out_tags.png", title=title, caption_lines=4))
+    summary.wrote.append(summary.sheet)
     return summary

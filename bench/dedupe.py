@@ -70,17 +70,15 @@ def plant(root, seed=0):
 
 def score(groups, planted, same_pairs, root):
     """(recall, precision, false groups) of groups (lists of paths)."""
-    from devise.curate.unionfind import UnionFind
+    from devise.curate.duplicates import group_pairs
 
     names = sorted({p for g in groups for p in g} | {c for c, _, _ in planted} | {o for _, o, _ in planted if o}
                    | {str(root / p) for pair in same_pairs for p in pair})
     index = {p: i for i, p in enumerate(names)}
-    truth = UnionFind(len(names) + 1)
     black = len(names)
-    for copy, orig, _ in planted:
-        truth.union(index[copy], index[orig] if orig else black)
-    for a, b in same_pairs:
-        truth.union(index[str(root / a)], index[str(root / b)])
+    pairs = [(index[copy], index[orig] if orig else black) for copy, orig, _ in planted]
+    pairs += [(index[str(root / a)], index[str(root / b)]) for a, b in same_pairs]
+    true_group = {i: gi for gi, g in enumerate(group_pairs(len(names) + 1, pairs)) for i in g}
     group_of = {p: gi for gi, g in enumerate(groups) for p in g}
     found = 0
     for copy, orig, _ in planted:
@@ -88,13 +86,13 @@ def score(groups, planted, same_pairs, root):
             found += group_of.get(copy, -1) == group_of.get(orig, -2)
         else:
             found += any(o != copy and group_of.get(o, -2) == group_of.get(copy, -1) for o, x, _ in planted if x is None)
-    false = [g for g in groups if len({truth.find(index[p]) for p in g}) > 1]
+    false = [g for g in groups if len({true_group.get(index[p], ('alone', p)) for p in g}) > 1]
     return found / len(planted), 1 - len(false) / max(len(groups), 1), false
 
 
 def feature_cosine_groups(idx, threshold, k=10):
-    """The issue's design: k-NN in the raw-feature space, confirmed by feature cosine, union-find."""
-    from devise.curate.unionfind import group_pairs
+    """The issue's design: k-NN in the raw-feature space, confirmed by feature cosine, grouped transitively."""
+    from devise.curate.duplicates import group_pairs
 
     feats = np.asarray(idx.space("features").vectors)
     pairs = []

@@ -1,50 +1,21 @@
-"""A small progress bar on stderr, throttled so logs stay readable when not a TTY."""
+"""Progress bars and warnings, both on stderr so stdout stays free for results (--json)."""
 import sys
-import time
+
+# Redraw often on a terminal; on a log file every redraw is a new line, so seldom.
+TTY_INTERVAL_S, LOG_INTERVAL_S = 0.2, 10.0
 
 
-class Progress:
-    def __init__(self, total, label="", unit="img", stream=None, enabled=True):
-        self.total, self.label, self.unit = total, label, unit
-        self.stream = stream or sys.stderr
-        self.enabled = enabled and total > 0
-        self.done = 0
-        self.start = self._last = time.perf_counter()
-        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._interval = 0.2 if self._tty else 10.0
+def progress_bar(total, label="", enabled=True):
+    """A tqdm bar counting `total` images on stderr; silent when not enabled or there is nothing to count.
 
-    def rate(self):
-        elapsed = time.perf_counter() - self.start
-        return self.done / elapsed if elapsed > 0 else 0.0
+    Use it as a context manager and call `update(n)`.
+    """
+    from tqdm import tqdm  # imported here: `import devise` must stay fast
 
-    def update(self, n=1):
-        self.done += n
-        now = time.perf_counter()
-        if self.enabled and (now - self._last >= self._interval or self.done >= self.total):
-            self._last = now
-            self._draw()
-
-    def _draw(self):
-        rate = self.rate()
-        eta = (self.total - self.done) / rate if rate > 0 else 0
-        width = 30
-        filled = int(width * self.done / max(self.total, 1))
-        line = (f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                f"{rate:.1f} {self.unit}/s eta {eta:.0f}s")
-        if self._tty:
-            self.stream.write("\r" + line)
-            if self.done >= self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled and self._tty and self.done < self.total:
-            self.stream.write("\n")
+    stream = sys.stderr
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    return tqdm(total=total, desc=label, unit="img", file=stream, disable=not enabled or total <= 0,
+                mininterval=TTY_INTERVAL_S if tty else LOG_INTERVAL_S)
 
 
 def warn(message):

@@ -6,6 +6,7 @@ so callers never meet a `float32` that `json.dumps` refuses.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
@@ -25,7 +26,20 @@ def plain(value: Any) -> Any:
     return value
 
 
-@dataclasses.dataclass
+@dataclass
 class Result:
     def to_dict(self) -> dict:
         return plain(self)
+
+
+@dataclass
+class Skipped(Result):
+    """A file that was left out, and why (one complete sentence naming the file)."""
+
+    path: str
+    reason: str
+
+
+def skipped(pairs) -> list[Skipped]:
+    """[(path, message)] -> [Skipped]."""
+    return [Skipped(str(path), str(message)) for path, message in pairs]

@@ -7,14 +7,19 @@ version without the duplicates and with their paths tombstoned, swapped in
 atomically, so a killed run leaves the old index as it was and a later
 `devise index` does not bring the duplicates back. Files are never deleted.
 """
+from __future__ import annotations
+
 import os
 import shutil
 import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from devise.core.errors import DataError
+from devise.core.results import Result
 from devise.curate import duplicates, pixels
 from devise.curate.selection import item_id, nearest_in, select, text_vector
 
@@ -32,6 +37,39 @@ def keep_order(item):
     return (-_pixel_count(item["path"]), -(item.get("size") or 0), len(item["path"]), item["path"])
 
 
+@dataclass
+class Duplicate(Result):
+    path: str
+    score: float            # pixel similarity with the kept image, in [0, 1]
+    feature_cosine: float   # cosine of the backbone features, for reference
+
+
+@dataclass
+class DuplicateGroup(Result):
+    keep: str
+    duplicates: list[Duplicate]      # most similar first
+    constant: str | None = None      # "#rrggbb" for a group of one-colour images
+
+
+@dataclass
+class Moved(Result):
+    source: str
+    target: str
+
+
+@dataclass
+class DedupeReport(Result):
+    index: str
+    threshold: float
+    images: int
+    groups: list[DuplicateGroup] = field(default_factory=list)
+    duplicates: int = 0
+    like: str | None = None             # the image (or the best match of --query) the report is about
+    removed: int | None = None          # with delete: how many left the index
+    count_after: int | None = None
+    moved: list[Moved] = field(default_factory=list)
+
+
 def _report_group(sel, members, px, row_of, constant):
     items = sorted((sel.items[m] for m in members), key=keep_order)
     keep = items[0]
@@ -40,24 +78,24 @@ def _report_group(sel, members, px, row_of, constant):
     scores = duplicates.pixel_similarity(smoothed, np.zeros(len(rows) - 1, np.int64), np.arange(1, len(rows)))
     feats = sel.vectors("features", [it["id"] for it in items])
     cosines = feats[1:] @ feats[0]
-    group = {"keep": keep["path"], "duplicates": [
-        {"path": it["path"], "score": round(float(s), 4), "feature_cosine": round(float(c), 4)}
-        for it, s, c in zip(items[1:], scores, cosines)]}
-    if constant:
-        rgb = int(px.rgb[rows[0]])
-        group["constant"] = f"#{rgb:06x}"
-    return group
+    dups = [Duplicate(it["path"], round(float(s), 4), round(float(c), 4)) for it, s, c in zip(items[1:], scores, cosines)]
+    dups.sort(key=lambda d: -d.score)
+    return DuplicateGroup(keep["path"], dups, f"#{int(px.rgb[rows[0]]):06x}" if constant else None)
 
 
-def dedupe(index=None, threshold=duplicates.DEFAULT_THRESHOLD, like=None, query=None, filter_text=None,
-           delete=False, move_to=None, progress=True):
-    """Find (and with `delete`/`move_to`, remove) duplicate groups; returns the report dict.
+def dedupe(*, index: str | None = None, threshold: float = duplicates.DEFAULT_THRESHOLD, like: str | Path | None = None,
+           query: str | None = None, filter: str | None = None, delete: bool = False,
+           move_to: str | Path | None = None, progress: bool = True) -> DedupeReport:
+    """Near-duplicate groups of an index (re-encoded, resized, one-colour images); optionally remove them.
 
-    like: an image path, or query: a text whose best match in the index
-    stands in for it; either restricts the report to duplicates of that one
-    image (how the all-black images of a collection are found).
+    like: only duplicates of this image; query: of the best match for this
+    text. delete: keep one image per group in the index (the others are
+    tombstoned; files stay). move_to: also move the removed files into this
+    folder for review.
     """
-    sel = select(index, filter_text, minimum=1 if (like or query) else 2)
+    if like and query:
+        raise DataError("give --like or --query, not both.")
+    sel = select(index, filter, minimum=1 if (like or query) else 2)
     paths = sel.paths()
     px = pixels.load(paths, progress=progress)
     readable = sel.ids[px.ok]
@@ -71,14 +109,12 @@ def dedupe(index=None, threshold=duplicates.DEFAULT_THRESHOLD, like=None, query=
     else:
         found, _ = duplicates.find_groups(px.thumbs, px.constant, px.rgb, threshold, rows)
         groups = [[int(sel.ids[r]) for r in g] for g in found]
-    report = {"index": sel.index.name, "threshold": threshold, "images": int(len(sel.ids)), "groups": []}
-    if anchor is not None:
-        report["like"] = anchor
+    report = DedupeReport(sel.index.name, threshold, int(len(sel.ids)), like=anchor)
     for members in groups:
         constant = bool(px.constant[row_of[members[0]]]) and all(px.constant[row_of[m]] for m in members)
-        report["groups"].append(_report_group(sel, members, px, row_of, constant))
-    report["duplicates"] = sum(len(g["duplicates"]) for g in report["groups"])
-    if (delete or move_to) and report["duplicates"]:
+        report.groups.append(_report_group(sel, members, px, row_of, constant))
+    report.duplicates = sum(len(g.duplicates) for g in report.groups)
+    if (delete or move_to) and report.duplicates:
         _remove(sel, report, move_to)
     return report
 
@@ -108,11 +144,11 @@ def _duplicates_of(sel, px, rows, row_of, like, query, threshold):
 def _remove(sel, report, move_to):
     from devise.index.edit import remove_items
 
-    gone = [d["path"] for g in report["groups"] for d in g["duplicates"]]
-    report["count_after"] = remove_items(gone, index=sel.index.name, tombstone=True)
-    report["removed"] = len(gone)
+    gone = [d.path for g in report.groups for d in g.duplicates]
+    report.count_after = remove_items(gone, index=sel.index.name, tombstone=True)
+    report.removed = len(gone)
     if move_to:
-        report["moved"] = move_files(gone, sel.index.root, move_to)
+        report.moved = move_files(gone, sel.index.root, move_to)
 
 
 def move_files(paths, root, target):
@@ -130,5 +166,5 @@ def move_files(paths, root, target):
         if not os.path.exists(path):
             raise DataError(f"{path}: vanished before it could be moved to {target}.")
         shutil.move(path, dest)
-        moved.append({"from": path, "to": dest})
+        moved.append(Moved(path, dest))
     return moved

@@ -8,14 +8,13 @@
    lightly smoothed 24x24 thumbnails) / 255. A re-encoded or resized copy
    differs a little everywhere; a different photo differs a lot somewhere,
    and the percentile catches that region where a mean would dilute it.
-3. Groups: confirmed pairs joined transitively (union-find). Constant
+3. Groups: confirmed pairs joined transitively (the connected components
+   of the graph whose edges are the confirmed pairs). Constant
    images (every pixel one colour) form one group per colour whatever
    their thumbnails or features do.
 The figures behind the constants are in bench/dedupe.py.
 """
 import numpy as np
-
-from devise.curate.unionfind import group_pairs
 
 DEFAULT_THRESHOLD = 0.93
 SIGNATURE_FLOOR = 0.95
@@ -93,6 +92,26 @@ def pixel_similarity(smoothed, a, b, chunk=8192):
         diff = np.abs(smoothed[sa] - smoothed[sb]).max(axis=3).reshape(len(sa), pixels)
         out[start:start + chunk] = 1.0 - np.partition(diff, kth, axis=1)[:, kth] / 255.0
     return out
+
+
+def group_pairs(n, pairs):
+    """Groups joined transitively by `pairs` ((a, b) ids below n): sorted lists of two or more ids,
+    ordered by their smallest member."""
+    # Imported here: scipy.sparse takes ~0.3 s to load.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    edges = np.asarray(pairs if isinstance(pairs, np.ndarray) else list(pairs), np.int64).reshape(-1, 2)
+    if not len(edges):
+        return []
+    graph = coo_matrix((np.ones(len(edges), bool), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    grouped = np.flatnonzero(np.bincount(component)[component] > 1)  # ascending ids
+    if not len(grouped):
+        return []
+    grouped = grouped[np.argsort(component[grouped], kind="stable")]  # stable: ids stay ascending per group
+    groups = np.split(grouped, np.flatnonzero(np.diff(component[grouped])) + 1)
+    return sorted((g.tolist() for g in groups), key=lambda g: g[0])
 
 
 def constant_groups(constant, rgb, rows=None):

@@ -19,12 +19,18 @@ centre and refine are transductive: they use the other images of the same
 run. On Caltech-101 (bench/label.py) refine beats centre on average, but
 not on every set of classes; the figures are in the README.
 """
+from __future__ import annotations
+
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from devise.core.errors import DataError, VocabularyError
+from devise.core.errors import DataError
+from devise.core.results import Result
 from devise.curate.selection import select
+from devise.index.edit import edit_fields
 from devise.core.vectors import unit_rows
 
 CALIBRATIONS = ("refine", "center", "none")
@@ -40,19 +46,6 @@ def field_name(phrase, prefix=""):
         raise DataError(f"label {phrase!r} gives the field name {name!r}, which is empty or reserved; "
                         f"rephrase it or pass --field-prefix.")
     return name
-
-
-def label_vectors(words, phrases):
-    rows, unknown = [], []
-    for phrase in phrases:
-        used, _ = words.phrase_words(phrase)
-        if not used:
-            unknown.append(phrase)
-            continue
-        rows.append(words.phrase_vector(phrase))
-    if unknown:
-        raise VocabularyError(f"no word of label(s) {', '.join(map(repr, unknown))} is in the {words.name} vocabulary.")
-    return unit_rows(np.stack(rows))
 
 
 def _zscore(x):
@@ -86,7 +79,7 @@ def refine(scores, features, rounds=REFINE_ROUNDS, keep=REFINE_KEEP):
     return current
 
 
-def assign(scores, calibrate="refine", min_score=None, features=None):
+def choose(scores, calibrate="refine", min_score=None, features=None):
     """(best column or -1, raw score of it) per row of a [n, labels] score matrix."""
     if calibrate not in CALIBRATIONS:
         raise DataError(f"unknown calibration {calibrate!r}; use one of {', '.join(CALIBRATIONS)}.")
@@ -103,64 +96,76 @@ def assign(scores, calibrate="refine", min_score=None, features=None):
     return best, best_raw
 
 
-def label(phrases=(), index=None, field_prefix="", do_assign=False, min_score=None, calibrate="refine",
-          drop=(), filter_text=None):
-    """Score the (filtered) images of `index` against `phrases`; store fields; drop `drop`. Returns a summary."""
+@dataclass
+class FieldStats(Result):
+    field: str
+    label: str
+    mean: float      # mean cosine over the labelled images
+    min: float
+    max: float
+
+
+@dataclass
+class LabelCount(Result):
+    label: str | None     # None: below --min-score
+    images: int
+
+
+@dataclass
+class LabelSummary(Result):
+    index: str
+    images: int                                           # images labelled (after the filter)
+    count: int                                            # images in the index
+    fields: list[FieldStats] = field(default_factory=list)  # highest mean first
+    assigned: list[LabelCount] = field(default_factory=list)  # with assign: most images first
+    dropped: list[str] = field(default_factory=list)
+
+
+def label(labels: Sequence[str] | str = (), *, index: str | None = None, field_prefix: str = "",
+          assign: bool = False, min_score: float | None = None, calibrate: str = "refine",
+          drop: Sequence[str] = (), filter: str | None = None) -> LabelSummary:
+    """Store each label's cosine with every (filtered) image as a field; with `assign`, the best label too.
+
+    labels: phrases, a comma list or a file (one per line); each becomes a
+    field named like the phrase ("a face" -> a_face). drop: fields to
+    remove from every image.
+    """
+    from devise.data.labels import parse_labels
+
+    phrases = parse_labels(labels) if labels else []
     if not phrases and not drop:
         raise DataError("nothing to do: give --labels, --drop, or both.")
-    sel = select(index, filter_text)
+    sel = select(index, filter)
     names = [field_name(p, field_prefix) for p in phrases]
     if len(set(names)) != len(names):
         raise DataError(f"labels {', '.join(phrases)} give repeated field names {', '.join(names)}.")
-    summary = {"index": sel.index.name, "images": int(len(sel.ids)), "fields": {}, "dropped": []}
+    summary = LabelSummary(sel.index.name, int(len(sel.ids)), len(sel.items))
     updates = {}
     if phrases:
-        matrix = label_vectors(sel.index.word_vectors(), phrases)
+        matrix = sel.index.word_vectors().phrase_matrix(phrases)
         # Rounded once, so what is stored and what --min-score compared are the same numbers.
         scores = np.round(sel.vectors("words") @ matrix.T, 4)
-        for j, name in enumerate(names):
-            col = scores[:, j]
-            summary["fields"][name] = {"label": phrases[j], "mean": round(float(col.mean()), 4),
-                                       "min": round(float(col.min()), 4), "max": round(float(col.max()), 4)}
-        features = sel.vectors("features") if do_assign and calibrate == "refine" else None
-        best, best_raw = assign(scores, calibrate, min_score, features) if do_assign else (None, None)
+        summary.fields = sorted((FieldStats(name, phrases[j], round(float(scores[:, j].mean()), 4),
+                                            round(float(scores[:, j].min()), 4), round(float(scores[:, j].max()), 4))
+                                 for j, name in enumerate(names)), key=lambda f: -f.mean)
+        features = sel.vectors("features") if assign and calibrate == "refine" else None
+        best, best_raw = choose(scores, calibrate, min_score, features) if assign else (None, None)
         for r, i in enumerate(sel.ids):
             fields = {name: round(float(scores[r, j]), 4) for j, name in enumerate(names)}
-            if do_assign:
+            if assign:
                 fields["label"] = phrases[best[r]] if best[r] >= 0 else None
                 fields["label_score"] = round(float(best_raw[r]), 4)
             updates[int(i)] = fields
-        if do_assign:
-            summary["assigned"] = {p: int((best == j).sum()) for j, p in enumerate(phrases)}
-            summary["assigned"]["(none)"] = int((best < 0).sum())
+        if assign:
+            counts = [LabelCount(p, int((best == j).sum())) for j, p in enumerate(phrases)]
+            counts.append(LabelCount(None, int((best < 0).sum())))
+            summary.assigned = sorted(counts, key=lambda c: -c.images)
     if drop:
         present = set().union(*(it.get("fields", {}).keys() for it in sel.items))
         missing = [f for f in drop if f not in present]
         if missing:
             raise DataError(f"index {sel.index.name!r} has no field {', '.join(missing)} "
                             f"(fields: {', '.join(sorted(present)) or 'none'}).")
-        summary["dropped"] = list(drop)
-    edit_fields(sel, updates, drop)
-    summary["count"] = len(sel.items)
+        summary.dropped = list(drop)
+    edit_fields(sel.index.name, updates, drop, expect_version=sel.index.version_dir)
     return summary
-
-
-def edit_fields(sel, updates, drop=()):
-    """Write {id: {field: value}} (merged) and remove `drop` fields from every item, as one new version."""
-    from devise.index import layout, writer
-    from devise.index.edit import _carry
-
-    name = sel.index.name
-    with layout.build_lock(name):
-        from devise.index.store import open_index
-
-        live = open_index(name)
-        if live.version_dir != sel.index.version_dir:
-            raise DataError(f"index {name!r} changed while labelling; run the command again.")
-        items = []
-        for item in sel.items:
-            fields = {k: v for k, v in item.get("fields", {}).items() if k not in drop}
-            fields.update(updates.get(item["id"], {}))
-            items.append({**item, "fields": fields})
-        writer.write_version(name, None, None, items, live.tombstones(), link_arrays_from=live.version_dir,
-                             **_carry(live, **{**live.manifest["counts"], "embedded": 0}))

@@ -7,12 +7,18 @@ cell (the image nearest the cell's centre wins, so dense regions stay
 readable), or, with colour_by, one dot per image coloured by a numeric
 field (a blue-to-yellow ramp with its scale) or by a label (a legend).
 """
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw
 
 from devise.core.atomic import atomic_path
 from devise.core.errors import DataError
-from devise.data.sheet import _font, _thumb
+from devise.core.results import Result
+from devise.data.sheet import font, thumbnail
 from devise.curate.selection import select
 
 TSNE_MAX = 1000
@@ -72,10 +78,10 @@ def _colour_values(sel, field):
 
 
 def draw_points(xy, values, numeric, size, title):
-    font, pad, legend_w = _font(14), 40, 220
+    label_font, pad, legend_w = font(14), 40, 220
     img = Image.new("RGB", (size + legend_w, size + pad), "white")
     draw = ImageDraw.Draw(img)
-    draw.text((10, 10), title, fill="black", font=font)
+    draw.text((10, 10), title, fill="black", font=label_font)
     inner = size - 2 * pad
     if numeric:
         known = [v for v in values if v is not None]
@@ -83,8 +89,8 @@ def draw_points(xy, values, numeric, size, title):
         colours = [(200, 200, 200) if v is None else ramp((v - lo) / (hi - lo) if hi > lo else 0.5) for v in values]
         for j in range(200):
             draw.line([(size + 30, pad + 40 + j), (size + 60, pad + 40 + j)], fill=ramp(1 - j / 199))
-        draw.text((size + 66, pad + 34), f"{hi:.3f}", fill="black", font=font)
-        draw.text((size + 66, pad + 230), f"{lo:.3f}", fill="black", font=font)
+        draw.text((size + 66, pad + 34), f"{hi:.3f}", fill="black", font=label_font)
+        draw.text((size + 66, pad + 230), f"{lo:.3f}", fill="black", font=label_font)
     else:
         names = sorted(set(values), key=lambda v: (-values.count(v), v))
         shown = {name: PALETTE[i] if i < len(PALETTE) else (170, 170, 170) for i, name in enumerate(names)}
@@ -92,7 +98,7 @@ def draw_points(xy, values, numeric, size, title):
         for i, name in enumerate(names[:len(PALETTE)] + (["(others)"] if len(names) > len(PALETTE) else [])):
             y = pad + 40 + i * 20
             draw.ellipse([size + 30, y, size + 42, y + 12], fill=PALETTE[i] if i < len(PALETTE) else (170, 170, 170))
-            draw.text((size + 48, y - 2), str(name)[:22], fill="black", font=font)
+            draw.text((size + 48, y - 2), str(name)[:22], fill="black", font=label_font)
     r = 3 if len(xy) > 2000 else 5
     for (x, y), colour in zip(xy, colours):
         cx, cy = pad + x * inner, pad + 20 + (1 - y) * inner
@@ -103,7 +109,7 @@ def draw_points(xy, values, numeric, size, title):
 def draw_thumbnails(xy, paths, size, thumb, title):
     cells = max(1, (size - 20) // thumb)
     img = Image.new("RGB", (cells * thumb + 20, cells * thumb + 50), "white")
-    ImageDraw.Draw(img).text((10, 10), title, fill="black", font=_font(14))
+    ImageDraw.Draw(img).text((10, 10), title, fill="black", font=font(14))
     grid = np.minimum((xy * cells).astype(int), cells - 1)
     centre = (grid + 0.5) / cells
     best = {}
@@ -111,21 +117,46 @@ def draw_thumbnails(xy, paths, size, thumb, title):
         if cell not in best or dist < best[cell][0]:
             best[cell] = (dist, i)
     for (cx, cy), (_, i) in best.items():
-        img.paste(_thumb(paths[i], thumb - 2), (10 + cx * thumb, 40 + (cells - 1 - cy) * thumb))
+        img.paste(thumbnail(paths[i], thumb - 2), (10 + cx * thumb, 40 + (cells - 1 - cy) * thumb))
     return img, len(best)
 
 
-def make_map(out, index=None, filter_text=None, colour_by=None, space="features", size=1600, thumb=64, seed=0):
-    sel = select(index, filter_text, minimum=2)
+@dataclass
+class MapPoint(Result):
+    id: int
+    path: str
+    x: float         # in [0, 1]
+    y: float         # in [0, 1], up
+    value: object = None   # the --color-by value, when given
+
+
+@dataclass
+class MapSummary(Result):
+    out: str
+    index: str
+    images: int
+    layout: str      # umap, tsne, pca or none
+    space: str
+    color_by: str | None = None
+    thumbnails: int | None = None   # cells drawn, without --color-by
+    points: list[MapPoint] = field(default_factory=list)
+
+
+def make_map(out: str | Path, *, index: str | None = None, filter: str | None = None, color_by: str | None = None,
+             space: str = "features", size: int = 1600, thumb: int = 64, seed: int = 0) -> MapSummary:
+    """Draw a 2-D map of the (filtered) images to the PNG `out`: thumbnails, or dots coloured by a field."""
+    sel = select(index, filter, minimum=2)
     xy, method = layout_2d(sel.vectors(space), seed)
     title = f"index {sel.index.name}: {len(sel.ids)} images, {space} space, {method}"
-    summary = {"index": sel.index.name, "images": int(len(sel.ids)), "layout": method, "space": space}
-    if colour_by:
-        values, numeric = _colour_values(sel, colour_by)
-        img = draw_points(xy, values, numeric, size, f"{title}, colour: {colour_by}")
+    summary = MapSummary(str(out), sel.index.name, int(len(sel.ids)), method, space, color_by)
+    values = [None] * len(sel.ids)
+    if color_by:
+        values, numeric = _colour_values(sel, color_by)
+        img = draw_points(xy, values, numeric, size, f"{title}, colour: {color_by}")
     else:
-        img, summary["thumbnails"] = draw_thumbnails(xy, sel.paths(), size, thumb, title)
+        img, summary.thumbnails = draw_thumbnails(xy, sel.paths(), size, thumb, title)
     with atomic_path(out, suffix=".png") as tmp:
         img.save(tmp, format="PNG")
-    summary["out"] = str(out)
+    summary.points = [MapPoint(int(i), p, round(float(x), 5), round(float(y), 5), v)
+                      for i, p, (x, y), v in zip(sel.ids, sel.paths(), xy, values)]
     return summary

@@ -8,11 +8,11 @@ its cosine with the original drops to 0.67 (bench/dedupe.py), below the
 cosine of two different photos of one class. Thumbnails compare pictures
 at a resolution every copy still has.
 
-Keyed by (path, size, mtime) in SQLite, so a re-run decodes only new or
-changed files; bad files are cached with their error.
+Cached per file by data.file_cache (keyed by path, size and mtime), so a
+re-run decodes only new or changed files; bad files are cached with their
+error.
 """
 import os
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,14 +21,15 @@ from PIL import Image
 
 from devise.core.errors import BadImageError
 from devise.core.home import subdir
-from devise.core.progress import Progress
+from devise.core.progress import progress_bar
+from devise.data.file_cache import FileCache
 
 SIDE = 24
 BIG_PIXELS = 4_000_000   # above this, JPEGs are decoded at reduced scale (DCT scaling) for speed
 DRAFT_SIDE = 512
-SCHEMA = """CREATE TABLE IF NOT EXISTS pixels (
-    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, error TEXT,
-    thumb BLOB, constant INTEGER, rgb INTEGER)"""
+TABLE = "pixels"
+COLUMNS = (("thumb", "BLOB"), ("constant", "INTEGER"), ("rgb", "INTEGER"))
+STORE_BATCH = 500
 
 
 @dataclass
@@ -41,12 +42,11 @@ class Pixels:
 
 def measure(path):
     """(thumbnail uint8 [SIDE, SIDE, 3], constant, rgb) of one image file; raises BadImageError."""
-    from devise.data.images import open_rgb
+    from devise.data.images import open_rgb, pixel_count
 
     try:
-        with Image.open(path) as probe:
-            big = probe.width * probe.height > BIG_PIXELS
-    except (OSError, ValueError, Image.DecompressionBombError):
+        big = pixel_count(path) > BIG_PIXELS
+    except BadImageError:
         big = False  # open_rgb reports the real problem
     img = open_rgb(path, DRAFT_SIDE if big else None)
     arr = np.asarray(img)
@@ -68,41 +68,21 @@ def _measure_or_error(path):
         return str(exc)
 
 
-def _key(path):
-    st = os.stat(path)
-    return st.st_size, st.st_mtime_ns
-
-
 def load(paths, workers=None, progress=True, cache_path=None):
     """Pixels for `paths` (absolute), decoding only files the cache does not know in their current state."""
     paths = list(paths)
     n = len(paths)
     out = Pixels(np.zeros((n, SIDE, SIDE, 3), np.uint8), np.zeros(n, bool), np.full(n, -1, np.int64), np.zeros(n, bool))
-    db = sqlite3.connect(str(cache_path or subdir("cache") / "pixels.sqlite"), timeout=60)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(SCHEMA)
-        todo = []
-        position = {p: i for i, p in enumerate(paths)}
-        for start in range(0, n, 500):
-            chunk = paths[start:start + 500]
-            rows = db.execute(f"SELECT path, size, mtime_ns, error, thumb, constant, rgb FROM pixels "
-                              f"WHERE path IN ({','.join('?' * len(chunk))})", chunk)
-            known = {row[0]: row for row in rows}
-            for p in chunk:
-                row = known.get(p)
-                try:
-                    fresh = row is not None and (row[1], row[2]) == _key(p)
-                except OSError:
-                    continue  # vanished: stays unreadable
-                if not fresh:
-                    todo.append(p)
-                elif row[3] is None:
-                    _fill(out, position[p], np.frombuffer(row[4], np.uint8).reshape(SIDE, SIDE, 3), bool(row[5]), row[6])
+    position = {p: i for i, p in enumerate(paths)}
+    with FileCache(cache_path or subdir("cache") / "pixels.sqlite", TABLE, COLUMNS) as cache:
+        known = cache.lookup(paths)
+        for path, entry in known.items():
+            if not isinstance(entry, str):
+                thumb, constant, rgb = entry
+                _fill(out, position[path], np.frombuffer(thumb, np.uint8).reshape(SIDE, SIDE, 3), bool(constant), rgb)
+        todo = [p for p in paths if p not in known]
         if todo:
-            _compute(db, todo, position, out, workers or min(4, os.cpu_count() or 2), progress)
-    finally:
-        db.close()
+            _compute(cache, todo, position, out, workers or min(4, os.cpu_count() or 2), progress)
     return out
 
 
@@ -110,26 +90,18 @@ def _fill(out, i, thumb, constant, rgb):
     out.thumbs[i], out.constant[i], out.rgb[i], out.ok[i] = thumb, constant, rgb, True
 
 
-def _compute(db, todo, position, out, workers, progress):
-    rows = []
-    with ThreadPoolExecutor(workers) as pool, Progress(len(todo), "thumbnails", enabled=progress) as bar:
+def _compute(cache, todo, position, out, workers, progress):
+    entries = []
+    with ThreadPoolExecutor(workers) as pool, progress_bar(len(todo), "thumbnails", enabled=progress) as bar:
         for path, result in zip(todo, pool.map(_measure_or_error, todo)):
-            try:
-                size, mtime = _key(path)
-            except OSError:
-                continue
             if isinstance(result, str):
-                rows.append((path, size, mtime, result, None, None, None))
+                entries.append((path, result))
             else:
-                _fill(out, position[path], *result)
-                rows.append((path, size, mtime, None, result[0].tobytes(), int(result[1]), result[2]))
+                thumb, constant, rgb = result
+                _fill(out, position[path], thumb, constant, rgb)
+                entries.append((path, (thumb.tobytes(), int(constant), rgb)))
             bar.update()
-            if len(rows) >= 500:  # commit as we go: an interrupted run keeps what it decoded
-                _store(db, rows)
-                rows = []
-    _store(db, rows)
-
-
-def _store(db, rows):
-    with db:
-        db.executemany("INSERT OR REPLACE INTO pixels VALUES (?,?,?,?,?,?,?)", rows)
+            if len(entries) >= STORE_BATCH:  # commit as we go: an interrupted run keeps what it decoded
+                cache.store(entries)
+                entries = []
+    cache.store(entries)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from devise.core.errors import DataError, QueryError, SearchIndexError
+from devise.core.errors import DataError, QueryError
 from devise.index import filters
 
 SPACES = ("features", "words")
@@ -55,17 +55,8 @@ def text_vector(selection, text):
 
 def image_features(selection, image):
     """Feature vector of `image`: the stored one if indexed, else embedded through the index's backbone."""
-    found = item_id(selection, image)
-    if found is not None:
-        return np.asarray(selection.index.space("features").vector(found), np.float32)
-    from devise.models.backbones import get_backbone
-    from devise.models.embed import embed_paths
-
-    backbone = get_backbone(selection.index.manifest["backbone"])
-    emb = embed_paths([os.path.abspath(image)], backbone, progress=False, warn_bad=False)
-    if not emb.paths:
-        raise SearchIndexError(emb.bad[0][1] if emb.bad else f"{image}: could not be embedded.")
-    return emb.features[0]
+    vector, _ = selection.index.image_features(image)
+    return np.asarray(vector, np.float32)
 
 
 def nearest_in(selection, space, vector, ids=None):

@@ -14,7 +14,9 @@ neighbours, which 64 principal components keep (tour lengths are always
 measured in the full space).
 """
 import numpy as np
+
 from devise.core.vectors import unit_rows
+from devise.index.ann import annoy_index
 
 DENSE_MAX = 4096
 REDUCED_DIM = 64
@@ -46,13 +48,7 @@ class _Dense:
 
 class _Annoy:
     def __init__(self, vectors, trees=TREES, seed=0):
-        from annoy import AnnoyIndex
-
-        self.ann = AnnoyIndex(vectors.shape[1], "angular")
-        self.ann.set_seed(seed)
-        for i, row in enumerate(vectors):
-            self.ann.add_item(i, row)
-        self.ann.build(trees, n_jobs=1)
+        self.ann = annoy_index(vectors, trees, seed)
 
     def nearest(self, i, k, visited):
         return np.asarray(self.ann.get_nns_by_item(int(i), k + 1), np.int64)

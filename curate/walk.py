@@ -5,22 +5,53 @@ consecutive frames look alike) or in the "words" space (consecutive
 frames mean alike). It starts at the image nearest to --start (text, in
 word space) or --start-image (in feature space), else at the first image.
 """
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import numpy as np
 
 from devise.core.atomic import write_text
 from devise.core.errors import DataError
+from devise.core.results import Result
 from devise.curate import tour
 from devise.curate.selection import image_features, nearest_in, select, text_vector
 
 
-def walk(index=None, start=None, start_image=None, filter_text=None, limit=None, space="features",
-         out=None, gif=None, frames=None, fps=12, size=256):
-    """Run the walk, write the requested outputs; returns a summary dict (paths in walk order included)."""
+@dataclass
+class WalkSummary(Result):
+    index: str
+    space: str
+    images: int              # images in the (filtered) selection
+    visited: int
+    start: str
+    tour_length: float       # sum of Euclidean steps between consecutive unit vectors
+    random_length: float     # the same for a random order: the baseline
+    ratio: float             # tour / random: lower is smoother
+    widened: int = 0
+    exact_scans: int = 0
+    order: list[str] = field(default_factory=list)   # image paths in walk order
+    out: str | None = None
+    gif: str | None = None
+    frames: str | None = None
+
+
+def walk(*, index: str | None = None, start: str | None = None, start_image: str | Path | None = None,
+         filter: str | None = None, limit: int | None = None, space: str = "features",
+         out: str | Path | None = None, gif: str | Path | None = None, frames: str | Path | None = None,
+         fps: int = 12, size: int = 256) -> WalkSummary:
+    """A greedy nearest-neighbour tour: each image visited once, consecutive images alike.
+
+    start: begin at the image best matching this text; start_image: at the
+    image most like this file; else at the first image. out/gif/frames:
+    also write the paths, an animated GIF, or numbered PNG frames.
+    """
     if start and start_image:
         raise DataError("give --start or --start-image, not both.")
     if limit is not None and limit < 1:
         raise DataError("--limit must be at least 1.")
-    sel = select(index, filter_text)
+    sel = select(index, filter)
     if start:
         first = nearest_in(sel, "words", text_vector(sel, start))
     elif start_image:
@@ -31,19 +62,17 @@ def walk(index=None, start=None, start_image=None, filter_text=None, limit=None,
     start_row = int(np.searchsorted(sel.ids, first))
     order, stats = tour.greedy_tour(vectors, start_row, limit)
     paths = sel.paths(sel.ids[order])
-    summary = {"index": sel.index.name, "space": space, "images": int(len(sel.ids)), "visited": len(paths),
-               "start": paths[0], "tour_length": round(tour.tour_length(vectors, order), 4),
-               "random_length": round(tour.random_length(vectors, len(order)), 4), **stats}
-    summary["ratio"] = round(summary["tour_length"] / max(summary["random_length"], 1e-12), 4)
+    length, baseline = round(tour.tour_length(vectors, order), 4), round(tour.random_length(vectors, len(order)), 4)
+    summary = WalkSummary(sel.index.name, space, int(len(sel.ids)), len(paths), paths[0], length, baseline,
+                          round(length / max(baseline, 1e-12), 4), stats["widened"], stats["exact_scans"], paths)
     if out:
         write_text(out, "".join(p + "\n" for p in paths))
-        summary["out"] = str(out)
+        summary.out = str(out)
     if gif or frames:
         from devise.curate import animate
 
         if gif:
-            summary["gif"] = str(animate.write_gif(paths, gif, size, fps))
+            summary.gif = str(animate.write_gif(paths, gif, size, fps))
         if frames:
-            summary["frames"] = str(animate.write_frames(paths, frames, size))
-    summary["order"] = paths
+            summary.frames = str(animate.write_frames(paths, frames, size))
     return summary

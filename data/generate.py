@@ -12,10 +12,11 @@ import sys
 import time
 import urllib.parse
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from devise.core.errors import GenerateError
+from devise.core.results import Result
 from devise.data import generate_plan as plan_mod
 
 DEFAULT_MODEL = "stabilityai/sd-turbo"
@@ -29,7 +30,7 @@ SAVE_EVERY_S = 30.0
 
 
 @dataclass
-class GenerateSummary:
+class GenerateSummary(Result):
     out_dir: str
     model: str
     device: object    # None when nothing had to be generated (no model was loaded)
@@ -42,9 +43,6 @@ class GenerateSummary:
     retried: int      # extra pipeline runs spent on blanked images
     seconds: float    # whole call, model loading included
     images_per_minute: float  # pipeline images / generation time (loading excluded)
-
-    def as_dict(self):
-        return asdict(self)
 
 
 def check_installed():
@@ -170,7 +168,7 @@ def _run_batch(pipe, prompts, seeds, steps, guidance, size):
     return result.images, [bool(f) for f in flags]
 
 
-def generate(classes=None, out="generated", *, classes_file=None, template=DEFAULT_TEMPLATE,
+def generate(classes=None, *, out="generated", classes_file=None, template=DEFAULT_TEMPLATE,
              per_class=10, model=DEFAULT_MODEL, steps=None, guidance=None, size=512, batch_size=4,
              seed=0, device="auto", dtype=None, retry_blank=0, pipeline=None, progress=None,
              warn=None) -> GenerateSummary:

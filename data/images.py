@@ -3,11 +3,15 @@
 EXIF orientation is applied; greyscale, CMYK, palette, alpha and 16-bit
 images become RGB; truncated files, non-images, tiny images and
 decompression bombs raise `BadImageError` so callers can skip and count them.
+
+Pillow's process-wide settings (Image.MAX_IMAGE_PIXELS,
+ImageFile.LOAD_TRUNCATED_IMAGES) are left as the process has them: the size
+limit here is checked on each image instead.
 """
 import warnings
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageOps
 
 from devise.core.errors import BadImageError
 
@@ -15,8 +19,6 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".we
 # ~90 megapixels: far above any camera photo, far below what exhausts 24 GB.
 MAX_PIXELS = 90_000_000
 MIN_SIDE = 8
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -36,33 +38,73 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
+def _open_header(path) -> Image.Image:
+    # Image.open reads only the header. Pillow warns there about sizes above its own
+    # process-wide limit; devise leaves that limit alone and checks MAX_PIXELS itself.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(path)
+
+
+def _check_size(path, img):
+    if img.width * img.height > MAX_PIXELS:
+        raise BadImageError(f"{path}: {img.width}x{img.height} is too large to decode safely (decompression bomb?); skipped.")
+
+
+def _bad_image(path, exc) -> BadImageError:
+    """The one-line BadImageError for an exception Pillow raised while opening or decoding `path`."""
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return BadImageError(f"{path}: image is too large to decode safely (decompression bomb?); skipped.")
+    if isinstance(exc, FileNotFoundError):
+        return BadImageError(f"{path}: file not found.")
+    if isinstance(exc, Image.UnidentifiedImageError):
+        return BadImageError(f"{path}: not an image file Pillow can read; skipped.")
+    return BadImageError(f"{path}: corrupt or truncated image ({exc}); skipped.")
+
+
+DECODE_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning, OSError, SyntaxError, ValueError)
+
+
+def pixel_count(path) -> int:
+    """Width x height from the file's header (nothing is decoded); raises BadImageError as open_rgb does."""
+    try:
+        with _open_header(path) as img:
+            return img.width * img.height
+    except DECODE_ERRORS as exc:
+        raise _bad_image(path, exc) from None
+
+
 def open_rgb(path, target_size=None) -> Image.Image:
     """Decode `path` to an RGB PIL image; raise BadImageError with the path on any failure."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
-            if img.width * img.height > MAX_PIXELS:
-                raise BadImageError(f"{path}: {img.width}x{img.height} is too large to decode safely (decompression bomb?); skipped.")
-            if target_size and img.format == "JPEG":
-                # JPEG can decode at 1/2, 1/4, 1/8 scale: far faster for big photos.
-                img.draft("RGB", (target_size, target_size))
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            img = _to_rgb(img)
+        opened = _open_header(path)
+    except DECODE_ERRORS as exc:
+        raise _bad_image(path, exc) from None
+    try:
+        _check_size(path, opened)
+        img = _decode_rgb(opened, target_size)
     except BadImageError:
+        opened.close()
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadImageError(f"{path}: image is too large to decode safely (decompression bomb?); skipped.") from None
-    except FileNotFoundError:
-        raise BadImageError(f"{path}: file not found.") from None
-    except Image.UnidentifiedImageError:
-        raise BadImageError(f"{path}: not an image file Pillow can read; skipped.") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise BadImageError(f"{path}: corrupt or truncated image ({exc}); skipped.") from None
+    except DECODE_ERRORS as exc:
+        opened.close()
+        raise _bad_image(path, exc) from None
     if min(img.size) < MIN_SIDE:
         raise BadImageError(f"{path}: {img.width}x{img.height} is too small to embed (min side {MIN_SIDE} px); skipped.")
     return img
+
+
+def _decode_rgb(img, target_size):
+    with warnings.catch_warnings():
+        # Frames and sub-images (GIF, ICO, ...) are sized only while decoding: a
+        # bomb warning there means one is far larger than the header said.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        if target_size and img.format == "JPEG":
+            # JPEG can decode at 1/2, 1/4, 1/8 scale: far faster for big photos.
+            img.draft("RGB", (target_size, target_size))
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        return _to_rgb(img)
 
 
 def fit_square(img: Image.Image, size: int) -> np.ndarray:

@@ -5,10 +5,11 @@ A label-map file overrides any name. Two formats are accepted:
   - text: one `folder_name = phrase` per line, `#` starts a comment.
 """
 import json
+import os
 import re
 from pathlib import Path
 
-from devise.core.errors import DataError, VocabularyError
+from devise.core.errors import DataError
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
@@ -54,19 +55,43 @@ def class_phrases(class_names, label_map=None) -> dict:
 
 
 def phrase_vectors(phrases: dict, words):
-    """Stack the phrase vector of each class; report every phrase with no known word at once."""
-    import numpy as np
+    """(class names, unit phrase vectors); every class whose phrase has no known word is reported at once."""
+    names = list(phrases)
+    return names, words.phrase_matrix([phrases[n] for n in names], names,
+                                      "give them phrases with --label-map or drop them with --exclude")
 
-    names, rows, unknown = list(phrases), [], []
-    for name in names:
-        used, _ = words.phrase_words(phrases[name])
-        if not used:
-            unknown.append(f"{name} ({phrases[name]!r})")
-            continue
-        rows.append(words.phrase_vector(phrases[name]))
-    if unknown:
-        raise VocabularyError(
-            f"no word of these class phrases is in the {words.name} vocabulary: {', '.join(unknown)}; "
-            "give them phrases with --label-map or drop them with --exclude."
-        )
-    return names, np.stack(rows).astype(np.float32)
+
+_PATH_LIKE = re.compile(r"[/\\]|\.(txt|csv|tsv)$", re.IGNORECASE)
+
+
+def parse_labels(value) -> list[str]:
+    """Label phrases: a list as given, a file with one phrase per line, or a comma-separated list.
+
+    A value that looks like a path (a separator, or ending in .txt/.csv/.tsv)
+    but names no file is an error, never a label: a typo in a file name
+    must not label a collection with the path.
+    """
+    if isinstance(value, (list, tuple)):
+        phrases = [str(v).strip() for v in value]
+    else:
+        text = str(value)
+        try:
+            is_file = os.path.isfile(text)
+        except (OSError, ValueError):  # a long comma list is no file name
+            is_file = False
+        if is_file:
+            try:
+                content = Path(text).read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise DataError(f"{text}: the labels file is not UTF-8 text; save it as UTF-8, one phrase per line.") from None
+            except OSError as exc:
+                raise DataError(f"{text}: cannot read the labels file ({exc.strerror}).") from None
+            phrases = [line.strip() for line in content.splitlines()]
+        elif _PATH_LIKE.search(text) and "," not in text:
+            raise DataError(f"--labels {text!r}: no such file; give a file of phrases (one per line) or a comma list.")
+        else:
+            phrases = [part.strip() for part in text.split(",")]
+    phrases = [p for p in phrases if p and not p.startswith("#")]
+    if not phrases:
+        raise DataError(f"--labels {str(value)[:80]!r}: no label phrases given.")
+    return phrases

@@ -6,14 +6,14 @@ from PIL import Image, ImageDraw, ImageFont
 from devise.core.atomic import atomic_path
 
 
-def _font(size):
+def font(size):
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1 has one bitmap size only
         return ImageFont.load_default()
 
 
-def _thumb(path, size):
+def thumbnail(path, size):
     from devise.core.errors import BadImageError
     from devise.data.images import open_rgb
 
@@ -34,7 +34,7 @@ def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines
         raise ValueError("contact sheet needs at least one image")
     columns = columns or min(6, len(items))
     rows = (len(items) + columns - 1) // columns
-    font, title_font = _font(13), _font(18)
+    caption_font, title_font = font(13), font(18)
     line_h, pad = 16, 8
     cell_w, cell_h = thumb + pad, thumb + pad + caption_lines * line_h + 4
     top = 34 if title else pad
@@ -44,12 +44,12 @@ def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines
         draw.text((pad, 8), title, fill="black", font=title_font)
     for i, (path, lines) in enumerate(items):
         x, y = pad + (i % columns) * cell_w, top + (i // columns) * cell_h
-        sheet.paste(_thumb(path, thumb), (x, y))
+        sheet.paste(thumbnail(path, thumb), (x, y))
         for j, line in enumerate(list(lines)[:caption_lines]):
             text = str(line)
-            while text and draw.textlength(text, font=font) > thumb:
+            while text and draw.textlength(text, font=caption_font) > thumb:
                 text = text[:-2] + "…"
-            draw.text((x, y + thumb + 3 + j * line_h), text, fill="black", font=font)
+            draw.text((x, y + thumb + 3 + j * line_h), text, fill="black", font=caption_font)
     out = Path(out)
     with atomic_path(out, suffix=".png") as tmp:
         sheet.save(tmp, format="PNG")

@@ -122,6 +122,21 @@ class WordVectors:
         rows = [self.row(w) for w in used]
         return np.asarray(self.vectors[rows], dtype=np.float32).mean(axis=0)
 
+    def phrase_matrix(self, phrases, names=None, hint=""):
+        """Unit phrase vectors, one row per phrase; every phrase with no known word is reported at once.
+
+        `names` (default: the phrases) is how each phrase is named in the
+        error; `hint` says what the user can do about it.
+        """
+        names = list(phrases) if names is None else list(names)
+        unknown = [name if name == p else f"{name} ({p!r})"
+                   for name, p in zip(names, phrases) if not self.phrase_words(p)[0]]
+        if unknown:
+            raise VocabularyError(f"no word of {', '.join(map(str, unknown[:20]))}"
+                                  f"{f' (and {len(unknown) - 20} more)' if len(unknown) > 20 else ''} "
+                                  f"is in the word vectors {self.name}{'; ' + hint if hint else ''}.")
+        return unit_rows(np.stack([self.phrase_vector(p) for p in phrases]))
+
     def suggest(self, word, n=3):
         """Close spellings among the frequent words, most similar (then most frequent) first.
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from devise.core.atomic import atomic_path
 from devise.core.errors import SearchIndexError
-from devise.index import tuning
 from devise.core.vectors import unit_rows
+from devise.index import tuning
 
 METRIC = "angular"
 FULL_HASH_BYTES = 8 << 20   # smaller files are hashed whole
@@ -53,8 +53,11 @@ def verify(path, recorded):
         raise SearchIndexError(f"{path}: the file was {what} after the index was built (corrupt); re-index the folder.")
 
 
-def build_annoy(vectors, target, n_trees, seed=tuning.SEED):
-    """Write an angular Annoy index over the rows of `vectors` to `target` (atomically)."""
+def annoy_index(vectors, n_trees, seed=tuning.SEED):
+    """An angular AnnoyIndex over the rows of `vectors` (item i = row i), built in memory.
+
+    Seeded and built on tuning.BUILD_THREADS threads, so the same rows always give the same trees.
+    """
     from annoy import AnnoyIndex
 
     vectors = np.asarray(vectors, np.float32)
@@ -63,6 +66,12 @@ def build_annoy(vectors, target, n_trees, seed=tuning.SEED):
     for i, row in enumerate(vectors):
         ann.add_item(i, row)
     ann.build(int(n_trees), n_jobs=tuning.BUILD_THREADS)
+    return ann
+
+
+def build_annoy(vectors, target, n_trees, seed=tuning.SEED):
+    """Write an angular Annoy index over the rows of `vectors` to `target` (atomically)."""
+    ann = annoy_index(vectors, n_trees, seed)
     with atomic_path(target, suffix=".ann") as tmp:
         ann.save(str(tmp))
     ann.unload()

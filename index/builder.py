@@ -6,15 +6,19 @@ files go through the backbone (and the feature cache may still spare some
 of those). Files that disappeared, or that were deleted through the index
 (tombstones), are left out.
 """
+from __future__ import annotations
+
 import hashlib
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from devise.core.vectors import unit_rows
 from devise.core.errors import DataError, SearchIndexError
+from devise.core.results import Result
 from devise.core.progress import warn
 from devise.index import ann, items as items_file, layout, store, writer
 
@@ -95,11 +99,31 @@ def _embed(paths, projector, progress):
     return fresh, emb.computed, emb.bad, backbone.fingerprint
 
 
-def build(images_dir, model=None, name=None, trees=None, rebuild=False, progress=True):
-    """Index IMAGES_DIR under `name` (default: the folder's name) and make it the default index.
+@dataclass
+class IndexSummary(Result):
+    name: str
+    version: str
+    root: str
+    model: str                 # a model directory, or "conse"
+    items: int
+    embedded: int              # images put through the backbone now (not found in the feature cache)
+    reused: int                # images whose stored vectors were still valid
+    removed: int               # images of the previous version that are gone
+    skipped: int               # unreadable files
+    tombstoned: int            # paths removed through the index (dedupe), kept out of re-indexing
+    text_search: str           # "exact" or "annoy"
+    text_search_reason: str
+    image_search: str
+    seconds: float
 
-    model: a trained model directory, "conse", or None (the index's current
-    model, else ConSE). Returns a summary dict.
+
+def build_index(images_dir: str | Path, *, model: str | Path | None = None, name: str | None = None,
+                trees: int | None = None, rebuild: bool = False, progress: bool = True) -> IndexSummary:
+    """Index `images_dir` under `name` (default: the folder's name) and make it the default index.
+
+    Only new or changed files are embedded. model: a trained model
+    directory, "conse", or None (the index's current model, else ConSE).
+    rebuild: re-project every image, e.g. to switch to another model.
     """
     from devise.data.folders import scan
     from devise.models.projector import Projector
@@ -138,10 +162,11 @@ def build(images_dir, model=None, name=None, trees=None, rebuild=False, progress
             backbone_fingerprint=backbone_fp, words=projector.words.name,
             counts={"items": len(items), "embedded": embedded, "reused": len(reuse), "removed": removed,
                     "skipped": len(bad), "tombstoned": len(tombstones)})
-    return {"name": name, "version": version.name, "root": str(folder.root), "model": key, **data["counts"],
-            "search": {"mode": data["search"]["mode"], "reason": data["search"]["reason"],
-                       "features": data["search"]["features"]},
-            "seconds": round(time.perf_counter() - start, 2)}
+    counts = data["counts"]
+    return IndexSummary(name, version.name, str(folder.root), key, counts["items"], counts["embedded"],
+                        counts["reused"], counts["removed"], counts["skipped"], counts["tombstoned"],
+                        data["search"]["mode"], data["search"]["reason"], data["search"]["features"]["mode"],
+                        round(time.perf_counter() - start, 2))
 
 
 def _assemble(kept, reuse, fresh, prev):

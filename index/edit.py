@@ -55,18 +55,29 @@ def remove_items(paths, index=None, tombstone=True):
 
 
 def set_fields(updates, index=None):
-    """Merge {path: {field: value}} into the items' `fields` (JSON values); vectors are hard-linked, not rebuilt."""
+    """Merge {path: {field: value}} into the items' `fields` (JSON values); returns how many items changed."""
     name = index or store.open_index(None).name
-    with layout.build_lock(name):
-        idx = store.open_index(name)
-        id_of = {path: i for i, path in _ids(idx, updates).items()}
-        by_id = {id_of[os.path.abspath(path)]: fields for path, fields in updates.items()}
-        items = []
-        for i in range(len(idx)):
-            item = idx.items[i]
-            if i in by_id:
-                item["fields"] = {**item.get("fields", {}), **by_id[i]}
-            items.append(item)
-        writer.write_version(name, None, None, items, idx.tombstones(), link_arrays_from=idx.version_dir,
-                             **_carry(idx, **{**idx.manifest["counts"], "embedded": 0}))
+    idx = store.open_index(name)
+    by_id = {i: updates[path] for i, path in _ids(idx, updates).items()}
+    edit_fields(name, by_id, expect_version=idx.version_dir)
     return len(by_id)
+
+
+def edit_fields(name, updates, drop=(), expect_version=None):
+    """Merge {id: {field: value}} into the items and remove the fields `drop` from every item, as one new version.
+
+    Vectors and Annoy files are hard-linked, not rebuilt. `expect_version`:
+    the version the caller read its ids from; if another writer has swapped
+    in a new one since, the ids may no longer match, so nothing is written.
+    """
+    with layout.build_lock(name):
+        live = store.open_index(name)
+        if expect_version is not None and live.version_dir != expect_version:
+            raise SearchIndexError(f"index {name!r} changed while this command ran; run it again.")
+        items = []
+        for item in live.items:
+            fields = {k: v for k, v in item.get("fields", {}).items() if k not in drop}
+            fields.update(updates.get(item["id"], {}))
+            items.append({**item, "fields": fields})
+        writer.write_version(name, None, None, items, live.tombstones(), link_arrays_from=live.version_dir,
+                             **_carry(live, **{**live.manifest["counts"], "embedded": 0}))

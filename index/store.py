@@ -3,11 +3,15 @@
 Imports only NumPy, Annoy and the standard library (plus `data.words` when
 a query needs word vectors): `devise search` must not pay for TensorFlow.
 """
+from __future__ import annotations
+
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devise.core import manifest
 from devise.core.errors import SearchIndexError
+from devise.core.results import Result
 from devise.index import ann, items as items_file, layout, writer
 
 CONSE = "conse"
@@ -86,8 +90,33 @@ class OpenIndex:
     def tombstones(self):
         return set(json.loads((self.version_dir / writer.TOMBSTONES).read_text())["paths"])
 
-    def results(self, hits):
-        return [{"path": self.items[i]["path"], "score": round(score, 6)} for i, score in hits]
+    def image_features(self, image):
+        """(feature vector, ids to leave out of its neighbours) for any image file.
+
+        An indexed file whose size and mtime still match is read from the
+        index with no model loaded (and is left out of its own neighbours);
+        any other file is embedded through the index's backbone.
+        """
+        import os
+
+        path = os.path.abspath(image)
+        found = self.items.find(path)
+        if found is not None:
+            item, st = self.items[found], os.stat(path)
+            if (item["size"], item["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
+                return self.space("features").vector(found), {found}
+        from devise.core.errors import BadImageError
+        from devise.models.backbones import get_backbone
+        from devise.models.embed import embed_paths
+
+        backbone = get_backbone(self.manifest["backbone"])
+        if backbone.feature_dim != self.manifest["feature_dim"]:
+            raise SearchIndexError(f"index {self.name!r} holds {self.manifest['feature_dim']}-d features but "
+                                   f"{backbone.name} gives {backbone.feature_dim}-d; re-index.")
+        emb = embed_paths([path], backbone, progress=False, warn_bad=False)
+        if not emb.paths:
+            raise BadImageError(emb.bad[0][1] if emb.bad else f"{image}: could not be embedded.")
+        return emb.features[0], set()
 
 
 def _read(name, version):
@@ -136,14 +165,38 @@ def open_index(name=None, model=None) -> OpenIndex:
     return OpenIndex(name, version, data)
 
 
-def list_indexes():
-    """[{name, default, count, model, mode, root, version}] for every index under the home."""
+@dataclass
+class IndexInfo(Result):
+    name: str
+    default: bool
+    count: int | None = None
+    model: str | None = None
+    mode: str | None = None
+    image_mode: str | None = None
+    root: str | None = None
+    version: str | None = None
+    error: str | None = None     # set instead of the rest when the index cannot be read
+
+
+@dataclass
+class IndexList(Result):
+    indexes: list[IndexInfo] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.indexes)
+
+    def __len__(self):
+        return len(self.indexes)
+
+
+def list_indexes() -> IndexList:
+    """Every index under the home, with its model, size and search modes; `default` marks the default one."""
     default, out = layout.default_name(), []
     for name in layout.names():
         try:
             data = _read(name, layout.current_version(name))
-            out.append({"name": name, "default": name == default, "count": data["count"], "model": data["model"],
-                        "mode": data["search"]["mode"], "root": data["root"], "version": data["version"]})
+            out.append(IndexInfo(name, name == default, data["count"], data["model"], data["search"]["mode"],
+                                 data["search"].get("features", {}).get("mode"), data["root"], data["version"]))
         except SearchIndexError as exc:
-            out.append({"name": name, "default": name == default, "error": str(exc)})
-    return out
+            out.append(IndexInfo(name, name == default, error=str(exc)))
+    return IndexList(out)

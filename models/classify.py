@@ -1,20 +1,53 @@
 """What the CNN itself sees: the backbone's own ImageNet labels for some images."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import numpy as np
 
+from devise.core.results import Result, Skipped, skipped
 from devise.models.conse import softmax
 
 
-def classify(paths, top=5, backbone=None):
-    """Return [{"image": path, "labels": [{"label", "index", "prob"}, ...]}, ...] and the skipped files."""
+@dataclass
+class ImageNetLabel(Result):
+    label: str
+    index: int       # the ImageNet-1k class index
+    prob: float
+
+
+@dataclass
+class ImageLabels(Result):
+    image: str
+    labels: list[ImageNetLabel]
+
+
+@dataclass
+class ClassifyResults(Result):
+    backbone: str
+    images: list[ImageLabels] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.images)
+
+    def __len__(self):
+        return len(self.images)
+
+
+def classify(images: Sequence[str | Path], *, top: int = 5, backbone: str | None = None) -> ClassifyResults:
+    """The backbone's `top` ImageNet classes for each image, most probable first."""
     from devise.data.imagenet import class_names
+    from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
     from devise.models.embed import embed_paths
 
-    emb = embed_paths(paths, backbone, progress=len(paths) > 64)
+    bb = get_backbone(backbone or DEFAULT_BACKBONE)
+    emb = embed_paths([str(p) for p in images], bb, progress=len(images) > 64)
     names = class_names()
-    probs = softmax(emb.logits)
-    results = []
-    for path, p in zip(emb.paths, probs):
-        order = np.argsort(-p)[:top]
-        results.append({"image": path, "labels": [
-            {"label": names[i], "index": int(i), "prob": float(p[i])} for i in order]})
-    return results, emb.bad
+    out = []
+    for path, p in zip(emb.paths, softmax(emb.logits)):
+        order = np.argsort(-p, kind="stable")[:top]
+        out.append(ImageLabels(path, [ImageNetLabel(names[i], int(i), round(float(p[i]), 6)) for i in order]))
+    return ClassifyResults(bb.name, out, skipped(emb.bad))

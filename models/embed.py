@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from devise.core.errors import BadImageError
-from devise.core.progress import Progress, warn
+from devise.core.progress import progress_bar, warn
 from devise.data.feature_cache import FeatureCache
 from devise.data.images import load_square
 
@@ -77,7 +77,7 @@ def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True
 def _embed_into_cache(todo, backbone, cache, batch_size, workers, show):
     size = backbone.input_size
     lookahead = batch_size * 2
-    with ThreadPoolExecutor(workers) as pool, Progress(len(todo), "embedding", enabled=show) as bar:
+    with ThreadPoolExecutor(workers) as pool, progress_bar(len(todo), "embedding", enabled=show) as bar:
         pending = collections.deque()
         feed = iter(todo)
         for path in itertools.islice(feed, lookahead):

@@ -1,16 +1,14 @@
-"""The projection head and its losses (Keras 3).
+"""The projection head (Keras 3), and its inference in NumPy.
 
 Architecture as in the fast.ai / DeViSE blog post: Dense 2000, BatchNorm,
-ReLU, Dropout, Dense(word dim), L2-normalised. Targets are class indices;
-the losses look the class word vectors up in a constant matrix, so the
-hinge loss can rank against every other training label.
+ReLU, Dropout, Dense(word dim), L2-normalised. Its weights are also kept
+as plain arrays, so projecting at index and tag time needs no TensorFlow.
 """
 import numpy as np
+
 from devise.core.vectors import unit_rows
 
-LOSSES = ("cosine", "hinge")
 DEFAULT_BLEND = {"tau": 0.85, "temperature": 0.05, "alpha_seen": 0.8, "alpha_novel": 0.0}
-HINGE_MARGIN = 0.1
 
 
 def build_head(feature_dim, word_dim, hidden=2000, dropout=0.5, seed=0):
@@ -26,32 +24,6 @@ def build_head(feature_dim, word_dim, hidden=2000, dropout=0.5, seed=0):
     x = layers.Dense(word_dim, name="project")(x)
     outputs = layers.UnitNormalization(name="l2")(x)
     return keras.Model(inputs, outputs, name="devise_head")
-
-
-def make_loss(kind, label_vectors, margin=HINGE_MARGIN):
-    """Loss over class indices; `label_vectors` are the unit vectors of the training classes."""
-    from keras import ops
-
-    labels = ops.convert_to_tensor(np.asarray(label_vectors, np.float32))
-    n_classes = label_vectors.shape[0]
-
-    def cosine(y_true, y_pred):
-        target = ops.take(labels, ops.cast(ops.reshape(y_true, (-1,)), "int32"), axis=0)
-        return 1.0 - ops.sum(target * y_pred, axis=-1)
-
-    def hinge(y_true, y_pred):
-        y = ops.cast(ops.reshape(y_true, (-1,)), "int32")
-        scores = ops.matmul(y_pred, ops.transpose(labels))
-        true_score = ops.take_along_axis(scores, ops.expand_dims(y, -1), axis=1)
-        violations = ops.relu(margin - true_score + scores)
-        mask = 1.0 - ops.one_hot(y, n_classes)
-        return ops.sum(violations * mask, axis=-1)
-
-    if kind == "cosine":
-        return cosine
-    if kind == "hinge":
-        return hinge
-    raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
 
 
 def export_numpy(model):

@@ -3,16 +3,42 @@
 The argument may be any query (search.query), e.g. "king - man + woman";
 the words it was made of are left out of the answer.
 """
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
 from devise.core.errors import SearchIndexError
+from devise.core.results import Result
 from devise.search.query import query_vector
 
 
-def _word_vectors(words, index):
-    """The vectors of `words` (a file or converted name), else of the (default) index, else GloVe 6B 50-d."""
+@dataclass
+class WordHit(Result):
+    word: str
+    score: float
+
+
+@dataclass
+class WordResults(Result):
+    """`results` best first; scores are cosine similarities in [-1, 1]."""
+
+    query: str
+    words: str                   # the word vectors searched
+    results: list[WordHit] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __len__(self):
+        return len(self.results)
+
+
+def _word_vectors(vectors, index):
+    """`vectors` (a file or converted name), else the (default) index's, else GloVe 6B 50-d."""
     from devise.data.words import load_words
 
-    if words is not None:
-        return load_words(words)
+    if vectors is not None:
+        return load_words(vectors)
     try:
         from devise.index.store import open_index
 
@@ -23,12 +49,13 @@ def _word_vectors(words, index):
         return load_words(None)
 
 
-def words(query, top=10, word_vectors=None, index=None):
-    """[{"word", "score"}] best first; scores are cosine similarities in [-1, 1]."""
+def words(query: str, *, top: int = 10, vectors: str | None = None, index: str | None = None) -> WordResults:
+    """The words nearest to `query` in the word space of `vectors`, of `index`, or of the default index."""
     from devise.index.vocab import open_vocabulary
 
-    wv = _word_vectors(word_vectors, index)
+    wv = _word_vectors(vectors, index)
     vector, used = query_vector(query, wv)
     space = open_vocabulary(wv)
     exclude = {wv.row(w) for w in used}
-    return [{"word": wv.words[i], "score": round(s, 6)} for i, s in space.nearest(vector, top, exclude=exclude)]
+    hits = [WordHit(wv.words[i], round(s, 6)) for i, s in space.nearest(vector, top, exclude=exclude)]
+    return WordResults(query, wv.name, hits)

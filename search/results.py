@@ -1,14 +1,44 @@
-"""Result lists shared by text and image search: the JSON shape and contact sheets.
+"""Ranked results shared by text and image search, and their contact sheets.
 
-Every score is a cosine similarity in [-1, 1] (see index.ann for the
-conversion from Annoy's angular distance).
+Every score is a cosine similarity in [-1, 1] (index.ann converts Annoy's
+angular distance back to it), and lists are sorted by it, best first.
 """
+from __future__ import annotations
+
 import os
+from dataclasses import dataclass, field
+
+from devise.core.results import Result
 
 
-def as_json(query, results):
-    """The documented JSON document: {"query": q, "results": [{"path": p, "score": s}, ...]}."""
-    return {"query": query, "results": results}
+@dataclass
+class Hit(Result):
+    path: str
+    score: float
+
+
+@dataclass
+class SearchResults(Result):
+    """`results` best first; `query` is the text, or the image path for `similar`."""
+
+    query: str
+    index: str
+    results: list[Hit] = field(default_factory=list)
+    filter: str | None = None
+    sheet: str | None = None
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __len__(self):
+        return len(self.results)
+
+    def __getitem__(self, i):
+        return self.results[i]
+
+    @property
+    def paths(self) -> list[str]:
+        return [hit.path for hit in self.results]
 
 
 def _short(path):
@@ -17,17 +47,16 @@ def _short(path):
     return f"{parent}/{os.path.basename(path)}" if parent else os.path.basename(path)
 
 
-def write_sheet(results, out, title):
+def write_sheet(hits, out, title):
     """A contact sheet PNG: one thumbnail per result, captioned with rank, score and file name."""
     from devise.data.sheet import contact_sheet
 
-    if not results:
+    if not hits:
         return None
-    items = [(r["path"], [f"#{rank}  {r['score']:.3f}", _short(r["path"])])
-             for rank, r in enumerate(results, 1)]
-    return contact_sheet(items, out, title=title, caption_lines=2)
+    items = [(h.path, [f"#{rank}  {h.score:.3f}", _short(h.path)]) for rank, h in enumerate(hits, 1)]
+    return str(contact_sheet(items, out, title=title, caption_lines=2))
 
 
-def lines(results):
+def lines(results: SearchResults) -> list[str]:
     """Plain-text rows for a terminal: rank, score, path."""
-    return [f"{rank:>3}  {r['score']:+.3f}  {r['path']}" for rank, r in enumerate(results, 1)]
+    return [f"{rank:>3}  {h.score:+.3f}  {h.path}" for rank, h in enumerate(results.results, 1)]

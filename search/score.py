@@ -4,11 +4,16 @@ Stored as `fields.alignment` on each item (index.edit.set_fields writes a
 new version; vectors are hard-linked, not rebuilt), so `--filter
 "alignment < 0.3"`, `map --color-by alignment` and `slices` can use it.
 """
+from __future__ import annotations
+
 import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from devise.core.errors import DataError
+from devise.core.results import Result
 from devise.search import alignment
 
 
@@ -27,19 +32,37 @@ def _stats(values):
             "min": round(float(v.min()), 4), "max": round(float(v.max()), 4)}
 
 
-def score_index(name=None, label_map=None, field=alignment.FIELD, store_field=True):
-    """Score every item of index `name` and store the scores; returns a summary dict.
+@dataclass
+class ScoreSummary(Result):
+    index: str
+    field: str
+    stored: bool
+    count: int
+    mean: float
+    std: float
+    min: float
+    max: float
+    sources: dict             # "prompt" / "class" / "unscored" -> number of images
+    per_text: list = field(default_factory=list)   # {"text", "count", "mean", ...}, lowest mean first
+    lowest: list = field(default_factory=list)     # the five worst-aligned images
+    highest: list = field(default_factory=list)    # the five best-aligned images, best first
 
-    label_map: {class folder: phrase} used where a generated folder's
-    metadata gives no prompt (it wins over the model's own phrases).
+
+def score(*, index: str | None = None, label_map: str | Path | dict | None = None,
+          field: str = alignment.FIELD, store: bool = True) -> ScoreSummary:
+    """Score every item of `index` against its prompt (metadata.jsonl) or class phrase; store it as `field`.
+
+    label_map: a file or {class folder: phrase}, used where a generated
+    folder's metadata gives no prompt (it wins over the model's own phrases).
     """
+    name, store_field = index, store
     from devise.data.labels import read_label_map
     from devise.index.edit import set_fields
     from devise.index.store import open_index
 
     idx = open_index(name)
     items = list(idx.items)
-    if isinstance(label_map, str):
+    if isinstance(label_map, (str, Path)):
         label_map = read_label_map(label_map)
     phrase_of = alignment.class_phrase_source(_model_classes(idx.model_dir), label_map)
     texts = alignment.texts_for(items, idx.root, phrase_of)
@@ -69,18 +92,17 @@ def score_index(name=None, label_map=None, field=alignment.FIELD, store_field=Tr
     for (_, source), k in zip(texts, ok):
         key = source if k else "unscored"
         sources[key] = sources.get(key, 0) + 1
-    return {"index": idx.name, "field": field, "stored": bool(store_field), **_stats(scores[ok]),
-            "sources": sources, "per_text": per_text,
-            "lowest": [image(i) for i in order[:5]], "highest": [image(i) for i in order[::-1][:5]]}
+    return ScoreSummary(idx.name, field, bool(store_field), **_stats(scores[ok]), sources=sources, per_text=per_text,
+                        lowest=[image(i) for i in order[:5]], highest=[image(i) for i in order[::-1][:5]])
 
 
-def summary_text(summary, show=8):
+def summary_text(summary: ScoreSummary, show=8):
     """Plain-text rendering for the CLI: totals, then the worst and best prompts."""
-    f = summary["field"]
-    src = ", ".join(f"{n} by {k}" for k, n in sorted(summary["sources"].items()))
-    lines = [f"index {summary['index']}: {summary['count']} images scored ({src}); {f} mean {summary['mean']:.3f} "
-             f"std {summary['std']:.3f} range {summary['min']:.3f}..{summary['max']:.3f}"]
-    rows = summary["per_text"]
+    f = summary.field
+    src = ", ".join(f"{n} by {k}" for k, n in sorted(summary.sources.items()))
+    lines = [f"index {summary.index}: {summary.count} images scored ({src}); {f} mean {summary.mean:.3f} "
+             f"std {summary.std:.3f} range {summary.min:.3f}..{summary.max:.3f}"]
+    rows = summary.per_text
     if len(rows) > 1:
         picks = rows if len(rows) <= 2 * show else rows[:show] + [None] + rows[-show:]
         lines.append(f"{'mean':>7} {'n':>5}  prompt / class phrase (lowest first)")

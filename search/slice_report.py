@@ -4,12 +4,16 @@ Every file is written atomically and index.md last, so a reader never finds
 it pointing at a missing sheet; sheets of an earlier run that the new
 index.md no longer names are deleted afterwards.
 """
+from __future__ import annotations
+
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from devise.core import atomic
+from devise.core.results import Result
 from devise.data.sheet import contact_sheet
 from devise.search import slices as slicing
 
@@ -26,8 +30,40 @@ def _scores(items, field):
     return out
 
 
+@dataclass
+class SliceReport(Result):
+    index: str
+    field: str
+    method: str
+    k: int
+    min_support: int
+    overall_mean: float
+    overall_std: float
+    scored: int
+    min_drop: float
+    clusters: int
+    clusters_considered: int
+    noise: int
+    found: dict                      # {"above": n, "below": n}
+    slices: list = field(default_factory=list)   # above the mean best first, then below worst first
+    written: list = field(default_factory=list)  # index.md and the contact sheets, when written
+
+
+def slices(*, index: str | None = None, field: str = "alignment", min_support: int = 5, min_drop: float | None = None,
+           k: int | None = None, method: str = "kmeans", top: int = 5, seed: int = 0,
+           out: str | Path | None = None) -> SliceReport:
+    """Clusters of similar images whose mean `field` sits far above or below the collection's.
+
+    out: also write `out/index.md` with one contact sheet per slice.
+    """
+    report = find(index, field, min_support, min_drop, k, method, top, seed)
+    if out is not None:
+        report.written = [str(p) for p in write(report, out)]
+    return report
+
+
 def find(name=None, field="alignment", min_support=5, min_drop=None, k=None, method="kmeans", top=5, seed=0):
-    """Cluster index `name` on image features and describe its unusual clusters (a JSON-able dict)."""
+    """Cluster index `name` on image features and describe its unusual clusters."""
     from devise.index.store import open_index
     from devise.search.tag import candidates
 
@@ -50,18 +86,17 @@ def find(name=None, field="alignment", min_support=5, min_drop=None, k=None, met
                      "words": nearest, "classes": slicing.class_mix(classes, s.members),
                      "examples": [{"path": items[m]["path"], "class": classes[m], field: round(float(scores[m]), 4)}
                                   for m in s.members[:SHEET_IMAGES]]})
-    report = {"index": idx.name, "field": field, "method": method, "k": n_clusters, "min_support": min_support,
-              **{key: round(v, 4) if isinstance(v, float) else v for key, v in stats.items()},
-              "found": {"above": len(above), "below": len(below)}, "slices": rows}
-    return report
+    return SliceReport(idx.name, field, method, n_clusters, min_support,
+                       **{key: round(v, 4) if isinstance(v, float) else v for key, v in stats.items()},
+                       found={"above": len(above), "below": len(below)}, slices=rows)
 
 
 def write(report, out):
     """Write a sheet per slice and index.md under `out`; returns the paths written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    field, written = report["field"], []
-    for row in report["slices"]:
+    field, written = report.field, []
+    for row in report.slices:
         entries = [(e["path"], [e["class"] or "", f"{field} {e[field]:.3f}"]) for e in row["examples"]]
         # Short enough for the sheet's width (6 thumbnails): the table in index.md has the rest.
         title = (f"{row['slice']}: {row['size']} images, mean {field} {row['mean']:.3f} "
@@ -85,22 +120,22 @@ def _link(path, out):
 
 
 def markdown(report, out):
-    f = report["field"]
-    lines = [f"# Slices of index `{report['index']}` by `{f}`", "",
-             f"{report['scored']} scored images; overall mean {report['overall_mean']:.3f}, std "
-             f"{report['overall_std']:.3f}. {report['method']} found {report['clusters']} clusters; "
-             f"{report['clusters_considered']} have at least {report['min_support']} scored images, and "
-             f"{report['found']['above']} sit at least {report['min_drop']:.3f} above the mean, "
-             f"{report['found']['below']} below.", "",
+    f = report.field
+    lines = [f"# Slices of index `{report.index}` by `{f}`", "",
+             f"{report.scored} scored images; overall mean {report.overall_mean:.3f}, std "
+             f"{report.overall_std:.3f}. {report.method} found {report.clusters} clusters; "
+             f"{report.clusters_considered} have at least {report.min_support} scored images, and "
+             f"{report.found['above']} sit at least {report.min_drop:.3f} above the mean, "
+             f"{report.found['below']} below.", "",
              "| slice | size | mean | diff | z | nearest words | main classes |",
              "|---|---:|---:|---:|---:|---|---|"]
-    for r in report["slices"]:
+    for r in report.slices:
         mix = ", ".join(f"{c} {share:.0%}" for c, share in r["classes"])
         lines.append(f"| [{r['slice']}](#{r['slice']}) | {r['size']} | {r['mean']:.3f} | {r['diff']:+.3f} | "
                      f"{r['z']:.1f} | {', '.join(r['words'])} | {mix} |")
-    if not report["slices"]:
+    if not report.slices:
         lines.append("| (none) | | | | | | |")
-    for r in report["slices"]:
+    for r in report.slices:
         lines += ["", f"## {r['slice']}", "", f"![{r['slice']}]({r.get('sheet', '')})", "",
                   "Nearest the cluster centre: " + ", ".join(_link(e["path"], out) for e in r["examples"][:6])]
     return "\n".join(lines) + "\n"
@@ -108,12 +143,12 @@ def markdown(report, out):
 
 def text_table(report):
     """Plain stdout rendering of the slice table."""
-    f = report["field"]
-    lines = [f"{report['scored']} images, {f} mean {report['overall_mean']:.3f} (std {report['overall_std']:.3f}); "
-             f"{report['clusters']} {report['method']} clusters, {report['found']['above']} above and "
-             f"{report['found']['below']} below by >= {report['min_drop']:.3f}",
+    f = report.field
+    lines = [f"{report.scored} images, {f} mean {report.overall_mean:.3f} (std {report.overall_std:.3f}); "
+             f"{report.clusters} {report.method} clusters, {report.found['above']} above and "
+             f"{report.found['below']} below by >= {report.min_drop:.3f}",
              f"{'slice':<9} {'size':>5} {'mean':>6} {'diff':>7} {'z':>6}  nearest words | main classes"]
-    for r in report["slices"]:
+    for r in report.slices:
         mix = ", ".join(f"{c} {share:.0%}" for c, share in r["classes"])
         lines.append(f"{r['slice']:<9} {r['size']:5d} {r['mean']:6.3f} {r['diff']:+7.3f} {r['z']:6.1f}  "
                      f"{', '.join(r['words'])} | {mix}")

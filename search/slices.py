@@ -108,7 +108,7 @@ def centroid_words(word_vectors, candidates, top=5):
 
     texts, matrix = candidates
     centres = unit_rows(np.stack([v.mean(axis=0) for v in word_vectors]))
-    return [[w["word"] for w in ranked] for ranked in rank(centres, texts, matrix, top)]
+    return [[t.word for t in ranked] for ranked in rank(centres, texts, matrix, top)]
 
 
 def class_mix(classes, rows, top=3):

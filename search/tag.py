@@ -1,65 +1,99 @@
-"""Tagging: the nearest words (or given label phrases) to each image in word space."""
+"""Tagging: the nearest words (or given label phrases) to each image in word space.
+
+With a trained model, seen-class labels carry the model's calibrated-stacking
+penalty `gamma`: `score` (cosine minus that penalty) orders the list and is
+what is shown; the plain `cosine` is kept beside it.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from devise.core.errors import DataError
+from devise.core.results import Result, Skipped, skipped
 
 TAG_VOCABULARY_SIZE = 50_000
 
 
-def parse_labels(value):
-    """A file with one phrase per line, or a comma-separated list."""
-    path = Path(value)
-    if path.is_file():
-        phrases = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    else:
-        phrases = [part.strip() for part in value.split(",")]
-    phrases = [p for p in phrases if p and not p.startswith("#")]
-    if not phrases:
-        raise DataError(f"--labels {value!r}: no label phrases given.")
-    return phrases
+@dataclass
+class Tag(Result):
+    word: str
+    score: float     # what orders the list: cosine, less the seen-label penalty of a calibrated model
+    cosine: float    # the plain cosine similarity in word space
+
+
+@dataclass
+class ImageTags(Result):
+    image: str
+    tags: list[Tag]
+
+
+@dataclass
+class TagResults(Result):
+    model: str                     # a model directory, or "conse"
+    images: list[ImageTags] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.images)
+
+    def __len__(self):
+        return len(self.images)
 
 
 def candidates(words, labels=None):
     """(texts, unit vectors) to rank: given label phrases, or the tag vocabulary."""
     from devise.data.words import tag_vocabulary, unit_matrix
-    from devise.core.vectors import unit_rows
 
     if labels:
-        return list(labels), unit_rows(np.stack([words.phrase_vector(p) for p in labels]))
+        return list(labels), words.phrase_matrix(list(labels))
     rows = tag_vocabulary(words, TAG_VOCABULARY_SIZE)
     return [words.words[r] for r in rows], unit_matrix(words, rows)
 
 
-def rank(vectors, texts, matrix, top, penalty=None):
-    """Top labels per image. `penalty` (calibrated stacking) changes the order only:
-    the reported score stays the plain cosine similarity."""
-    scores = vectors @ matrix.T
-    order_by = scores - penalty[None, :] if penalty is not None else scores
+def rank(vectors, texts, matrix, top, penalty=None) -> list[list[Tag]]:
+    """Top labels per image by cosine less `penalty` (calibrated stacking), best first."""
+    cosines = vectors @ matrix.T
+    scores = cosines - penalty[None, :] if penalty is not None else cosines
     top = min(top, len(texts))
-    best = np.argpartition(-order_by, top - 1, axis=1)[:, :top]
+    best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
     out = []
-    for row, keys, idx in zip(scores, order_by, best):
-        idx = idx[np.argsort(-keys[idx])]
-        out.append([{"word": texts[i], "score": float(row[i])} for i in idx])
+    for cos, score, idx in zip(cosines, scores, best):
+        idx = idx[np.argsort(-score[idx], kind="stable")]
+        out.append([Tag(texts[i], round(float(score[i]), 6), round(float(cos[i]), 6)) for i in idx])
     return out
 
 
-def tag(paths, model_dir=None, top=10, labels=None, projector=None):
-    """Return ([{"image": path, "tags": [{"word", "score"}]}], skipped files)."""
-    from devise.models.projector import Projector
-    from devise.models.embed import embed_paths
+def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index: str | None = None, top: int = 10,
+        labels: Sequence[str] | str | None = None, projector=None) -> TagResults:
+    """The `top` nearest words to each image, or its best `labels` (zero-shot classification).
 
-    projector = projector or Projector(model_dir)
-    texts, matrix = candidates(projector.words, labels)
-    emb = embed_paths(paths, projector.backbone, progress=len(paths) > 64)
+    model: a trained model directory (default: ConSE, no training); index:
+    use that index's model instead. labels: phrases, a comma list, or a
+    file with one phrase per line.
+    """
+    from devise.data.labels import parse_labels
+    from devise.models.embed import embed_paths
+    from devise.models.projector import Projector
+
+    if projector is None:
+        if index is not None:
+            from devise.index.store import open_index
+
+            model = open_index(index, model=model).model_dir
+        projector = Projector(model)
+    phrases = parse_labels(labels) if labels is not None else None
+    texts, matrix = candidates(projector.words, phrases)
+    emb = embed_paths([str(p) for p in images], projector.backbone, progress=len(images) > 64)
+    result = TagResults(projector.name, skipped=skipped(emb.bad))
     if not emb.paths:
-        return [], emb.bad
+        return result
     vectors = projector.project(emb.features, emb.logits)
     penalty = None
     if projector.gamma:
         seen = projector.seen_phrases
         penalty = np.array([projector.gamma if t in seen else 0.0 for t in texts], np.float32)
-    ranked = rank(vectors, texts, matrix, top, penalty)
-    return [{"image": p, "tags": t} for p, t in zip(emb.paths, ranked)], emb.bad
+    result.images = [ImageTags(p, t) for p, t in zip(emb.paths, rank(vectors, texts, matrix, top, penalty))]
+    return result

@@ -5,20 +5,34 @@ A query is parsed into one unit vector in the index's word space
 Only NumPy, Annoy and the memory-mapped word vectors are loaded, so a cold
 process answers in a few hundred milliseconds, without TensorFlow.
 """
+from __future__ import annotations
+
+from pathlib import Path
+
+from devise.index.filters import select
 from devise.index.store import open_index
+from devise.search.filtered import nearest
 from devise.search.query import query_vector
-from devise.search.results import write_sheet
+from devise.search.results import Hit, SearchResults, write_sheet
 
 
-def search(query, index=None, top=10, sheet=None):
-    """[{"path", "score"}] best first; scores are cosine similarities in [-1, 1].
+def hits_of(idx, pairs) -> list[Hit]:
+    """[(id, cosine)] of `idx` -> Hits with the items' paths."""
+    return [Hit(idx.items[i]["path"], round(score, 6)) for i, score in pairs]
 
-    index: an index name (default: the last one built). sheet: optional PNG
-    path for a contact sheet of the results.
+
+def search(query: str, *, index: str | None = None, top: int = 10, filter: str | None = None,
+           sheet: str | Path | None = None) -> SearchResults:
+    """Images matching a text query, best first; scores are cosine similarities in [-1, 1].
+
+    query: words, phrases, `+`/`-` parts and `word:2` weights ("beach + sunset - people").
+    index: an index name (default: the last one built). filter: only items
+    matching this filter expression. sheet: also write a contact sheet PNG here.
     """
     idx = open_index(index)
+    allowed = select(idx.items, filter) if filter else None
     vector, _ = query_vector(query, idx.word_vectors())
-    results = idx.results(idx.space("words").nearest(vector, top))
-    if sheet:
-        write_sheet(results, sheet, f"{query}  (index {idx.name})")
-    return results
+    hits = hits_of(idx, nearest(idx.space("words"), vector, top, allowed))
+    title = f"{query}" + (f" [{filter}]" if filter else "") + f"  (index {idx.name})"
+    written = write_sheet(hits, sheet, title) if sheet else None
+    return SearchResults(query, idx.name, hits, filter, written)

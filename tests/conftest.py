@@ -1,37 +1,14 @@
-"""Shared fixtures: an isolated DEVISE_HOME, a fake backbone, tiny image folders."""
+"""Shared fixtures: an isolated DEVISE_HOME, a fake backbone, tiny image folders, GloVe, the CLI."""
+import json
 import os
-from pathlib import Path
 
-import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from helpers import COLOURS, FakeBackbone, make_image, pattern
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
-CALTECH = Path(os.environ.get("DEVISE_DATASETS", SHARED)) / "caltech101"
-
-
-class FakeBackbone:
-    """Deterministic stand-in for a CNN: pixel statistics in, fixed random projections out."""
-
-    name = "fake"
-    input_size = 16
-    feature_dim = 48
-    fingerprint = "fake-backbone-v1"
-
-    def __init__(self):
-        rng = np.random.default_rng(0)
-        self.to_logits = rng.normal(size=(self.feature_dim, 1000)).astype(np.float32)
-        self.calls = 0
-        self.images_seen = 0
-
-    def predict(self, batch):
-        self.calls += 1
-        self.images_seen += len(batch)
-        x = batch.astype(np.float32) / 255.0
-        small = x.reshape(len(x), 4, 4, 4, 4, 3).mean(axis=(2, 4)).reshape(len(x), -1)
-        feats = np.maximum(small - 0.2, 0) * 3
-        return feats.astype(np.float32), (feats @ self.to_logits).astype(np.float32)
 
 
 @pytest.fixture(autouse=True)
@@ -58,21 +35,6 @@ def fake_backbone(monkeypatch):
     return fake
 
 
-COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220),
-           "yellow": (230, 220, 30), "black": (5, 5, 5), "white": (250, 250, 250)}
-
-
-def make_image(path, rgb, size=(40, 30), seed=0, mode="RGB"):
-    rng = np.random.default_rng(seed)
-    arr = np.clip(np.array(rgb)[None, None, :] + rng.normal(0, 12, (size[1], size[0], 3)), 0, 255).astype(np.uint8)
-    img = Image.fromarray(arr, "RGB")
-    if mode != "RGB":
-        img = img.convert(mode)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
-    return path
-
-
 @pytest.fixture
 def colour_folder(tmp_path):
     """Six classes named by colour words, 8 noisy images each: learnable and in GloVe."""
@@ -83,5 +45,109 @@ def colour_folder(tmp_path):
     return root
 
 
-def needs_caltech():
-    return pytest.mark.skipif(not (CALTECH / "airplanes").is_dir(), reason="Caltech-101 not available (../shared/datasets)")
+@pytest.fixture(scope="session")
+def glove_dir(tmp_path_factory):
+    """The default GloVe in converted form, made once: converting it per test costs ~1.3 s each."""
+    from devise.data import word_convert
+
+    directory = tmp_path_factory.mktemp("glove") / "glove-6b-50d"
+    directory.mkdir()
+    word_convert.convert_default(directory, "glove-6b-50d")
+    return directory
+
+
+@pytest.fixture
+def words_home(devise_home, glove_dir):
+    from devise.data import words
+
+    (devise_home / "words").mkdir(parents=True, exist_ok=True)
+    os.symlink(glove_dir, devise_home / "words" / "glove-6b-50d")
+    words.clear_cache()
+    yield devise_home
+    words.clear_cache()
+
+
+@pytest.fixture
+def run():
+    """Invoke the CLI in-process; returns the click Result."""
+    from devise.cli import cli
+
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def dup_folder(tmp_path):
+    """3 classes x 5 distinct patterns, plus planted copies: JPEG q70, a 0.6x resize, 3 black, 2 white."""
+    root = tmp_path / "patterns"
+    for ci, cls in enumerate(["alpha", "beta", "gamma"]):
+        (root / cls).mkdir(parents=True)
+        for i in range(5):
+            pattern(ci * 10 + i).save(root / cls / f"{i:03d}.png")
+    (root / "copies").mkdir()
+    Image.open(root / "alpha" / "001.png").convert("RGB").save(root / "copies" / "alpha_001_q70.jpg", quality=70)
+    beta = Image.open(root / "beta" / "002.png")
+    beta.resize((58, 43), Image.LANCZOS).save(root / "copies" / "beta_002_small.png")
+    for i in range(3):
+        Image.new("RGB", (80 + 10 * i, 60), (0, 0, 0)).save(root / "copies" / f"black_{i}.png")
+    for i in range(2):
+        Image.new("RGB", (64, 64), (255, 255, 255)).save(root / "copies" / f"white_{i}.jpg", quality=90)
+    return root
+
+
+TINY_IMAGE_SIZE = 32
+
+
+def _tiny_tokenizer(folder):
+    from transformers import CLIPTokenizer
+
+    # Character-level BPE (no merges): enough for CLIP's tokenizer to run on any lowercase prompt.
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for ch in "abcdefghijklmnopqrstuvwxyz":
+        vocab[ch] = len(vocab)
+        vocab[ch + "</w>"] = len(vocab)
+    folder.mkdir()
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    for name in ("diffusers", "transformers"):
+        pytest.importorskip(name)
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    root = tmp_path_factory.mktemp("pipeline")
+    tokenizer = _tiny_tokenizer(root / "tok")
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        sample_size=16, in_channels=4, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32, attention_head_dim=(2, 4), norm_num_groups=8)
+    vae = AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(32, 64), norm_num_groups=8,
+        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, sample_size=TINY_IMAGE_SIZE)
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4,
+        num_hidden_layers=2, max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1))
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                       timestep_spacing="trailing", steps_offset=1)
+    pipe = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.save_pretrained(root / "tiny")
+    return root / "tiny"
+
+
+@pytest.fixture(scope="session")
+def tiny_pipe(tiny_model):
+    from devise.data import generate as gen
+
+    return gen.load_pipeline(str(tiny_model), device="cpu")

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from devise.cli import cli
-from tests.conftest import CALTECH, make_image, needs_caltech
+from helpers import CALTECH, make_image, needs_caltech
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,8 +32,9 @@ def test_tag_goes_on_past_bad_files(tmp_path, fake_backbone):
     result = run("tag", good, bad, "--labels", "red,green,blue", "--json", "--top", "2")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert [d["image"] for d in data] == [str(good.resolve())]
-    assert len(data[0]["tags"]) == 2 and {"word", "score"} <= set(data[0]["tags"][0])
+    assert [d["image"] for d in data["images"]] == [str(good.resolve())]
+    assert len(data["images"][0]["tags"]) == 2 and {"word", "score", "cosine"} <= set(data["images"][0]["tags"][0])
+    assert [s["path"] for s in data["skipped"]] == [str(bad.resolve())]
     assert "bad.jpg" in result.stderr
 
 
@@ -80,7 +81,7 @@ def test_classify_real_weights_sees_cat_and_espresso():
     data = Path(skimage.__file__).parent / "data"
     result = run("classify", data / "chelsea.png", data / "coffee.png", "--top", "3", "--json")
     assert result.exit_code == 0, result.output
-    chelsea, coffee = json.loads(result.stdout)
+    chelsea, coffee = json.loads(result.stdout)["images"]
     assert {"tiger cat", "Egyptian cat", "tabby"} & {l["label"] for l in chelsea["labels"]}
     assert coffee["labels"][0]["label"] == "espresso" and coffee["labels"][0]["prob"] > 0.8
 
@@ -88,7 +89,7 @@ def test_classify_real_weights_sees_cat_and_espresso():
 @needs_caltech()
 def test_caltech_quirks_and_real_end_to_end(tmp_path):
     from devise.data.folders import scan
-    from devise.train.run import evaluate, train_model
+    import devise
 
     background = scan(CALTECH / "BACKGROUND_Google", warn=False)
     assert any(p.endswith("tmp") for p, _ in background.skipped)
@@ -97,8 +98,8 @@ def test_caltech_quirks_and_real_end_to_end(tmp_path):
         for src in sorted((CALTECH / cls).iterdir())[:10]:
             (subset / cls).mkdir(parents=True, exist_ok=True)
             (subset / cls / src.name).symlink_to(src)
-    train_model(subset, tmp_path / "m", holdout_classes=["pizza", "umbrella"], epochs=5)
-    report = evaluate(subset, model_dir=tmp_path / "m")
+    devise.train(subset, out=tmp_path / "m", holdout_classes=["pizza", "umbrella"], epochs=5)
+    report = devise.evaluate(subset, model=tmp_path / "m")
     # Two held-out classes that ImageNet knows well: zero-shot must beat chance (0.5) clearly.
-    assert report["zsl"]["hit@1"] >= 0.8
-    assert report["baselines"]["conse"]["zsl"]["hit@1"] >= 0.8
+    assert report.zsl["hit@1"] >= 0.8
+    assert report.baselines["conse"]["zsl"]["hit@1"] >= 0.8

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from search_fixtures import fit_model, glove_dir, run, words_home  # noqa: F401 (fixtures)
+from helpers import fit_model
+
 
 COLOURS = ["red", "green", "blue", "yellow", "black", "white"]
 
@@ -27,7 +28,7 @@ def items(home):
 def test_label_adds_assigns_and_drops_fields(indexed, run, words_home):
     result = run("label", "--labels", "red,green,blue", "--json")
     assert result.exit_code == 0, result.output
-    assert set(json.loads(result.stdout)["fields"]) == {"red", "green", "blue"}
+    assert {f["field"] for f in json.loads(result.stdout)["fields"]} == {"red", "green", "blue"}
     assert all({"red", "green", "blue"} <= set(it["fields"]) for it in items(words_home))
     result = run("label", "--labels", "yellow,black,white", "--assign", "--calibrate", "none", "--json")
     assert result.exit_code == 0, result.output

@@ -61,4 +61,4 @@ def test_filter_cli_error_is_one_line(words_home, colour_folder, fake_backbone, 
     assert "unexpected 'AND'" in result.output and result.output.count("\n") == 1
 
 
-from search_fixtures import glove_dir, run, words_home  # noqa: E402,F401 (fixtures)
+

@@ -16,57 +16,7 @@ from devise.core.errors import GenerateError
 from devise.data import generate as gen
 from devise.data import generate_plan as plan
 
-SIZE = 32
-FAST = dict(steps=2, guidance=0.0, size=SIZE, device="cpu")
-
-
-def _tiny_tokenizer(folder):
-    from transformers import CLIPTokenizer
-
-    # Character-level BPE (no merges): enough for CLIP's tokenizer to run on any lowercase prompt.
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for ch in "abcdefghijklmnopqrstuvwxyz":
-        vocab[ch] = len(vocab)
-        vocab[ch + "</w>"] = len(vocab)
-    folder.mkdir()
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77)
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    for name in ("diffusers", "transformers"):
-        pytest.importorskip(name)
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    root = tmp_path_factory.mktemp("pipeline")
-    tokenizer = _tiny_tokenizer(root / "tok")
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        sample_size=16, in_channels=4, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=(2, 4), norm_num_groups=8)
-    vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(32, 64), norm_num_groups=8,
-        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, sample_size=SIZE)
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4,
-        num_hidden_layers=2, max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1))
-    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                       timestep_spacing="trailing", steps_offset=1)
-    pipe = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
-    pipe.save_pretrained(root / "tiny")
-    return root / "tiny"
-
-
-@pytest.fixture(scope="module")
-def tiny_pipe(tiny_model):
-    return gen.load_pipeline(str(tiny_model), device="cpu")
+from helpers import FAST, SIZE
 
 
 def pixels(path):
@@ -79,7 +29,7 @@ def read_metadata(out):
 
 def test_layout_metadata_and_size(tiny_model, tmp_path):
     out = tmp_path / "gen"
-    summary = gen.generate(["hot dog", "cat"], out, per_class=2, model=str(tiny_model), batch_size=3, **FAST)
+    summary = gen.generate(["hot dog", "cat"], out=out, per_class=2, model=str(tiny_model), batch_size=3, **FAST)
     assert (summary.generated, summary.skipped, summary.blank, summary.retried) == (4, 0, 0, 0)
     assert summary.images_per_minute > 0 and summary.device == "cpu"
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
@@ -99,7 +49,7 @@ def test_layout_metadata_and_size(tiny_model, tmp_path):
 
 
 def test_same_seed_same_image(tiny_pipe, tmp_path):
-    runs = [gen.generate("sofa", tmp_path / name, per_class=2, seed=seed, pipeline=tiny_pipe, **FAST)
+    runs = [gen.generate("sofa", out=tmp_path / name, per_class=2, seed=seed, pipeline=tiny_pipe, **FAST)
             for name, seed in (("a", 7), ("b", 7), ("c", 8))]
     assert all(r.generated == 2 for r in runs)
     for f in ("sofa/0000.png", "sofa/0001.png"):
@@ -110,11 +60,11 @@ def test_same_seed_same_image(tiny_pipe, tmp_path):
 def test_resume_skips_finished_and_redoes_truncated(tiny_pipe, tmp_path, capsys):
     out = tmp_path / "gen"
     args = dict(per_class=3, pipeline=tiny_pipe, batch_size=1, **FAST)
-    gen.generate(["cat"], out, **args)
+    gen.generate(["cat"], out=out, **args)
     before = {f: pixels(out / f) for f in read_metadata(out)}
     mtimes = {f: (out / f).stat().st_mtime_ns for f in before}
 
-    again = gen.generate(["cat"], out, **args)
+    again = gen.generate(["cat"], out=out, **args)
     assert (again.generated, again.skipped) == (0, 3)
     assert {f: (out / f).stat().st_mtime_ns for f in before} == mtimes
 
@@ -122,7 +72,7 @@ def test_resume_skips_finished_and_redoes_truncated(tiny_pipe, tmp_path, capsys)
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
     clipped.write_bytes(clipped.read_bytes()[:-6])  # decodes, but lost its IEND chunk
     (out / "metadata.jsonl").unlink()  # lost too: rebuilt from the PNG text chunks
-    fixed = gen.generate(["cat"], out, **args)
+    fixed = gen.generate(["cat"], out=out, **args)
     assert (fixed.generated, fixed.redone, fixed.skipped) == (2, 2, 1)
     assert "cat/0001.png is incomplete" in capsys.readouterr().err
     # Regenerated alone from their (class, index) seeds: the same pictures as before.
@@ -151,13 +101,13 @@ def test_blank_images_flagged_then_retried(tiny_pipe, tmp_path, flag):
     out, first_try = tmp_path / "gen", [plan.image_seed(0, "cat", i, attempt=0) for i in (0, 2)]
     fake = BlankingPipeline(tiny_pipe, first_try, flag=flag)
 
-    flagged = gen.generate(["cat"], out, per_class=3, pipeline=fake, **FAST)
+    flagged = gen.generate(["cat"], out=out, per_class=3, pipeline=fake, **FAST)
     assert (flagged.generated, flagged.blank, flagged.retried) == (3, 2, 0)
     meta = read_metadata(out)
     assert [meta[f"cat/000{i}.png"]["blank"] for i in range(3)] == [True, False, True]
 
     # A later run with --retry-blank picks up the blanks with new seeds and keeps the rest.
-    retried = gen.generate(["cat"], out, per_class=3, pipeline=fake, retry_blank=2, **FAST)
+    retried = gen.generate(["cat"], out=out, per_class=3, pipeline=fake, retry_blank=2, **FAST)
     assert (retried.generated, retried.redone, retried.skipped, retried.blank) == (2, 2, 1, 0)
     meta = read_metadata(out)
     for i in (0, 2):
@@ -171,10 +121,10 @@ def test_retry_blank_in_one_run(tiny_pipe, tmp_path):
     # Blank on the first two attempts of cat/0000: --retry-blank 1 gives up, 2 succeeds.
     seeds = [plan.image_seed(0, "cat", 0, attempt=a) for a in (0, 1)]
     fake = BlankingPipeline(tiny_pipe, seeds)
-    short = gen.generate(["cat"], tmp_path / "a", per_class=2, pipeline=fake, retry_blank=1, **FAST)
+    short = gen.generate(["cat"], out=tmp_path / "a", per_class=2, pipeline=fake, retry_blank=1, **FAST)
     assert (short.generated, short.retried, short.blank) == (2, 1, 1)
     assert read_metadata(tmp_path / "a")["cat/0000.png"]["attempt"] == 1
-    enough = gen.generate(["cat"], tmp_path / "b", per_class=2, pipeline=fake, retry_blank=2, **FAST)
+    enough = gen.generate(["cat"], out=tmp_path / "b", per_class=2, pipeline=fake, retry_blank=2, **FAST)
     assert (enough.generated, enough.retried, enough.blank) == (2, 2, 0)
     assert read_metadata(tmp_path / "b")["cat/0000.png"]["seed"] == plan.image_seed(0, "cat", 0, attempt=2)
 
@@ -227,7 +177,7 @@ def test_missing_extra_names_the_pip_command(tmp_path, monkeypatch):
     folder.mkdir()
     (folder / "model_index.json").write_text("{}")
     with pytest.raises(GenerateError) as err:
-        gen.generate(["cat"], tmp_path / "gen", model=str(folder))
+        gen.generate(["cat"], out=tmp_path / "gen", model=str(folder))
     assert 'pip install -e ".[generate]"' in str(err.value) and "diffusers" in str(err.value)
     assert "torch==2.13.0" in str(err.value)
     assert not (tmp_path / "gen").exists()

@@ -8,7 +8,7 @@ from PIL import Image
 from devise.core.errors import BadImageError, DataError
 from devise.data.folders import require_labelled, scan
 from devise.data.images import fit_square, load_square, open_rgb
-from tests.conftest import make_image
+from helpers import make_image
 
 
 def test_modes_become_rgb(tmp_path):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from search_fixtures import add_images, fit_model, glove_dir, run, words_home  # noqa: F401 (fixtures)
+from helpers import add_images, fit_model
+
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -77,7 +78,7 @@ def test_trained_model_search_and_tag_use_the_index_model(words_home, colour_fol
         assert all(Path(p).parent.name == colour for p in top), (colour, top)
     result = run("tag", colour_folder / "red" / "001.jpg", "--index", "colours", "--top", 3, "--json")
     assert result.exit_code == 0, result.output
-    assert "red" in [t["word"] for t in json.loads(result.stdout)[0]["tags"]]
+    assert "red" in [t["word"] for t in json.loads(result.stdout)["images"][0]["tags"]]
 
 
 def test_incremental_reindex_embeds_only_new_files_and_drops_deleted(built, run, colour_folder, fake_backbone):
@@ -121,7 +122,7 @@ def test_annoy_mode_matches_exact(words_home, colour_folder, fake_backbone, run,
     monkeypatch.setitem(tuning.EXACT_BELOW, "words", 0)
     monkeypatch.setitem(tuning.EXACT_BELOW, "features", 0)
     summary = json.loads(run("index", colour_folder, "--rebuild", "--json").stdout)
-    assert summary["search"]["mode"] == summary["search"]["features"]["mode"] == "annoy"
+    assert summary["text_search"] == summary["image_search"] == "annoy"
     assert top_scores() == pytest.approx(exact, abs=1e-5)  # search_k covers all 48 items: same neighbours
     like = json.loads(run("similar", colour_folder / "red" / "000.jpg", "--json").stdout)["results"]
     assert len(like) == 10 and all("/red/" in r["path"] for r in like[:7])

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from devise.cli import cli
-from conftest import COLOURS, make_image
+from helpers import COLOURS, make_image
 from devise.search import alignment, slices
 
 
@@ -48,7 +48,7 @@ def test_prompts_lose_template_words():
 
 
 def test_score_generated_folder_uses_each_prompt(generated_folder, fake_backbone):
-    from devise.index.builder import build
+    from devise.index.builder import build_index as build
 
     build(str(generated_folder), progress=False)
     result = run("score", "--json")
@@ -65,7 +65,7 @@ def test_score_generated_folder_uses_each_prompt(generated_folder, fake_backbone
 
 
 def test_score_labelled_folder_uses_class_phrases(colour_folder, fake_backbone, tmp_path):
-    from devise.index.builder import build
+    from devise.index.builder import build_index as build
 
     build(str(colour_folder), name="colours", progress=False)
     mapping = tmp_path / "map.txt"
@@ -82,7 +82,7 @@ def test_score_labelled_folder_uses_class_phrases(colour_folder, fake_backbone, 
 
 
 def test_unknown_phrases_are_left_unscored(tmp_path, fake_backbone):
-    from devise.index.builder import build
+    from devise.index.builder import build_index as build
 
     for ci, name in enumerate(["red", "zzqxv_blorf"]):
         for i in range(3):
@@ -98,7 +98,7 @@ def test_unknown_phrases_are_left_unscored(tmp_path, fake_backbone):
 def test_errors_are_one_line(fake_backbone, colour_folder):
     result = run("score", "--index", "nope")
     assert result.exit_code == 1 and "no index named 'nope'" in result.stderr
-    from devise.index.builder import build
+    from devise.index.builder import build_index as build
 
     build(str(colour_folder), progress=False)
     result = run("slices", "--out", "unused")
@@ -130,7 +130,7 @@ def test_planted_slice_is_found():
 
 
 def test_slices_cli_writes_report(colour_folder, fake_backbone, tmp_path):
-    from devise.index.builder import build
+    from devise.index.builder import build_index as build
 
     build(str(colour_folder), progress=False)
     assert run("score").exit_code == 0
@@ -154,7 +154,7 @@ def test_slices_cli_writes_report(colour_folder, fake_backbone, tmp_path):
 
 def test_alignment_is_filterable(colour_folder, fake_backbone):
     filters = pytest.importorskip("devise.index.filters")  # issue 4's filter language
-    from devise.index.builder import build
+    from devise.index.builder import build_index as build
 
     build(str(colour_folder), progress=False)
     assert run("score").exit_code == 0
@@ -169,7 +169,7 @@ def test_alignment_is_filterable(colour_folder, fake_backbone):
 def test_alignment_colours_a_map(colour_folder, fake_backbone, tmp_path):
     if "map" not in cli.commands:
         pytest.skip("`map` (issue 4) is not in the CLI yet")
-    from devise.index.builder import build
+    from devise.index.builder import build_index as build
 
     build(str(colour_folder), progress=False)
     assert run("score").exit_code == 0

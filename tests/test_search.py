@@ -6,7 +6,7 @@ import pytest
 
 from devise.core.errors import QueryError, VocabularyError
 from devise.search.query import parse, query_vector
-from search_fixtures import glove_dir, run, words_home  # noqa: F401 (fixtures)
+
 
 
 def elements(query):
@@ -86,13 +86,12 @@ def test_nearest_words_through_annoy(tmp_path, devise_home, run, monkeypatch):
 
 
 def test_python_api_mirrors_the_cli(words_home, colour_folder, fake_backbone):
-    import index
-    import search
+    import devise
 
-    summary = index.build(colour_folder, name="api", progress=False)
-    assert summary["items"] == 48 and index.open_index("api").model_dir is None
-    results = search.search("red", index="api", top=4)
-    assert len(results) == 4 and set(results[0]) == {"path", "score"}
-    like = search.similar(str(colour_folder / "red" / "000.jpg"), index="api", top=3)
-    assert all("/red/" in r["path"] for r in like)
-    assert [i["name"] for i in index.list_indexes()] == ["api"]
+    summary = devise.build_index(colour_folder, name="api", progress=False)
+    assert summary.items == 48 and summary.model == "conse"
+    results = devise.search("red", index="api", top=4)
+    assert len(results) == 4 and set(results.to_dict()["results"][0]) == {"path", "score"}
+    like = devise.similar(str(colour_folder / "red" / "000.jpg"), index="api", top=3)
+    assert all("/red/" in hit.path for hit in like)
+    assert [i.name for i in devise.indexes()] == ["api"]

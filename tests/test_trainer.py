@@ -55,21 +55,25 @@ def test_conse_is_a_convex_combination_of_label_vectors():
 
 @pytest.mark.parametrize("loss", ["cosine", "hinge"])
 def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss):
+    import devise
     from devise.models import model_store
-    from devise.train.run import evaluate, train_model
+    from devise.models.embed import embed_paths
+    from devise.data.folders import scan
 
     out = tmp_path / "model"
-    model_dir, split, fitted, ds = train_model(colour_folder, out, holdout_classes=["yellow"], loss=loss, epochs=5)
-    assert split.unseen == ["yellow"] and "yellow" not in split.seen
-    assert set(split.test_seen).isdisjoint(split.train)
+    trained = devise.train(colour_folder, out=out, holdout_classes=["yellow"], loss=loss, epochs=5)
+    assert trained.unseen == ["yellow"] and "yellow" not in trained.seen
+    assert trained.train_images + trained.test_seen_images == 40 and trained.test_unseen_images == 8
+    split = json.loads((out / "split.json").read_text())
+    assert set(split["test_seen"]).isdisjoint(split["train"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backbone"] == "fake" and manifest["words"] == "glove-6b-50d" and manifest["word_dim"] == 50
     assert manifest["unseen"] == ["yellow"] and manifest["loss"] == loss
     assert (out / "head.keras").is_file() and (out / "split.json").is_file()
     model = model_store.load(out)
-    vecs = model.project(ds.features[:3])
+    vecs = model.project(embed_paths(scan(colour_folder).paths[:3], progress=False).features)
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-4)
-    report = evaluate(colour_folder, model_dir=out)
+    report = devise.evaluate(colour_folder, model=out).to_dict()
     for key in ("zsl", "gzsl_unseen", "gzsl_seen"):
         assert set(report[key]) == {"hit@1", "hit@2", "hit@5", "hit@10"}
         assert set(report["baselines"]["conse"][key]) == set(report[key])
@@ -78,16 +82,16 @@ def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss)
 
 
 def test_evaluate_several_splits_reports_std(colour_folder, fake_backbone):
-    from devise.train.run import evaluate
+    from devise.train.evaluation import evaluate
 
     report = evaluate(colour_folder, holdout=0.34, splits=2, epochs=3)
-    assert report["splits"] == 2 and len(report["runs"]) == 2
-    assert report["runs"][0]["unseen"] != report["runs"][1]["unseen"]
-    assert "hit@1" in report["std"]["zsl"]
+    assert report.splits == 2 and len(report.runs) == 2
+    assert report.runs[0]["unseen"] != report.runs[1]["unseen"]
+    assert "hit@1" in report.std["zsl"]
 
 
 def test_feature_cache_only_embeds_changes(colour_folder, fake_backbone):
-    from tests.conftest import make_image
+    from helpers import make_image
     from devise.models.embed import embed_paths
     from devise.data.folders import scan
 
@@ -100,9 +104,9 @@ def test_feature_cache_only_embeds_changes(colour_folder, fake_backbone):
 
 def test_load_rejects_mismatched_model(tmp_path, colour_folder, fake_backbone):
     from devise.models import model_store
-    from devise.train.run import train_model
+    from devise.train.run import train
 
-    train_model(colour_folder, tmp_path / "m", holdout_classes=["yellow"], epochs=2)
+    train(colour_folder, out=tmp_path / "m", holdout_classes=["yellow"], epochs=2)
     with pytest.raises(ModelError, match="backbone"):
         model_store.load(tmp_path / "m", backbone="vgg16")
     with pytest.raises(ModelError, match="no such model"):
@@ -110,8 +114,8 @@ def test_load_rejects_mismatched_model(tmp_path, colour_folder, fake_backbone):
 
 
 def test_evaluate_with_separate_test_dir(tmp_path, colour_folder, fake_backbone):
-    from tests.conftest import COLOURS, make_image
-    from devise.train.run import evaluate
+    from helpers import COLOURS, make_image
+    from devise.train.evaluation import evaluate
 
     test_dir = tmp_path / "test"
     # Only some classes, so the test folder's class order differs from the training folder's.
@@ -119,7 +123,7 @@ def test_evaluate_with_separate_test_dir(tmp_path, colour_folder, fake_backbone)
         for i in range(3):
             make_image(test_dir / name / f"t{i}.jpg", COLOURS[name], seed=1000 + ci * 10 + i)
     report = evaluate(colour_folder, test_dir=test_dir, holdout_classes=["yellow", "white"], epochs=3)
-    run = report["runs"][0]
+    run = report.runs[0]
     assert run["n_test_unseen"] == 6 and run["n_test_seen"] == 3
     # Test images come from the test folder only: a blue test image is scored as "blue".
-    assert 0 <= report["gzsl_h"] <= 1 and report["zsl"]["hit@1"] >= 0.5
+    assert 0 <= report.gzsl_h <= 1 and report.zsl["hit@1"] >= 0.5

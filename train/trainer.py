@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from devise.train import metrics
-from devise.models.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend, make_loss
+from devise.train.config import TrainConfig
+from devise.models.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend
+from devise.train.losses import make_loss
 
 # The blend is gated per image, as in Socher et al. (2013): where the head is
 # confident the image shows a seen class, trust the head; elsewhere lean on
@@ -36,14 +38,16 @@ class Fitted:
     calibration: dict
 
 
-def fit_head(features, y, label_vectors, loss="cosine", epochs=30, seed=0, batch_size=128, verbose=False):
+def fit_head(features, y, label_vectors, config: TrainConfig, seed=None):
+    """A head fitted to map `features` to the label vectors of classes `y`; `seed` overrides the config's."""
     import keras
 
-    model = build_head(features.shape[1], label_vectors.shape[1], seed=seed)
-    steps = epochs * int(np.ceil(len(y) / batch_size))
+    model = build_head(features.shape[1], label_vectors.shape[1], seed=config.seed if seed is None else seed)
+    steps = config.epochs * int(np.ceil(len(y) / config.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=max(1, steps))
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_loss(loss, label_vectors))
-    model.fit(features, y.astype(np.int32), batch_size=batch_size, epochs=epochs, shuffle=True, verbose=2 if verbose else 0)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_loss(config.loss, label_vectors))
+    model.fit(features, y.astype(np.int32), batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
+              verbose=2 if config.verbose else 0)
     return model
 
 
@@ -52,7 +56,7 @@ def _local(y, classes):
     return np.array([remap[c] for c in y], dtype=np.int64)
 
 
-def _pseudo_round(ds, train_rows, seen, pseudo, conse_vecs, loss, epochs, seed):
+def _pseudo_round(ds, train_rows, seen, pseudo, conse_vecs, config, seed):
     """One pseudo split of the seen classes: score every (blend, gamma) on it."""
     rng = np.random.default_rng(seed)
     pseudo = set(pseudo)
@@ -62,7 +66,8 @@ def _pseudo_round(ds, train_rows, seen, pseudo, conse_vecs, loss, epochs, seed):
     rng.shuffle(rows_s)
     n_val = max(1, len(rows_s) // 5)
     val_s, fit_s = rows_s[:n_val], rows_s[n_val:]
-    model = fit_head(ds.features[fit_s], _local(ds.y[fit_s], inner_seen), ds.label_vectors[inner_seen], loss, epochs, seed)
+    model = fit_head(ds.features[fit_s], _local(ds.y[fit_s], inner_seen), ds.label_vectors[inner_seen],
+                     config.replace(verbose=False), seed)
     seen_labels = ds.label_vectors[inner_seen]
     classes = sorted(inner_seen + sorted(pseudo))
     labels = ds.label_vectors[classes]
@@ -81,7 +86,7 @@ def _pseudo_round(ds, train_rows, seen, pseudo, conse_vecs, loss, epochs, seed):
     return sorted(ds.class_names[c] for c in pseudo), table
 
 
-def calibrate(ds, train_rows, seen, conse_vecs, loss, epochs, seed, folds=CALIBRATION_FOLDS):
+def calibrate(ds, train_rows, seen, conse_vecs, config: TrainConfig, folds=CALIBRATION_FOLDS):
     """Choose the gated blend and gamma maximising ZSL hit@1 + GZSL H, averaged over
     class folds: every seen class is pseudo-unseen exactly once. A single random
     pseudo split is too noisy, above all with few seen classes (CIFAR-10's eight),
@@ -90,10 +95,11 @@ def calibrate(ds, train_rows, seen, conse_vecs, loss, epochs, seed, folds=CALIBR
     folds = min(folds, len(seen) // 2)
     if folds < 2:
         return dict(DEFAULT_BLEND), 0.0, {"skipped": "too few seen classes to calibrate"}
+    seed = config.seed
     order = np.random.default_rng(seed + 101).permutation(seen)
     pseudo_sets, tables = [], []
     for r in range(folds):
-        pseudo, table = _pseudo_round(ds, train_rows, seen, order[r::folds].tolist(), conse_vecs, loss, epochs, seed + 101 + r)
+        pseudo, table = _pseudo_round(ds, train_rows, seen, order[r::folds].tolist(), conse_vecs, config, seed + 101 + r)
         pseudo_sets.append(pseudo)
         tables.append(table)
     zsl = np.mean([[row[2] for row in t] for t in tables], axis=0)
@@ -104,16 +110,16 @@ def calibrate(ds, train_rows, seen, conse_vecs, loss, epochs, seed, folds=CALIBR
     return blend, gamma, info
 
 
-def fit(ds, split, loss="cosine", epochs=30, seed=0, conse=None, calibrate_blend=True, verbose=False) -> Fitted:
+def fit(ds, split, config: TrainConfig, conse=None, calibrate_blend=True) -> Fitted:
     seen = ds.class_rows(split.seen)
     train_rows = ds.rows_of(split.train)
     conse_vecs = conse.project(ds.logits) if conse is not None else None
     blend, gamma, info = {**DEFAULT_BLEND, "alpha_novel": 1.0}, 0.0, {}
     if calibrate_blend and conse_vecs is not None:
-        blend, gamma, info = calibrate(ds, train_rows, seen.tolist(), conse_vecs, loss, epochs, seed)
-        if verbose:
+        blend, gamma, info = calibrate(ds, train_rows, seen.tolist(), conse_vecs, config)
+        if config.verbose:
             print(f"calibrated on seen classes: blend={blend} gamma={gamma} {info}", file=sys.stderr)
-    model = fit_head(ds.features[train_rows], _local(ds.y[train_rows], seen.tolist()), ds.label_vectors[seen], loss, epochs, seed, verbose=verbose)
+    model = fit_head(ds.features[train_rows], _local(ds.y[train_rows], seen.tolist()), ds.label_vectors[seen], config)
     weights = {**export_numpy(model), "seen_labels": ds.label_vectors[seen]}
     return Fitted(model, weights, blend, gamma, info)
 

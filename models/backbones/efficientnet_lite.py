@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from devise.models.tensorflow_env import import_keras
+
 # (kernel, repeats, stride, expand_ratio, in_filters, out_filters) for B0/Lite0.
 _BASE_STAGES = (
     (3, 1, 1, 1, 32, 16),
@@ -59,17 +61,17 @@ def block_specs(width: float, depth: float) -> list[dict]:
         fin = STEM_FILTERS if i == 0 else _round_filters(fin, width)
         fout = _round_filters(fout, width)
         if i not in (0, last):
-            reps = int(math.ceil(depth * reps))
+            reps = math.ceil(depth * reps)
         for r in range(reps):
-            specs.append(dict(kernel=k, stride=stride if r == 0 else 1, expand=expand,
-                              fin=fin if r == 0 else fout, fout=fout))
+            specs.append({"kernel": k, "stride": stride if r == 0 else 1, "expand": expand,
+                          "fin": fin if r == 0 else fout, "fout": fout})
     return specs
 
 
 def build_model(state: dict[str, np.ndarray], name: str):
     """Build the frozen Keras model: uint8-range float input -> (features, logits)."""
-    import keras
-    from keras import layers
+    keras = import_keras()
+    layers = keras.layers
 
     width, depth, size = VARIANTS[name]
     used: set[str] = set()

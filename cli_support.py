@@ -1,0 +1,160 @@
+"""What the commands of cli.py share: the error policy, click types, common options and printers.
+
+Error policy: a `DeviseError` (bad input, a missing or corrupt artifact)
+is one line on stderr and exit 1; a usage error is click's, exit 2; any
+other exception is a bug, reported in one line that names the command and
+says how to get the traceback (`--debug` or DEVISE_DEBUG=1).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import click
+
+from devise.core.errors import DeviseError
+
+class DeviseGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DeviseError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug") or os.environ.get("DEVISE_DEBUG") not in (None, "", "0"):
+                raise
+            command = ctx.invoked_subcommand or "devise"
+            what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            raise click.ClickException(
+                f"`devise {command}` failed unexpectedly ({what}); this is a bug in devise: rerun with --debug "
+                f"and report the command and its traceback to the devise issue tracker.") from None
+
+
+class LabelList(click.ParamType):
+    """--labels: a file with one phrase per line, or a comma-separated list."""
+
+    name = "LABELS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        from devise.data.labels import parse_labels
+
+        try:
+            return parse_labels(value)
+        except DeviseError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class ModelOrConse(click.ParamType):
+    """A trained model directory, or the word "conse"."""
+
+    name = "MODEL_DIR|conse"
+
+    def convert(self, value, param, ctx):
+        if value is None or str(value).lower() == "conse":
+            return None if value is None else "conse"
+        return click.Path(exists=True, file_okay=False).convert(value, param, ctx)
+
+
+class CommaList(click.ParamType):
+    name = "A,B,..."
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, list) else comma_list(value)
+
+
+def comma_list(value):
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def json_option(fn):
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")(fn)
+
+
+def label_map_option(fn):
+    return click.option("--label-map", type=click.Path(exists=True, dir_okay=False),
+                        help="File mapping class folder names to phrases (JSON or `name = phrase` lines).")(fn)
+
+
+def labels_option(fn):
+    return click.option("--labels", type=LabelList(),
+                        help="Restrict tags to these phrases: a file (one per line) or a comma list.")(fn)
+
+
+def filter_option(fn):
+    return click.option("--filter", "filter_text", metavar="FILTER",
+                        help='Only items matching e.g. "a_face:[0.58 TO 0.99] AND label:cat AND path:*2024*" '
+                             "(AND, OR, NOT, parentheses; also field < 0.3).")(fn)
+
+
+def space_option(fn):
+    return click.option("--space", type=click.Choice(["features", "words"]), default="features", show_default=True,
+                        help="features: what images look like (backbone); words: what they mean (word space).")(fn)
+
+
+def split_options(fn):
+    fn = click.option("--holdout", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+                      help="Fraction of classes held out (zero-shot).")(fn)
+    fn = click.option("--holdout-classes", type=CommaList(), default=None,
+                      help="Comma-separated class folders to hold out (overrides --holdout).")(fn)
+    fn = click.option("--seed", type=int, default=0, show_default=True)(fn)
+    fn = click.option("--exclude", type=CommaList(), default="",
+                      help="Comma-separated class folders to ignore, e.g. BACKGROUND_Google.")(fn)
+    fn = click.option("--loss", type=click.Choice(["cosine", "hinge"]), default="cosine", show_default=True)(fn)
+    fn = click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)(fn)
+    return label_map_option(fn)
+
+
+def emit_json(result):
+    """Print a result (anything with to_dict(), or plain data) as indented JSON."""
+    data = result.to_dict() if hasattr(result, "to_dict") else result
+    click.echo(json.dumps(data, indent=2))
+
+
+def print_per_image(result, n_images, as_json, describe):
+    """One line per readable image (or the JSON document); fail when none could be read."""
+    if as_json:
+        emit_json(result)
+    else:
+        for r in result.images:
+            click.echo(f"{r.image}: " + ", ".join(describe(r)))
+    if not result.images:
+        raise click.ClickException(f"none of the {n_images} image(s) could be read.")
+
+
+def print_hits(results, as_json):
+    """Search results as JSON or rank/score/path lines; the sheet, if any, is named on stderr."""
+    from devise.search.results import lines
+
+    if as_json:
+        emit_json(results)
+    else:
+        for line in lines(results):
+            click.echo(line)
+    if results.sheet:
+        click.echo(f"wrote {results.sheet}", err=True)
+
+
+class GenerateProgress:
+    """`generate`'s progress: a live line on a terminal; in logs, one line every 10 s."""
+
+    def __init__(self):
+        self.shown, self.tty = 0.0, sys.stderr.isatty()
+
+    def __call__(self, done, total, per_minute):
+        if self.tty or done == total or time.monotonic() - self.shown >= 10:
+            click.echo(f"generated {done}/{total} images, {per_minute:.1f} images/min", err=True, nl=False)
+            click.echo("\r" if self.tty else "\n", err=True, nl=False)
+            self.shown = time.monotonic()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.tty and self.shown:
+            click.echo("", err=True)

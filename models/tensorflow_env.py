@@ -1,0 +1,101 @@
+"""The one way devise imports TensorFlow and Keras: quietly, unless asked to be verbose.
+
+TensorFlow's C++ runtime writes start-up notices straight to file
+descriptor 2 as its shared libraries load: absl's "All log messages before
+absl::InitializeLog() is called are written to STDERR", oneDNN's numerics
+notice and cpu_feature_guard's instruction-set notice, some once per
+library. TF_CPP_MIN_LOG_LEVEL=3 silences cpu_feature_guard, but the others
+are printed before TensorFlow reads that variable, so they bypass it (and
+Python's sys.stderr). So the import runs with descriptor 2 pointed at a
+temporary file; afterwards every captured line that is not a known
+start-up notice is written back to stderr, so real errors still show.
+
+DEVISE_VERBOSE=1 (or verbose=True) imports with nothing changed or hidden.
+"""
+import contextlib
+import importlib
+import os
+import sys
+import tempfile
+import threading
+
+VERBOSE_ENV = "DEVISE_VERBOSE"
+# Known start-up notices, matched as substrings of a line.
+STARTUP_NOISE = (
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+    "oneDNN custom operations are on",
+    "This TensorFlow binary is optimized to use available CPU instructions",
+    "rebuild TensorFlow with the appropriate compiler flags",
+    "Could not find cuda drivers on your machine",
+    "Unable to register cuDNN factory",
+    "Unable to register cuFFT factory",
+    "Unable to register cuBLAS factory",
+    "computation placer already registered",
+    "TF-TRT Warning: Could not find TensorRT",
+)
+
+_lock = threading.Lock()
+
+
+def verbose_requested(verbose=False):
+    return bool(verbose) or os.environ.get(VERBOSE_ENV) == "1"
+
+
+def import_tensorflow(verbose=False):
+    """The `tensorflow` module, its start-up notices kept off stderr unless verbose."""
+    return _import_quietly("tensorflow", verbose)
+
+
+def import_keras(verbose=False):
+    """The `keras` module (TensorFlow backend), imported as quietly as import_tensorflow."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        import_tensorflow(verbose)
+    return _import_quietly("keras", verbose)
+
+
+def _import_quietly(name, verbose):
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    if verbose_requested(verbose):
+        return importlib.import_module(name)
+    # Read by TensorFlow's C++ logging when it loads; a value the user set wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _lock, stderr_filtered():
+        return importlib.import_module(name)
+
+
+@contextlib.contextmanager
+def stderr_filtered():
+    """Within the block, descriptor 2 goes to a temporary file; lines not in STARTUP_NOISE are re-emitted.
+
+    Where descriptor 2 cannot be duplicated (closed, or no file table), nothing is redirected.
+    """
+    _flush_stderr()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            _flush_stderr()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            text = capture.read().decode("utf-8", "replace")
+            kept = [line for line in text.splitlines(keepends=True)
+                    if line.strip() and not any(noise in line for noise in STARTUP_NOISE)]
+            if kept:
+                os.write(2, "".join(kept).encode("utf-8"))
+
+
+def _flush_stderr():
+    # Python's own buffered writes must land on the descriptor they were written for.
+    try:
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass

@@ -1,0 +1,111 @@
+"""Plain helpers shared by the tests: image makers, a fake backbone, a NumPy-fitted model.
+
+Fixtures live in conftest.py; these are ordinary functions and constants.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+CALTECH = Path(os.environ.get("DEVISE_DATASETS", SHARED)) / "caltech101"
+SIZE = 32  # the tiny diffusers pipeline's image side (conftest.tiny_model)
+FAST = dict(steps=2, guidance=0.0, size=SIZE, device="cpu")
+COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220),
+           "yellow": (230, 220, 30), "black": (5, 5, 5), "white": (250, 250, 250)}
+
+
+class FakeBackbone:
+    """Deterministic stand-in for a CNN: pixel statistics in, fixed random projections out."""
+
+    name = "fake"
+    input_size = 16
+    feature_dim = 48
+    fingerprint = "fake-backbone-v1"
+
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.to_logits = rng.normal(size=(self.feature_dim, 1000)).astype(np.float32)
+        self.calls = 0
+        self.images_seen = 0
+
+    def predict(self, batch):
+        self.calls += 1
+        self.images_seen += len(batch)
+        x = batch.astype(np.float32) / 255.0
+        small = x.reshape(len(x), 4, 4, 4, 4, 3).mean(axis=(2, 4)).reshape(len(x), -1)
+        feats = np.maximum(small - 0.2, 0) * 3
+        return feats.astype(np.float32), (feats @ self.to_logits).astype(np.float32)
+
+
+def make_image(path, rgb, size=(40, 30), seed=0, mode="RGB"):
+    rng = np.random.default_rng(seed)
+    arr = np.clip(np.array(rgb)[None, None, :] + rng.normal(0, 12, (size[1], size[0], 3)), 0, 255).astype(np.uint8)
+    img = Image.fromarray(arr, "RGB")
+    if mode != "RGB":
+        img = img.convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+def needs_caltech():
+    return pytest.mark.skipif(not (CALTECH / "airplanes").is_dir(), reason="Caltech-101 not available (../shared/datasets)")
+
+
+def fit_model(out, folder, backbone, seed=0):
+    """A head fitted by least squares in NumPy (no Keras): features -> the word vector of the image's colour.
+
+    Hidden layer = identity (the fake features are >= 0, so ReLU keeps them);
+    it stands in for a trained model in every way `model_store` checks.
+    """
+    from devise.data.folders import scan
+    from devise.data.words import load_words
+    from devise.models import model_store
+    from devise.core.vectors import unit_rows
+    from devise.models.embed import embed_paths
+
+    wv = load_words()
+    found = scan(folder)
+    emb = embed_paths(found.paths, backbone, progress=False)
+    classes = [found.classes[found.paths.index(p)] for p in emb.paths]
+    targets = unit_rows(np.stack([wv.vector(c) for c in classes]))
+    dim = emb.features.shape[1]
+    design = np.hstack([emb.features, np.ones((len(emb.features), 1), np.float32)])
+    rng = np.random.default_rng(seed)
+    solution = np.linalg.lstsq(design, targets + rng.normal(0, 1e-3, targets.shape), rcond=None)[0]
+    weights = {"w1": np.eye(dim, dtype=np.float32), "b1": np.zeros(dim, np.float32),
+               "gamma": np.ones(dim, np.float32), "beta": np.zeros(dim, np.float32),
+               "mean": np.zeros(dim, np.float32), "var": np.ones(dim, np.float32), "eps": np.float32(0.0),
+               "w2": solution[:-1].astype(np.float32), "b2": solution[-1].astype(np.float32),
+               "seen_labels": unit_rows(np.stack([wv.vector(c) for c in sorted(set(classes))]))}
+    return model_store.save(out, None, weights, {"seen": sorted(set(classes))}, backbone=backbone.name,
+                            words="glove-6b-50d", word_dim=wv.dim, alpha=1.0, gamma=0.0,
+                            seen_phrases=sorted(set(classes)))
+
+
+def add_images(folder, cls, count, start=0):
+    rgb = COLOURS.get(cls, (150, 60, 200))
+    return [make_image(folder / cls / f"{start + i:03d}.jpg", rgb, seed=900 + start + i) for i in range(count)]
+
+
+def pattern(seed, size=(96, 72)):
+    """A smooth random colour pattern: distinct per seed, structured enough for thumbnails to tell apart."""
+    rng = np.random.default_rng(seed)
+    grid = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    img = Image.fromarray(grid, "RGB").resize(size, Image.BICUBIC)
+    arr = np.asarray(img, np.float32) + rng.normal(0, 3, (size[1], size[0], 3))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+
+
+def expected_groups(root):
+    """The planted groups as sets of paths."""
+    c = root / "copies"
+    return [
+        {str(root / "alpha" / "001.png"), str(c / "alpha_001_q70.jpg")},
+        {str(root / "beta" / "002.png"), str(c / "beta_002_small.png")},
+        {str(c / f"black_{i}.png") for i in range(3)},
+        {str(c / f"white_{i}.jpg") for i in range(2)},
+    ]
