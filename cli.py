@@ -44,7 +44,7 @@ def cli(home, verbose, debug):
         os.environ["DEVISE_VERBOSE"] = "1"
 
 
-# --- training --------------------------------------------------------------
+# training
 
 @cli.command()
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
@@ -146,7 +146,7 @@ def demo(data_dir, out, epochs, as_json):
     click.echo("wrote: " + ", ".join(summary.wrote))
 
 
-# --- generation, alignment, slices -----------------------------------------
+# generation, alignment, slices
 
 @cli.command()
 @click.option("--classes", help='Comma-separated class phrases, e.g. "hot dog,cat,sofa".')
@@ -213,7 +213,7 @@ def slices(index_name, field, min_support, min_drop, k, method, top, seed, out, 
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else text_table(report))
 
 
-# --- index and search ------------------------------------------------------
+# index and search
 
 @cli.command("index")
 @click.argument("images_dir", type=click.Path(exists=True, file_okay=False))
@@ -313,7 +313,7 @@ def indexes(as_json):
                    f"{i.count} images, {i.mode} search, model {i.model}, from {i.root}"))
 
 
-# --- curation --------------------------------------------------------------
+# curation
 
 @cli.command()
 @click.option("--index", "index_name", help="Index to clean (default: the last one built).")

@@ -4,6 +4,8 @@
 (see `data.generate_plan`), a folder the trainer reads as-is. torch and
 diffusers are an optional extra, imported only inside functions.
 """
+from __future__ import annotations
+
 import contextlib
 import importlib.util
 import os
@@ -12,6 +14,7 @@ import sys
 import time
 import urllib.parse
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,10 +171,12 @@ def _run_batch(pipe, prompts, seeds, steps, guidance, size):
     return result.images, [bool(f) for f in flags]
 
 
-def generate(classes=None, *, out="generated", classes_file=None, template=DEFAULT_TEMPLATE,
-             per_class=10, model=DEFAULT_MODEL, steps=None, guidance=None, size=512, batch_size=4,
-             seed=0, device="auto", dtype=None, retry_blank=0, pipeline=None, progress=None,
-             warn=None) -> GenerateSummary:
+def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "generated",
+             classes_file: str | Path | None = None, template: str = DEFAULT_TEMPLATE, per_class: int = 10,
+             model: str = DEFAULT_MODEL, steps: int | None = None, guidance: float | None = None, size: int = 512,
+             batch_size: int = 4, seed: int = 0, device: str = "auto", dtype: str | None = None,
+             retry_blank: int = 0, pipeline=None, progress: Callable | None = None,
+             warn: Callable | None = None) -> GenerateSummary:
     """Generate `per_class` images per class into `out`, resuming what is already there.
 
     `pipeline` reuses an already loaded pipeline (then model/device/dtype only label the

@@ -55,11 +55,12 @@ def needs_caltech():
     return pytest.mark.skipif(not (CALTECH / "airplanes").is_dir(), reason="Caltech-101 not available (../shared/datasets)")
 
 
-def fit_model(out, folder, backbone, seed=0):
+def fit_model(out, folder, backbone, seed=0, gamma=0.0, seen=None):
     """A head fitted by least squares in NumPy (no Keras): features -> the word vector of the image's colour.
 
     Hidden layer = identity (the fake features are >= 0, so ReLU keeps them);
-    it stands in for a trained model in every way `model_store` checks.
+    it stands in for a trained model in every way `model_store` checks. `gamma` and `seen` stand in
+    for a calibration that penalises the labels of the `seen` classes (default: all) by `gamma`.
     """
     from devise.data.folders import scan
     from devise.data.words import load_words
@@ -82,8 +83,8 @@ def fit_model(out, folder, backbone, seed=0):
                "w2": solution[:-1].astype(np.float32), "b2": solution[-1].astype(np.float32),
                "seen_labels": unit_rows(np.stack([wv.vector(c) for c in sorted(set(classes))]))}
     return model_store.save(out, None, weights, {"seen": sorted(set(classes))}, backbone=backbone.name,
-                            words="glove-6b-50d", word_dim=wv.dim, alpha=1.0, gamma=0.0,
-                            seen_phrases=sorted(set(classes)))
+                            words="glove-6b-50d", word_dim=wv.dim, alpha=1.0, gamma=gamma,
+                            seen_phrases=sorted(seen or set(classes)))
 
 
 def add_images(folder, cls, count, start=0):

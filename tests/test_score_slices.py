@@ -153,7 +153,7 @@ def test_slices_cli_writes_report(colour_folder, fake_backbone, tmp_path):
 
 
 def test_alignment_is_filterable(colour_folder, fake_backbone):
-    filters = pytest.importorskip("devise.index.filters")  # issue 4's filter language
+    from devise.index import filters
     from devise.index.builder import build_index as build
 
     build(str(colour_folder), progress=False)
@@ -167,8 +167,6 @@ def test_alignment_is_filterable(colour_folder, fake_backbone):
 
 
 def test_alignment_colours_a_map(colour_folder, fake_backbone, tmp_path):
-    if "map" not in cli.commands:
-        pytest.skip("`map` (issue 4) is not in the CLI yet")
     from devise.index.builder import build_index as build
 
     build(str(colour_folder), progress=False)

