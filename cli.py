@@ -183,7 +183,8 @@ def generate(classes, classes_file, out, **options):
 @json_option
 def score(index_name, label_map, as_json):
     """Alignment of each image with its prompt (metadata.jsonl) or class phrase; stored as field `alignment`."""
-    from devise.search.score import score as run_score, summary_text
+    from devise.search.score import score as run_score
+    from devise.search.score import summary_text
 
     summary = run_score(index=index_name, label_map=label_map)
     click.echo(json.dumps(summary.to_dict(), indent=2) if as_json else summary_text(summary))
@@ -205,7 +206,8 @@ def score(index_name, label_map, as_json):
 @json_option
 def slices(index_name, field, min_support, min_drop, k, method, top, seed, out, as_json):
     """Clusters of similar images whose mean FIELD sits far above or below the collection's."""
-    from devise.search.slice_report import slices as run_slices, text_table
+    from devise.search.slice_report import slices as run_slices
+    from devise.search.slice_report import text_table
 
     report = run_slices(index=index_name, field=field, min_support=min_support, min_drop=min_drop, k=k,
                         method=method, top=top, seed=seed, out=out)

@@ -16,6 +16,7 @@ import click
 
 from devise.core.errors import DeviseError
 
+
 class DeviseGroup(click.Group):
     def invoke(self, ctx):
         try:

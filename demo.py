@@ -8,10 +8,10 @@ from pathlib import Path
 from devise.core.errors import DataError
 from devise.core.home import subdir
 from devise.core.results import Result
+from devise.data import datasets
 from devise.data.sheet import contact_sheet
 from devise.search.tag import ImageTags
 from devise.train.evaluation import Evaluation
-from devise.data import datasets
 
 
 def _resolve_data(data_dir):

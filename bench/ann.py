@@ -22,11 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import common  # noqa: F401 (puts the repo on sys.path)
 import numpy as np
 
 from devise.core.vectors import unit_rows
 from devise.index import ann, tuning
+
+import common  # noqa: F401 (puts the repo on sys.path)
 
 K = 10
 
@@ -188,10 +189,10 @@ def main():
         print(f"images: {source} ...", file=sys.stderr)
         rows += sweep("images-1280d", i_base, i_queries, None, [10, 20], [0, 1000, 3000, 5000], tmp)
         print("exact vs annoy, single queries ...", file=sys.stderr)
-        default_ann = Path(tmp) / "glove-6b-50d-{}.ann".format(tuning.DEFAULT_TREES)
+        default_ann = Path(tmp) / f"glove-6b-50d-{tuning.DEFAULT_TREES}.ann"
         cross = crossover("50-d", g_base, g_queries, [20_000, 50_000, 100_000, 150_000, 200_000, len(g_base)],
                           default_ann, rng, tmp)
-        default_ann = Path(tmp) / "images-1280d-{}.ann".format(tuning.DEFAULT_TREES)
+        default_ann = Path(tmp) / f"images-1280d-{tuning.DEFAULT_TREES}.ann"
         cross += crossover("1280-d", i_base, i_queries, [5_000, 10_000, 20_000, 50_000, 75_000, len(i_base)],
                            default_ann, rng, tmp)
     report = {"k": K, "image_source": source, "rows": rows, "crossover": cross,

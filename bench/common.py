@@ -1,10 +1,8 @@
 """Helpers shared by the benchmarks: dataset roots and stable subset folders."""
 import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # the repository: label maps and docs live here
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DEFAULT_DATA_ROOT = Path(os.environ.get("DEVISE_DATASETS", ROOT.parent / "shared" / "datasets"))

@@ -29,10 +29,11 @@ import sys
 import time
 from pathlib import Path
 
-import common
 import numpy as np
-from curate_common import make_copy, seed_feature_cache
 from PIL import Image
+
+import common
+from curate_common import make_copy, seed_feature_cache
 
 SCALES = (0.5, 0.6, 0.75, 1.5)
 
@@ -134,7 +135,7 @@ def time_100k(real_thumbs, n):
     groups, confirmed = duplicates.find_groups(thumbs, constant, rgb)
     total = time.perf_counter() - start
     return {"items": len(thumbs), "seconds": round(total, 2), "candidate_stage_seconds": round(candidates, 2),
-            "candidate_pairs": int(len(a)), "confirmed_pairs": len(confirmed), "groups": len(groups),
+            "candidate_pairs": len(a), "confirmed_pairs": len(confirmed), "groups": len(groups),
             "cpus": os.cpu_count()}
 
 
@@ -147,7 +148,7 @@ def main():
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     from devise.curate import dedupe, duplicates, pixels
-    from devise.index.builder import build
+    from devise.index.builder import build_index as build
     from devise.index.store import open_index
 
     src = args.data.resolve()
@@ -165,9 +166,9 @@ def main():
               "default_threshold": duplicates.DEFAULT_THRESHOLD, "pixel": [], "feature_cosine": []}
     for t in [float(x) for x in args.thresholds.split(",")]:
         start = time.perf_counter()
-        report = dedupe.dedupe("caltech101-dupes", threshold=t, progress=False)
+        report = dedupe.dedupe(index="caltech101-dupes", threshold=t, progress=False)
         seconds = time.perf_counter() - start
-        groups = [[g["keep"]] + [d["path"] for d in g["duplicates"]] for g in report["groups"]]
+        groups = [[g.keep] + [d.path for d in g.duplicates] for g in report.groups]
         recall, precision, false = score(groups, planted, same, root)
         result["pixel"].append({"threshold": t, "groups": len(groups), "recall": round(recall, 3),
                                 "precision": round(precision, 3), "false_groups": [sorted(g) for g in false],

@@ -28,14 +28,14 @@ LABEL_MAP = common.ROOT / "data" / "label_maps" / "caltech101.txt"
 
 
 def held_out_model(data, classes, i, epochs):
+    import devise
     from devise.core.home import subdir
-    from devise.train.run import train_model
 
     out = subdir("bench", "label-models") / f"set{i}"
     if not (out / "manifest.json").exists():
         start = time.perf_counter()
-        train_model(data, out, holdout_classes=classes, exclude=["BACKGROUND_Google", "Faces_easy"],
-                    label_map=str(LABEL_MAP), epochs=epochs)
+        devise.train(data, out=out, holdout_classes=classes, exclude=["BACKGROUND_Google", "Faces_easy"],
+                     label_map=str(LABEL_MAP), epochs=epochs)
         print(f"trained {out} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return out
 
@@ -44,7 +44,7 @@ def agreement(name, phrases, truth, calibrate):
     from devise.curate.labels import label
     from devise.index.store import open_index
 
-    label(phrases, index=name, do_assign=True, calibrate=calibrate)
+    label(phrases, index=name, assign=True, calibrate=calibrate)
     items = list(open_index(name).items)
     return sum(it["fields"]["label"] == truth[it["class"]] for it in items) / len(items), len(items)
 
@@ -54,7 +54,7 @@ def other_sets(data, label_map, count, seed=5):
     import random
 
     from devise.data.labels import class_phrases
-    from devise.index.builder import build
+    from devise.index.builder import build_index as build
 
     used = {c for s in SETS for c in s} | {"BACKGROUND_Google", "Faces_easy"}
     pool = sorted(c for c in os.listdir(data) if c not in used and (data / c).is_dir())
@@ -80,7 +80,7 @@ def main():
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     from devise.data.labels import class_phrases, read_label_map
-    from devise.index.builder import build
+    from devise.index.builder import build_index as build
 
     data = args.data.resolve()
     label_map = read_label_map(LABEL_MAP)

@@ -21,8 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import common  # noqa: F401 (puts the repo on sys.path)
 import numpy as np
+
+import common  # noqa: F401 (puts the repo on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = "cat sofa"
@@ -46,7 +47,7 @@ scores = images @ (q / np.linalg.norm(q))
 top = np.argsort(-scores)[:10]
 print(top.tolist(), f"import_s={t1 - t0:.2f} parse_s={t2 - t1:.2f}", file=sys.stderr)
 """
-CHECK = ("import sys\nfrom cli import cli\ncli(['search', %r], standalone_mode=False)\n"
+CHECK = ("import sys\nfrom devise.cli import cli\ncli(['search', %r], standalone_mode=False)\n"
          "print('TF_IMPORTED', 'tensorflow' in sys.modules, file=sys.stderr)")
 
 

@@ -52,15 +52,15 @@ def main():
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    from devise.index.builder import build
+    import devise
     from devise.index.edit import remove_items
     from devise.index.store import open_index
-    from devise.search import slice_report
-    from devise.search.score import score_index, summary_text
+    from devise.search.score import summary_text
+    from devise.search.slice_report import text_table
 
     root = Path(args.data_root) / "caltech101"
     timings, start = {}, time.perf_counter()
-    built = build(str(root), model=args.model, name=args.name, rebuild=args.rebuild)
+    built = devise.build_index(root, model=args.model, name=args.name, rebuild=args.rebuild)
     idx = open_index(args.name)
     drop = [item["path"] for item in idx.items if item["class"] in EXCLUDED]
     if drop:
@@ -68,11 +68,11 @@ def main():
     timings["index"] = round(time.perf_counter() - start, 1)
 
     start = time.perf_counter()
-    scored = score_index(args.name, str(ROOT / "data" / "label_maps" / "caltech101.txt"))
+    scored = devise.score(index=args.name, label_map=ROOT / "data" / "label_maps" / "caltech101.txt")
     timings["score"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    report = slice_report.find(args.name, min_support=args.min_support, k=args.k)
-    written = slice_report.write(report, args.out)
+    report = devise.slices(index=args.name, min_support=args.min_support, k=args.k, out=args.out)
+    written = report.written
     timings["slices"] = round(time.perf_counter() - start, 1)
 
     docs = {}
@@ -83,13 +83,13 @@ def main():
                 target = Path(args.docs) / f"slices-caltech101-{'best' if side == 'above' else 'worst'}.png"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 docs[str(target)] = shrink_copy(sheet, target)
-    result = {"index": built, "removed": len(drop), "timings_s": timings, "report": str(written[0]), "docs": docs}
+    result = {"index": built.to_dict(), "removed": len(drop), "timings_s": timings, "report": str(written[0]), "docs": docs}
     if args.json:
-        print(json.dumps({**result, "score": scored, "slices": report}, indent=2))
+        print(json.dumps({**result, "score": scored.to_dict(), "slices": report.to_dict()}, indent=2))
         return
     print(json.dumps(result, indent=2))
     print(summary_text(scored))
-    print(slice_report.text_table(report))
+    print(text_table(report))
 
 
 if __name__ == "__main__":

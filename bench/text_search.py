@@ -18,7 +18,7 @@ def precision_at_k(results, cls, k=10):
     from pathlib import Path
 
     same = {cls, "Faces_easy"} if cls == "Faces" else {cls}  # Faces_easy re-crops the Faces photos
-    return sum(Path(r["path"]).parent.name in same for r in results[:k]) / k
+    return sum(Path(p).parent.name in same for p in results[:k]) / k
 
 
 def main():
@@ -29,25 +29,24 @@ def main():
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    import index
+    import devise
     from devise.core.home import subdir
     from devise.data.labels import class_phrases, read_label_map
-    from devise.search.text import search
-    from devise.train.run import train_model
 
     root = __import__("pathlib").Path(args.data_root) / "caltech101"
     label_map = ROOT / "data" / "label_maps" / "caltech101.txt"
     exclude = ["BACKGROUND_Google", "Faces_easy"]
     start = time.perf_counter()
     model_dir = subdir("bench") / f"text-search-model-{args.seed}"
-    _, split, _, ds = train_model(root, model_dir, args.holdout, None, args.seed, exclude, label_map)
+    split = devise.train(root, out=model_dir, holdout=args.holdout, seed=args.seed, exclude=exclude, label_map=label_map)
     phrases = class_phrases(split.unseen, read_label_map(label_map))
     # The whole folder is the collection, BACKGROUND_Google clutter included, as a user's would be.
     table = {}
     for label, model in (("trained head", str(model_dir)), ("ConSE", "conse")):
         name = f"bench-text-{'model' if model != 'conse' else 'conse'}"
-        index.build(root, model=model, name=name, rebuild=True, progress=False)
-        per_class = {cls: precision_at_k(search(phrases[cls], name, 10), cls) for cls in split.unseen}
+        devise.build_index(root, model=model, name=name, rebuild=True, progress=False)
+        per_class = {cls: precision_at_k(devise.search(phrases[cls], index=name, top=10).paths, cls)
+                     for cls in split.unseen}
         table[label] = {"precision@10": sum(per_class.values()) / len(per_class), "per_class": per_class}
     report = {"held_out": split.unseen, "phrases": phrases, "seconds": round(time.perf_counter() - start, 1), **table}
     if args.json:

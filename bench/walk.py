@@ -16,8 +16,9 @@ import sqlite3
 import sys
 import time
 
-import common  # noqa: F401 (puts the repo on sys.path)
 import numpy as np
+
+import common
 
 
 def caltech_vectors(data_root):

@@ -22,8 +22,8 @@ def main():
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
+    from devise import evaluate
     from devise.train.report import evaluation_table
-    from devise.train.run import evaluate
 
     root = __import__("pathlib").Path(args.data_root) / args.dataset
     if not root.is_dir():
@@ -41,8 +41,7 @@ def main():
             test_dir = subset_folder(test_dir, max(1, args.max_per_class // 5), "cifar10-test")
         report = evaluate(train_dir, test_dir=test_dir, holdout_classes=["cat", "truck"], splits=args.splits or 1,
                           loss=args.loss, epochs=args.epochs)
-    report["seconds"] = round(time.perf_counter() - start, 1)
-    report["dataset"] = args.dataset
+    report = {**report.to_dict(), "seconds": round(time.perf_counter() - start, 1), "dataset": args.dataset}
     if args.json:
         print(json.dumps(report, indent=2))
     else:

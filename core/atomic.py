@@ -30,11 +30,10 @@ def atomic_path(target, suffix=""):
 
 
 def write_bytes(target, data: bytes):
-    with atomic_path(target) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+    with atomic_path(target) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def write_text(target, text: str):

@@ -109,7 +109,7 @@ def dedupe(*, index: str | None = None, threshold: float = duplicates.DEFAULT_TH
     else:
         found, _ = duplicates.find_groups(px.thumbs, px.constant, px.rgb, threshold, rows)
         groups = [[int(sel.ids[r]) for r in g] for g in found]
-    report = DedupeReport(sel.index.name, threshold, int(len(sel.ids)), like=anchor)
+    report = DedupeReport(sel.index.name, threshold, len(sel.ids), like=anchor)
     for members in groups:
         constant = bool(px.constant[row_of[members[0]]]) and all(px.constant[row_of[m]] for m in members)
         report.groups.append(_report_group(sel, members, px, row_of, constant))

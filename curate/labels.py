@@ -29,9 +29,9 @@ import numpy as np
 
 from devise.core.errors import DataError
 from devise.core.results import Result
+from devise.core.vectors import unit_rows
 from devise.curate.selection import select
 from devise.index.edit import edit_fields
-from devise.core.vectors import unit_rows
 
 CALIBRATIONS = ("refine", "center", "none")
 REFINE_ROUNDS, REFINE_KEEP = 3, 0.5
@@ -139,7 +139,7 @@ def label(labels: Sequence[str] | str = (), *, index: str | None = None, field_p
     names = [field_name(p, field_prefix) for p in phrases]
     if len(set(names)) != len(names):
         raise DataError(f"labels {', '.join(phrases)} give repeated field names {', '.join(names)}.")
-    summary = LabelSummary(sel.index.name, int(len(sel.ids)), len(sel.items))
+    summary = LabelSummary(sel.index.name, len(sel.ids), len(sel.items))
     updates = {}
     if phrases:
         matrix = sel.index.word_vectors().phrase_matrix(phrases)

@@ -63,7 +63,7 @@ def walk(*, index: str | None = None, start: str | None = None, start_image: str
     order, stats = tour.greedy_tour(vectors, start_row, limit)
     paths = sel.paths(sel.ids[order])
     length, baseline = round(tour.tour_length(vectors, order), 4), round(tour.random_length(vectors, len(order)), 4)
-    summary = WalkSummary(sel.index.name, space, int(len(sel.ids)), len(paths), paths[0], length, baseline,
+    summary = WalkSummary(sel.index.name, space, len(sel.ids), len(paths), paths[0], length, baseline,
                           round(length / max(baseline, 1e-12), 4), stats["widened"], stats["exact_scans"], paths)
     if out:
         write_text(out, "".join(p + "\n" for p in paths))

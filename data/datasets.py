@@ -47,9 +47,9 @@ def download_caltech101(timeout=20):
     if not archive.exists() or _md5(archive) != CALTECH_MD5:
         print(f"downloading {CALTECH_URL} ...", file=sys.stderr)
         try:
-            with urllib.request.urlopen(CALTECH_URL, timeout=timeout) as response, atomic_path(archive) as tmp:
-                with open(tmp, "wb") as f:
-                    shutil.copyfileobj(response, f, 1 << 20)
+            with urllib.request.urlopen(CALTECH_URL, timeout=timeout) as response, atomic_path(archive) as tmp, \
+                    open(tmp, "wb") as f:
+                shutil.copyfileobj(response, f, 1 << 20)
         except OSError as exc:
             raise DataError(f"cannot download Caltech-101 from {CALTECH_URL} ({exc}); pass a local image folder instead.") from None
         if _md5(archive) != CALTECH_MD5:
@@ -74,13 +74,13 @@ def package_photos():
     photos = []
     spec = importlib.util.find_spec("skimage")
     if spec and spec.submodule_search_locations:
-        data = Path(list(spec.submodule_search_locations)[0]) / "data"
+        data = Path(next(iter(spec.submodule_search_locations))) / "data"
         for name in ("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png", "hubble_deep_field.jpg"):
             if (data / name).is_file():
                 photos.append(data / name)
     spec = importlib.util.find_spec("foolbox")
     if spec and spec.submodule_search_locations:
-        data = Path(list(spec.submodule_search_locations)[0]) / "data"
+        data = Path(next(iter(spec.submodule_search_locations))) / "data"
         photos += sorted(data.glob("imagenet_*.jpg"))
     return [str(p) for p in photos]
 

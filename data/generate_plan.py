@@ -75,7 +75,7 @@ def check_numbers(size, batch_size, retry_blank, steps):
 
 def image_seed(base_seed: int, class_name: str, index: int, attempt: int = 0) -> int:
     """Stable across runs and machines (unlike the salted builtin hash())."""
-    key = f"{base_seed}\x00{class_name}\x00{index}\x00{attempt}".encode("utf-8")
+    key = f"{base_seed}\x00{class_name}\x00{index}\x00{attempt}".encode()
     # 53 bits: exact in JSON readers that use doubles, and far past collision worries.
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") % (1 << 53)
 

@@ -43,7 +43,7 @@ def default_files():
     """Paths of the pip-installed GloVe arrays, found without importing anything heavy."""
     spec = importlib.util.find_spec(DEFAULT_PACKAGE)
     if spec is not None and spec.submodule_search_locations:
-        data = Path(list(spec.submodule_search_locations)[0]) / "data"
+        data = Path(next(iter(spec.submodule_search_locations))) / "data"
         emb, index = data / "glove_6B_50d_emb.npy", data / "glove_6B_index.parquet"
         if emb.is_file() and index.is_file():
             return emb, index

@@ -19,8 +19,8 @@ import numpy as np
 
 from devise.core import home as _home
 from devise.core.errors import VocabularyError, WordVectorsError
-from devise.data import word_convert  # stdlib + numpy at import time; gensim/pyarrow only when converting
 from devise.core.vectors import unit_rows
+from devise.data import word_convert  # stdlib + numpy at import time; gensim/pyarrow only when converting
 
 DEFAULT_WORDS = "glove-6b-50d"
 SUGGEST_POOL = 100_000  # rarer words make poor suggestions and slow difflib down
@@ -226,7 +226,7 @@ def clear_cache():
         _cache.clear()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def stopwords() -> frozenset:
     text = Path(__file__).with_name("stopwords.txt").read_text(encoding="utf-8")
     return frozenset(w.strip().lower() for w in text.split("\n") if w.strip() and not w.startswith("#"))

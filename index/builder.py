@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from devise.core.vectors import unit_rows
 from devise.core.errors import DataError, SearchIndexError
-from devise.core.results import Result
 from devise.core.progress import warn
-from devise.index import ann, items as items_file, layout, store, writer
+from devise.core.results import Result
+from devise.core.vectors import unit_rows
+from devise.index import items as items_file
+from devise.index import layout, store, writer
 
 
 def model_fingerprint(projector):

@@ -12,7 +12,8 @@ from pathlib import Path
 from devise.core import manifest
 from devise.core.errors import SearchIndexError
 from devise.core.results import Result
-from devise.index import ann, items as items_file, layout, writer
+from devise.index import ann, layout, writer
+from devise.index import items as items_file
 
 CONSE = "conse"
 _REQUIRED = ("name", "model", "backbone", "words", "word_dim", "feature_dim", "metric", "n_trees", "seed",

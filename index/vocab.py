@@ -11,9 +11,9 @@ import time
 
 import numpy as np
 
-from devise.core.vectors import unit_rows
 from devise.core import atomic, home
 from devise.core.errors import SearchIndexError
+from devise.core.vectors import unit_rows
 from devise.index import ann, layout, tuning
 
 KIND, FORMAT_VERSION = "word-index", 1

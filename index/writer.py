@@ -9,10 +9,11 @@ import time
 
 import numpy as np
 
-from devise.core.vectors import unit_rows
 from devise.core import atomic, manifest
 from devise.core.errors import SearchIndexError
-from devise.index import ann, items as items_file, layout, tuning
+from devise.core.vectors import unit_rows
+from devise.index import ann, layout, tuning
+from devise.index import items as items_file
 
 KIND = "index"
 WORDS_ANN, FEATURES_ANN = "words.ann", "features.ann"

@@ -5,6 +5,7 @@ backbone's top-T ImageNet labels, weighted by their softmax probabilities.
 Pure NumPy: it runs on cached logits without TensorFlow.
 """
 import numpy as np
+
 from devise.core.vectors import unit_rows
 
 DEFAULT_TOP_T = 10

@@ -95,7 +95,7 @@ def _embed_into_cache(todo, backbone, cache, batch_size, workers, show):
                 batch.append((path, result))
             if len(batch) == batch_size or (not pending and batch):
                 feats, logits = backbone.predict(np.stack([arr for _, arr in batch]))
-                cache.store([(p, f, l, None) for (p, _), f, l in zip(batch, feats, logits)] + errors)
+                cache.store([(p, f, lg, None) for (p, _), f, lg in zip(batch, feats, logits)] + errors)
                 bar.update(len(batch) + len(errors))
                 batch, errors = [], []
         if errors:

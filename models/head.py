@@ -12,8 +12,10 @@ DEFAULT_BLEND = {"tau": 0.85, "temperature": 0.05, "alpha_seen": 0.8, "alpha_nov
 
 
 def build_head(feature_dim, word_dim, hidden=2000, dropout=0.5, seed=0):
-    import keras
-    from keras import layers
+    from devise.models.tensorflow_env import import_keras
+
+    keras = import_keras()
+    layers = keras.layers
 
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((feature_dim,), name="features")

@@ -3,8 +3,8 @@
 TensorFlow's C++ runtime writes start-up notices straight to file
 descriptor 2 as its shared libraries load: absl's "All log messages before
 absl::InitializeLog() is called are written to STDERR", oneDNN's numerics
-notice and cpu_feature_guard's instruction-set notice, some once per
-library. TF_CPP_MIN_LOG_LEVEL=3 silences cpu_feature_guard, but the others
+notice and cpu_feature_guard's instruction-set notice, some of them
+twice. TF_CPP_MIN_LOG_LEVEL=3 silences cpu_feature_guard, but the others
 are printed before TensorFlow reads that variable, so they bypass it (and
 Python's sys.stderr). So the import runs with descriptor 2 pointed at a
 temporary file; afterwards every captured line that is not a known
@@ -54,15 +54,16 @@ def import_keras(verbose=False):
 
 
 def _import_quietly(name, verbose):
-    module = sys.modules.get(name)
-    if module is not None:
-        return module
-    if verbose_requested(verbose):
+    # Once loaded, plain import_module (it still waits for another thread's import to finish).
+    if name in sys.modules or verbose_requested(verbose):
         return importlib.import_module(name)
     # Read by TensorFlow's C++ logging when it loads; a value the user set wins.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with _lock, stderr_filtered():
-        return importlib.import_module(name)
+    with _lock:
+        if name in sys.modules:  # another thread imported it while this one waited
+            return importlib.import_module(name)
+        with stderr_filtered():
+            return importlib.import_module(name)
 
 
 @contextlib.contextmanager
@@ -95,7 +96,5 @@ def stderr_filtered():
 
 def _flush_stderr():
     # Python's own buffered writes must land on the descriptor they were written for.
-    try:
+    with contextlib.suppress(AttributeError, OSError, ValueError):
         sys.stderr.flush()
-    except (AttributeError, OSError, ValueError):
-        pass

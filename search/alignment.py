@@ -22,9 +22,7 @@ from devise.core.errors import VocabularyError
 
 FIELD = "alignment"
 # Words that describe the picture rather than what is in it.
-FRAMING = frozenset("""photo photos photograph photographs photographic picture pictures image images pic pics
-shot snapshot closeup close-up portrait rendering render illustration drawing painting high quality detailed
-realistic photorealistic hd 4k 8k""".split())
+FRAMING = frozenset(["photo", "photos", "photograph", "photographs", "photographic", "picture", "pictures", "image", "images", "pic", "pics", "shot", "snapshot", "closeup", "close-up", "portrait", "rendering", "render", "illustration", "drawing", "painting", "high", "quality", "detailed", "realistic", "photorealistic", "hd", "4k", "8k"])
 
 
 def content_words(words, prompt):

@@ -28,7 +28,7 @@ def _model_classes(model_dir):
 
 def _stats(values):
     v = np.asarray(values, np.float64)
-    return {"count": int(len(v)), "mean": round(float(v.mean()), 4), "std": round(float(v.std()), 4),
+    return {"count": len(v), "mean": round(float(v.mean()), 4), "std": round(float(v.std()), 4),
             "min": round(float(v.min()), 4), "max": round(float(v.max()), 4)}
 
 
@@ -68,7 +68,7 @@ def score(*, index: str | None = None, label_map: str | Path | dict | None = Non
     texts = alignment.texts_for(items, idx.root, phrase_of)
     words = idx.word_vectors()
     scores, unknown = alignment.alignment_scores(words, idx.space("words").vectors, [t for t, _ in texts])
-    for text, reason in sorted(unknown.items()):
+    for _text, reason in sorted(unknown.items()):
         print(f"warning: {reason} Images with this text get no {field} score.", file=sys.stderr)
     ok = ~np.isnan(scores)
     if not ok.any():
@@ -79,7 +79,7 @@ def score(*, index: str | None = None, label_map: str | Path | dict | None = Non
         set_fields({item["path"]: {field: round(float(s), 6) if k else None}
                     for item, s, k in zip(items, scores, ok)}, index=idx.name)
     by_text = {}
-    for (text, source), s, k in zip(texts, scores, ok):
+    for (text, _source), s, k in zip(texts, scores, ok):
         if k:
             by_text.setdefault(text, []).append(s)
     per_text = sorted(({"text": t, **_stats(v)} for t, v in by_text.items()), key=lambda r: r["mean"])

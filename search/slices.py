@@ -97,7 +97,7 @@ def rank_clusters(features, scores, labels, min_support=5, min_drop=None):
     above.sort(key=lambda s: -s.diff)
     below.sort(key=lambda s: s.diff)
     stats = {"overall_mean": overall, "overall_std": std, "scored": int(scored.sum()), "min_drop": threshold,
-             "clusters": int(len(set(labels.tolist()) - {-1})), "clusters_considered": considered,
+             "clusters": len(set(labels.tolist()) - {-1}), "clusters_considered": considered,
              "noise": int((labels == -1).sum())}
     return above, below, stats
 

@@ -62,10 +62,10 @@ def fit_model(out, folder, backbone, seed=0, gamma=0.0, seen=None):
     it stands in for a trained model in every way `model_store` checks. `gamma` and `seen` stand in
     for a calibration that penalises the labels of the `seen` classes (default: all) by `gamma`.
     """
+    from devise.core.vectors import unit_rows
     from devise.data.folders import scan
     from devise.data.words import load_words
     from devise.models import model_store
-    from devise.core.vectors import unit_rows
     from devise.models.embed import embed_paths
 
     wv = load_words()

@@ -1,4 +1,5 @@
 """The public API (`import devise`) and the rule that every ranked list is sorted by the score it shows."""
+import itertools
 import json
 import re
 import subprocess
@@ -14,7 +15,7 @@ SCORE = re.compile(r"[-+]?\d+\.\d+")
 
 
 def descending(values):
-    return all(a >= b for a, b in zip(values, values[1:]))
+    return all(a >= b for a, b in itertools.pairwise(values))
 
 
 @pytest.fixture

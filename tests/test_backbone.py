@@ -111,7 +111,7 @@ def test_bad_weight_files_raise_backbone_error(tmp_path, monkeypatch, content):
         content = _legacy_bytes(monkeypatch)[:-5]
     path = tmp_path / "bad.pth"
     path.write_bytes(content)
-    with pytest.raises(BackboneError, match="bad.pth"):
+    with pytest.raises(BackboneError, match=r"bad\.pth"):
         load_legacy_torch_state_dict(path)
 
 

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from devise.cli import cli
+
 from helpers import CALTECH, make_image, needs_caltech
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,14 +83,14 @@ def test_classify_real_weights_sees_cat_and_espresso():
     result = run("classify", data / "chelsea.png", data / "coffee.png", "--top", "3", "--json")
     assert result.exit_code == 0, result.output
     chelsea, coffee = json.loads(result.stdout)["images"]
-    assert {"tiger cat", "Egyptian cat", "tabby"} & {l["label"] for l in chelsea["labels"]}
+    assert {"tiger cat", "Egyptian cat", "tabby"} & {x["label"] for x in chelsea["labels"]}
     assert coffee["labels"][0]["label"] == "espresso" and coffee["labels"][0]["prob"] > 0.8
 
 
 @needs_caltech()
 def test_caltech_quirks_and_real_end_to_end(tmp_path):
-    from devise.data.folders import scan
     import devise
+    from devise.data.folders import scan
 
     background = scan(CALTECH / "BACKGROUND_Google", warn=False)
     assert any(p.endswith("tmp") for p, _ in background.skipped)

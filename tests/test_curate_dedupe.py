@@ -12,7 +12,6 @@ import pytest
 
 from helpers import expected_groups
 
-
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -7,7 +7,6 @@ from PIL import Image
 
 from helpers import fit_model
 
-
 COLOURS = ["red", "green", "blue", "yellow", "black", "white"]
 
 

@@ -1,13 +1,12 @@
 """The point of `generate`: its folder trains a model as it is (tiny offline pipeline, fake backbone)."""
 import json
 
-import pytest
-
 from devise.data import generate as gen
+
 from helpers import FAST
 
 
-def test_train_runs_on_generated_folder(tiny_model, fake_backbone, tmp_path):  # noqa: F811
+def test_train_runs_on_generated_folder(tiny_model, fake_backbone, tmp_path):
     from devise.models import model_store
     from devise.train.config import TrainConfig
     from devise.train.run import train_model
@@ -16,7 +15,7 @@ def test_train_runs_on_generated_folder(tiny_model, fake_backbone, tmp_path):  #
     summary = gen.generate(["cat", "dog", "car"], out=data, per_class=5, model=str(tiny_model), batch_size=5, **FAST)
     assert summary.generated == 15
 
-    model_dir, split, fitted, ds = train_model(data, tmp_path / "model", TrainConfig(holdout=0, epochs=3))
+    model_dir, split, _fitted, ds = train_model(data, tmp_path / "model", TrainConfig(holdout=0, epochs=3))
     assert sorted(ds.class_names) == ["car", "cat", "dog"] and not split.unseen and not ds.bad
     assert len(ds.paths) == 15  # metadata.jsonl is not mistaken for an image
     for name in ("manifest.json", "head.npz", "split.json"):

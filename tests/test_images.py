@@ -1,5 +1,4 @@
 """Robust decoding and folder scanning, including every kind of bad input."""
-import struct
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ from PIL import Image
 from devise.core.errors import BadImageError, DataError
 from devise.data.folders import require_labelled, scan
 from devise.data.images import fit_square, load_square, open_rgb
+
 from helpers import make_image
 
 

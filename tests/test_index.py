@@ -9,7 +9,6 @@ import pytest
 
 from helpers import add_images, fit_model
 
-
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -6,8 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from devise.cli import cli
-from helpers import COLOURS, make_image
 from devise.search import alignment, slices
+
+from helpers import COLOURS, make_image
 
 
 def run(*args):

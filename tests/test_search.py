@@ -8,7 +8,6 @@ from devise.core.errors import QueryError, VocabularyError
 from devise.search.query import parse, query_vector
 
 
-
 def elements(query):
     return [(p.sign, p.elements) for p in parse(query)]
 

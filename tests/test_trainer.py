@@ -56,9 +56,9 @@ def test_conse_is_a_convex_combination_of_label_vectors():
 @pytest.mark.parametrize("loss", ["cosine", "hinge"])
 def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss):
     import devise
+    from devise.data.folders import scan
     from devise.models import model_store
     from devise.models.embed import embed_paths
-    from devise.data.folders import scan
 
     out = tmp_path / "model"
     trained = devise.train(colour_folder, out=out, holdout_classes=["yellow"], loss=loss, epochs=5)
@@ -91,9 +91,10 @@ def test_evaluate_several_splits_reports_std(colour_folder, fake_backbone):
 
 
 def test_feature_cache_only_embeds_changes(colour_folder, fake_backbone):
-    from helpers import make_image
-    from devise.models.embed import embed_paths
     from devise.data.folders import scan
+    from devise.models.embed import embed_paths
+
+    from helpers import make_image
 
     first = embed_paths(scan(colour_folder).paths, progress=False)
     assert first.computed == 48
@@ -114,8 +115,9 @@ def test_load_rejects_mismatched_model(tmp_path, colour_folder, fake_backbone):
 
 
 def test_evaluate_with_separate_test_dir(tmp_path, colour_folder, fake_backbone):
-    from helpers import COLOURS, make_image
     from devise.train.evaluation import evaluate
+
+    from helpers import COLOURS, make_image
 
     test_dir = tmp_path / "test"
     # Only some classes, so the test folder's class order differs from the training folder's.

@@ -3,9 +3,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from devise.core.vectors import unit_rows
 from devise.data.folders import require_labelled, scan
 from devise.data.labels import class_phrases, phrase_vectors, read_label_map
-from devise.core.vectors import unit_rows
 
 
 @dataclass

@@ -122,8 +122,8 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
             test_unseen = [p for p, c in zip(src.paths, src.y) if src.class_names[c] in unseen_set]
         rows_s, rows_u = src.rows_of(test_seen), src.rows_of(test_unseen)
         model_vecs = fitted_model.project(src.features, src.logits, conse)
-        model_reports.append(score_split(src, seen, unseen, lambda r: model_vecs[r], rows_s, rows_u, fitted_model.gamma))
-        conse_reports.append(score_split(src, seen, unseen, lambda r: conse_vecs[r], rows_s, rows_u, 0.0))
+        model_reports.append(score_split(src, seen, unseen, model_vecs.__getitem__, rows_s, rows_u, fitted_model.gamma))
+        conse_reports.append(score_split(src, seen, unseen, conse_vecs.__getitem__, rows_s, rows_u, 0.0))
         chance_reports.append(metrics.chance(len(unseen), len(seen) + len(unseen), len(rows_s), len(rows_u)))
         runs.append({"seed": split_seed, "unseen": unseen, "blend": fitted_model.blend, "gamma": fitted_model.gamma,
                      "n_test_seen": len(rows_s), "n_test_unseen": len(rows_u)})

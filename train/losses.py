@@ -12,7 +12,9 @@ HINGE_MARGIN = 0.1
 
 def make_loss(kind, label_vectors, margin=HINGE_MARGIN):
     """Loss over class indices; `label_vectors` are the unit vectors of the training classes."""
-    from keras import ops
+    from devise.models.tensorflow_env import import_keras
+
+    ops = import_keras().ops
 
     labels = ops.convert_to_tensor(np.asarray(label_vectors, np.float32))
     n_classes = label_vectors.shape[0]

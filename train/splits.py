@@ -49,7 +49,7 @@ def split_images(by_class, seen, unseen, test_fraction=0.2, seed=0):
     for cls in seen:
         paths = sorted(by_class[cls])
         rng.shuffle(paths)
-        n_test = int(round(len(paths) * test_fraction)) if test_fraction > 0 else 0
+        n_test = round(len(paths) * test_fraction) if test_fraction > 0 else 0
         if test_fraction > 0 and len(paths) > 1:
             n_test = max(1, n_test)
         test_seen += paths[:n_test]

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from devise.models.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend
 from devise.train import metrics
 from devise.train.config import TrainConfig
-from devise.models.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend
 from devise.train.losses import make_loss
 
 # The blend is gated per image, as in Socher et al. (2013): where the head is
@@ -40,8 +40,9 @@ class Fitted:
 
 def fit_head(features, y, label_vectors, config: TrainConfig, seed=None):
     """A head fitted to map `features` to the label vectors of classes `y`; `seed` overrides the config's."""
-    import keras
+    from devise.models.tensorflow_env import import_keras
 
+    keras = import_keras()
     model = build_head(features.shape[1], label_vectors.shape[1], seed=config.seed if seed is None else seed)
     steps = config.epochs * int(np.ceil(len(y) / config.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=max(1, steps))

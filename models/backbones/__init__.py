@@ -74,9 +74,9 @@ class Backbone:
             raise ValueError(f"{self.name} expects uint8 pixels, got {batch.dtype}")
         feats, logits = [], []
         for start in range(0, len(batch), self.batch_size):
-            f, l = self._run(batch[start:start + self.batch_size])
-            feats.append(f.numpy())
-            logits.append(l.numpy())
+            batch_feats, batch_logits = self._run(batch[start:start + self.batch_size])
+            feats.append(batch_feats.numpy())
+            logits.append(batch_logits.numpy())
         if not feats:
             return (np.zeros((0, self.feature_dim), np.float32),
                     np.zeros((0, 1000), np.float32))
