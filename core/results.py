@@ -32,6 +32,21 @@ class Result:
         return plain(self)
 
 
+class Listing(Result):
+    """A result that is mostly one list: iteration, len() and [i] reach the field named by ITEMS."""
+
+    ITEMS = "results"
+
+    def __iter__(self):
+        return iter(getattr(self, self.ITEMS))
+
+    def __len__(self):
+        return len(getattr(self, self.ITEMS))
+
+    def __getitem__(self, i):
+        return getattr(self, self.ITEMS)[i]
+
+
 @dataclass
 class Skipped(Result):
     """A file that was left out, and why (one complete sentence naming the file)."""

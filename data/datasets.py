@@ -83,8 +83,3 @@ def package_photos():
         data = Path(next(iter(spec.submodule_search_locations))) / "data"
         photos += sorted(data.glob("imagenet_*.jpg"))
     return [str(p) for p in photos]
-
-
-def foolbox_imagenet_samples():
-    """(path, ImageNet class index) for foolbox's ImageNet samples, named imagenet_NN_LABEL.jpg."""
-    return [(p, int(Path(p).stem.rsplit("_", 1)[1])) for p in package_photos() if Path(p).name.startswith("imagenet_")]

@@ -43,8 +43,3 @@ def class_names() -> list[str]:
 def class_lemmas() -> list[list[str]]:
     """All lemmas (synonyms) of each class, most common first."""
     return [list(names) for _, names in _rows()]
-
-
-def class_wnids() -> list[str]:
-    """WordNet ids (``n01440764`` ...) of each class."""
-    return [wnid for wnid, _ in _rows()]

@@ -85,19 +85,19 @@ class Filter:
         what = "end of filter" if tok.kind == "end" else repr(tok.text)
         return _error(self.text, tok.pos, f"unexpected {what} ({hint})")
 
-    def _or(self):
-        parts = [self._and()]
-        while self._is(self._peek(), "OR"):
+    def _chain(self, keyword, operand, combine):
+        """operand (keyword operand)*, joined by `combine` (any for OR, all for AND)."""
+        parts = [operand()]
+        while self._is(self._peek(), keyword):
             self._next()
-            parts.append(self._and())
-        return parts[0] if len(parts) == 1 else (lambda item: any(p(item) for p in parts))
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else (lambda item: combine(p(item) for p in parts))
+
+    def _or(self):
+        return self._chain("OR", self._and, any)
 
     def _and(self):
-        parts = [self._not()]
-        while self._is(self._peek(), "AND"):
-            self._next()
-            parts.append(self._not())
-        return parts[0] if len(parts) == 1 else (lambda item: all(p(item) for p in parts))
+        return self._chain("AND", self._not, all)
 
     def _not(self):
         if self._is(self._peek(), "NOT"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from devise.core import manifest
 from devise.core.errors import SearchIndexError
-from devise.core.results import Result
+from devise.core.results import Listing, Result
 from devise.index import ann, layout, writer
 from devise.index import items as items_file
 
@@ -180,14 +180,10 @@ class IndexInfo(Result):
 
 
 @dataclass
-class IndexList(Result):
+class IndexList(Listing):
+    ITEMS = "indexes"
+
     indexes: list[IndexInfo] = field(default_factory=list)
-
-    def __iter__(self):
-        return iter(self.indexes)
-
-    def __len__(self):
-        return len(self.indexes)
 
 
 def list_indexes() -> IndexList:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devise.core.results import Result, Skipped, skipped
+from devise.core.results import Listing, Result, Skipped, skipped
 from devise.models.conse import softmax
 
 
@@ -25,16 +25,12 @@ class ImageLabels(Result):
 
 
 @dataclass
-class ClassifyResults(Result):
+class ClassifyResults(Listing):
+    ITEMS = "images"
+
     backbone: str
     images: list[ImageLabels] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-
-    def __iter__(self):
-        return iter(self.images)
-
-    def __len__(self):
-        return len(self.images)
 
 
 def classify(images: Sequence[str | Path], *, top: int = 5, backbone: str | None = None) -> ClassifyResults:

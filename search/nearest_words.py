@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from devise.core.errors import SearchIndexError
-from devise.core.results import Result
+from devise.core.results import Listing, Result
 from devise.search.query import query_vector
 
 
@@ -19,18 +19,12 @@ class WordHit(Result):
 
 
 @dataclass
-class WordResults(Result):
+class WordResults(Listing):
     """`results` best first; scores are cosine similarities in [-1, 1]."""
 
     query: str
     words: str                   # the word vectors searched
     results: list[WordHit] = field(default_factory=list)
-
-    def __iter__(self):
-        return iter(self.results)
-
-    def __len__(self):
-        return len(self.results)
 
 
 def _word_vectors(vectors, index):

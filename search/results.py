@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from devise.core.results import Result
+from devise.core.results import Listing, Result
 
 
 @dataclass
@@ -18,7 +18,7 @@ class Hit(Result):
 
 
 @dataclass
-class SearchResults(Result):
+class SearchResults(Listing):
     """`results` best first; `query` is the text, or the image path for `similar`."""
 
     query: str
@@ -26,15 +26,6 @@ class SearchResults(Result):
     results: list[Hit] = field(default_factory=list)
     filter: str | None = None
     sheet: str | None = None
-
-    def __iter__(self):
-        return iter(self.results)
-
-    def __len__(self):
-        return len(self.results)
-
-    def __getitem__(self, i):
-        return self.results[i]
 
     @property
     def paths(self) -> list[str]:

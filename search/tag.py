@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devise.core.results import Result, Skipped, skipped
+from devise.core.results import Listing, Result, Skipped, skipped
 
 TAG_VOCABULARY_SIZE = 50_000
 
@@ -31,16 +31,12 @@ class ImageTags(Result):
 
 
 @dataclass
-class TagResults(Result):
+class TagResults(Listing):
+    ITEMS = "images"
+
     model: str                     # a model directory, or "conse"
     images: list[ImageTags] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-
-    def __iter__(self):
-        return iter(self.images)
-
-    def __len__(self):
-        return len(self.images)
 
 
 def candidates(words, labels=None):

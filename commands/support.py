@@ -93,6 +93,16 @@ def filter_option(fn):
                              "(AND, OR, NOT, parentheses; also field < 0.3).")(fn)
 
 
+def search_options(fn):
+    """--index, --top, --json, --sheet and --filter: what `search` and `similar` share."""
+    fn = filter_option(fn)
+    fn = click.option("--sheet", type=click.Path(dir_okay=False), help="Also write a contact sheet PNG of the results.")(fn)
+    fn = click.option("--json", "as_json", is_flag=True,
+                      help='Print {"query": q, "index": name, "results": [{"path": p, "score": s}], ...}.')(fn)
+    fn = click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)(fn)
+    return click.option("--index", "index_name", help="Index to search (default: the last one built).")(fn)
+
+
 def space_option(fn):
     return click.option("--space", type=click.Choice(["features", "words"]), default="features", show_default=True,
                         help="features: what images look like (backbone); words: what they mean (word space).")(fn)

@@ -1,0 +1,102 @@
+"""Commands that build and search indexes: index, search, similar, words, indexes."""
+from __future__ import annotations
+
+import click
+
+from devise.commands.support import (
+    ModelOrConse,
+    emit_json,
+    json_option,
+    print_hits,
+    search_options,
+)
+
+
+@click.command("index")
+@click.argument("images_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--model", type=ModelOrConse(), default=None,
+              help="Trained model directory or 'conse' (default: the index's current model, else ConSE).")
+@click.option("--name", help="Index name (default: the folder's name). The last index built is the default.")
+@click.option("--trees", type=click.IntRange(1, 1000), help="Annoy trees (default 20; more: better recall, bigger files).")
+@click.option("--rebuild", is_flag=True, help="Re-project every image, e.g. to switch the index to another --model.")
+@json_option
+def index_command(images_dir, model, name, trees, rebuild, as_json):
+    """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
+    from devise.index.builder import build_index
+
+    s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild)
+    if as_json:
+        return emit_json(s)
+    click.echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "
+               f"{s.reused} unchanged, {s.removed} removed, {s.skipped} unreadable, {s.tombstoned} tombstoned) "
+               f"in {s.seconds} s")
+    click.echo(f"model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); "
+               f"image search: {s.image_search}")
+
+
+@click.command("search")
+@click.argument("query")
+@search_options
+def search_command(query, index_name, top, as_json, sheet, filter_text):
+    """Images matching a text QUERY: "cat sofa", "beach + sunset - people", "dog:2 snow".
+
+    Words in a part are averaged; + and - add and subtract parts; word:W
+    weights a word; "quoted words" make one phrase. A query starting with
+    '-' needs `--` before it: devise search -- "-people beach".
+
+    Scores are cosine similarities in [-1, 1] (Annoy's 'angular' distance d
+    is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2).
+    """
+    from devise.search.text import search
+
+    print_hits(search(query, index=index_name, top=top, filter=filter_text, sheet=sheet), as_json)
+
+
+@click.command()
+@click.argument("image", type=click.Path(exists=True, dir_okay=False))
+@search_options
+def similar(image, index_name, top, as_json, sheet, filter_text):
+    """Images that look like IMAGE (a file in the index, or any other image).
+
+    Compares raw backbone features; scores are cosine similarities in [-1, 1].
+    """
+    from devise.search.image import similar as run_similar
+
+    print_hits(run_similar(image, index=index_name, top=top, filter=filter_text, sheet=sheet), as_json)
+
+
+@click.command()
+@click.argument("word")
+@click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
+@click.option("--words", "word_vectors", help="Word vectors file (default: the default index's, else GloVe 6B 50-d).")
+@click.option("--index", "index_name", help="Use this index's word vectors.")
+@json_option
+def words(word, top, word_vectors, index_name, as_json):
+    """Nearest words to WORD (or to a query such as "king - man + woman").
+
+    Scores are cosine similarities in [-1, 1].
+    """
+    from devise.search.nearest_words import words as nearest
+
+    result = nearest(word, top=top, vectors=word_vectors, index=index_name)
+    if as_json:
+        return emit_json(result)
+    for rank, hit in enumerate(result.results, 1):
+        click.echo(f"{rank:>3}  {hit.score:+.3f}  {hit.word}")
+
+
+@click.command()
+@json_option
+def indexes(as_json):
+    """List the indexes under the home; * marks the default."""
+    from devise.index.store import list_indexes
+
+    found = list_indexes()
+    if as_json:
+        return emit_json(found.to_dict()["indexes"])
+    if not found:
+        click.echo("no indexes yet; build one with `devise index IMAGES_DIR`.")
+    for i in found:
+        mark = "*" if i.default else " "
+        click.echo(f"{mark} {i.name}: " + (i.error if i.error else
+                   f"{i.count} images, {i.mode} search, model {i.model}, from {i.root}"))

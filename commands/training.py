@@ -1,0 +1,112 @@
+"""Commands that train and evaluate a model: train, evaluate, tag, classify, demo."""
+from __future__ import annotations
+
+import click
+
+from devise.commands.support import (
+    emit_json,
+    json_option,
+    labels_option,
+    print_per_image,
+    split_options,
+)
+
+
+@click.command()
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
+@split_options
+@click.option("--backbone", default=None, help="efficientnet-lite0 (default, offline), vgg16, efficientnetv2b0, resnet50.")
+@click.option("--words", "words", default=None, help="GloVe .txt or word2vec file (default: GloVe 6B 50-d).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--verbose", is_flag=True, help="Show Keras training progress.")
+@json_option
+def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label_map, backbone, words, out, verbose,
+          as_json):
+    """Train a projection head on DATA_DIR (one subfolder per class)."""
+    from devise.train.run import train as run_train
+
+    r = run_train(data_dir, out=out, holdout=holdout, holdout_classes=holdout_classes, seed=seed, exclude=exclude,
+                  label_map=label_map, loss=loss, epochs=epochs, backbone=backbone, words=words, verbose=verbose)
+    if as_json:
+        return emit_json(r)
+    more = " ..." if len(r.unseen) > 8 else ""
+    click.echo(f"trained on {r.train_images} images of {len(r.seen)} classes; "
+               f"held out {len(r.unseen)} classes ({', '.join(r.unseen[:8])}{more})")
+    click.echo(f"gated blend {r.blend} (head vs ConSE), calibrated stacking gamma={r.gamma}; skipped {r.skipped} file(s)")
+    click.echo(f"model: {r.model_dir}")
+
+
+@click.command()
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Evaluate this model on its own split.")
+@click.option("--test-dir", type=click.Path(exists=True, file_okay=False), help="Take test images from this folder (e.g. CIFAR-10 test/).")
+@split_options
+@click.option("--splits", type=click.IntRange(1, 100), default=1, show_default=True, help="Seeded class splits to average.")
+@json_option
+@click.option("--verbose", is_flag=True)
+def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label_map, splits,
+             as_json, verbose):
+    """Zero-shot (ZSL) and generalized (GZSL) hit@k: model vs ConSE vs chance."""
+    from devise.train.evaluation import evaluate as run_evaluate
+    from devise.train.report import evaluation_table
+
+    report = run_evaluate(data_dir, model=model_dir, test_dir=test_dir, splits=splits, holdout=holdout,
+                          holdout_classes=holdout_classes, seed=seed, exclude=exclude, label_map=label_map,
+                          loss=loss, epochs=epochs, verbose=verbose)
+    if as_json:
+        return emit_json(report)
+    click.echo(evaluation_table(report.to_dict()))
+
+
+@click.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Trained model (default: ConSE, no training).")
+@click.option("--index", "index_name", default=None, help="Use the model of this index.")
+@click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True)
+@labels_option
+@json_option
+def tag(images, model_dir, index_name, top, labels, as_json):
+    """Nearest words for each image (zero-shot classification with --labels).
+
+    Each tag shows its score: the cosine in word space, less a trained
+    model's calibrated penalty on the classes it was trained on; --json also
+    gives the plain cosine.
+    """
+    from devise.search.tag import tag as run_tag
+
+    result = run_tag(images, model=model_dir, index=index_name, top=top, labels=labels)
+    print_per_image(result, len(images), as_json, lambda r: [f"{t.word} ({t.score:.3f})" for t in r.tags])
+
+
+@click.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True)
+@click.option("--backbone", default=None)
+@json_option
+def classify(images, top, backbone, as_json):
+    """The backbone's own ImageNet labels: what the CNN sees."""
+    from devise.models.classify import classify as run_classify
+
+    result = run_classify(images, top=top, backbone=backbone)
+    print_per_image(result, len(images), as_json, lambda r: [f"{x.label} ({x.prob:.3f})" for x in r.labels])
+
+
+@click.command()
+@click.argument("data_dir", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Where to write the model and sheet (default: HOME/demo).")
+@click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)
+@json_option
+def demo(data_dir, out, epochs, as_json):
+    """The main job: train with 20% of classes held out, compare with ConSE, tag held-out images."""
+    from devise.demo import demo as run_demo
+    from devise.train.report import evaluation_table
+
+    summary = run_demo(data_dir, out=out, epochs=epochs)
+    if as_json:
+        return emit_json(summary)
+    click.echo(summary.data)
+    if summary.evaluation is not None:
+        click.echo(evaluation_table(summary.evaluation.to_dict()))
+    for r in summary.tags:
+        click.echo(f"{r.image}: " + ", ".join(f"{t.word} ({t.score:.2f})" for t in r.tags))
+    click.echo("wrote: " + ", ".join(summary.wrote))
