@@ -17,7 +17,7 @@ TABLE = "features"
 COLUMNS = (("features", "BLOB"), ("logits", "BLOB"))
 
 # Bumped whenever decoding or resizing changes, so stale features are never mixed in.
-PREPROCESS_VERSION = 2
+PREPROCESS_VERSION = 3
 
 
 class FeatureCache:

@@ -11,23 +11,45 @@ limit here is checked on each image instead.
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from devise.core.errors import BadImageError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 # ~90 megapixels: far above any camera photo, far below what exhausts 24 GB.
 MAX_PIXELS = 90_000_000
+# The decode itself is bounded in bytes, not pixels: a small 16-bit PNG can hold a huge
+# image. Pillow keeps 3-channel images in 4 bytes per pixel; the limit admits an 8-bit RGB
+# image at MAX_PIXELS.
+MAX_DECODE_BYTES = 4 * MAX_PIXELS
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2,
+                   "RGB": 4, "YCbCr": 4, "LAB": 4, "HSV": 4, "RGBA": 4, "RGBa": 4, "RGBX": 4, "CMYK": 4, "I": 4, "F": 4}
+HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+BAND_BYTES = 16 << 20
 MIN_SIDE = 8
+# EXIF orientation -> the transpose that shows the image upright (what ImageOps.exif_transpose does).
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit and float images stretched to 8-bit greyscale, in bands, so memory stays near the decoded size."""
+    lo, hi = img.getextrema()
+    scale = np.float32(255.0 / (hi - lo) if hi > lo else 0.0)
+    out = np.empty((img.height, img.width), np.uint8)
+    band = max(1, BAND_BYTES // (4 * img.width))
+    for top in range(0, img.height, band):
+        rows = np.asarray(img.crop((0, top, img.width, min(img.height, top + band))), np.float32)
+        rows -= np.float32(lo)
+        rows *= scale
+        out[top:top + len(rows)] = rows.astype(np.uint8)
+    return Image.fromarray(out, "L")
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # 16-bit and float images: stretch to the 8-bit range rather than clip.
-        arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
-        scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        img = Image.fromarray(((arr - lo) * scale).astype(np.uint8), "L")
+    if img.mode in HIGH_DEPTH:
+        img = _to_8bit(img)
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     if img.mode in ("RGBA", "LA", "PA"):
@@ -36,6 +58,11 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
     return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def decode_bytes(img: Image.Image) -> int:
+    """What decoding `img` at its current size costs in memory: pixels times bytes per pixel."""
+    return img.width * img.height * BYTES_PER_PIXEL.get(img.mode, 4)
 
 
 def _open_header(path) -> Image.Image:
@@ -47,8 +74,9 @@ def _open_header(path) -> Image.Image:
 
 
 def _check_size(path, img):
-    if img.width * img.height > MAX_PIXELS:
-        raise BadImageError(f"{path}: {img.width}x{img.height} is too large to decode safely (decompression bomb?); skipped.")
+    if img.width * img.height > MAX_PIXELS or decode_bytes(img) > MAX_DECODE_BYTES:
+        raise BadImageError(f"{path}: {img.width}x{img.height} {img.mode} needs {decode_bytes(img) >> 20} MB to decode, "
+                            f"too large to decode safely (decompression bomb?); skipped.")
 
 
 def _bad_image(path, exc) -> BadImageError:
@@ -102,8 +130,18 @@ def _decode_rgb(img, target_size):
         if target_size and img.format == "JPEG":
             # JPEG can decode at 1/2, 1/4, 1/8 scale: far faster for big photos.
             img.draft("RGB", (target_size, target_size))
+        orientation = img.getexif().get(0x0112)
         img.load()
-        img = ImageOps.exif_transpose(img)
+        if img.mode in HIGH_DEPTH:
+            img = _to_8bit(img)
+        if target_size:
+            # Formats that cannot decode reduced (PNG, TIFF, ...) are box-reduced to no less than
+            # twice the target size before the colour conversions, which copy the image.
+            factor = min(img.size) // (2 * target_size)
+            if factor >= 2 and img.mode in ("L", "RGB", "RGBA", "LA", "P"):
+                img = (img.convert("RGBA") if img.mode in ("P", "LA") else img).reduce(factor)
+        if orientation in UPRIGHT:
+            img = img.transpose(UPRIGHT[orientation])
         return _to_rgb(img)
 
 

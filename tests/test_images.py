@@ -95,3 +95,52 @@ def test_scan_exclude_and_missing(tmp_path):
     assert scan(tmp_path / "lab", exclude=["BACKGROUND_Google"]).class_names() == ["cat"]
     with pytest.raises(DataError, match="not a folder"):
         scan(tmp_path / "nope")
+
+
+def _big_16bit_png(path, side=9400):
+    """A 16-bit greyscale PNG of side x side pixels that compresses to a few hundred KB."""
+    arr = np.zeros((side, side), np.uint16)
+    arr[::50, :] = 40000
+    arr[:, ::70] = 1000
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def test_small_16bit_png_of_a_huge_image_decodes_in_bounded_memory(tmp_path):
+    """A ~240 KB PNG holding 9400x9400 16-bit pixels took 1.8 GB to tag; decoding is now banded and reduced."""
+    import subprocess
+    import sys
+
+    path = _big_16bit_png(tmp_path / "big16.png")
+    assert path.stat().st_size < 1_000_000
+    code = ("import resource; from devise.data.images import load_square; "
+            f"a = load_square({str(path)!r}, 224); assert a.shape == (224, 224, 3) and a.max() > 0; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    peak_mb = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert peak_mb < 600, f"decoding took {peak_mb} MB"
+
+
+def test_decode_cost_counts_bytes_per_pixel(tmp_path, monkeypatch):
+    from devise.data import images
+
+    path = _big_16bit_png(tmp_path / "wide16.png", side=2000)  # 4M pixels, 8 MB as 16-bit
+    monkeypatch.setattr(images, "MAX_DECODE_BYTES", 6_000_000)
+    with pytest.raises(BadImageError, match="MB to decode"):
+        images.open_rgb(path)
+    monkeypatch.setattr(images, "MAX_DECODE_BYTES", 10_000_000)
+    assert images.open_rgb(path).size == (2000, 2000)
+
+
+def test_exif_orientation_survives_reduced_decoding(tmp_path):
+    """A large PNG is box-reduced before it is turned upright; the result must still be upright."""
+    from devise.data.images import load_square
+
+    arr = np.zeros((1200, 1600, 3), np.uint8)
+    arr[:, :800] = (250, 0, 0)  # left half red, right half blue
+    arr[:, 800:] = (0, 0, 250)
+    img = Image.fromarray(arr)
+    exif = img.getexif()
+    exif[0x0112] = 3  # rotated 180 degrees: upright, red is on the right
+    img.save(tmp_path / "rotated.png", exif=exif)
+    square = load_square(tmp_path / "rotated.png", 224)
+    assert square[:, :80, 2].mean() > 200 and square[:, -80:, 0].mean() > 200
