@@ -41,6 +41,7 @@ _VERBS = {
     "score": ("devise.search.score", "score"),
     "slices": ("devise.search.slice_report", "slices"),
     "dedupe": ("devise.curate.dedupe", "dedupe"),
+    "restore_removed": ("devise.curate.dedupe", "restore_removed"),
     "label": ("devise.curate.labels", "label"),
     "walk": ("devise.curate.walk", "walk"),
     "make_map": ("devise.curate.maps", "make_map"),

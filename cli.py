@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from devise.commands import curation, generation, searching, training
+from devise.commands import curation, generation, searching, training, web
 from devise.commands.support import DeviseGroup
 
 
@@ -34,7 +34,7 @@ for command in (training.train, training.evaluate, training.tag, training.classi
                 generation.generate, generation.score, generation.slices,
                 searching.index_command, searching.search_command, searching.similar, searching.words,
                 searching.indexes,
-                curation.dedupe, curation.label, curation.walk, curation.map_command):
+                curation.dedupe, curation.label, curation.walk, curation.map_command, web.serve):
     cli.add_command(command)
 
 

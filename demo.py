@@ -5,6 +5,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devise.core import outputs
 from devise.core.errors import DataError
 from devise.core.home import subdir
 from devise.core.results import Result
@@ -12,6 +13,9 @@ from devise.data import datasets
 from devise.data.sheet import contact_sheet
 from devise.search.tag import ImageTags
 from devise.train.evaluation import Evaluation
+
+KIND = "demo"
+SHEET = "held_out_tags.png"
 
 
 def _resolve_data(data_dir):
@@ -45,15 +49,23 @@ def demo(data_dir: str | Path | None = None, *, out: str | Path | None = None, h
 
     data_dir: a labelled folder; default Caltech-101 (found locally or
     downloaded), else the photos that installed packages ship, tagged with
-    ConSE. Writes the model and a contact sheet under `out` (default HOME/demo).
+    ConSE. Writes the model and a contact sheet under `out` (default HOME/demo);
+    `out` must be new, empty or a demo folder devise wrote, checked before any work.
     """
+    from devise.models.model_store import check_target
     from devise.search.tag import tag
     from devise.train.config import TrainConfig
     from devise.train.evaluation import evaluate
     from devise.train.run import train_model
 
-    out = Path(out) if out else subdir("demo")
-    out.mkdir(parents=True, exist_ok=True)
+    claim = bool(out)
+    if claim:
+        outputs.claim_folder(out, KIND)
+        check_target(Path(out) / "model")
+        outputs.claim_file(Path(out) / SHEET)
+        out = outputs.make_folder(out, KIND)
+    else:
+        out = subdir("demo")  # devise's own folder in its home: what is there, devise put there
     folder, exclude, label_map, note = _resolve_data(data_dir)
     print(f"demo: {note}", file=sys.stderr)
     if folder is None:
@@ -80,6 +92,6 @@ def demo(data_dir: str | Path | None = None, *, out: str | Path | None = None, h
         items.append((r.image, lines))
     title = ("devise: held-out classes, tagged zero-shot" if summary.mode == "trained"
              else "devise: package photos tagged with ConSE (offline, no training data)")
-    summary.sheet = str(contact_sheet(items, out / "held_out_tags.png", title=title, caption_lines=4))
+    summary.sheet = str(contact_sheet(items, out / SHEET, title=title, caption_lines=4, claim=claim))
     summary.wrote.append(summary.sheet)
     return summary

@@ -19,16 +19,23 @@ from devise.commands.support import (
 @click.option("--like", type=click.Path(exists=True, dir_okay=False), help="Only duplicates of this image.")
 @click.option("--query", help='Only duplicates of the best match for this text, e.g. "a black image".')
 @click.option("--delete", is_flag=True, help="Remove all but one image per group from the index (tombstoned; files stay).")
-@click.option("--move-to", type=click.Path(file_okay=False), help="Also move the removed files into this folder for review (implies --delete).")
+@click.option("--move-to", type=click.Path(file_okay=False),
+              help="Also move the removed files into this folder for review (implies --delete); it must lie outside the indexed folder.")
+@click.option("--restore", "restore_paths", multiple=True, type=click.Path(dir_okay=False), metavar="PATH",
+              help="Put a file that --delete or --move-to removed back on the list to index (repeatable); then run `devise index`.")
 @filter_option
 @click.option("--json", "as_json", is_flag=True, help='Print {"groups": [{"keep": p, "duplicates": [{"path", "score"}]}]}.')
-def dedupe(index_name, threshold, like, query, delete, move_to, filter_text, as_json):
+def dedupe(index_name, threshold, like, query, delete, move_to, restore_paths, filter_text, as_json):
     """Find near-duplicate images (re-encoded, resized, constant) and optionally remove them."""
     from devise.curate.dedupe import dedupe as run_dedupe
     from devise.curate.duplicates import DEFAULT_THRESHOLD
 
     if like and query:
         raise click.UsageError("give --like or --query, not both.")
+    if restore_paths:
+        if like or query or delete or move_to or filter_text or threshold is not None:
+            raise click.UsageError("--restore takes no other option but --index and --json.")
+        return _restore(restore_paths, index_name, as_json)
     report = run_dedupe(index=index_name, threshold=DEFAULT_THRESHOLD if threshold is None else threshold, like=like,
                         query=query, filter=filter_text, delete=delete, move_to=move_to)
     if as_json:
@@ -40,9 +47,24 @@ def dedupe(index_name, threshold, like, query, delete, move_to, filter_text, as_
             click.echo(f"  {d.score:.4f}  {d.path}")
     click.echo(f"{len(report.groups)} group(s), {report.duplicates} duplicate(s) among {report.images} images "
                f"(threshold {report.threshold})", err=True)
+    for left in report.left_in_place:
+        click.echo(f"not moved: {left.path}: {left.reason}", err=True)
     if report.removed is not None:
         click.echo(f"removed {report.removed} from index {report.index!r} ({report.count_after} left)"
-                   + (f"; moved files to {move_to}" if move_to else ""), err=True)
+                   + (f"; moved {len(report.moved)} file(s) to {move_to}" if move_to else ""), err=True)
+
+
+def _restore(paths, index_name, as_json):
+    from devise.curate.dedupe import restore_removed
+
+    report = restore_removed(paths, index=index_name)
+    if as_json:
+        return emit_json(report)
+    for path in report.restored:
+        click.echo(f"restored {path}" + (" (no file there now: move it back from the review folder)"
+                                         if path in report.missing else ""))
+    click.echo(f"{len(report.restored)} file(s) restored to index {report.index!r}; "
+               f"run `devise index {report.root}` to add them back", err=True)
 
 
 @click.command()

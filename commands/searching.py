@@ -19,19 +19,22 @@ from devise.commands.support import (
 @click.option("--name", help="Index name (default: the folder's name). The last index built is the default.")
 @click.option("--trees", type=click.IntRange(1, 1000), help="Annoy trees (default 20; more: better recall, bigger files).")
 @click.option("--rebuild", is_flag=True, help="Re-project every image, e.g. to switch the index to another --model.")
+@click.option("--method", type=click.Choice(["auto", "annoy", "exact"]), default=None,
+              help="auto: exact search for small collections, Annoy from 150k images (50k for `similar`); "
+                   "annoy or exact: always that one. Recorded in the index (default: its current method, else auto).")
 @json_option
-def index_command(images_dir, model, name, trees, rebuild, as_json):
+def index_command(images_dir, model, name, trees, rebuild, method, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
     from devise.index.builder import build_index
 
-    s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild)
+    s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method)
     if as_json:
         return emit_json(s)
     click.echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "
                f"{s.reused} unchanged, {s.removed} removed, {s.skipped} unreadable, {s.tombstoned} tombstoned) "
                f"in {s.seconds} s")
     click.echo(f"model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); "
-               f"image search: {s.image_search}")
+               f"image search: {s.image_search}; method: {s.method}")
 
 
 @click.command("search")
@@ -49,7 +52,9 @@ def search_command(query, index_name, top, as_json, sheet, filter_text):
     """
     from devise.search.text import search
 
-    print_hits(search(query, index=index_name, top=top, filter=filter_text, sheet=sheet), as_json)
+    results = search(query, index=index_name, top=top, filter=filter_text, sheet=sheet)
+    print_hits(results, as_json)
+    say_if_filtered_out(results)
 
 
 @click.command()
@@ -62,7 +67,22 @@ def similar(image, index_name, top, as_json, sheet, filter_text):
     """
     from devise.search.image import similar as run_similar
 
-    print_hits(run_similar(image, index=index_name, top=top, filter=filter_text, sheet=sheet), as_json)
+    results = run_similar(image, index=index_name, top=top, filter=filter_text, sheet=sheet)
+    print_hits(results, as_json)
+    say_if_filtered_out(results, other=True)
+
+
+def say_if_filtered_out(results, other=False):
+    """Say why an answer is empty (a --filter that keeps nothing) instead of printing nothing."""
+    if results.results:
+        return
+    what = "other image" if other else "image"
+    if not results.filter:
+        click.echo(f"no results: index {results.index!r} holds no {what}.", err=True)
+        return
+    shown = " ".join(results.filter.split())
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    click.echo(f"no results: no {what} in index {results.index!r} matches --filter {shown!r}.", err=True)
 
 
 @click.command()

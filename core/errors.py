@@ -43,3 +43,7 @@ class QueryError(DeviseError):
 
 class GenerateError(DeviseError):
     """Image generation cannot run (missing extra, missing weights, ...)."""
+
+
+class OutputError(DeviseError):
+    """An output path holds something devise did not write (a user's file or folder, a link)."""

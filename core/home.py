@@ -2,6 +2,8 @@
 
 Layout:
     cache/features/<backbone>.sqlite   per-file feature cache
+    cache/outputs.sqlite               files devise wrote outside its home (core.outputs)
+    cache/verified.json                files already checked against their checksums
     words/<name>/                      memory-mapped word vectors + word index
     models/<name>/                     trained heads
     indexes/<name>/                    searchable collections (CURRENT -> version)
@@ -9,27 +11,57 @@ Layout:
 import os
 from pathlib import Path
 
+from devise.core.errors import DataError
+
+# Kernel views, not storage: a write there is refused at best, and under
+# /sys/fs/cgroup a mkdir creates a control group.
+VIRTUAL = (Path("/proc"), Path("/sys"))
+HINT = "set --home or DEVISE_HOME to a folder devise can write to"
+
 _override = None
 
 
 def set_home(path):
     """Used by the CLI's `--home`; wins over the environment."""
     global _override
-    _override = Path(path).expanduser() if path else None
+    _override = Path(path) if path else None
+
+
+def _refuse_virtual(root):
+    real = Path(os.path.realpath(root))
+    for base in VIRTUAL:
+        if real == base or base in real.parents:
+            raise DataError(f"{root}: {base} is a view of the kernel, not storage, so it cannot hold the devise home; "
+                            f"{HINT}.")
+
+
+def _make(path, root):
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataError(f"{path}: is a file, where the devise home needs a folder; {HINT}.") from None
+    except NotADirectoryError:
+        raise DataError(f"{root}: a part of this path is a file, not a folder, so it cannot be the devise home; "
+                        f"{HINT}.") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be created ({exc.strerror or exc}); {HINT}.") from None
 
 
 def home() -> Path:
-    if _override is not None:
-        root = _override
-    else:
-        root = Path(os.environ.get("DEVISE_HOME") or "~/.devise").expanduser()
-    root.mkdir(parents=True, exist_ok=True)
+    given = _override if _override is not None else Path(os.environ.get("DEVISE_HOME") or "~/.devise")
+    try:
+        root = given.expanduser()
+    except RuntimeError as exc:  # "~user" for a user that does not exist
+        raise DataError(f"{given}: {exc}; {HINT}.") from None
+    _refuse_virtual(root)
+    _make(root, root)
     return root
 
 
 def subdir(*parts) -> Path:
-    path = home().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    root = home()
+    path = root.joinpath(*parts)
+    _make(path, root)
     return path
 
 

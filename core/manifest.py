@@ -29,14 +29,35 @@ def read(directory, kind, error=DeviseError):
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise error(f"{path}: unreadable manifest ({exc}); rebuild the {kind}.") from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: holds JSON that is not an object, so it is not a devise manifest; rebuild the {kind}.")
     if data.get("kind") != kind:
-        raise error(f"{path}: this is a {data.get('kind')!r}, not a {kind}.")
+        have = data.get("kind")
+        what = f"a devise {have}" if isinstance(have, str) else "not a devise manifest (it names no kind)"
+        raise error(f"{path}: this is {what}, not a {kind}; point at a devise {kind} instead.")
     version = data.get("format_version")
     if version != FORMAT_VERSION:
         raise error(
             f"{path}: format version {version} but this devise reads {FORMAT_VERSION}; rebuild the {kind}."
         )
     return data
+
+
+def peek(directory):
+    """The manifest in `directory` as a dict, or None when there is none or it is not a JSON object.
+
+    For callers that only ask "did devise make this folder?" and must not raise.
+    """
+    try:
+        data = json.loads((Path(directory) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def describes(data, kind):
+    """True when `data` (from peek) is a manifest of this devise's format for `kind`."""
+    return data is not None and data.get("kind") == kind and data.get("format_version") == FORMAT_VERSION
 
 
 def expect(data, where, error=DeviseError, **expected):

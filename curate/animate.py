@@ -1,10 +1,17 @@
-"""Walks as pictures: numbered PNG frames and an animated GIF (Pillow only)."""
-from pathlib import Path
+"""Walks as pictures: numbered PNG frames and an animated GIF (Pillow only).
+
+Both go through core.outputs: a frames folder is devise's (manifest kind
+"frames"), every frame and GIF carries devise's mark, and nothing a user
+put at those paths is overwritten.
+"""
 
 from PIL import Image
 
-from devise.core.atomic import atomic_path
+from devise.core import outputs
 from devise.core.errors import BadImageError, DataError
+
+FRAMES_KIND = "frames"
+FRAME_PATTERN = "frame_*.png"
 
 
 def frame(path, size, background=(0, 0, 0)):
@@ -21,14 +28,32 @@ def frame(path, size, background=(0, 0, 0)):
     return canvas
 
 
+def frame_names(count):
+    width = max(5, len(str(count)))
+    return [f"frame_{i:0{width}d}.png" for i in range(count)]
+
+
+def claim_frames(directory, count):
+    """Raise OutputError unless `directory` and every frame file in it are devise's to write."""
+    directory = outputs.claim_folder(directory, FRAMES_KIND)
+    if directory.is_dir():
+        for name in frame_names(count):
+            outputs.claim_file(directory / name)
+    return directory
+
+
 def write_frames(paths, directory, size=256):
-    """frame_00000.png, frame_00001.png, ... in walk order; returns the directory."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    width = max(5, len(str(len(paths))))
-    for i, path in enumerate(paths):
-        with atomic_path(directory / f"frame_{i:0{width}d}.png", suffix=".png") as tmp:
-            frame(path, size).save(tmp, format="PNG")
+    """frame_00000.png, frame_00001.png, ... in walk order; returns the directory.
+
+    Frames devise wrote for a longer walk are removed, so the folder holds this walk only.
+    """
+    claim_frames(directory, len(paths))
+    directory = outputs.make_folder(directory, FRAMES_KIND)
+    names = frame_names(len(paths))
+    for name, path in zip(names, paths):
+        outputs.save_image(frame(path, size), directory / name, format="PNG", remember=False)
+    outputs.record(*(directory / name for name in names))
+    outputs.remove_stale(directory, FRAME_PATTERN, set(names))
     return directory
 
 
@@ -40,8 +65,6 @@ def write_gif(paths, out, size=256, fps=12):
         raise DataError(f"--fps {fps}: use 1 to 50 (GIF timing is in hundredths of a second).")
     frames = [frame(p, size).quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
               for p in paths]
-    out = Path(out)
-    with atomic_path(out, suffix=".gif") as tmp:
-        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=round(1000 / fps),
-                       loop=0, optimize=False, disposal=1)
-    return out
+    out = outputs.claim_file(out)
+    return outputs.save_image(frames[0], out, format="GIF", save_all=True, append_images=frames[1:],
+                              duration=round(1000 / fps), loop=0, optimize=False, disposal=1)

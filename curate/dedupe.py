@@ -6,11 +6,19 @@ path in sort order. Removal goes through index.edit.remove_items: a new
 version without the duplicates and with their paths tombstoned, swapped in
 atomically, so a killed run leaves the old index as it was and a later
 `devise index` does not bring the duplicates back. Files are never deleted.
+
+With move_to, everything that can refuse is checked before the index
+changes (the review folder is outside the indexed folder, which paths are
+other names of a file that stays; see review_folder). Then the index edit
+comes first and the moves second: a run killed between the two leaves the
+files where they were, out of the index, and `devise dedupe --restore PATH`
+followed by `devise index` brings them back. A move that fails takes the
+files not moved yet off the tombstones itself, so they return on the next
+`devise index`. `restore_removed` is that --restore.
 """
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +27,9 @@ import numpy as np
 from PIL import Image
 
 from devise.core.errors import DataError
-from devise.core.results import Result
+from devise.core.results import Result, Skipped
 from devise.curate import duplicates, pixels
+from devise.curate.review_folder import Moved, check_target, move_file, plan_moves, review_path
 from devise.curate.selection import item_id, nearest_in, select, text_vector
 
 
@@ -52,12 +61,6 @@ class DuplicateGroup(Result):
 
 
 @dataclass
-class Moved(Result):
-    source: str
-    target: str
-
-
-@dataclass
 class DedupeReport(Result):
     index: str
     threshold: float
@@ -68,6 +71,15 @@ class DedupeReport(Result):
     removed: int | None = None          # with delete: how many left the index
     count_after: int | None = None
     moved: list[Moved] = field(default_factory=list)
+    left_in_place: list[Skipped] = field(default_factory=list)  # removed from the index but not moved, and why
+
+
+@dataclass
+class RestoreReport(Result):
+    index: str
+    root: str                  # the indexed folder: `devise index ROOT` adds the restored files back
+    restored: list[str]        # paths taken off the tombstones
+    missing: list[str]         # of those, the ones with no file there now (e.g. moved for review)
 
 
 def _report_group(sel, members, px, row_of, constant):
@@ -91,11 +103,14 @@ def dedupe(*, index: str | None = None, threshold: float = duplicates.DEFAULT_TH
     like: only duplicates of this image; query: of the best match for this
     text. delete: keep one image per group in the index (the others are
     tombstoned; files stay). move_to: also move the removed files into this
-    folder for review.
+    folder for review; it must lie outside the indexed folder, and a file
+    that a kept path also shows (a symlinked folder) is never moved.
     """
     if like and query:
         raise DataError("give --like or --query, not both.")
     sel = select(index, filter, minimum=1 if (like or query) else 2)
+    if move_to:
+        move_to = check_target(move_to, sel.index.root)
     paths = sel.paths()
     px = pixels.load(paths, progress=progress)
     readable = sel.ids[px.ok]
@@ -142,29 +157,39 @@ def _duplicates_of(sel, px, rows, row_of, like, query, threshold):
 
 
 def _remove(sel, report, move_to):
-    from devise.index.edit import remove_items
+    from devise.index.edit import remove_items, restore_items
 
     gone = [d.path for g in report.groups for d in g.duplicates]
+    movers = []
+    if move_to:
+        removed = set(gone)
+        movers, report.left_in_place = plan_moves(gone, [it["path"] for it in sel.items if it["path"] not in removed])
     report.count_after = remove_items(gone, index=sel.index.name, tombstone=True)
     report.removed = len(gone)
-    if move_to:
-        report.moved = move_files(gone, sel.index.root, move_to)
+    root = sel.index.root
+    for n, path in enumerate(movers):
+        try:
+            report.moved.append(Moved(path, move_file(path, review_path(path, root, move_to))))
+        except OSError as exc:
+            restore_items(movers[n:], index=sel.index.name)
+            raise DataError(f"{path}: could not be moved to {move_to} ({exc.strerror or exc}); it and the "
+                            f"{len(movers) - n - 1} other file(s) not moved yet stay in place and come back on the "
+                            f"next `devise index {root}` ({n} moved).") from exc
 
 
-def move_files(paths, root, target):
-    """Move files under `target`, keeping their path relative to the index root; never overwrite."""
-    target = os.path.abspath(target)
-    moved = []
-    for path in paths:
-        rel = os.path.relpath(path, root)
-        dest = os.path.join(target, rel if not rel.startswith("..") else os.path.basename(path))
-        stem, ext = os.path.splitext(dest)
-        n = 1
-        while os.path.exists(dest):
-            dest, n = f"{stem}.{n}{ext}", n + 1
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        if not os.path.exists(path):
-            raise DataError(f"{path}: vanished before it could be moved to {target}.")
-        shutil.move(path, dest)
-        moved.append(Moved(path, dest))
-    return moved
+def restore_removed(paths, *, index: str | None = None) -> RestoreReport:
+    """Take files that dedupe removed off the index's tombstones; the next `devise index` of its folder adds them back.
+
+    A path the index does not hold as removed is an error (SearchIndexError).
+    A restored file that is not at its path now (moved for review) is listed
+    in `missing`: move it back before indexing.
+    """
+    from devise.index.edit import restore_items
+    from devise.index.store import open_index
+
+    paths = [str(p) for p in paths]
+    if not paths:
+        raise DataError("no path to restore; pass the path of a file that `devise dedupe` removed.")
+    name = open_index(index).name
+    restored = restore_items(paths, index=name)
+    return RestoreReport(name, open_index(name).root, restored, [p for p in restored if not os.path.exists(p)])

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from devise.core.atomic import atomic_path
+from devise.core import outputs
 from devise.core.errors import DataError
 from devise.core.results import Result
 from devise.curate.selection import select
@@ -144,7 +144,11 @@ class MapSummary(Result):
 
 def make_map(out: str | Path, *, index: str | None = None, filter: str | None = None, color_by: str | None = None,
              space: str = "features", size: int = 1600, thumb: int = 64, seed: int = 0) -> MapSummary:
-    """Draw a 2-D map of the (filtered) images to the PNG `out`: thumbnails, or dots coloured by a field."""
+    """Draw a 2-D map of the (filtered) images to the PNG `out`: thumbnails, or dots coloured by a field.
+
+    `out` must be new or a map devise wrote: a user's file there is refused before any work.
+    """
+    outputs.claim_file(out)
     sel = select(index, filter, minimum=2)
     xy, method = layout_2d(sel.vectors(space), seed)
     title = f"index {sel.index.name}: {len(sel.ids)} images, {space} space, {method}"
@@ -155,8 +159,7 @@ def make_map(out: str | Path, *, index: str | None = None, filter: str | None = 
         img = draw_points(xy, values, numeric, size, f"{title}, colour: {color_by}")
     else:
         img, summary.thumbnails = draw_thumbnails(xy, sel.paths(), size, thumb, title)
-    with atomic_path(out, suffix=".png") as tmp:
-        img.save(tmp, format="PNG")
+    outputs.save_image(img, out, format="PNG")
     summary.points = [MapPoint(int(i), p, round(float(x), 5), round(float(y), 5), v)
                       for i, p, (x, y), v in zip(sel.ids, sel.paths(), xy, values)]
     return summary

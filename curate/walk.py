@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devise.core import outputs
 from devise.core.atomic import write_text
 from devise.core.errors import DataError
 from devise.core.results import Result
@@ -45,12 +46,18 @@ def walk(*, index: str | None = None, start: str | None = None, start_image: str
 
     start: begin at the image best matching this text; start_image: at the
     image most like this file; else at the first image. out/gif/frames:
-    also write the paths, an animated GIF, or numbered PNG frames.
+    also write the paths, an animated GIF, or numbered PNG frames; each must
+    be new or devise's own (core.outputs), checked before any work.
     """
     if start and start_image:
         raise DataError("give --start or --start-image, not both.")
     if limit is not None and limit < 1:
         raise DataError("--limit must be at least 1.")
+    for path in (out, gif):
+        if path:
+            outputs.claim_file(path)
+    if frames:
+        outputs.claim_folder(frames, "frames")
     sel = select(index, filter)
     if start:
         first = nearest_in(sel, "words", text_vector(sel, start))
@@ -65,14 +72,17 @@ def walk(*, index: str | None = None, start: str | None = None, start_image: str
     length, baseline = round(tour.tour_length(vectors, order), 4), round(tour.random_length(vectors, len(order)), 4)
     summary = WalkSummary(sel.index.name, space, len(sel.ids), len(paths), paths[0], length, baseline,
                           round(length / max(baseline, 1e-12), 4), stats["widened"], stats["exact_scans"], paths)
-    if out:
-        write_text(out, "".join(p + "\n" for p in paths))
-        summary.out = str(out)
     if gif or frames:
         from devise.curate import animate
 
-        if gif:
-            summary.gif = str(animate.write_gif(paths, gif, size, fps))
-        if frames:
-            summary.frames = str(animate.write_frames(paths, frames, size))
+        if frames:  # every frame path, before anything is written
+            animate.claim_frames(frames, len(paths))
+    if out:
+        write_text(out, "".join(p + "\n" for p in paths))
+        outputs.record(out)
+        summary.out = str(out)
+    if gif:
+        summary.gif = str(animate.write_gif(paths, gif, size, fps))
+    if frames:
+        summary.frames = str(animate.write_frames(paths, frames, size))
     return summary

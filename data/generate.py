@@ -46,6 +46,7 @@ class GenerateSummary(Result):
     retried: int      # extra pipeline runs spent on blanked images
     seconds: float    # whole call, model loading included
     images_per_minute: float  # pipeline images / generation time (loading excluded)
+    foreign: int = 0  # files at planned paths that devise did not write: left untouched, their images not made
 
 
 def check_installed():
@@ -191,19 +192,16 @@ def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "g
     plan_mod.check_numbers(size=size, batch_size=batch_size, retry_blank=retry_blank, steps=steps)
     items = plan_mod.build_plan(names, per_class, template)
     local = plan_mod.local_model_dir(model) if pipeline is None else None
-    out = Path(out)
+    out = plan_mod.claim_out(Path(out), items)
     settings = {"model": str(local) if local else model, "steps": steps, "guidance": guidance, "size": size}
     entries = plan_mod.load_metadata(out, warn)
-    todo, skipped = plan_mod.triage(items, out, entries, settings, retry_blank, warn)
+    todo, skipped, foreign = plan_mod.triage(items, out, entries, settings, retry_blank, warn)
     redone = sum((out / item.file).exists() for item in todo)
 
     if todo and pipeline is None:
         pipeline = load_pipeline(model, device, dtype)
     gen_started = time.monotonic()
-    produced = 0
-    total = len(todo)
-    last_save = gen_started
-    queue = todo
+    produced, total, last_save, queue = 0, len(todo), gen_started, todo
     try:
         while queue:  # round 0: the plan; round k: images still blank after attempt k-1
             again = []
@@ -240,7 +238,7 @@ def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "g
         planned=len(items), generated=len(todo), skipped=skipped, redone=redone,
         blank=sum(bool(entries[i.file]["blank"]) for i in todo), retried=produced - len(todo),
         seconds=round(time.monotonic() - started, 3),
-        images_per_minute=round(_rate(produced, gen_started), 2))
+        images_per_minute=round(_rate(produced, gen_started), 2), foreign=foreign)
 
 
 def _rate(count, since):

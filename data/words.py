@@ -9,6 +9,7 @@ is built lazily on first use.
 """
 import difflib
 import functools
+import os
 import re
 import string
 import threading
@@ -19,6 +20,7 @@ import numpy as np
 
 from devise.core import home as _home
 from devise.core.errors import VocabularyError, WordVectorsError
+from devise.core.progress import warn
 from devise.core.vectors import unit_rows
 from devise.data import word_convert  # stdlib + numpy at import time; gensim/pyarrow only when converting
 
@@ -45,8 +47,7 @@ class WordVectors:
         self.name, self.vectors, self.source = name, vectors, source
         self.dim = int(vectors.shape[1])
         self._vocab, self._hashes, self._rows, self._offsets = vocab, lookup[0], lookup[1], offsets
-        self._words = None
-        self._pool = None
+        self._words = self._pool = None
 
     def __repr__(self):
         return f"WordVectors({self.name!r}, {len(self)} words, dim={self.dim})"
@@ -176,9 +177,9 @@ class WordVectors:
         return f"; did you mean: {', '.join(close)}?" if close else "."
 
 
-def _open(directory, name):
+def _open(directory, name, fix=word_convert.AGAIN):
     """Open a converted directory; a WordVectorsError means it must be (re)converted."""
-    data, vectors, vocab, lookup, offsets = word_convert.read(directory)
+    data, vectors, vocab, lookup, offsets = word_convert.read(directory, fix)
     return WordVectors(data.get("name", name), vectors, vocab, lookup, offsets, data.get("source", ""))
 
 
@@ -186,16 +187,15 @@ def _resolve(spec):
     """(name, source): source is "default", a file Path, or None for an already converted name."""
     if spec is None or spec == DEFAULT_WORDS:
         return DEFAULT_WORDS, "default"
-    path = Path(spec).expanduser()
+    path = Path(os.path.expanduser(spec))  # not Path.expanduser: it raises for "~someone" who does not exist
     if path.is_file():
         return word_convert.user_name(path), path
     # A model's manifest records the converted name, which must load without the original file.
     if path.name == spec and (_home.home() / "words" / spec / "manifest.json").is_file():
         return spec, None
     what = "is a directory, not a file" if path.is_dir() else "no such file"
-    raise WordVectorsError(
-        f"{spec}: {what}. --words takes {word_convert.ACCEPTED}; leave it out for the default {DEFAULT_WORDS}."
-    )
+    raise WordVectorsError(f"{spec}: {what}. --words takes {word_convert.ACCEPTED}; "
+                           f"leave it out for the default {DEFAULT_WORDS}.")
 
 
 def load_words(spec=None) -> WordVectors:
@@ -207,14 +207,13 @@ def load_words(spec=None) -> WordVectors:
             return _cache[key]
         directory = _home.subdir("words", name)
         try:
-            wv = _open(directory, name)
-        except WordVectorsError:
+            wv = _open(directory, name, word_convert.AGAIN if source is None else "converting them again")
+        except WordVectorsError as exc:
             if source is None:
                 raise
-            if source == "default":
-                word_convert.convert_default(directory, name)
-            else:
-                word_convert.convert_file(source, directory, name)
+            if (directory / "manifest.json").exists():  # not an interrupted conversion, but damage or an old format
+                warn(str(exc))
+            word_convert.convert(source, directory, name)
             wv = _open(directory, name)
         _cache[key] = wv
         return wv

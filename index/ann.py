@@ -5,13 +5,10 @@ d = sqrt(2 - 2 cos), the Euclidean distance between the unit vectors, so
 cos = 1 - d^2 / 2.
 
 Annoy trusts its files completely: a truncated or overwritten `.ann` can
-segfault the process on the first query. So every file of an index records
-its size and a hash in the manifest, and `verify` checks them before Annoy
-ever sees the file.
+segfault the process on the first query. So `Space` maps an Annoy file
+only after its caller has checked it against the checksum in its manifest
+(core.integrity), and then checks that it holds as many items as expected.
 """
-import hashlib
-import os
-
 import numpy as np
 
 from devise.core.atomic import atomic_path
@@ -20,37 +17,11 @@ from devise.core.vectors import unit_rows
 from devise.index import tuning
 
 METRIC = "angular"
-FULL_HASH_BYTES = 8 << 20   # smaller files are hashed whole
-SAMPLE_CHUNKS, CHUNK = 32, 64 << 10  # larger ones by evenly spaced chunks: ~2 MB read, about 1 ms
 
 
 def cosine_from_angular(distances):
     d = np.asarray(distances, np.float64)
     return np.clip(1.0 - d * d / 2.0, -1.0, 1.0)
-
-
-def fingerprint(path):
-    size = os.path.getsize(path)
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        if size <= FULL_HASH_BYTES:
-            digest.update(f.read())
-        else:
-            for i in range(SAMPLE_CHUNKS):
-                f.seek((size - CHUNK) * i // (SAMPLE_CHUNKS - 1))
-                digest.update(f.read(CHUNK))
-    return {"bytes": size, "sha1": digest.hexdigest()}
-
-
-def verify(path, recorded):
-    """Raise SearchIndexError unless `path` still matches its recorded fingerprint."""
-    try:
-        actual = fingerprint(path)
-    except OSError as exc:
-        raise SearchIndexError(f"{path}: unreadable ({exc.strerror or exc}); re-index the folder.") from None
-    if actual != recorded:
-        what = "truncated or resized" if actual["bytes"] != (recorded or {}).get("bytes") else "modified"
-        raise SearchIndexError(f"{path}: the file was {what} after the index was built (corrupt); re-index the folder.")
 
 
 def annoy_index(vectors, n_trees, seed=tuning.SEED):

@@ -21,7 +21,7 @@ from devise.core.progress import warn
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
 from devise.index import items as items_file
-from devise.index import layout, store, writer
+from devise.index import layout, store, tuning, writer
 
 
 def model_fingerprint(projector):
@@ -81,7 +81,7 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
              if p in old and (old[p]["size"], old[p]["mtime_ns"]) == (size, mtime)}
     if reuse:
         try:
-            prev.space("words"), prev.space("features")
+            prev.vectors("words"), prev.vectors("features")
         except SearchIndexError as exc:
             warn(f"{exc} Re-embedding every image instead.")
             return {}
@@ -115,20 +115,39 @@ class IndexSummary(Result):
     text_search: str           # "exact" or "annoy"
     text_search_reason: str
     image_search: str
+    method: str                # "auto" (by size), or the mode forced with --method
     seconds: float
 
 
+def _tombstones(prev, rebuild):
+    """The previous version's removed paths; a damaged list is an error unless the user chose to rebuild."""
+    if prev is None:
+        return set()
+    try:
+        return prev.tombstones()
+    except SearchIndexError as exc:
+        if not rebuild:
+            raise
+        warn(f"{exc} Rebuilding without it: files removed from the index come back.")
+        return set()
+
+
 def build_index(images_dir: str | Path, *, model: str | Path | None = None, name: str | None = None,
-                trees: int | None = None, rebuild: bool = False, progress: bool = True) -> IndexSummary:
+                trees: int | None = None, rebuild: bool = False, method: str | None = None,
+                progress: bool = True) -> IndexSummary:
     """Index `images_dir` under `name` (default: the folder's name) and make it the default index.
 
     Only new or changed files are embedded. model: a trained model
     directory, "conse", or None (the index's current model, else ConSE).
     rebuild: re-project every image, e.g. to switch to another model.
+    method: "auto" (exact search for small collections, Annoy for large
+    ones), "annoy" or "exact"; None keeps the index's method, else "auto".
     """
     from devise.data.folders import scan
     from devise.models.projector import Projector
 
+    if method not in (None, *tuning.METHODS):
+        raise SearchIndexError(f"method {method!r}: use one of {', '.join(tuning.METHODS)}.")
     start = time.perf_counter()
     folder = scan(images_dir)
     name = layout.check_name(name or folder.root.name)
@@ -138,7 +157,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         _check_target(prev, name, key, model, folder.root, rebuild)
         projector = Projector(None if key == store.CONSE else key)
         fingerprint = model_fingerprint(projector)
-        tombstones = prev.tombstones() if prev else set()
+        tombstones = _tombstones(prev, rebuild)
         entries = _stat(folder, tombstones)
         reuse = _reusable(prev, entries, fingerprint, projector.words.name, rebuild)
         todo = [p for p, *_ in entries if p not in reuse]
@@ -159,6 +178,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         version, data = writer.write_version(
             name, vectors, features, items, tombstones, trees=trees or (prev.manifest["n_trees"] if prev else None),
             progress=progress and len(items) >= 10_000,
+            method=method or (prev.manifest["search"].get("method", "auto") if prev else "auto"),
             root=str(folder.root), model=key, model_fingerprint=fingerprint, backbone=projector.backbone,
             backbone_fingerprint=backbone_fp, words=projector.words.name,
             counts={"items": len(items), "embedded": embedded, "reused": len(reuse), "removed": removed,
@@ -167,7 +187,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     return IndexSummary(name, version.name, str(folder.root), key, counts["items"], counts["embedded"],
                         counts["reused"], counts["removed"], counts["skipped"], counts["tombstoned"],
                         data["search"]["mode"], data["search"]["reason"], data["search"]["features"]["mode"],
-                        round(time.perf_counter() - start, 2))
+                        data["search"]["method"], round(time.perf_counter() - start, 2))
 
 
 def _assemble(kept, reuse, fresh, prev):
@@ -181,8 +201,8 @@ def _assemble(kept, reuse, fresh, prev):
     old = [(i, reuse[e[0]]["id"]) for i, e in enumerate(kept) if e[0] in reuse]
     if old:
         new_rows, old_rows = (np.array(x) for x in zip(*old))
-        vectors[new_rows] = prev.space("words").vectors[old_rows]
-        features[new_rows] = prev.space("features").vectors[old_rows]
+        vectors[new_rows] = prev.vectors("words")[old_rows]
+        features[new_rows] = prev.vectors("features")[old_rows]
     items = []
     for i, (path, cls, size, mtime) in enumerate(kept):
         if path in fresh:

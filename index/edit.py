@@ -3,7 +3,8 @@
 Each edit writes a new version from the stored vectors and swaps it in, like
 a build, so readers never see a half-edited index. Tombstoned paths stay out
 of every later `devise index` run of the same folder, even though the files
-still exist (e.g. duplicates the user chose to hide).
+still exist (e.g. duplicates the user chose to hide), until restore_items
+takes them off the tombstone list.
 """
 import os
 
@@ -16,8 +17,10 @@ CARRIED = ("root", "model", "model_fingerprint", "backbone", "backbone_fingerpri
 def _carry(idx, **counts):
     data = idx.manifest
     base = {"items": 0, "embedded": 0, "reused": 0, "removed": 0, "skipped": 0, "tombstoned": 0}
+    # The search method the user chose (--method) survives edits; None lets the writer keep or pick one.
     return {**{k: data.get(k) for k in CARRIED}, "counts": {**base, **counts},
-            "trees": data["n_trees"], "seed": data["seed"], "make_default": False}
+            "trees": data["n_trees"], "seed": data["seed"], "make_default": False,
+            "method": data["search"].get("method")}
 
 
 def _ids(idx, paths):
@@ -52,6 +55,41 @@ def remove_items(paths, index=None, tombstone=True):
                              **_carry(idx, items=len(items), reused=len(items), removed=len(drop),
                                       tombstoned=len(tombstones)))
     return len(items)
+
+
+def _tombstoned(idx, paths):
+    """The tombstone entry for each of `paths`, matched as given or through symlinks; unknown ones are an error."""
+    tombstones = idx.tombstones()
+    by_real = {}
+    for entry in sorted(tombstones):
+        by_real.setdefault(os.path.realpath(entry), entry)
+    found = []
+    for path in paths:
+        entry = os.path.abspath(path)
+        if entry not in tombstones:
+            entry = by_real.get(os.path.realpath(path))
+        if entry is None:
+            raise SearchIndexError(f"{os.path.abspath(path)}: not among the files removed from index {idx.name!r}, "
+                                   f"so there is nothing to restore; pass a path that `devise dedupe` removed.")
+        found.append(entry)
+    return sorted(set(found))
+
+
+def restore_items(paths, index=None):
+    """Take `paths` off the index's tombstones, so that the next `devise index` of its folder adds them back.
+
+    Returns the restored paths as the index stored them. The items and
+    vectors stay as they are (hard-linked): restoring embeds nothing.
+    """
+    name = index or store.open_index(None).name
+    with layout.build_lock(name):
+        live = store.open_index(name)
+        restored = _tombstoned(live, paths)
+        tombstones = live.tombstones() - set(restored)
+        writer.write_version(name, None, None, list(live.items), tombstones, link_arrays_from=live.version_dir,
+                             **_carry(live, **{**live.manifest["counts"], "embedded": 0,
+                                               "tombstoned": len(tombstones)}))
+    return restored
 
 
 def set_fields(updates, index=None):

@@ -9,7 +9,8 @@
 
 Keywords are upper case, as in Lucene, so "and" stays usable as a value.
 Errors name the offending token and its 1-based position; the message is
-one line, and QueryError.caret holds the filter with a ^ under the spot.
+one line (quoting at most EXCERPT characters of the filter around the
+spot), and QueryError.caret holds the filter with a ^ under the spot.
 """
 import fnmatch
 import operator
@@ -21,8 +22,12 @@ import numpy as np
 from devise.core.errors import QueryError
 
 _TOKEN = re.compile(r'\s*(?:(?P<cmp><=|>=|<|>)|(?P<punct>[()\[\]{}:])|"(?P<quoted>[^"]*)"|(?P<word>[^\s()\[\]{}:<>"]+))')
+_SPACE = re.compile(r"\s*")
 KEYWORDS = {"AND", "OR", "NOT", "TO"}
 BUILTIN = {"label", "class", "path"}
+MAX_DEPTH = 64  # nesting of ( and NOT: the parser recurses, and a real filter never goes this deep
+EXCERPT = 80
+_ONE_LINE = str.maketrans({c: " " for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
 
 
 @dataclass
@@ -32,8 +37,19 @@ class Token:
     pos: int     # 0-based offset into the filter text
 
 
+def _shown(token):
+    """A token quoted for a message, cut short: a filter may hold a 100 KB word."""
+    return repr(token if len(token) <= 40 else token[:37] + "...")
+
+
+def _excerpt(text, pos):
+    """The filter on one line (one character for one), cut to EXCERPT characters around `pos`."""
+    flat, start = text.translate(_ONE_LINE), max(0, min(pos - EXCERPT // 2, len(text) - EXCERPT))
+    return ("..." if start else "") + flat[start:start + EXCERPT] + ("..." if start + EXCERPT < len(flat) else "")
+
+
 def _error(text, pos, message):
-    exc = QueryError(f'filter: {message} at position {pos + 1} in "{text}"')
+    exc = QueryError(f'filter: {message} at position {pos + 1} in "{_excerpt(text, pos)}"')
     exc.position, exc.caret = pos, f"{text}\n{' ' * pos}^"
     return exc
 
@@ -41,12 +57,12 @@ def _error(text, pos, message):
 def tokenize(text):
     tokens, pos = [], 0
     while pos < len(text):
-        if text[pos:].strip() == "":
+        start = _SPACE.match(text, pos).end()
+        if start == len(text):
             break
         m = _TOKEN.match(text, pos)
         if m is None:
-            start = len(text) - len(text[pos:].lstrip())
-            raise _error(text, start, "unbalanced double quote" if text[start] == '"' else f"unexpected {text[start]!r}")
+            raise _error(text, start, "unbalanced double quote" if text[start] == '"' else f"unexpected {_shown(text[start])}")
         kind = m.lastgroup
         tokens.append(Token(kind, m.group(kind), m.start(kind) - (1 if kind == "quoted" else 0)))
         pos = m.end()
@@ -55,12 +71,12 @@ def tokenize(text):
 
 
 class Filter:
-    """A parsed filter: `matches(item)` for one item dict, `fields` for the names it refers to."""
+    """A parsed filter: `predicate(item)` is True for an item dict it keeps; `fields` names the fields it uses."""
 
     def __init__(self, text):
         self.text = text
         self.tokens = tokenize(text)
-        self.i = 0
+        self.i, self.depth = 0, 0
         self.fields = {}  # field name -> position of its first mention
         if self.tokens[0].kind == "end":
             raise QueryError('filter: empty; write e.g. "label:cat AND a_face:[0.5 TO 1]".')
@@ -73,16 +89,15 @@ class Filter:
         return self.tokens[self.i]
 
     def _next(self):
-        tok = self.tokens[self.i]
         self.i += 1
-        return tok
+        return self.tokens[self.i - 1]
 
     def _is(self, tok, text):
         return tok.kind in ("word", "punct") and tok.text == text
 
     def _unexpected(self, hint):
         tok = self._peek()
-        what = "end of filter" if tok.kind == "end" else repr(tok.text)
+        what = "end of filter" if tok.kind == "end" else _shown(tok.text)
         return _error(self.text, tok.pos, f"unexpected {what} ({hint})")
 
     def _chain(self, keyword, operand, combine):
@@ -100,18 +115,19 @@ class Filter:
         return self._chain("AND", self._not, all)
 
     def _not(self):
-        if self._is(self._peek(), "NOT"):
-            self._next()
-            inner = self._not()
-            return lambda item: not inner(item)
-        if self._is(self._peek(), "("):
-            self._next()
-            inner = self._or()
-            if not self._is(self._peek(), ")"):
-                raise self._unexpected("expected ')'")
-            self._next()
-            return inner
-        return self._term()
+        tok = self._peek()
+        if not (self._is(tok, "NOT") or self._is(tok, "(")):
+            return self._term()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _error(self.text, tok.pos, f"parentheses and NOTs nested more than {MAX_DEPTH} deep")
+        self._next()
+        inner = self._not() if tok.text == "NOT" else self._or()
+        if tok.text == "(" and not self._is(self._next(), ")"):
+            self.i -= 1
+            raise self._unexpected("expected ')'")
+        self.depth -= 1
+        return (lambda item: not inner(item)) if tok.text == "NOT" else inner
 
     def _term(self):
         tok = self._next()
@@ -131,13 +147,13 @@ class Filter:
             return compared
         if not self._is(op, ":"):
             self.i -= 1
-            raise self._unexpected(f"expected ':' or a comparison after {field!r}")
+            raise self._unexpected(f"expected ':' or a comparison after {_shown(field)}")
         if self._peek().kind == "punct" and self._peek().text in "[{":
             return self._range(field)
         value = self._next()
         if value.kind not in ("word", "quoted") or value.text in KEYWORDS:
             self.i -= 1
-            raise self._unexpected(f"expected a value or a [low TO high] range after '{field}:'")
+            raise self._unexpected(f"expected a value or a [low TO high] range after {_shown(field + ':')}")
         return _match(field, value.text)
 
     def _range(self, field):
@@ -166,23 +182,15 @@ class Filter:
         return self._number(tok)
 
     def _number(self, tok):
-        try:
-            value = float(tok.text) if tok.kind == "word" else None
-        except ValueError:
-            value = None
+        value = _float(tok.text) if tok.kind == "word" else None
         if value is None or not np.isfinite(value):
-            raise _error(self.text, tok.pos, f"expected a number, got {tok.text or 'end of filter'!r}")
+            raise _error(self.text, tok.pos, f"expected a number, got {_shown(tok.text) if tok.text else 'end of filter'}")
         return value
-
-    def matches(self, item):
-        return bool(self.predicate(item))
 
 
 def _numeric(item, field):
     value = item.get("fields", {}).get(field)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
+    return None if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
 
 
 def _match(field, pattern):
@@ -192,12 +200,13 @@ def _match(field, pattern):
         glob = pattern if wild else f"*{pattern}*"
         return lambda item: fnmatch.fnmatchcase(item.get("path") or "", glob)
     folded = pattern.lower()
+    number = _float(pattern)  # label:1 also matches a stored 1.0
 
     def same(value):
         if value is None or isinstance(value, (dict, list)):
             return False
         text = str(value).lower()
-        return fnmatch.fnmatchcase(text, folded) if wild else text == folded or _number_equal(value, pattern)
+        return fnmatch.fnmatchcase(text, folded) if wild else text == folded or value == number
 
     if field == "class":
         return lambda item: same(item.get("class"))
@@ -207,11 +216,11 @@ def _match(field, pattern):
     return lambda item: same(item.get("fields", {}).get(field))
 
 
-def _number_equal(value, pattern):
+def _float(text):
     try:
-        return isinstance(value, (int, float)) and float(pattern) == float(value)
+        return float(text)
     except ValueError:
-        return False
+        return None
 
 
 def parse(text):
@@ -235,5 +244,5 @@ def select(items, text):
         if field not in known:
             have = sorted(known - BUILTIN)
             hint = f"fields here: {', '.join(have[:12])}" if have else "this index has no fields yet; add some with `devise label`"
-            raise _error(flt.text, pos, f"no item has field {field!r} ({hint})")
-    return np.array([item["id"] for item in items if flt.matches(item)], np.int64)
+            raise _error(flt.text, pos, f"no item has field {_shown(field)} ({hint})")
+    return np.array([item["id"] for item in items if flt.predicate(item)], np.int64)

@@ -51,10 +51,12 @@ def names():
 def default_name():
     """The last index built; else the only one there is; else None."""
     pointer = root() / DEFAULT
-    if pointer.is_file():
-        name = pointer.read_text(encoding="utf-8").strip()
-        if name and (root() / name / CURRENT).is_file():
-            return name
+    try:
+        name = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else ""
+    except (UnicodeDecodeError, OSError):
+        name = ""  # a damaged pointer is no pointer: fall back to the only index, if there is one
+    if name and _NAME.fullmatch(name) and (root() / name / CURRENT).is_file():
+        return name
     found = names()
     return found[0] if len(found) == 1 else None
 
@@ -66,6 +68,8 @@ def current_version(name):
         version = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise SearchIndexError(f"{pointer}: damaged ({exc.__class__.__name__}); re-index.") from None
     if not _VERSION.fullmatch(version):
         raise SearchIndexError(f"{pointer}: does not name an index version ({version[:40]!r}); re-index.")
     return pointer.parent / version

@@ -6,18 +6,23 @@ a query needs word vectors): `devise search` must not pay for TensorFlow.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devise.core import manifest
-from devise.core.errors import SearchIndexError
+from devise.core import integrity, manifest
+from devise.core.errors import DeviseError, SearchIndexError
 from devise.core.results import Listing, Result
-from devise.index import ann, layout, writer
+from devise.index import ann, layout, tuning, writer
 from devise.index import items as items_file
 
 CONSE = "conse"
-_REQUIRED = ("name", "model", "backbone", "words", "word_dim", "feature_dim", "metric", "n_trees", "seed",
-             "count", "search", "files", "root")
+# What a manifest must hold, and of which type, before anything else reads it.
+_FIELDS = {"name": str, "version": str, "model": str, "backbone": str, "words": str, "root": str, "metric": str,
+           "word_dim": int, "feature_dim": int, "n_trees": int, "seed": int, "count": int,
+           "search": dict, "files": dict, "counts": dict}
+_SPACES = {"words": (writer.WORDS_NPY, writer.WORDS_ANN, "word_dim"),
+           "features": (writer.FEATURES_NPY, writer.FEATURES_ANN, "feature_dim")}
 
 
 def model_key(model):
@@ -30,9 +35,16 @@ def model_key(model):
 class OpenIndex:
     def __init__(self, name, version_dir, data):
         self.name, self.version_dir, self.manifest = name, Path(version_dir), data
-        ann.verify(self.version_dir / items_file.ITEMS, data["files"].get(items_file.ITEMS))
+        self.reindex_hint = f"re-index it with `devise index {shlex.quote(data['root'])} --name {name}`"
+        for filename in (items_file.ITEMS, items_file.OFFSETS):
+            self._check(filename)
         self.items = items_file.Items(self.version_dir, data["count"])
         self._spaces = {}
+
+    def _check(self, filename, fix=None):
+        """Raise unless the file still holds the bytes the manifest recorded (see core.integrity)."""
+        integrity.check(self.version_dir / filename, self.manifest["files"].get(filename),
+                        error=SearchIndexError, fix=fix or self.reindex_hint)
 
     def __repr__(self):
         return f"OpenIndex({self.name!r}, {len(self)} items, model={self.manifest['model']!r}, mode={self.mode!r})"
@@ -59,20 +71,27 @@ class OpenIndex:
         search = self.manifest["search"]
         return search["mode"] if kind == "words" else search["features"]["mode"]
 
+    def vectors(self, kind):
+        """The memory-mapped rows of the "words" or the "features" space, checked; no Annoy file is opened."""
+        npy, _, dim_key = _SPACES[kind]
+        self._check(npy)
+        import numpy as np
+
+        path, dim = self.version_dir / npy, self.manifest[dim_key]
+        try:
+            vectors = np.load(path, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise SearchIndexError(f"{path}: unreadable ({exc}); {self.reindex_hint}.") from None
+        if vectors.shape != (len(self), dim) or vectors.dtype != np.float32:
+            raise SearchIndexError(f"{path}: shape {vectors.shape} does not match the manifest "
+                                   f"({len(self)} x {dim}); {self.reindex_hint}.")
+        return vectors
+
     def space(self, kind):
         """The "words" space (images projected into word space) or the "features" space."""
         if kind not in self._spaces:
-            npy, ann_file = {"words": (writer.WORDS_NPY, writer.WORDS_ANN),
-                             "features": (writer.FEATURES_NPY, writer.FEATURES_ANN)}[kind]
-            dim = self.manifest["word_dim" if kind == "words" else "feature_dim"]
-            for filename in (npy, ann_file):
-                ann.verify(self.version_dir / filename, self.manifest["files"].get(filename))
-            import numpy as np
-
-            vectors = np.load(self.version_dir / npy, mmap_mode="r")
-            if vectors.shape != (len(self), dim) or vectors.dtype != np.float32:
-                raise SearchIndexError(f"{self.version_dir / npy}: shape {vectors.shape} does not match the manifest "
-                                       f"({len(self)} x {dim}); re-index.")
+            vectors, ann_file = self.vectors(kind), _SPACES[kind][1]
+            self._check(ann_file)  # in exact mode too: a damaged index says so before it is relied on
             self._spaces[kind] = ann.Space(vectors, self.mode_of(kind), self.version_dir / ann_file,
                                            self.manifest["n_trees"], label=f"index {self.name!r}")
         return self._spaces[kind]
@@ -89,7 +108,18 @@ class OpenIndex:
         return wv
 
     def tombstones(self):
-        return set(json.loads((self.version_dir / writer.TOMBSTONES).read_text())["paths"])
+        """Paths removed through the index (dedupe), which re-indexing keeps out."""
+        fix = (f"rebuild it with `devise index {shlex.quote(self.root)} --name {self.name} --rebuild`, which forgets "
+               f"which files were removed from it")
+        self._check(writer.TOMBSTONES, fix)
+        path = self.version_dir / writer.TOMBSTONES
+        try:
+            paths = json.loads(path.read_bytes())["paths"]
+        except (OSError, ValueError, TypeError, KeyError):
+            paths = None
+        if not (isinstance(paths, list) and all(isinstance(p, str) for p in paths)):
+            raise SearchIndexError(f"{path}: not a list of removed paths; {fix}.")
+        return set(paths)
 
     def image_features(self, image):
         """(feature vector, ids to leave out of its neighbours) for any image file.
@@ -121,14 +151,29 @@ class OpenIndex:
 
 
 def _read(name, version):
-    data = manifest.read(version, writer.KIND, SearchIndexError)
-    missing = [key for key in _REQUIRED if key not in data]
-    if missing:
-        raise SearchIndexError(f"{version}/manifest.json: lacks {', '.join(missing)}; re-index.")
-    modes = (data["search"].get("mode"), data["search"].get("features", {}).get("mode"))
-    if data["metric"] != ann.METRIC or not set(modes) <= {"exact", "annoy"}:
-        raise SearchIndexError(f"{version}/manifest.json: metric {data['metric']!r} / modes {modes} "
-                               f"are not ones this devise reads; re-index.")
+    """The manifest of `version`, with every field the readers use present and of the right type."""
+    try:
+        data = manifest.read(version, writer.KIND, SearchIndexError)
+    except DeviseError as exc:
+        raise SearchIndexError(str(exc)) from None
+    path = f"{version}/manifest.json"
+    if not isinstance(data, dict):
+        raise SearchIndexError(f"{path}: not a devise manifest; re-index the folder with `devise index`.")
+    fix = f"re-index it with `devise index {shlex.quote(data['root'])} --name {name}`" if isinstance(data.get("root"), str) \
+        else "re-index the folder with `devise index`"
+    wrong = [key for key, kind in _FIELDS.items()
+             if not isinstance(data.get(key), kind) or (kind is int and isinstance(data[key], bool))]
+    if wrong:
+        raise SearchIndexError(f"{path}: {', '.join(wrong)} missing or damaged; {fix}.")
+    search = data["search"]
+    features = search.get("features") if isinstance(search.get("features"), dict) else {}
+    modes = (search.get("mode"), features.get("mode"))
+    if data["metric"] != ann.METRIC or not set(modes) <= {"exact", "annoy"} \
+            or search.get("method", "auto") not in tuning.METHODS:
+        raise SearchIndexError(f"{path}: metric {data['metric']!r} / modes {modes} are not ones this devise "
+                               f"reads; {fix}.")
+    if min(data["count"], data["word_dim"], data["feature_dim"], data["n_trees"]) < 1:
+        raise SearchIndexError(f"{path}: counts and dimensions must be positive (damaged manifest); {fix}.")
     return data
 
 
@@ -174,6 +219,7 @@ class IndexInfo(Result):
     model: str | None = None
     mode: str | None = None
     image_mode: str | None = None
+    method: str | None = None    # "auto", or the mode forced with `devise index --method`
     root: str | None = None
     version: str | None = None
     error: str | None = None     # set instead of the rest when the index cannot be read
@@ -192,8 +238,10 @@ def list_indexes() -> IndexList:
     for name in layout.names():
         try:
             data = _read(name, layout.current_version(name))
-            out.append(IndexInfo(name, name == default, data["count"], data["model"], data["search"]["mode"],
-                                 data["search"].get("features", {}).get("mode"), data["root"], data["version"]))
+            search = data["search"]
+            out.append(IndexInfo(name, name == default, data["count"], data["model"], search["mode"],
+                                 search["features"]["mode"], search.get("method", "auto"), data["root"],
+                                 data["version"]))
         except SearchIndexError as exc:
             out.append(IndexInfo(name, name == default, error=str(exc)))
     return IndexList(out)

@@ -15,6 +15,9 @@ vectors (50-300-d) and backbone features (1280-d and up).
   so in the 50-d word space exact search stays faster up to ~150k items,
   in the 1280-d feature space up to ~50k. Below those sizes exact search
   is used by itself: recall 1.0 and faster.
+
+`devise index --method annoy|exact` overrides the size rule ("auto"), e.g.
+to test Annoy on a small collection or to insist on exact results.
 """
 
 DEFAULT_TREES = 20
@@ -22,6 +25,7 @@ LOW_DIM = 300
 SEARCH_K_PER_RESULT = {"words": 3000, "features": 5000}
 EXACT_BELOW = {"words": 150_000, "features": 50_000}
 SEED = 0
+METHODS = ("auto", "annoy", "exact")
 # One build thread: Annoy's multi-threaded build hands trees to threads in a
 # racy order, so the same seed would give different files (and results).
 BUILD_THREADS = 1
@@ -40,8 +44,12 @@ def search_k_rule(dim):
     return f"max(n_trees, {SEARCH_K_PER_RESULT[space_kind(dim)]}) * k"
 
 
-def choose_mode(count, dim):
-    """("exact" | "annoy", why): exact search by itself where it is the faster one."""
+def choose_mode(count, dim, method="auto"):
+    """("exact" | "annoy", why): the forced `method`, else exact search where it is the faster one."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if method != "auto":
+        return method, f"forced by `devise index --method {method}`, whatever the size"
     limit = EXACT_BELOW[space_kind(dim)]
     if count < limit:
         return "exact", f"n={count} is below {limit}, where exact NumPy search is faster than Annoy at {dim}-d (recall 1.0)"

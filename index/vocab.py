@@ -3,7 +3,9 @@
 It lives beside the converted vectors, in `<home>/words/<name>/`:
 `word_norms.npy` (for exact search over the raw mmapped rows),
 `words.ann` (only when the vocabulary is large enough for Annoy to be the
-faster one) and `word_index.json`, written last, which marks it complete.
+faster one) and `word_index.json`, written last, which marks it complete
+and records each file's checksum. It is derived data: one that is missing,
+damaged or from an older devise is built again.
 """
 import json
 import sys
@@ -11,27 +13,39 @@ import time
 
 import numpy as np
 
-from devise.core import atomic, home
+from devise.core import atomic, home, integrity
 from devise.core.errors import SearchIndexError
+from devise.core.progress import warn
 from devise.core.vectors import unit_rows
 from devise.index import ann, layout, tuning
 
-KIND, FORMAT_VERSION = "word-index", 1
+KIND, FORMAT_VERSION = "word-index", 2  # 2: whole-file checksums
 META, ANN, NORMS = "word_index.json", "words.ann", "word_norms.npy"
 
 
-def _valid(directory, wv):
+def _valid(directory, wv, report=False):
+    """The index's metadata if it is complete and intact for `wv`, else None (`report`: warn why)."""
     try:
-        meta = json.loads((directory / META).read_text())
+        meta = json.loads((directory / META).read_bytes())
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError):
-        return None
-    if (meta.get("kind"), meta.get("format_version"), meta.get("count"), meta.get("dim")) != \
-            (KIND, FORMAT_VERSION, len(wv), wv.dim):
-        return None
+        meta = None
+    again = f"building the nearest-word index for {wv.name} again"
     try:
-        for filename, recorded in meta["files"].items():
-            ann.verify(directory / filename, recorded)
-    except (SearchIndexError, KeyError):
+        if not isinstance(meta, dict) or meta.get("kind") != KIND:
+            raise SearchIndexError(f"{directory / META}: damaged; {again}.")
+        if (meta.get("format_version"), meta.get("count"), meta.get("dim")) != (FORMAT_VERSION, len(wv), wv.dim):
+            return None  # an older devise's, or other word vectors': not damage, just out of date
+        search, files = meta.get("search"), meta.get("files")
+        if not isinstance(search, dict) or search.get("mode") not in ("exact", "annoy") \
+                or not isinstance(files, dict) or not isinstance(meta.get("n_trees"), int) or meta["n_trees"] < 1:
+            raise SearchIndexError(f"{directory / META}: damaged; {again}.")
+        for filename in [NORMS] + ([ANN] if search["mode"] == "annoy" else []):
+            integrity.check(directory / filename, files.get(filename), error=SearchIndexError, fix=again)
+    except SearchIndexError as exc:
+        if report:
+            warn(str(exc))
         return None
     return meta
 
@@ -49,8 +63,9 @@ def _build(directory, wv, trees, progress):
         ann.build_annoy(unit_rows(vectors), directory / ANN, trees, tuning.SEED)
         files.append(ANN)
     meta = {"kind": KIND, "format_version": FORMAT_VERSION, "words": wv.name, "count": len(wv), "dim": wv.dim,
-            "metric": ann.METRIC, "n_trees": trees, "seed": tuning.SEED, "search": {"mode": mode, "reason": reason, "search_k": tuning.search_k_rule(wv.dim)},
-            "files": {f: ann.fingerprint(directory / f) for f in files}}
+            "metric": ann.METRIC, "n_trees": trees, "seed": tuning.SEED,
+            "search": {"mode": mode, "reason": reason, "search_k": tuning.search_k_rule(wv.dim)},
+            "files": integrity.seal(directory, files)}
     atomic.write_json(directory / META, meta)
     if progress:
         print(f"built it in {time.perf_counter() - start:.1f} s", file=sys.stderr)
@@ -63,7 +78,8 @@ def open_vocabulary(wv, trees=None, progress=True) -> ann.Space:
     meta = _valid(directory, wv)
     if meta is None:
         with layout.file_lock(directory / layout.LOCK):
-            meta = _valid(directory, wv) or _build(directory, wv, int(trees or tuning.DEFAULT_TREES), progress)
+            meta = _valid(directory, wv, report=True) or _build(directory, wv, int(trees or tuning.DEFAULT_TREES),
+                                                                progress)
     norms = np.load(directory / NORMS, mmap_mode="r")
     return ann.Space(wv.vectors, meta["search"]["mode"], directory / ANN, meta["n_trees"], norms=norms,
                      label=f"word vectors {wv.name}")

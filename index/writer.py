@@ -2,6 +2,8 @@
 
 Shared by the image indexer and by edits (removing items, adding fields),
 which rebuild from the stored vectors instead of re-embedding images.
+Every file is recorded in the manifest with the SHA-1 of all its bytes
+(core.integrity), which readers check before they use it.
 """
 import os
 import sys
@@ -9,7 +11,7 @@ import time
 
 import numpy as np
 
-from devise.core import atomic, manifest
+from devise.core import atomic, integrity, manifest
 from devise.core.errors import SearchIndexError
 from devise.core.vectors import unit_rows
 from devise.index import ann, layout, tuning
@@ -21,14 +23,30 @@ WORDS_NPY, FEATURES_NPY = "vectors_words.npy", "features.npy"
 TOMBSTONES = "tombstones.json"
 ARRAYS = (WORDS_NPY, FEATURES_NPY, WORDS_ANN, FEATURES_ANN)
 CHECKED = ARRAYS + (items_file.ITEMS, items_file.OFFSETS, TOMBSTONES)
+REINDEX = "re-index the folder with `devise index`"
+
+
+def _linked(source, version):
+    """Hard-link the arrays of version `source` into `version`; their records, checked, carry over."""
+    recorded = manifest.read(source, KIND, SearchIndexError)
+    files = recorded.get("files") if isinstance(recorded.get("files"), dict) else {}
+    for filename in ARRAYS:
+        # Checked before they are linked: a record must never vouch for bytes that changed since.
+        integrity.check(source / filename, files.get(filename), error=SearchIndexError, fix=REINDEX)
+        os.link(source / filename, version / filename)
+    search = recorded.get("search") if isinstance(recorded.get("search"), dict) else {}
+    method = search.get("method")
+    return {f: files[f] for f in ARRAYS}, method if method in tuning.METHODS else "auto"
 
 
 def write_version(name, vectors, features, items, tombstones=(), trees=None, seed=tuning.SEED,
-                  link_arrays_from=None, make_default=True, progress=False, **fields):
+                  link_arrays_from=None, make_default=True, progress=False, method=None, **fields):
     """Build `<name>/v-...` from unit word-space `vectors`, unit `features` and `items`, then swap it in.
 
     `link_arrays_from`: a version whose vectors and .ann files are reused as
     they are (hard links), when only the item metadata changes.
+    `method`: "auto" (exact search below tuning.EXACT_BELOW, else Annoy),
+    "annoy" or "exact"; None keeps the linked version's, else "auto".
     """
     count = len(items)
     if count == 0:
@@ -36,10 +54,12 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
     trees = int(trees or tuning.DEFAULT_TREES)
     version = layout.new_version(name)
     try:
+        files, fresh = {}, [items_file.ITEMS, items_file.OFFSETS, TOMBSTONES]
         if link_arrays_from is not None:
-            for filename in ARRAYS:
-                os.link(link_arrays_from / filename, version / filename)
+            files, linked_method = _linked(link_arrays_from, version)
+            method = method or linked_method
         else:
+            fresh += list(ARRAYS)
             vectors, features = unit_rows(vectors), unit_rows(features)
             if vectors.shape[0] != count or features.shape[0] != count:
                 raise ValueError("vectors, features and items disagree in length")
@@ -55,16 +75,18 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
         items_file.write(version, items)
         atomic.write_json(version / TOMBSTONES, {"paths": sorted(set(tombstones))})
         word_dim, feature_dim = (int(np.load(version / f, mmap_mode="r").shape[1]) for f in (WORDS_NPY, FEATURES_NPY))
-        (mode, reason), features_mode = tuning.choose_mode(count, word_dim), tuning.choose_mode(count, feature_dim)
+        method = method or "auto"
+        (mode, reason), features_mode = (tuning.choose_mode(count, dim, method) for dim in (word_dim, feature_dim))
+        files.update(integrity.seal(version, fresh))
         data = manifest.write(
             version, KIND, name=name, version=version.name,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             word_dim=word_dim, feature_dim=feature_dim, metric=ann.METRIC, n_trees=trees, seed=int(seed),
             # "mode"/"reason": the word space (text search); "features": image-to-image search.
-            search={"mode": mode, "reason": reason, "search_k": tuning.search_k_rule(word_dim),
+            search={"method": method, "mode": mode, "reason": reason, "search_k": tuning.search_k_rule(word_dim),
                     "features": {"mode": features_mode[0], "reason": features_mode[1],
                                  "search_k": tuning.search_k_rule(feature_dim)}},
-            count=count, files={f: ann.fingerprint(version / f) for f in CHECKED}, **fields)
+            count=count, files={f: files[f] for f in CHECKED}, **fields)
     except BaseException:
         layout.discard(version)
         raise

@@ -2,22 +2,31 @@
 
 `head.npz` holds the same weights as plain arrays so that projecting cached
 features (index, tag, evaluate) runs in NumPy without importing TensorFlow.
-The directory is written beside its final place and renamed in at the end.
+The directory is written beside its final place (`.<name>.XXXX`, marked with
+the writer's pid) and renamed in at the end; a later save removes staging
+folders whose writer is gone. Only an empty folder or a devise model is
+ever replaced (core.outputs).
 """
+import glob
 import json
 import os
 import shutil
+import socket
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from devise.core import manifest
+from devise.core import manifest, outputs
 from devise.core.atomic import write_json
-from devise.core.errors import ModelError
+from devise.core.errors import ModelError, OutputError
 from devise.models.head import apply_numpy, gated_blend
 
 KIND = "model"
+STAGING_MARK = ".devise-staging"   # in every staging folder: {"pid": ..., "host": ...} of the saving process
+WEIGHTS = ("w1", "b1", "gamma", "beta", "mean", "var", "eps", "w2", "b2", "seen_labels")
 
 
 class TrainedModel:
@@ -46,29 +55,88 @@ class TrainedModel:
         return gated_blend(head, conse.project(logits), self.weights["seen_labels"], self.blend)
 
 
+def check_target(out_dir) -> Path:
+    """Raise OutputError unless a model may go to `out_dir`: nothing there, an empty folder, or a devise model.
+
+    Cheap: callers that train for minutes check before they start.
+    """
+    return outputs.claim_folder(out_dir, KIND)
+
+
 def save(out_dir, keras_model, weights, split_json, **fields):
-    out_dir = Path(out_dir)
+    """Write the model into a staging folder beside `out_dir`, then swap it in; returns `out_dir`."""
+    out_dir = check_target(out_dir)
+    old = out_dir.with_name(f".{out_dir.name}.old")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out_dir)
+    if out_dir.exists():
+        _clear_swap(old)  # now, not after the work: a swap name devise cannot use stops the save at once
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
+        # At once, so a run killed at any later point leaves a folder the next save can clean up.
+        write_json(staging / STAGING_MARK, {"pid": os.getpid(), "host": socket.gethostname()})
         if keras_model is not None:
             keras_model.save(staging / "head.keras")
         np.savez(staging / "head.npz", **weights)
         write_json(staging / "split.json", split_json)
         manifest.write(staging, KIND, **fields)
+        check_target(out_dir)  # again: training takes minutes, and someone may have put files there meanwhile
         if out_dir.exists():
-            if not (out_dir / "manifest.json").exists() and any(out_dir.iterdir()):
-                raise ModelError(f"{out_dir}: exists and is not a devise model; choose another --out.")
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
+            _clear_swap(old)
             os.replace(out_dir, old)
             os.replace(staging, out_dir)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(staging, out_dir)
+        (out_dir / STAGING_MARK).unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def remove_stale_staging(out_dir):
+    """Delete the staging folders of `out_dir` left by killed saves (their process is gone), and its old swap."""
+    out_dir = Path(out_dir)
+    removed = []
+    swap = f".{out_dir.name}.old"
+    for candidate in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.*"):
+        if candidate.is_symlink() or not candidate.is_dir():
+            continue
+        if (candidate.name == swap and _devise_swap(candidate)) or _abandoned(candidate / STAGING_MARK):
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
+
+
+def _abandoned(mark) -> bool:
+    try:
+        owner = json.loads(mark.read_text())
+        pid, host = int(owner["pid"]), owner["host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # no readable mark: not provably a staging folder of devise, leave it
+    if host != socket.gethostname() or os.name == "nt":  # on Windows os.kill(pid, 0) would end the process
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: alive, under another user
+        return False
+    return False
+
+
+def _devise_swap(old) -> bool:
+    """Whether `old` holds what a save moves aside: a devise model, a staging folder or nothing."""
+    return old.is_dir() and not old.is_symlink() and (
+        manifest.describes(manifest.peek(old), KIND) or (old / STAGING_MARK).exists() or not any(old.iterdir()))
+
+
+def _clear_swap(old):
+    if old.exists() or old.is_symlink():
+        if not _devise_swap(old):
+            raise OutputError(f"{old}: devise uses this name while it swaps in a model, but did not write what "
+                              "is there; move it away yourself.")
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def load(model_dir, words=None, backbone=None) -> TrainedModel:
@@ -77,15 +145,35 @@ def load(model_dir, words=None, backbone=None) -> TrainedModel:
         raise ModelError(f"{model_dir}: no such model directory; train one with `devise train DATA_DIR --out {model_dir}`.")
     data = manifest.read(model_dir, KIND, ModelError)
     manifest.expect(data, str(model_dir), ModelError, words=words, backbone=backbone)
-    try:
-        with np.load(model_dir / "head.npz") as npz:
-            weights = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelError(f"{model_dir}/head.npz: unreadable ({exc}); train the model again.") from None
-    if weights["w2"].shape[1] != data.get("word_dim"):
-        raise ModelError(f"{model_dir}: head outputs {weights['w2'].shape[1]}-d but manifest says {data.get('word_dim')}-d; retrain.")
+    weights = _read_weights(model_dir / "head.npz")
+    w2 = weights["w2"]
+    if w2.ndim != 2:
+        raise ModelError(f"{model_dir}/head.npz: its projection w2 is not a matrix; train the model again.")
+    if w2.shape[1] != data.get("word_dim"):
+        raise ModelError(f"{model_dir}: head outputs {w2.shape[1]}-d but manifest says {data.get('word_dim')}-d; retrain.")
     return TrainedModel(model_dir, data, weights)
 
 
+def _read_weights(path):
+    try:
+        with np.load(path) as npz:
+            weights = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise ModelError(f"{path}: missing; train the model again.") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"{path}: unreadable ({reason}); train the model again.") from None
+    except AttributeError:  # np.load found a plain .npy array, not an archive of arrays
+        raise ModelError(f"{path}: not an archive of head weights; train the model again.") from None
+    missing = [name for name in WEIGHTS if name not in weights]
+    if missing:
+        raise ModelError(f"{path}: lacks the arrays {', '.join(missing)}; train the model again.")
+    return weights
+
+
 def read_split(model_dir):
-    return json.loads((Path(model_dir) / "split.json").read_text())
+    path = Path(model_dir) / "split.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable ({exc}); train the model again.") from None

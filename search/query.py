@@ -22,6 +22,9 @@ from devise.core.errors import QueryError, VocabularyError
 _TOKEN = re.compile(r'\s*(?:(?P<op>[+-])(?=\s|$|["\w])|"(?P<quoted>[^"]*)"(?::(?P<qweight>\S*))?|(?P<word>[^\s"]+))')
 _WEIGHTED = re.compile(r"(?P<text>.+?):(?P<weight>[^:]*)")
 EXAMPLES = '"cat sofa", "beach + sunset - people" or "dog:2 snow"'
+# An error quotes the query and lists the unknown words: capped, so that a
+# pasted paragraph gives a readable line rather than a 100 KB one.
+SHOWN_CHARS, SHOWN_UNKNOWN = 60, 10
 
 
 @dataclass
@@ -30,13 +33,17 @@ class Part:
     elements: list = field(default_factory=list)  # (text, weight)
 
 
+def _shown(text):
+    return repr(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "...")
+
+
 def _weight(text, raw):
     try:
         weight = float(raw)
     except ValueError:
-        raise QueryError(f"{text}:{raw}: the weight after ':' must be a number, e.g. dog:2.") from None
+        raise QueryError(f"{_shown(f'{text}:{raw}')}: the weight after ':' must be a number, e.g. dog:2.") from None
     if not np.isfinite(weight):
-        raise QueryError(f"{text}:{raw}: the weight must be finite.")
+        raise QueryError(f"{_shown(f'{text}:{raw}')}: the weight must be finite.")
     return weight
 
 
@@ -46,7 +53,7 @@ def parse(query):
     if not text:
         raise QueryError(f"empty query; give one or more words, e.g. {EXAMPLES}.")
     if text.count('"') % 2:
-        raise QueryError(f"{query!r}: unbalanced double quote.")
+        raise QueryError(f"{_shown(query)}: unbalanced double quote.")
     parts, after_op, pos = [Part(1.0)], False, 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
@@ -55,7 +62,7 @@ def parse(query):
         pos = m.end()
         if m.group("op"):
             if after_op:
-                raise QueryError(f"{query!r}: two operators in a row; put a word between them.")
+                raise QueryError(f"{_shown(query)}: two operators in a row; put a word between them.")
             sign = 1.0 if m.group("op") == "+" else -1.0
             if parts[-1].elements:
                 parts.append(Part(sign))
@@ -75,7 +82,7 @@ def parse(query):
             else:
                 parts[-1].elements.append((m.group("word"), 1.0))
     if not parts[-1].elements:
-        raise QueryError(f"{query!r}: " + ("ends with an operator." if after_op and any(p.elements for p in parts)
+        raise QueryError(f"{_shown(query)}: " + ("ends with an operator." if after_op and any(p.elements for p in parts)
                                            else f"no words in it; try {EXAMPLES}."))
     return parts
 
@@ -102,15 +109,17 @@ def query_vector(query, words):
         raise VocabularyError(_unknown_message(query, unknown, words))
     norm = np.linalg.norm(total)
     if not used:
-        raise QueryError(f"{query!r}: no words in it; try {EXAMPLES}.")
+        raise QueryError(f"{_shown(query)}: no words in it; try {EXAMPLES}.")
     if norm < 1e-6:
-        raise QueryError(f"{query!r}: its parts cancel out (zero vector); change the words or weights.")
+        raise QueryError(f"{_shown(query)}: its parts cancel out (zero vector); change the words or weights.")
     return (total / norm).astype(np.float32), used
 
 
 def _unknown_message(query, unknown, words):
-    notes = []
-    for word in dict.fromkeys(unknown):
+    distinct, notes = list(dict.fromkeys(unknown)), []
+    for word in distinct[:SHOWN_UNKNOWN]:
         close = words.suggest(word)
-        notes.append(f"'{word}'" + (f" (did you mean: {', '.join(close)}?)" if close else ""))
-    return f"{query!r}: not in the word vectors {words.name}: {'; '.join(notes)}."
+        notes.append(_shown(word) + (f" (did you mean: {', '.join(close)}?)" if close else ""))
+    more = len(distinct) - SHOWN_UNKNOWN
+    rest = f"; and {more:,} more unknown word{'s' if more > 1 else ''}" if more > 0 else ""
+    return f"{_shown(query)}: not in the word vectors {words.name}: {'; '.join(notes)}{rest}."

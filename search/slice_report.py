@@ -2,7 +2,10 @@
 
 Every file is written atomically and index.md last, so a reader never finds
 it pointing at a missing sheet; sheets of an earlier run that the new
-index.md no longer names are deleted afterwards.
+index.md no longer names are deleted afterwards, if devise wrote them.
+The folder must be new, empty or a report devise wrote (manifest kind
+"report", core.outputs); a user's file at a sheet's path stops the run
+before anything is written.
 """
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from devise.core import atomic
+from devise.core import atomic, outputs
 from devise.core.results import Result
 from devise.data.sheet import contact_sheet
 from devise.search import slices as slicing
 
 SHEET_IMAGES, SHEET_THUMB = 18, 128
 SHEET_PREFIX = "slice-"
+KIND = "report"
 
 
 def _scores(items, field):
@@ -56,6 +60,8 @@ def slices(*, index: str | None = None, field: str = "alignment", min_support: i
 
     out: also write `out/index.md` with one contact sheet per slice.
     """
+    if out is not None:
+        outputs.claim_folder(out, KIND)  # before the clustering: a refusal costs nothing
     report = find(index, field, min_support, min_drop, k, method, top, seed)
     if out is not None:
         report.written = [str(p) for p in write(report, out)]
@@ -93,25 +99,24 @@ def find(name=None, field="alignment", min_support=5, min_drop=None, k=None, met
 
 def write(report, out):
     """Write a sheet per slice and index.md under `out`; returns the paths written."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    field, written = report.field, []
-    for row in report.slices:
+    out = outputs.claim_folder(out, KIND)
+    sheets = [out / f"{SHEET_PREFIX}{row['slice']}.png" for row in report.slices]
+    for path in [out / "index.md"] + sheets:
+        outputs.claim_file(path)
+    out = outputs.make_folder(out, KIND)
+    field = report.field
+    for row, sheet in zip(report.slices, sheets):
         entries = [(e["path"], [e["class"] or "", f"{field} {e[field]:.3f}"]) for e in row["examples"]]
         # Short enough for the sheet's width (6 thumbnails): the table in index.md has the rest.
         title = (f"{row['slice']}: {row['size']} images, mean {field} {row['mean']:.3f} "
                  f"({row['diff']:+.3f}); {', '.join(row['words'][:3])}")[:80]
-        sheet = out / f"{SHEET_PREFIX}{row['slice']}.png"
-        contact_sheet(entries, sheet, title=title, thumb=SHEET_THUMB, caption_lines=2)
+        contact_sheet(entries, sheet, title=title, thumb=SHEET_THUMB, caption_lines=2, claim=False)
         row["sheet"] = sheet.name
-        written.append(sheet)
     index_md = out / "index.md"
     atomic.write_text(index_md, markdown(report, out))
-    keep = {p.name for p in written}
-    for stale in out.glob(f"{SHEET_PREFIX}*.png"):
-        if stale.name not in keep:
-            stale.unlink(missing_ok=True)
-    return [index_md] + written
+    outputs.record(index_md)
+    outputs.remove_stale(out, f"{SHEET_PREFIX}*.png", {p.name for p in sheets})
+    return [index_md] + sheets
 
 
 def _link(path, out):

@@ -136,8 +136,9 @@ def test_slices_cli_writes_report(colour_folder, fake_backbone, tmp_path):
     build(str(colour_folder), progress=False)
     assert run("score").exit_code == 0
     out = tmp_path / "report"
-    (out).mkdir()
-    (out / "slice-below-9.png").write_bytes(b"stale")  # from an earlier run: removed
+    assert run("slices", "--k", "2", "--min-support", "3", "--min-drop", "0", "--out", str(out)).exit_code == 0
+    stale = sorted(out.glob("slice-*.png"))[0]
+    stale.rename(out / "slice-below-9.png")  # a sheet devise wrote in an earlier run: removed
     result = run("slices", "--k", "4", "--min-support", "3", "--min-drop", "0", "--out", str(out), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -148,7 +149,8 @@ def test_slices_cli_writes_report(colour_folder, fake_backbone, tmp_path):
         assert row["direction"] == ("above" if row["diff"] > 0 else "below")
     text = (out / "index.md").read_text()
     assert "| slice | size | mean |" in text and f"![{report['slices'][0]['slice']}]" in text
-    assert sorted(p.name for p in out.iterdir()) == sorted(["index.md"] + [r["sheet"] for r in report["slices"]])
+    assert sorted(p.name for p in out.iterdir()) == sorted(["index.md", "manifest.json"]
+                                                           + [r["sheet"] for r in report["slices"]])
     plain = run("slices", "--k", "4", "--min-support", "3", "--out", str(out))
     assert plain.exit_code == 0 and "nearest words" in plain.stdout and "wrote" in plain.stderr
 

@@ -55,6 +55,7 @@ def conse_for(ds):
 
 def train_model(data_dir, out, config: TrainConfig, ds=None):
     """Train, calibrate and save one model; returns (model_dir, split, fitted, dataset)."""
+    model_store.check_target(out)  # refuse a folder devise did not write before the training, not after
     ds = ds or load_dataset(data_dir, config.exclude, config.label_map, config.backbone, config.words)
     by_class = {}
     for path, yi in zip(ds.paths, ds.y):

@@ -1,0 +1,101 @@
+"""JSON answers and the HTTP side of devise's error policy.
+
+The CLI prints a `DeviseError` as one line and exits 1; here it becomes
+`{"error": that line}` with a status saying whose fault it is: 404 for an
+index that cannot be found or opened, 400 for bad input (a malformed query
+or filter, an unknown word, an unreadable upload), 500 for what the
+server lacks (word vectors, a backbone, a model). Anything else is a bug:
+500 with one line, and the traceback on the server's stderr.
+"""
+from __future__ import annotations
+
+import math
+
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+from devise.core.errors import (
+    BadImageError,
+    DataError,
+    DeviseError,
+    OutputError,
+    QueryError,
+    SearchIndexError,
+    VocabularyError,
+)
+
+CLIENT_ERRORS = (BadImageError, DataError, OutputError, QueryError, VocabularyError)
+
+
+def answer(result, status=200):
+    """A result's `to_dict()` (what the CLI's --json prints), or plain data, as JSON."""
+    return JSONResponse(result.to_dict() if hasattr(result, "to_dict") else result, status_code=status)
+
+
+def status_of(exc: DeviseError) -> int:
+    if isinstance(exc, SearchIndexError):
+        return 404
+    return 400 if isinstance(exc, CLIENT_ERRORS) else 500
+
+
+def error(message: str, status: int):
+    return JSONResponse({"error": " ".join(str(message).split())}, status_code=status)
+
+
+async def on_devise_error(request, exc):
+    return error(str(exc), status_of(exc))
+
+
+async def on_http_error(request, exc: HTTPException):
+    return error(exc.detail, exc.status_code)
+
+
+async def on_bug(request, exc):
+    # The server (uvicorn) logs the traceback itself once this answer is sent.
+    what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    return error(f"{request.url.path} failed unexpectedly ({what}); this is a bug in devise: report the request "
+                 f"and the traceback on the server's terminal to the devise issue tracker.", 500)
+
+
+HANDLERS = {DeviseError: on_devise_error, HTTPException: on_http_error, Exception: on_bug}
+
+
+def whole(params, name, default, low, high):
+    """An integer query parameter in [low, high], else 400 with a one-line message."""
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise HTTPException(400, f"{name}: must be a whole number from {low} to {high}, not {raw[:40]!r}.")
+    return value
+
+
+def fraction(params, name, default):
+    """A number in [0, 1], else 400."""
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise HTTPException(400, f"{name}: must be a number from 0 to 1, not {raw[:40]!r}.")
+    return value
+
+
+def choice(params, name, default, allowed):
+    value = params.get(name) or default
+    if value not in allowed:
+        raise HTTPException(400, f"{name}: use one of {', '.join(allowed)}, not {value[:40]!r}.")
+    return value
+
+
+def text(params, name):
+    """An optional text parameter: None when absent or blank."""
+    value = params.get(name)
+    return value if value and value.strip() else None
