@@ -21,6 +21,7 @@ from devise.core.errors import (
     DeviseError,
     GenerateError,
     ModelError,
+    OutputError,
     QueryError,
     SearchIndexError,
     VocabularyError,
@@ -55,7 +56,7 @@ _VERB_PACKAGES = ("train", "search")
 __all__ = [
     *_VERBS, *_VERB_PACKAGES,
     "DeviseError", "BadImageError", "DataError", "VocabularyError", "WordVectorsError", "BackboneError",
-    "ModelError", "SearchIndexError", "QueryError", "GenerateError",
+    "ModelError", "SearchIndexError", "QueryError", "GenerateError", "OutputError",
 ]
 
 _lazy = lazy_exports(__name__, _VERBS)
