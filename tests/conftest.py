@@ -102,6 +102,14 @@ def dup_folder(tmp_path):
 TINY_IMAGE_SIZE = 32
 
 
+@pytest.fixture
+def dup_index(words_home, dup_folder, fake_backbone, run):
+    """dup_folder, indexed with ConSE on the fake backbone."""
+    result = run("index", dup_folder, "--json")
+    assert result.exit_code == 0, result.output
+    return dup_folder
+
+
 def _tiny_tokenizer(folder):
     from transformers import CLIPTokenizer
 

@@ -8,18 +8,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from helpers import expected_groups
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def indexed(words_home, dup_folder, fake_backbone, run):
-    result = run("index", dup_folder, "--json")
-    assert result.exit_code == 0, result.output
-    return dup_folder
 
 
 def groups_of(doc):
@@ -30,52 +22,52 @@ def index_count(run):
     return json.loads(run("indexes", "--json").stdout)[0]["count"]
 
 
-def test_finds_planted_copies_and_constant_images_only(indexed, run):
+def test_finds_planted_copies_and_constant_images_only(dup_index, run):
     result = run("dedupe", "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     found = groups_of(doc)
-    assert sorted(map(sorted, found)) == sorted(map(sorted, expected_groups(indexed)))
+    assert sorted(map(sorted, found)) == sorted(map(sorted, expected_groups(dup_index)))
     for g in doc["groups"]:
         assert all(0.93 <= d["score"] <= 1.0 for d in g["duplicates"])
     by_keep = {g["keep"]: g for g in doc["groups"]}
     # The original (more pixels / bigger file) is kept, not the copy.
-    assert str(indexed / "alpha" / "001.png") in by_keep and str(indexed / "beta" / "002.png") in by_keep
+    assert str(dup_index / "alpha" / "001.png") in by_keep and str(dup_index / "beta" / "002.png") in by_keep
     assert {g.get("constant") for g in doc["groups"]} == {None, "#000000", "#ffffff"}
 
 
-def test_like_filter_and_plain_output(indexed, run):
-    doc = json.loads(run("dedupe", "--like", indexed / "copies" / "black_1.png", "--json").stdout)
-    assert groups_of(doc) == [{str(indexed / "copies" / f"black_{i}.png") for i in range(3)}]
+def test_like_filter_and_plain_output(dup_index, run):
+    doc = json.loads(run("dedupe", "--like", dup_index / "copies" / "black_1.png", "--json").stdout)
+    assert groups_of(doc) == [{str(dup_index / "copies" / f"black_{i}.png") for i in range(3)}]
     doc = json.loads(run("dedupe", "--filter", "path:*alpha*", "--json").stdout)
-    assert groups_of(doc) == [expected_groups(indexed)[0]]
+    assert groups_of(doc) == [expected_groups(dup_index)[0]]
     result = run("dedupe")
     assert result.exit_code == 0 and result.stdout.count("keep ") == 4
 
 
-def test_delete_tombstones_survive_reindex_and_move_to(indexed, run, tmp_path):
+def test_delete_tombstones_survive_reindex_and_move_to(dup_index, run, tmp_path):
     before = index_count(run)
     result = run("dedupe", "--delete", "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["removed"] == 5 and index_count(run) == before - 5
-    assert (indexed / "copies" / "black_2.png").exists()  # files are never deleted
-    again = json.loads(run("index", indexed, "--json").stdout)
+    assert (dup_index / "copies" / "black_2.png").exists()  # files are never deleted
+    again = json.loads(run("index", dup_index, "--json").stdout)
     assert again["items"] == before - 5 and again["embedded"] == 0
     assert json.loads(run("dedupe", "--json").stdout)["groups"] == []
     # A new copy is found; --move-to takes it out of the folder into the review folder.
-    (indexed / "copies" / "gamma_003_q70.jpg").write_bytes(b"")
+    (dup_index / "copies" / "gamma_003_q70.jpg").write_bytes(b"")
     from PIL import Image
 
-    Image.open(indexed / "gamma" / "003.png").convert("RGB").save(indexed / "copies" / "gamma_003_q70.jpg", quality=70)
-    run("index", indexed)
+    Image.open(dup_index / "gamma" / "003.png").convert("RGB").save(dup_index / "copies" / "gamma_003_q70.jpg", quality=70)
+    run("index", dup_index)
     review = tmp_path / "review"
     doc = json.loads(run("dedupe", "--move-to", review, "--json").stdout)
     assert doc["removed"] == 1 and (review / "copies" / "gamma_003_q70.jpg").is_file()
-    assert not (indexed / "copies" / "gamma_003_q70.jpg").exists()
+    assert not (dup_index / "copies" / "gamma_003_q70.jpg").exists()
 
 
-def test_failed_delete_leaves_the_old_index(indexed, run, monkeypatch):
+def test_failed_delete_leaves_the_old_index(dup_index, run, monkeypatch):
     from devise.index import ann
 
     before = index_count(run)
@@ -108,7 +100,7 @@ dedupe(delete=True, progress=False)
 """
 
 
-def test_killed_delete_leaves_the_old_index(indexed, run, words_home, tmp_path):
+def test_killed_delete_leaves_the_old_index(dup_index, run, words_home, tmp_path):
     before = index_count(run)
     marker = tmp_path / "building"
     env = {**os.environ, "DEVISE_HOME": str(words_home)}

@@ -129,38 +129,32 @@ def test_kill_index(target, after, words_home, big_folder, fake_backbone, run, t
         assert summary["embedded"] < 150  # batches committed before the kill are not embedded again
 
 
-@pytest.fixture
-def deduped(words_home, dup_folder, fake_backbone, run):
-    assert run("index", dup_folder).exit_code == 0
-    return dup_folder
-
-
 @pytest.mark.parametrize("target, after", [
     pytest.param("devise.index.ann:build_annoy", 0, id="new-version"),
     pytest.param("devise.curate.review_folder:move_file", 1, id="moving-files"),
 ])
-def test_kill_dedupe_move_to(target, after, deduped, words_home, run, tmp_path):
+def test_kill_dedupe_move_to(target, after, dup_index, words_home, run, tmp_path):
     review = tmp_path / "review"
-    before_files, before_count = contents(deduped), index_count(run)
+    before_files, before_count = contents(dup_index), index_count(run)
     planted = json.loads(run("dedupe", "--json").stdout)["duplicates"]
     proc, marker = start_paused(words_home, tmp_path, target, after, "dedupe", "--move-to", review)
     kill_when_paused(proc, marker)
-    assert contents(deduped, review) == before_files  # every file exists exactly once
+    assert contents(dup_index, review) == before_files  # every file exists exactly once
     count = index_count(run)
     assert count in (before_count, before_count - planted)  # the old version or the new one, never a broken one
     result = run("dedupe", "--move-to", review)
     assert result.exit_code == 0, result.output
-    assert contents(deduped, review) == before_files
+    assert contents(dup_index, review) == before_files
 
 
-def test_kill_dedupe_delete(deduped, words_home, run, tmp_path):
-    before_files, before_count = contents(deduped), index_count(run)
+def test_kill_dedupe_delete(dup_index, words_home, run, tmp_path):
+    before_files, before_count = contents(dup_index), index_count(run)
     planted = json.loads(run("dedupe", "--json").stdout)["duplicates"]
     proc, marker = start_paused(words_home, tmp_path, "devise.index.layout:publish", 0, "dedupe", "--delete")
     kill_when_paused(proc, marker)
-    assert contents(deduped) == before_files and index_count(run) == before_count
+    assert contents(dup_index) == before_files and index_count(run) == before_count
     assert run("dedupe", "--delete").exit_code == 0
-    assert index_count(run) == before_count - planted and contents(deduped) == before_files
+    assert index_count(run) == before_count - planted and contents(dup_index) == before_files
 
 
 @pytest.mark.parametrize("target, after", [

@@ -11,13 +11,6 @@ from PIL import Image
 from helpers import pattern
 
 
-@pytest.fixture
-def indexed(words_home, dup_folder, fake_backbone, run):
-    result = run("index", dup_folder, "--json")
-    assert result.exit_code == 0, result.output
-    return dup_folder
-
-
 def warnings(result):
     return [line for line in result.stderr.splitlines() if line.startswith("warning:")]
 
@@ -122,16 +115,16 @@ def test_cyclic_symlink_is_walked_once_with_one_warning(words_home, fake_backbon
     assert len(warnings(result)) == 1 and str(root / "sub" / "loop") in warnings(result)[0]
 
 
-def test_move_to_inside_the_indexed_folder_is_refused(indexed, run, tmp_path):
-    before, files = index_count(run), real_files(indexed)
-    os.symlink(indexed, tmp_path / "shortcut")
-    for target in (indexed / "review", indexed / "copies", tmp_path / "shortcut" / "review"):
+def test_move_to_inside_the_indexed_folder_is_refused(dup_index, run, tmp_path):
+    before, files = index_count(run), real_files(dup_index)
+    os.symlink(dup_index, tmp_path / "shortcut")
+    for target in (dup_index / "review", dup_index / "copies", tmp_path / "shortcut" / "review"):
         result = run("dedupe", "--move-to", target)
         errors = result.stderr.strip().splitlines()
         assert result.exit_code == 1 and len(errors) == 1, result.output
-        assert str(target) in errors[0] and str(indexed) in errors[0]
-    assert real_files(indexed) == files and index_count(run) == before
-    assert not (indexed / "review").exists()
+        assert str(target) in errors[0] and str(dup_index) in errors[0]
+    assert real_files(dup_index) == files and index_count(run) == before
+    assert not (dup_index / "review").exists()
 
 
 def test_move_to_a_folder_the_index_reaches_through_a_symlink_is_refused(words_home, fake_backbone, run, tmp_path):
@@ -165,27 +158,27 @@ def test_broken_symlink_is_warned_about_and_counted(words_home, fake_backbone, r
     assert len(warnings(result)) == 1 and "broken symlink" in warnings(result)[0]
 
 
-def test_delete_restore_index_brings_the_image_back_and_counts_tombstones(indexed, run):
+def test_delete_restore_index_brings_the_image_back_and_counts_tombstones(dup_index, run):
     from devise.index.store import open_index
 
     before = index_count(run)
     assert json.loads(run("dedupe", "--delete", "--json").stdout)["removed"] == 5
-    summary = json.loads(run("index", indexed, "--json").stdout)
+    summary = json.loads(run("index", dup_index, "--json").stdout)
     assert (summary["items"], summary["tombstoned"]) == (before - 5, 5)
-    assert "5 tombstoned" in run("index", indexed).stdout
-    black = indexed / "copies" / "black_0.png"
+    assert "5 tombstoned" in run("index", dup_index).stdout
+    black = dup_index / "copies" / "black_0.png"
     assert open_index().items.find(str(black)) is None
     result = run("dedupe", "--restore", black)
     assert result.exit_code == 0 and result.stdout.strip() == f"restored {black}"
-    summary = json.loads(run("index", indexed, "--json").stdout)
+    summary = json.loads(run("index", dup_index, "--json").stdout)
     assert (summary["items"], summary["tombstoned"]) == (before - 4, 4)
     assert open_index().items.find(str(black)) is not None
-    unknown = run("dedupe", "--restore", indexed / "alpha" / "000.png")
+    unknown = run("dedupe", "--restore", dup_index / "alpha" / "000.png")
     assert unknown.exit_code == 1 and len(unknown.stderr.strip().splitlines()) == 1
     assert "nothing to restore" in unknown.stderr
 
 
-def test_restore_after_move_to_says_the_file_is_elsewhere(indexed, run, tmp_path):
+def test_restore_after_move_to_says_the_file_is_elsewhere(dup_index, run, tmp_path):
     review = tmp_path / "review"
     doc = json.loads(run("dedupe", "--move-to", review, "--json").stdout)
     source = doc["moved"][0]["source"]
@@ -194,7 +187,7 @@ def test_restore_after_move_to_says_the_file_is_elsewhere(indexed, run, tmp_path
     assert "move it back" in run("dedupe", "--restore", doc["moved"][1]["source"]).stdout
 
 
-def test_failed_move_puts_the_unmoved_files_back(indexed, run, tmp_path, monkeypatch):
+def test_failed_move_puts_the_unmoved_files_back(dup_index, run, tmp_path, monkeypatch):
     from devise.curate import dedupe as dedupe_module
 
     before, calls = index_count(run), []
@@ -210,10 +203,10 @@ def test_failed_move_puts_the_unmoved_files_back(indexed, run, tmp_path, monkeyp
     result = run("dedupe", "--move-to", tmp_path / "review")
     assert result.exit_code == 1 and calls[1] in result.stderr and "devise index" in result.stderr
     assert os.path.exists(calls[1]) and not os.path.exists(calls[0])
-    assert json.loads(run("index", indexed, "--json").stdout)["items"] == before - 1
+    assert json.loads(run("index", dup_index, "--json").stdout)["items"] == before - 1
 
 
-def test_killed_between_index_edit_and_moves_is_recoverable(indexed, run, tmp_path, monkeypatch):
+def test_killed_between_index_edit_and_moves_is_recoverable(dup_index, run, tmp_path, monkeypatch):
     from devise.curate import dedupe as dedupe_module
 
     before = index_count(run)
@@ -231,7 +224,7 @@ def test_killed_between_index_edit_and_moves_is_recoverable(indexed, run, tmp_pa
     assert len(hidden) == 5 and all(os.path.exists(p) for p in hidden)
     report = dedupe_module.restore_removed(hidden)
     assert report.restored == hidden and report.missing == []
-    assert json.loads(run("index", indexed, "--json").stdout)["items"] == before
+    assert json.loads(run("index", dup_index, "--json").stdout)["items"] == before
 
 
 def test_move_file_never_overwrites_and_copies_across_filesystems(tmp_path, monkeypatch):

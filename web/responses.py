@@ -9,8 +9,6 @@ server lacks (word vectors, a backbone, a model). Anything else is a bug:
 """
 from __future__ import annotations
 
-import math
-
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
@@ -60,32 +58,27 @@ async def on_bug(request, exc):
 HANDLERS = {DeviseError: on_devise_error, HTTPException: on_http_error, Exception: on_bug}
 
 
-def whole(params, name, default, low, high):
-    """An integer query parameter in [low, high], else 400 with a one-line message."""
+def _number(params, name, default, parse, low, high, what):
     raw = params.get(name)
     if raw in (None, ""):
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
         value = None
-    if value is None or not low <= value <= high:
-        raise HTTPException(400, f"{name}: must be a whole number from {low} to {high}, not {raw[:40]!r}.")
+    if value is None or not low <= value <= high:  # NaN fails the range test too
+        raise HTTPException(400, f"{name}: must be {what} from {low} to {high}, not {raw[:40]!r}.")
     return value
+
+
+def whole(params, name, default, low, high):
+    """An integer query parameter in [low, high], else 400 with a one-line message."""
+    return _number(params, name, default, int, low, high, "a whole number")
 
 
 def fraction(params, name, default):
     """A number in [0, 1], else 400."""
-    raw = params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:
-        raise HTTPException(400, f"{name}: must be a number from 0 to 1, not {raw[:40]!r}.")
-    return value
+    return _number(params, name, default, float, 0, 1, "a number")
 
 
 def choice(params, name, default, allowed):
