@@ -227,7 +227,7 @@ def _(ws):
 
 
 # queries and filters
-@case("no-index", "search", "search before any index exists", expect="no index")
+@case("no-index", "search", "search before any index exists", expect="no default index")
 def _(ws):
     shutil.rmtree(ws.home / "indexes")
     return ["search", "cat"], [], {}
@@ -235,7 +235,7 @@ def _(ws):
 
 @case("unknown-word", "search", "search a misspelt word", expect="did you mean")
 def _(ws):
-    return ["search", "kat"], [], {}
+    return ["search", "sofaa"], [], {}
 
 
 @case("5000-unknown-words", "search", "search 5,000 unknown words", expect="more unknown")

@@ -13,6 +13,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -115,7 +116,8 @@ def _map(index, filter, color_by, space):
     with _maps_lock:
         _maps[str(out)] = found
         while len(_maps) > KEPT_MAPS:
-            _maps.popitem(last=False)
+            evicted, _ = _maps.popitem(last=False)
+            Path(evicted).unlink(missing_ok=True)  # a cache file devise wrote under its home
     return found
 
 
