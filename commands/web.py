@@ -46,6 +46,9 @@ def serve(index_name, host, port, open_browser, allow_edits, max_upload_mb):
 
         open_index(index_name)  # a wrong name fails here, in one line, not on the page
     loopback = is_loopback(host)
+    if allow_edits and not loopback:
+        raise click.UsageError(f"--allow-edits needs a loopback --host (127.0.0.1, ::1): on {host}, anyone on the "
+                               f"network could load the page, take its token and move your files.")
     if not loopback:
         click.echo(f"warning: serving on {host}: the collection becomes visible on the network to anyone "
                    f"who can reach this machine.", err=True)

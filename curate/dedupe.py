@@ -24,21 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from devise.core.errors import DataError
+from devise.core.errors import BadImageError, DataError
 from devise.core.results import Result, Skipped
 from devise.curate import duplicates, pixels
 from devise.curate.review_folder import Moved, check_target, move_file, plan_moves, review_path
 from devise.curate.selection import item_id, nearest_in, select, text_vector
+from devise.data.images import pixel_count
 
 
 def _pixel_count(path):
     try:
-        with Image.open(path) as img:
-            return img.width * img.height
-    except (OSError, ValueError):
-        return 0
+        return pixel_count(path)
+    except BadImageError:
+        return 0  # a file that went bad since it was indexed is never the one to keep
 
 
 def keep_order(item):
@@ -142,7 +141,7 @@ def _duplicates_of(sel, px, rows, row_of, like, query, threshold):
     else:
         anchor = os.path.abspath(like)
         anchor_id = item_id(sel, anchor)
-    if anchor_id is not None and anchor_id in row_of:
+    if anchor_id is not None and anchor_id in row_of and px.ok[row_of[anchor_id]]:
         r = row_of[anchor_id]
         thumb, constant, rgb = px.thumbs[r], bool(px.constant[r]), int(px.rgb[r])
     else:

@@ -76,10 +76,14 @@ def load(paths, workers=None, progress=True, cache_path=None):
     position = {p: i for i, p in enumerate(paths)}
     with FileCache(cache_path or subdir("cache") / "pixels.sqlite", TABLE, COLUMNS) as cache:
         known = cache.lookup(paths)
-        for path, entry in known.items():
-            if not isinstance(entry, str):
-                thumb, constant, rgb = entry
-                _fill(out, position[path], np.frombuffer(thumb, np.uint8).reshape(SIDE, SIDE, 3), bool(constant), rgb)
+        for path, entry in list(known.items()):
+            if isinstance(entry, str):
+                continue
+            thumb, constant, rgb = entry
+            if not isinstance(thumb, bytes) or len(thumb) != SIDE * SIDE * 3:
+                del known[path]  # a damaged row: decode the file again
+                continue
+            _fill(out, position[path], np.frombuffer(thumb, np.uint8).reshape(SIDE, SIDE, 3), bool(constant), rgb)
         todo = [p for p in paths if p not in known]
         if todo:
             _compute(cache, todo, position, out, workers or min(4, os.cpu_count() or 2), progress)

@@ -24,6 +24,8 @@ def read_label_map(path) -> dict:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: the label map is not UTF-8 text; save it as UTF-8.") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read label map ({exc.strerror}).") from None
     if path.suffix.lower() == ".json":

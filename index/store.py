@@ -133,8 +133,12 @@ class OpenIndex:
         path = os.path.abspath(image)
         found = self.items.find(path)
         if found is not None:
-            item, st = self.items[found], os.stat(path)
-            if (item["size"], item["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
+            item = self.items[found]
+            try:
+                st = os.stat(path)
+            except OSError:
+                st = None  # gone since it was indexed: embedding it says so in one line
+            if st is not None and (item["size"], item["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
                 return self.space("features").vector(found), {found}
         from devise.core.errors import BadImageError
         from devise.models.backbones import get_backbone

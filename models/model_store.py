@@ -25,6 +25,8 @@ from devise.core.errors import ModelError, OutputError
 from devise.models.head import apply_numpy, gated_blend
 
 KIND = "model"
+# Everything save() writes into a model folder; anything else there is the user's.
+MODEL_FILES = {"head.keras", "head.npz", "manifest.json", "split.json"}
 STAGING_MARK = ".devise-staging"   # in every staging folder: {"pid": ..., "host": ...} of the saving process
 WEIGHTS = ("w1", "b1", "gamma", "beta", "mean", "var", "eps", "w2", "b2", "seen_labels")
 
@@ -58,9 +60,17 @@ class TrainedModel:
 def check_target(out_dir) -> Path:
     """Raise OutputError unless a model may go to `out_dir`: nothing there, an empty folder, or a devise model.
 
-    Cheap: callers that train for minutes check before they start.
+    Cheap: callers that train for minutes check before they start. A devise model folder that
+    also holds files of the user's is refused too: the swap replaces the folder as a whole.
     """
-    return outputs.claim_folder(out_dir, KIND)
+    out_dir = outputs.claim_folder(out_dir, KIND)
+    if out_dir.is_dir():
+        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in MODEL_FILES)
+        if foreign:
+            raise OutputError(f"{out_dir}: a devise model, but it also holds {', '.join(foreign[:5])}, which devise "
+                              f"did not write and would remove with the old model; move them away or choose "
+                              f"another --out.")
+    return out_dir
 
 
 def save(out_dir, keras_model, weights, split_json, **fields):

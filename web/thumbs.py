@@ -100,6 +100,11 @@ async def thumb(request):
     size = request.query_params.get("size", str(SIDE))
     side = int(size) if size in map(str, SIDES) else 0
     data, version = await run_in_threadpool(cached_thumbnail, index, raw_id, side)
+    asked = request.query_params.get("v")
+    if asked and asked != version:
+        # Ids are renumbered by edits: the image now at this id may not be the one the page listed.
+        return Response(f"index {index!r} changed since this page listed it; search again.", status_code=409,
+                        headers={"Cache-Control": "no-store"})
     etag = f'"{version}-{raw_id}-{side}"'
     headers = {"ETag": etag, "Cache-Control": FOR_GOOD if request.query_params.get("v") == version else CHECK_FIRST}
     if request.headers.get("if-none-match") == etag:
