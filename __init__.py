@@ -19,6 +19,7 @@ from devise.core.errors import (
     BadImageError,
     DataError,
     DeviseError,
+    EngineError,
     GenerateError,
     ModelError,
     OutputError,
@@ -56,7 +57,7 @@ _VERB_PACKAGES = ("train", "search")
 __all__ = [
     *_VERBS, *_VERB_PACKAGES,
     "DeviseError", "BadImageError", "DataError", "VocabularyError", "WordVectorsError", "BackboneError",
-    "ModelError", "SearchIndexError", "QueryError", "GenerateError", "OutputError",
+    "ModelError", "SearchIndexError", "QueryError", "GenerateError", "OutputError", "EngineError",
 ]
 
 _lazy = lazy_exports(__name__, _VERBS)

@@ -22,12 +22,22 @@ from devise.commands.support import (
 @click.option("--method", type=click.Choice(["auto", "annoy", "exact"]), default=None,
               help="auto: exact search for small collections, Annoy from 150k images (50k for `similar`); "
                    "annoy or exact: always that one. Recorded in the index (default: its current method, else auto).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where images are embedded: this process, or a pool of Ray actors (pip install 'devise[ray]').")
+@click.option("--address", help="With --engine ray: the Ray cluster to join (default: start a local Ray).")
+@click.option("--workers", type=click.IntRange(1, 4096),
+              help="Decoding threads (local) or backbone actors (ray); default: up to 4 threads, or one actor per CPU.")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True,
+              help="Images per backbone call (and per feature-cache commit).")
 @json_option
-def index_command(images_dir, model, name, trees, rebuild, method, as_json):
+def index_command(images_dir, model, name, trees, rebuild, method, engine, address, workers, batch_size, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
     from devise.index.builder import build_index
 
-    s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method)
+    if address and engine != "ray":
+        raise click.UsageError("--address needs --engine ray.")
+    s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method,
+                    engine=engine, address=address, workers=workers, batch_size=batch_size)
     if as_json:
         return emit_json(s)
     click.echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "

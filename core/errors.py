@@ -45,5 +45,9 @@ class GenerateError(DeviseError):
     """Image generation cannot run (missing extra, missing weights, ...)."""
 
 
+class EngineError(DeviseError):
+    """A compute engine (e.g. Ray for `index --engine ray`) is not installed, unreachable or failed."""
+
+
 class OutputError(DeviseError):
     """An output path holds something devise did not write (a user's file or folder, a link)."""

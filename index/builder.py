@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devise.core.errors import DataError, SearchIndexError
+from devise.core.errors import DataError, EngineError, SearchIndexError
 from devise.core.progress import warn
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
@@ -88,13 +88,16 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
     return reuse
 
 
-def _embed(paths, projector, progress):
-    """({path: (word-space vector, features)}, freshly computed count, bad files, backbone fingerprint)."""
+def _embed(paths, projector, progress, options):
+    """({path: (word-space vector, features)}, freshly computed count, bad files, backbone fingerprint).
+
+    options: embed_paths' engine options (engine, address, workers, batch_size).
+    """
     from devise.models.backbones import get_backbone
     from devise.models.embed import embed_paths
 
     backbone = get_backbone(projector.backbone)
-    emb = embed_paths(paths, backbone, progress=progress)
+    emb = embed_paths(paths, backbone, progress=progress, **options)
     vectors = projector.project(emb.features, emb.logits)
     fresh = {p: (vectors[i], emb.features[i]) for i, p in enumerate(emb.paths)}
     return fresh, emb.computed, emb.bad, backbone.fingerprint
@@ -134,7 +137,8 @@ def _tombstones(prev, rebuild):
 
 def build_index(images_dir: str | Path, *, model: str | Path | None = None, name: str | None = None,
                 trees: int | None = None, rebuild: bool = False, method: str | None = None,
-                progress: bool = True) -> IndexSummary:
+                progress: bool = True, engine: str = "local", address: str | None = None,
+                workers: int | None = None, batch_size: int = 64) -> IndexSummary:
     """Index `images_dir` under `name` (default: the folder's name) and make it the default index.
 
     Only new or changed files are embedded. model: a trained model
@@ -142,12 +146,23 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     rebuild: re-project every image, e.g. to switch to another model.
     method: "auto" (exact search for small collections, Annoy for large
     ones), "annoy" or "exact"; None keeps the index's method, else "auto".
+    engine: "local" (this process) or "ray" (a pool of `workers` Ray actors
+    on a local Ray, or on the cluster at `address`), embedding `batch_size`
+    images at a time; both give the same index.
     """
     from devise.data.folders import scan
+    from devise.models.embed import ENGINES
     from devise.models.projector import Projector
 
     if method not in (None, *tuning.METHODS):
         raise SearchIndexError(f"method {method!r}: use one of {', '.join(tuning.METHODS)}.")
+    if engine not in ENGINES:
+        raise EngineError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
+    if engine == "ray":
+        from devise.models.ray_engine import import_ray
+
+        import_ray()  # say what to install before scanning the folder
+    engine_options = dict(engine=engine, address=address, workers=workers, batch_size=batch_size)
     start = time.perf_counter()
     folder = scan(images_dir)
     name = layout.check_name(name or folder.root.name)
@@ -164,10 +179,10 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         backbone_fp = prev.manifest.get("backbone_fingerprint") if prev else None
         fresh, embedded, bad = {}, 0, []
         if todo:
-            fresh, embedded, bad, new_fp = _embed(todo, projector, progress)
+            fresh, embedded, bad, new_fp = _embed(todo, projector, progress, engine_options)
             if reuse and new_fp != backbone_fp:
                 warn(f"the {projector.backbone} weights changed since index {name!r} was built; re-embedding it all.")
-                more, extra, more_bad, _ = _embed(list(reuse), projector, progress)
+                more, extra, more_bad, _ = _embed(list(reuse), projector, progress, engine_options)
                 fresh, embedded, bad, reuse = {**fresh, **more}, embedded + extra, bad + more_bad, {}
             backbone_fp = new_fp
         kept = sorted(e for e in entries if e[0] in reuse or e[0] in fresh)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from devise.core.errors import BadImageError
+from devise.core.errors import BadImageError, EngineError
 from devise.core.progress import progress_bar, warn
 from devise.data.feature_cache import FeatureCache
 from devise.data.images import load_square
@@ -34,10 +34,25 @@ def _decode(path, size):
         return exc
 
 
-def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True, warn_bad=True) -> Embedded:
-    """Embed every path (absolute or relative), reading fresh entries from the cache."""
+ENGINES = ("local", "ray")
+
+
+def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True, warn_bad=True,
+                engine="local", address=None) -> Embedded:
+    """Embed every path (absolute or relative), reading fresh entries from the cache.
+
+    engine: "local" (decoding threads feeding this process's backbone) or
+    "ray" (a pool of `workers` Ray actors, on a local Ray or the cluster at
+    `address`); both fill the same feature cache.
+    """
     from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
 
+    if engine not in ENGINES:
+        raise EngineError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
+    if engine == "ray":
+        from devise.models.ray_engine import import_ray
+
+        import_ray()  # fail before loading the backbone, not after
     if backbone is None or isinstance(backbone, str):
         backbone = get_backbone(backbone or DEFAULT_BACKBONE)
     paths = [os.path.abspath(p) for p in paths]
@@ -45,8 +60,13 @@ def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True
     try:
         known = cache.lookup(paths)
         todo = [p for p in paths if p not in known]
-        if todo:
+        if todo and engine == "ray":
+            from devise.models.ray_engine import embed_into_cache_ray
+
+            embed_into_cache_ray(todo, backbone, cache, batch_size, workers, address, progress)
+        elif todo:
             _embed_into_cache(todo, backbone, cache, batch_size, workers or min(4, os.cpu_count() or 2), progress)
+        if todo:
             known.update(cache.lookup(todo))
     finally:
         cache.close()

@@ -3,12 +3,17 @@
 Fixtures live in conftest.py; these are ordinary functions and constants.
 """
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+TESTS_DIR = Path(__file__).resolve().parent
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 CALTECH = Path(os.environ.get("DEVISE_DATASETS", SHARED)) / "caltech101"
 SIZE = 32  # the tiny diffusers pipeline's image side (conftest.tiny_model)
@@ -110,3 +115,59 @@ def expected_groups(root):
         {str(c / f"black_{i}.png") for i in range(3)},
         {str(c / f"white_{i}.jpg") for i in range(2)},
     ]
+
+
+def fake_backbone_factory(name=None):
+    """A FakeBackbone for processes the tests do not patch (Ray actors): models.ray_engine.BACKBONE_FACTORY."""
+    return FakeBackbone()
+
+
+# Fault injection: run the CLI in a subprocess that pauses inside one library function, to be killed there.
+PAUSED = r"""
+import functools, importlib, sys, time
+sys.path.insert(0, sys.argv[1])
+from helpers import FakeBackbone
+import devise.models.backbones as backbones
+fake = FakeBackbone()
+backbones.get_backbone = lambda name=None: fake
+backbones.DEFAULT_BACKBONE = "fake"
+module_name, attr, marker, after, sleep = sys.argv[2:7]
+owner = importlib.import_module(module_name)
+*path, name = attr.split(".")
+for part in path:
+    owner = getattr(owner, part)
+original = getattr(owner, name)
+calls = [0]
+@functools.wraps(original)
+def paused(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] > int(after):
+        open(marker, "a").close()
+        time.sleep(float(sleep))
+    return original(*args, **kwargs)
+setattr(owner, name, paused if not isinstance(original, staticmethod) else staticmethod(paused))
+from devise.cli import main
+sys.argv = ["devise", *sys.argv[7:]]
+main()
+"""
+
+
+def start_paused(home, tmp_path, target, after, *args, sleep=120):
+    """Run `devise *args` in a subprocess that pauses at the (after+1)-th call of `target` ("module:attr")."""
+    module, attr = target.split(":")
+    marker = tmp_path / f"paused-{time.monotonic_ns()}"
+    env = {**os.environ, "DEVISE_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([sys.executable, "-c", PAUSED, str(TESTS_DIR), module, attr, str(marker), str(after), str(sleep),
+                             *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return proc, marker
+
+
+def kill_when_paused(proc, marker, timeout=120):
+    deadline = time.time() + timeout
+    while not marker.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    if not marker.exists():
+        _, err = proc.communicate(timeout=30) if proc.poll() is not None else (b"", b"")
+        pytest.fail(f"the command never reached the pause point (exit {proc.poll()}): {err.decode()[-1500:]}")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()

@@ -10,66 +10,12 @@ re-run completes.
 import hashlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from helpers import COLOURS, make_image
-
-TESTS = Path(__file__).resolve().parent
-
-PAUSED = r"""
-import functools, importlib, sys, time
-sys.path.insert(0, sys.argv[1])
-from helpers import FakeBackbone
-import devise.models.backbones as backbones
-fake = FakeBackbone()
-backbones.get_backbone = lambda name=None: fake
-backbones.DEFAULT_BACKBONE = "fake"
-module_name, attr, marker, after, sleep = sys.argv[2:7]
-owner = importlib.import_module(module_name)
-*path, name = attr.split(".")
-for part in path:
-    owner = getattr(owner, part)
-original = getattr(owner, name)
-calls = [0]
-@functools.wraps(original)
-def paused(*args, **kwargs):
-    calls[0] += 1
-    if calls[0] > int(after):
-        open(marker, "a").close()
-        time.sleep(float(sleep))
-    return original(*args, **kwargs)
-setattr(owner, name, paused if not isinstance(original, staticmethod) else staticmethod(paused))
-from devise.cli import main
-sys.argv = ["devise", *sys.argv[7:]]
-main()
-"""
-
-
-def start_paused(home, tmp_path, target, after, *args, sleep=120):
-    """Run `devise *args` in a subprocess that pauses at the (after+1)-th call of `target` ("module:attr")."""
-    module, attr = target.split(":")
-    marker = tmp_path / f"paused-{time.monotonic_ns()}"
-    env = {**os.environ, "DEVISE_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen([sys.executable, "-c", PAUSED, str(TESTS), module, attr, str(marker), str(after), str(sleep),
-                             *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return proc, marker
-
-
-def kill_when_paused(proc, marker, timeout=120):
-    deadline = time.time() + timeout
-    while not marker.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    if not marker.exists():
-        _, err = proc.communicate(timeout=30) if proc.poll() is not None else (b"", b"")
-        pytest.fail(f"the command never reached the pause point (exit {proc.poll()}): {err.decode()[-1500:]}")
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+from helpers import COLOURS, kill_when_paused, make_image, start_paused
 
 
 def contents(*roots):

@@ -1,0 +1,118 @@
+"""`devise index --engine ray`: the same index as the local engine, resumable after a kill, a clear hint without Ray.
+
+The Ray actors cannot see the tests' monkeypatches, so they build their
+backbone through models.ray_engine.BACKBONE_FACTORY, pointed here at
+helpers.fake_backbone_factory, with this folder on their sys.path.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import COLOURS, PAUSED, kill_when_paused, make_image
+
+TESTS = Path(__file__).resolve().parent
+needs_ray = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("ray") is None, reason="ray not installed (pip install 'devise[ray]')")
+
+# test_faults' pausing script, with the Ray actors given the fake backbone first.
+RAY_PAUSED = (
+    "import sys\n"
+    "sys.path.insert(0, sys.argv[1])\n"
+    "import devise.models.ray_engine as ray_engine\n"
+    "ray_engine.BACKBONE_FACTORY = 'helpers:fake_backbone_factory'\n"
+    "ray_engine.WORKER_PATHS = [sys.argv[1]]\n"
+) + PAUSED
+
+
+@pytest.fixture
+def ray_fake(monkeypatch):
+    from devise.models import ray_engine
+
+    monkeypatch.setattr(ray_engine, "BACKBONE_FACTORY", "helpers:fake_backbone_factory")
+    monkeypatch.setattr(ray_engine, "WORKER_PATHS", [str(TESTS)])
+
+
+@pytest.fixture
+def planted_folder(tmp_path):
+    """18 good images in 6 colour classes, plus a text file named .jpg, a truncated PNG and a 1x1 image."""
+    root = tmp_path / "planted"
+    for i in range(18):
+        name = list(COLOURS)[i % len(COLOURS)]
+        make_image(root / name / f"{i:03d}.jpg", COLOURS[name], seed=300 + i)
+    (root / "red" / "notes.jpg").write_text("not an image at all\n")
+    whole = make_image(root / "green" / "whole.png", (10, 200, 10), size=(64, 48), seed=7).read_bytes()
+    (root / "green" / "cut.png").write_bytes(whole[: len(whole) // 3])
+    (root / "green" / "whole.png").unlink()
+    Image.new("RGB", (1, 1), (255, 0, 0)).save(root / "blue" / "dot.png")
+    return root
+
+
+def _index(run, folder, *options):
+    result = run("index", folder, "--json", *options)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _contents(home):
+    """(item paths in id order, word-space vectors, features) of the default index under `home`."""
+    from devise.core import home as home_module
+    from devise.index import store
+
+    home_module.set_home(home)
+    try:
+        found = store.open_index(None)
+        return [item["path"] for item in found.items], found.vectors("words"), found.vectors("features")
+    finally:
+        home_module.set_home(None)
+
+
+@needs_ray
+def test_ray_index_matches_local(words_home, planted_folder, fake_backbone, ray_fake, run, tmp_path, monkeypatch):
+    ray_summary = _index(run, planted_folder, "--engine", "ray", "--workers", "2", "--batch-size", "4")
+    local_home = tmp_path / "local-home"
+    (local_home / "words").mkdir(parents=True)
+    os.symlink(os.readlink(words_home / "words" / "glove-6b-50d"), local_home / "words" / "glove-6b-50d")
+    monkeypatch.setenv("DEVISE_HOME", str(local_home))
+    local_summary = _index(run, planted_folder, "--engine", "local")
+    assert ray_summary["skipped"] == local_summary["skipped"] >= 2  # at least the text file and the cut PNG
+    assert ray_summary["items"] == local_summary["items"] and ray_summary["embedded"] == local_summary["embedded"]
+    ray_paths, ray_words, ray_feats = _contents(words_home)
+    local_paths, local_words, local_feats = _contents(local_home)
+    assert ray_paths == local_paths
+    np.testing.assert_allclose(ray_feats, local_feats, atol=1e-5)
+    np.testing.assert_allclose(ray_words, local_words, atol=1e-5)
+
+
+@needs_ray
+def test_killed_ray_run_resumes(words_home, planted_folder, fake_backbone, ray_fake, run, tmp_path):
+    marker = tmp_path / "paused"
+    env = {**os.environ, "DEVISE_HOME": str(words_home), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RAY_PAUSED, str(TESTS), "devise.data.feature_cache", "FeatureCache.store", str(marker),
+         "1", "120", "index", str(planted_folder), "--engine", "ray", "--workers", "2", "--batch-size", "4"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    kill_when_paused(proc, marker, timeout=150)
+    time.sleep(0.5)  # let the killed driver's Ray processes notice and exit
+    from devise.data.feature_cache import FeatureCache
+
+    paths = [str(p) for p in planted_folder.rglob("*") if p.is_file()]
+    with FeatureCache(fake_backbone.fingerprint) as cache:
+        cached = len(cache.lookup(paths))
+    assert 0 < cached < len(paths)  # the first batch was committed before the kill, the rest was not
+    summary = _index(run, planted_folder, "--engine", "ray", "--workers", "2", "--batch-size", "4")
+    assert summary["items"] + summary["skipped"] == len(paths)
+    assert summary["embedded"] + cached == len(paths)  # only what was missing went through the backbone
+
+
+def test_ray_engine_without_ray(words_home, planted_folder, fake_backbone, run, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = run("index", planted_folder, "--engine", "ray")
+    assert result.exit_code == 1
+    assert "pip install 'devise[ray]'" in result.output and len(result.output.strip().splitlines()) == 1
