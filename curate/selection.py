@@ -24,7 +24,7 @@ class Selection:
         if space not in SPACES:
             raise QueryError(f"unknown space {space!r}; use one of {', '.join(SPACES)}.")
         rows = self.ids if ids is None else np.asarray(ids, np.int64)
-        return np.asarray(self.index.space(space).vectors[rows], np.float32)
+        return np.asarray(self.index.vectors(space)[rows], np.float32)
 
 
 def select(index=None, filter_text=None, minimum=1):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devise.core.errors import DataError, EngineError, SearchIndexError
+from devise.core.errors import DataError, SearchIndexError
 from devise.core.progress import warn
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
@@ -151,17 +151,12 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     images at a time; both give the same index.
     """
     from devise.data.folders import scan
-    from devise.models.embed import ENGINES
+    from devise.models.embed import check_engine
     from devise.models.projector import Projector
 
     if method not in (None, *tuning.METHODS):
         raise SearchIndexError(f"method {method!r}: use one of {', '.join(tuning.METHODS)}.")
-    if engine not in ENGINES:
-        raise EngineError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
-    if engine == "ray":
-        from devise.models.ray_engine import import_ray
-
-        import_ray()  # say what to install before scanning the folder
+    check_engine(engine)  # say what to install before scanning the folder
     engine_options = dict(engine=engine, address=address, workers=workers, batch_size=batch_size)
     start = time.perf_counter()
     folder = scan(images_dir)

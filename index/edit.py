@@ -50,7 +50,7 @@ def remove_items(paths, index=None, tombstone=True):
         for new_id, old_id in enumerate(keep):
             items.append({**idx.items[old_id], "id": new_id})
         tombstones = idx.tombstones() | (set(drop.values()) if tombstone else set())
-        words, feats = idx.space("words").vectors, idx.space("features").vectors
+        words, feats = idx.vectors("words"), idx.vectors("features")  # no Annoy file needed: a new one is built
         writer.write_version(name, words[keep], feats[keep], items, tombstones,
                              **_carry(idx, items=len(items), reused=len(items), removed=len(drop),
                                       tombstoned=len(tombstones)))

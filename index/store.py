@@ -39,7 +39,7 @@ class OpenIndex:
         for filename in (items_file.ITEMS, items_file.OFFSETS):
             self._check(filename)
         self.items = items_file.Items(self.version_dir, data["count"])
-        self._spaces = {}
+        self._spaces, self._vectors = {}, {}
 
     def _check(self, filename, fix=None):
         """Raise unless the file still holds the bytes the manifest recorded (see core.integrity)."""
@@ -72,7 +72,14 @@ class OpenIndex:
         return search["mode"] if kind == "words" else search["features"]["mode"]
 
     def vectors(self, kind):
-        """The memory-mapped rows of the "words" or the "features" space, checked; no Annoy file is opened."""
+        """The memory-mapped rows of the "words" or the "features" space, checked once; no Annoy file is opened."""
+        if kind in self._spaces:
+            return self._spaces[kind].vectors
+        if kind not in self._vectors:
+            self._vectors[kind] = self._load_vectors(kind)
+        return self._vectors[kind]
+
+    def _load_vectors(self, kind):
         npy, _, dim_key = _SPACES[kind]
         self._check(npy)
         import numpy as np

@@ -37,6 +37,16 @@ def _decode(path, size):
 ENGINES = ("local", "ray")
 
 
+def check_engine(engine):
+    """Raise EngineError for an unknown engine, or for "ray" without Ray installed (saying what to install)."""
+    if engine not in ENGINES:
+        raise EngineError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
+    if engine == "ray":
+        from devise.models.ray_engine import import_ray
+
+        import_ray()
+
+
 def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True, warn_bad=True,
                 engine="local", address=None) -> Embedded:
     """Embed every path (absolute or relative), reading fresh entries from the cache.
@@ -47,12 +57,7 @@ def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True
     """
     from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
 
-    if engine not in ENGINES:
-        raise EngineError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
-    if engine == "ray":
-        from devise.models.ray_engine import import_ray
-
-        import_ray()  # fail before loading the backbone, not after
+    check_engine(engine)  # before loading the backbone, not after
     if backbone is None or isinstance(backbone, str):
         backbone = get_backbone(backbone or DEFAULT_BACKBONE)
     paths = [os.path.abspath(p) for p in paths]

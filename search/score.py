@@ -67,7 +67,7 @@ def score(*, index: str | None = None, label_map: str | Path | dict | None = Non
     phrase_of = alignment.class_phrase_source(_model_classes(idx.model_dir), label_map)
     texts = alignment.texts_for(items, idx.root, phrase_of)
     words = idx.word_vectors()
-    scores, unknown = alignment.alignment_scores(words, idx.space("words").vectors, [t for t, _ in texts])
+    scores, unknown = alignment.alignment_scores(words, idx.vectors("words"), [t for t, _ in texts])
     for _text, reason in sorted(unknown.items()):
         print(f"warning: {reason} Images with this text get no {field} score.", file=sys.stderr)
     ok = ~np.isnan(scores)

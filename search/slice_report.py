@@ -76,11 +76,11 @@ def find(name=None, field="alignment", min_support=5, min_drop=None, k=None, met
     idx = open_index(name)
     items = list(idx.items)
     scores = _scores(items, field)
-    features = np.asarray(idx.space("features").vectors, np.float32)
+    features = np.asarray(idx.vectors("features"), np.float32)
     labels, n_clusters = slicing.cluster(features, k, method, seed, min_support)
     above, below, stats = slicing.rank_clusters(features, scores, labels, min_support, min_drop)
     chosen = above[:top] + below[:top]
-    words = np.asarray(idx.space("words").vectors, np.float32)
+    words = np.asarray(idx.vectors("words"), np.float32)
     near = slicing.centroid_words([words[s.members] for s in chosen], candidates(idx.word_vectors())) \
         if chosen else []
     classes = [item.get("class") for item in items]
