@@ -30,12 +30,21 @@ from devise.commands.support import (
               help="Default: float16 on cuda, float32 on cpu.")
 @click.option("--retry-blank", default=0, show_default=True, type=click.IntRange(min=0),
               help="Regenerate safety-blanked images up to N times with new seeds.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="ray: one pipeline per Ray actor, on a local Ray or the cluster at --address.")
+@click.option("--address", help="With --engine ray: the Ray cluster to join (default: start a local Ray).")
+@click.option("--gpus", default=0, show_default=True, type=click.IntRange(min=0),
+              help="With --engine ray: one GPU actor per GPU; 0 runs CPU actors.")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="With --engine ray and no --gpus: CPU actors (default: one per CPU).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output image folder.")
 def generate(classes, classes_file, out, **options):
     """Generate a labelled image folder (OUT/<class>/<NNNN>.png) from text prompts; resumable."""
     from devise.commands.support import GenerateProgress
     from devise.data.generate import generate as run
 
+    if options["engine"] != "ray" and (options["address"] or options["gpus"] or options["workers"]):
+        raise click.UsageError("--address, --gpus and --workers need --engine ray.")
     with GenerateProgress() as progress:
         summary = run(comma_list(classes), out=out, classes_file=classes_file, progress=progress,
                       warn=lambda message: click.echo(message, err=True), **options)

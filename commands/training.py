@@ -15,7 +15,7 @@ from devise.commands.support import (
 @click.command()
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
 @split_options
-@click.option("--backbone", default=None, help="efficientnet-lite0 (default, offline), vgg16, efficientnetv2b0, resnet50.")
+@click.option("--backbone", default=None, help="efficientnet-lite0 (default, offline), efficientnet-lite1 or -lite2 (offline, extras [lite1]/[lite2]), vgg16, efficientnetv2b0, resnet50 (need internet once).")
 @click.option("--words", "words", default=None, help="GloVe .txt or word2vec file (default: GloVe 6B 50-d).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @click.option("--verbose", is_flag=True, help="Show Keras training progress.")

@@ -1,4 +1,4 @@
-"""Per-backbone feature cache keyed by (path, size, mtime).
+"""Per-backbone, per-recipe feature cache keyed by (path, size, mtime).
 
 Each embedded batch is committed as it finishes, so an interrupted run
 resumes where it stopped, and a re-run only embeds files whose size or
@@ -16,13 +16,15 @@ from devise.data.file_cache import FileCache
 TABLE = "features"
 COLUMNS = (("features", "BLOB"), ("logits", "BLOB"))
 
-# Bumped whenever decoding or resizing changes, so stale features are never mixed in.
-PREPROCESS_VERSION = 3
+# The id of the preprocessing recipe (models/backbones/preprocessing.py) names the file, so
+# features made from differently prepared pixels are never mixed. "prep3" is the full centre
+# square, resized bilinearly: the only recipe before recipes had ids, so its files keep their name.
+FULL_SQUARE_RECIPE_ID = "prep3"
 
 
 class FeatureCache:
-    def __init__(self, fingerprint: str, path=None):
-        self.path = path or subdir("cache", "features") / f"{fingerprint}-prep{PREPROCESS_VERSION}.sqlite"
+    def __init__(self, fingerprint: str, path=None, *, recipe_id: str = FULL_SQUARE_RECIPE_ID):
+        self.path = path or subdir("cache", "features") / f"{fingerprint}-{recipe_id}.sqlite"
         self._cache = FileCache(self.path, TABLE, COLUMNS)
 
     def lookup(self, paths):

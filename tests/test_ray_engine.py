@@ -90,6 +90,37 @@ def test_ray_index_matches_local(words_home, planted_folder, fake_backbone, ray_
     np.testing.assert_allclose(ray_words, local_words, atol=1e-5)
 
 
+def _descendants(pid):
+    """PIDs of every live process below `pid` (Linux /proc; empty elsewhere)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":  # a zombie has exited already
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def _alive(pids):
+    """(pid, name) of those of `pids` still running."""
+    alive = []
+    for pid in pids:
+        try:
+            name, _, rest = Path(f"/proc/{pid}/stat").read_text().partition(" (")[2].rpartition(")")
+            if rest.split()[0] != "Z":
+                alive.append((pid, name))
+        except (OSError, IndexError):
+            continue
+    return alive
+
+
 @needs_ray
 def test_killed_ray_run_resumes(words_home, planted_folder, fake_backbone, ray_fake, run, tmp_path):
     marker = tmp_path / "paused"
@@ -98,8 +129,16 @@ def test_killed_ray_run_resumes(words_home, planted_folder, fake_backbone, ray_f
         [sys.executable, "-c", RAY_PAUSED, str(TESTS), "devise.data.feature_cache", "FeatureCache.store", str(marker),
          "1", "120", "index", str(planted_folder), "--engine", "ray", "--workers", "2", "--batch-size", "4"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    kill_when_paused(proc, marker, timeout=150)
-    time.sleep(0.5)  # let the killed driver's Ray processes notice and exit
+    deadline = time.time() + 150
+    while not marker.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    ray_processes = _descendants(proc.pid)  # the local Ray devise started: GCS, raylet, agents, actors
+    kill_when_paused(proc, marker, timeout=1)
+    deadline = time.time() + 60
+    while _alive(ray_processes) and time.time() < deadline:
+        time.sleep(0.2)
+    if Path("/proc").is_dir():  # Ray's agents used to outlive a killed driver for ever
+        assert len(ray_processes) >= 4 and not _alive(ray_processes)
     from devise.data.feature_cache import FeatureCache
 
     paths = [str(p) for p in planted_folder.rglob("*") if p.is_file()]

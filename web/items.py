@@ -89,15 +89,15 @@ class CachedFeaturesOnly:
 
     `embed_paths` reads cached features before it touches the network, and
     every indexed image was cached when it was indexed: tagging it needs no
-    TensorFlow. The first attribute a cache miss reads raises NotCached.
+    TensorFlow. A cache miss reaches `predict`, which raises NotCached.
     """
 
-    def __init__(self, name, fingerprint, feature_dim):
-        self.name, self.fingerprint, self.feature_dim = name, fingerprint, feature_dim
+    def __init__(self, name, embedding_fingerprint, feature_dim):
+        from devise.models.backbones import input_size_of
+        from devise.models.backbones.preprocessing import weights_fingerprint
 
-    @property
-    def input_size(self):
-        raise NotCached(self.name)
+        self.name, self.feature_dim, self.input_size = name, feature_dim, input_size_of(name)
+        self.fingerprint = weights_fingerprint(self, embedding_fingerprint)
 
     def predict(self, batch):
         raise NotCached(self.name)

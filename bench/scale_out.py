@@ -1,0 +1,135 @@
+"""Scale-out: `--engine local` against `--engine ray` with 1 and 2 workers, and the driver's ingest rate, in one run.
+
+The same images (a fixed-seed sample of Caltech-101) go through
+models.embed.embed_paths once per engine, each time into a fresh, cold
+feature cache (a new DEVISE_HOME). Every commit to the cache is timed, so
+each run splits into start-up (until the first batch is committed: Ray's
+start, the actors loading their backbones, the first batch) and steady state
+(first commit to last). The driver ingest rate is FeatureCache.store fed with
+synthetic rows shaped as the actors send them, no model: the most rows per
+second any number of workers can deliver through one driver.
+
+    python bench/scale_out.py [--images 1000] [--batch-size 64] [--json]
+"""
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import DEFAULT_DATA_ROOT
+
+RUNS = (("local", None), ("ray", 1), ("ray", 2))
+
+
+def sample(folder, count, seed=0):
+    from devise.data.folders import scan
+
+    found = scan(folder, exclude=["BACKGROUND_Google"], warn=False)
+    rng = np.random.default_rng(seed)
+    return [found.paths[i] for i in rng.choice(len(found.paths), min(count, len(found.paths)), replace=False)]
+
+
+def timed_commits():
+    """Wrap FeatureCache.store to record (time, rows) of every commit; returns the list it fills."""
+    from devise.data.feature_cache import FeatureCache
+
+    commits, original = [], FeatureCache.store
+
+    def store(self, entries):
+        entries = list(entries)
+        original(self, entries)
+        commits.append((time.perf_counter(), len(entries)))
+
+    FeatureCache.store = store
+    return commits
+
+
+def one_run(paths, backbone, engine, workers, batch_size, commits):
+    from devise.core.home import set_home
+    from devise.models.embed import embed_paths
+
+    set_home(tempfile.mkdtemp(prefix="devise-scale-"))  # a cold cache: everything is embedded
+    commits.clear()
+    t0 = time.perf_counter()
+    done = embed_paths(paths, backbone, batch_size=batch_size, workers=workers, progress=False, warn_bad=False,
+                       engine=engine)
+    total = time.perf_counter() - t0
+    first = commits[0][0]
+    last = commits[-1][0]
+    steady_rows = sum(rows for _, rows in commits[1:])
+    # With fewer than 3 commits the batches after the first may have run side by side with it.
+    steady = round(steady_rows / (last - first), 1) if len(commits) >= 3 and last > first else None
+    return {"engine": engine, "workers": workers or "threads", "embedded": done.computed,
+            "seconds": round(total, 2), "img_s": round(len(paths) / total, 1), "startup_s": round(first - t0, 2),
+            "steady_img_s": steady, "after_last_commit_s": round(t0 + total - last, 2), "commits": len(commits)}
+
+
+def ingest_rate(backbone, batch_size, rows=20000):
+    """FeatureCache.store rows/s for synthetic rows (batches of `batch_size`), as the Ray driver commits them."""
+    from devise.core.home import set_home
+    from devise.data.feature_cache import FeatureCache
+
+    home = Path(tempfile.mkdtemp(prefix="devise-ingest-"))
+    set_home(home)
+    files = home / "files"
+    files.mkdir()
+    for i in range(rows):  # the cache stats every path it stores; empty files are enough
+        (files / f"{i:06d}.jpg").touch()
+    rng = np.random.default_rng(0)
+    feats = rng.standard_normal((batch_size, backbone.feature_dim)).astype(np.float32)
+    logits = rng.standard_normal((batch_size, 1000)).astype(np.float16)
+    names = [str(files / f"{i:06d}.jpg") for i in range(rows)]
+    with FeatureCache(backbone.fingerprint) as cache:
+        t0 = time.perf_counter()
+        for start in range(0, rows, batch_size):
+            batch = names[start:start + batch_size]
+            cache.store((p, f, lg, None) for p, f, lg in zip(batch, feats, logits))
+        seconds = time.perf_counter() - t0
+    return {"rows": rows, "batch_size": batch_size, "seconds": round(seconds, 2), "rows_s": round(rows / seconds)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--folder", default=str(DEFAULT_DATA_ROOT / "caltech101"))
+    ap.add_argument("--images", type=int, default=1000)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from devise.models.backbones import get_backbone
+
+    paths = sample(args.folder, args.images)
+    backbone = get_backbone()
+    commits = timed_commits()
+    runs = [one_run(paths, backbone, engine, workers, args.batch_size, commits) for engine, workers in RUNS]
+    local = runs[0]
+    for run in runs[1:]:
+        run["ratio_vs_local"] = round(run["img_s"] / local["img_s"], 3)
+        if run["steady_img_s"] and local["steady_img_s"]:
+            run["steady_ratio_vs_local"] = round(run["steady_img_s"] / local["steady_img_s"], 3)
+    result = {"images": len(paths), "backbone": backbone.name, "cpus": os.cpu_count(),
+              "load_before": os.getloadavg()[0], "batch_size": args.batch_size, "runs": runs,
+              "driver_ingest": [ingest_rate(backbone, size) for size in sorted({args.batch_size, 512})]}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{len(paths)} Caltech-101 images (seed 0), {backbone.name}, {result['cpus']} CPUs, "
+          f"batch {args.batch_size}, 1-min load before: {result['load_before']:.2f}")
+    print(f"{'engine':<16}{'total s':>9}{'img/s':>8}{'start-up s':>12}{'steady img/s':>14}{'ratio':>7}"
+          f"{'steady ratio':>14}")
+    for run in runs:
+        name = "local" if run["engine"] == "local" else f"ray, {run['workers']} worker(s)"
+        print(f"{name:<16}{run['seconds']:>9.1f}{run['img_s']:>8.1f}{run['startup_s']:>12.1f}"
+              f"{run['steady_img_s'] or float('nan'):>14.1f}{run.get('ratio_vs_local', 1.0):>7.3f}"
+              f"{run.get('steady_ratio_vs_local', 1.0 if run is local else float('nan')):>14.3f}")
+    for ingest in result["driver_ingest"]:
+        print(f"driver ingest (FeatureCache.store, synthetic rows, commits of {ingest['batch_size']}): "
+              f"{ingest['rows_s']:,} rows/s ({ingest['rows']:,} rows in {ingest['seconds']} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""How a backbone's Keras model is run: one predictor per runtime, chosen once per backbone.
+
+A predictor maps one chunk of ``[n, S, S, 3]`` uint8 pixels to float32 NumPy
+(features, logits). Which runtimes exist depends on the Keras backend:
+
+- tensorflow: ``tflite`` (the model converted once to a LiteRT flatbuffer and
+  run by the XNNPACK delegate; the default, the fastest on CPU), ``keras``
+  (a ``tf.function`` over the Keras graph) and ``xla`` (the same, ``jit_compile``);
+- jax: ``jax`` (``model.stateless_call`` under ``jax.jit``);
+- torch: ``torch`` (the model under ``torch.inference_mode``, on CUDA when
+  Keras finds a GPU).
+
+Only the tensorflow runtimes import TensorFlow, so a machine with just JAX or
+PyTorch embeds through the same Keras model.
+"""
+import os
+
+import numpy as np
+
+from devise.core.errors import BackboneError
+from devise.core.progress import warn
+
+RUNTIME_ENV = "DEVISE_RUNTIME"
+THREADS_ENV = "DEVISE_THREADS"
+TENSORFLOW_RUNTIMES = ("tflite", "keras", "xla")
+DEFAULT_TF_RUNTIME = "tflite"
+
+
+def keras_backend() -> str:
+    """The Keras backend this process uses, as Keras itself decided it ($KERAS_BACKEND or keras.json)."""
+    from devise.models.tensorflow_env import import_keras
+
+    return import_keras().backend.backend()
+
+
+def resolve_runtime(runtime=None) -> str:
+    """The runtime to use: `runtime`, else $DEVISE_RUNTIME, else the backend's default."""
+    backend = keras_backend()
+    allowed = TENSORFLOW_RUNTIMES if backend == "tensorflow" else (backend,)
+    chosen = (runtime or os.environ.get(RUNTIME_ENV) or allowed[0]).strip().lower()
+    if chosen not in allowed:
+        raise BackboneError(f"runtime {chosen!r} does not run on the Keras backend {backend!r} "
+                            f"(KERAS_BACKEND); use one of: {', '.join(allowed)}, or unset {RUNTIME_ENV}.")
+    return chosen
+
+
+def thread_count() -> int | None:
+    """$DEVISE_THREADS as a positive int, or None (each runtime's own default)."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise BackboneError(f"{THREADS_ENV}={value!r}: use a positive whole number of threads, or unset it.")
+    return int(value)
+
+
+def make_predictor(runtime, model, input_size, fingerprint, preprocess=None):
+    """A callable: uint8 chunk -> (features, logits) as float32 NumPy, for `runtime`."""
+    if runtime == "tflite":
+        from .tflite_runtime import tflite_predictor
+
+        return tflite_predictor(model, input_size, fingerprint, preprocess, thread_count())
+    if runtime in ("keras", "xla"):
+        return _tf_function_predictor(model, input_size, preprocess, jit=runtime == "xla")
+    if runtime == "jax":
+        return _jax_predictor(model, preprocess)
+    if runtime == "torch":
+        return _torch_predictor(model, preprocess)
+    raise BackboneError(f"unknown runtime {runtime!r}.")
+
+
+def tf_graph_function(model, input_size, preprocess=None, batch=None, jit=False):
+    """A ``tf.function`` uint8 images -> (features, logits) float32; also what TFLite converts."""
+    from devise.models.tensorflow_env import import_tensorflow
+
+    tf = import_tensorflow()
+    spec = tf.TensorSpec([batch, input_size, input_size, 3], tf.uint8, name="images")
+
+    # One trace with a dynamic batch dimension serves every N, and calling
+    # the model directly skips model.predict's per-call setup cost.
+    @tf.function(input_signature=[spec], reduce_retracing=True, jit_compile=jit, autograph=False)
+    def run(images):
+        x = tf.cast(images, tf.float32)
+        if preprocess is not None:
+            x = preprocess(x)
+        features, logits = model(x, training=False)
+        return tf.cast(features, tf.float32), tf.cast(logits, tf.float32)
+
+    return run
+
+
+def _tf_function_predictor(model, input_size, preprocess, jit):
+    threads = thread_count()
+    if threads is not None:
+        from devise.models.tensorflow_env import import_tensorflow
+
+        # Only takes effect before TensorFlow's first op; later it raises, and the default stays.
+        try:
+            import_tensorflow().config.threading.set_intra_op_parallelism_threads(threads)
+        except RuntimeError:
+            warn(f"{THREADS_ENV}={threads} ignored by the {'xla' if jit else 'keras'} runtime: "
+                 "TensorFlow had already started; set it before devise loads the backbone.")
+    run = tf_graph_function(model, input_size, preprocess, jit=jit)
+
+    def predict(chunk):
+        features, logits = run(chunk)
+        return features.numpy(), logits.numpy()
+
+    return predict
+
+
+def _jax_predictor(model, preprocess):
+    import jax
+    import jax.numpy as jnp
+
+    trainable = [v.value for v in model.trainable_variables]
+    frozen = [v.value for v in model.non_trainable_variables]
+
+    # Weights are arguments, not constants baked into the trace: compiling stays quick.
+    @jax.jit
+    def run(trainable, frozen, images):
+        x = images.astype(jnp.float32)
+        if preprocess is not None:
+            x = preprocess(x)
+        (features, logits), _ = model.stateless_call(trainable, frozen, x, training=False)
+        return features.astype(jnp.float32), logits.astype(jnp.float32)
+
+    def predict(chunk):
+        features, logits = run(trainable, frozen, chunk)
+        return np.asarray(features), np.asarray(logits)
+
+    return predict
+
+
+def _torch_predictor(model, preprocess):
+    import keras
+    import torch
+
+    def predict(chunk):
+        with torch.inference_mode():
+            # convert_to_tensor puts the pixels on Keras' device (CUDA when there is one).
+            x = keras.ops.cast(keras.ops.convert_to_tensor(chunk), "float32")
+            if preprocess is not None:
+                x = preprocess(x)
+            features, logits = model(x, training=False)
+            return (features.float().cpu().numpy(), logits.float().cpu().numpy())
+
+    return predict

