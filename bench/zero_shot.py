@@ -19,6 +19,7 @@ def main():
     ap.add_argument("--loss", choices=["cosine", "hinge"], default="cosine")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--max-per-class", type=int, default=None, help="use the first N images of each class (cifar10 only)")
+    ap.add_argument("--calibration", choices=["h", "novelty"], default="h")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -33,14 +34,14 @@ def main():
         report = evaluate(root, holdout=0.2, splits=args.splits or 5, seed=0,
                           exclude=["BACKGROUND_Google", "Faces_easy"],
                           label_map=ROOT / "data" / "label_maps" / "caltech101.txt",
-                          loss=args.loss, epochs=args.epochs)
+                          loss=args.loss, epochs=args.epochs, calibration=args.calibration)
     else:
         train_dir, test_dir = root / "train", root / "test"
         if args.max_per_class:
             train_dir = subset_folder(train_dir, args.max_per_class, "cifar10-train")
             test_dir = subset_folder(test_dir, max(1, args.max_per_class // 5), "cifar10-test")
         report = evaluate(train_dir, test_dir=test_dir, holdout_classes=["cat", "truck"], splits=args.splits or 1,
-                          loss=args.loss, epochs=args.epochs)
+                          loss=args.loss, epochs=args.epochs, calibration=args.calibration)
     report = {**report.to_dict(), "seconds": round(time.perf_counter() - start, 1), "dataset": args.dataset}
     if args.json:
         print(json.dumps(report, indent=2))

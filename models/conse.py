@@ -10,6 +10,7 @@ from devise.core.vectors import unit_rows
 
 DEFAULT_TOP_T = 10
 LEMMA_DECAY = 0.5
+ANCHOR_K = 30   # ImageNet classes a label is re-expressed over (see ConSE.anchor)
 
 
 def softmax(logits):
@@ -56,3 +57,32 @@ class ConSE:
         weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
         vecs = np.einsum("nt,ntd->nd", weights, self.label_vectors[top])
         return unit_rows(vecs)
+
+    def anchor(self, label_vectors, tau, k=ANCHOR_K):
+        """Label vectors re-expressed on the ImageNet label manifold ConSE image vectors live on.
+
+        Each label becomes the softmax(cosine / tau)-weighted mix of its `k`
+        nearest ImageNet class vectors. ConSE vectors are mixes of those same
+        class vectors, so anchored labels stop favouring the labels that sit
+        in dense, ImageNet-like regions of word space (a hubness correction on
+        the label side: image vectors, hence Annoy indexes, are untouched).
+        tau 0 (or None) returns the labels unchanged.
+        """
+        label_vectors = np.asarray(label_vectors, np.float32)
+        if not tau:
+            return label_vectors
+        k = min(k, int(self.known.sum()))
+        # In blocks, so a 50,000-word tag vocabulary never holds a [50000, 1000] similarity matrix.
+        return np.concatenate([self._anchor_block(label_vectors[i:i + 4096], tau, k)
+                               for i in range(0, len(label_vectors), 4096)] or [label_vectors])
+
+    def _anchor_block(self, label_vectors, tau, k):
+        sims = label_vectors @ self.label_vectors.T
+        sims[:, ~self.known] = -np.inf
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        near = np.take_along_axis(sims, top, axis=1)
+        weights = np.exp((near - near.max(axis=1, keepdims=True)) / tau)
+        weights /= weights.sum(axis=1, keepdims=True)
+        anchored = unit_rows(np.einsum("nt,ntd->nd", weights, self.label_vectors[top]))
+        # An all-zero label (no known word) stays zero rather than borrowing a neighbour.
+        return np.where(np.linalg.norm(label_vectors, axis=1, keepdims=True) > 0, anchored, 0.0).astype(np.float32)

@@ -41,6 +41,8 @@ class TrainedModel:
         self.blend = data.get("blend") or {"tau": 0.0, "temperature": 1.0, "alpha_seen": 1.0, "alpha_novel": 1.0}
         self.gamma = float(data.get("gamma", 0.0))   # calibrated-stacking penalty on seen labels
         self.seen_phrases = list(data.get("seen_phrases", []))
+        # Models saved before label anchoring have no entry: their labels stay as they are.
+        self.anchor = data.get("label_anchor") or {"tau": 0.0}
 
     @property
     def backbone(self):
@@ -55,6 +57,12 @@ class TrainedModel:
         if conse is None or logits is None:
             return head
         return gated_blend(head, conse.project(logits), self.weights["seen_labels"], self.blend)
+
+    def labels(self, label_vectors, conse):
+        """Label vectors as this model scores them against image vectors (anchored when calibrated so)."""
+        if not self.anchor.get("tau"):
+            return label_vectors
+        return conse.anchor(label_vectors, self.anchor["tau"], self.anchor["k"])
 
 
 def check_target(out_dir) -> Path:

@@ -1,5 +1,8 @@
 """Image -> word space, through a trained model or, with no model, ConSE."""
+import hashlib
 from pathlib import Path
+
+import numpy as np
 
 from devise.core.errors import ModelError
 
@@ -27,6 +30,7 @@ class Projector:
             self.words = load_words(None)
             self.backbone = DEFAULT_BACKBONE
         self.conse = ConSE(self.words)
+        self._labels_memo = (None, None)
 
     @property
     def name(self):
@@ -39,6 +43,18 @@ class Projector:
     @property
     def seen_phrases(self):
         return set(self.model.seen_phrases) if self.model else set()
+
+    def labels(self, label_vectors):
+        """Candidate label vectors as the model scores them (ConSE: unchanged).
+
+        The last result is kept: the web tags image after image against the same 50,000-word vocabulary.
+        """
+        if self.model is None:
+            return label_vectors
+        key = hashlib.sha1(np.ascontiguousarray(label_vectors, np.float32).tobytes()).hexdigest()
+        if self._labels_memo[0] != key:
+            self._labels_memo = (key, self.model.labels(label_vectors, self.conse))
+        return self._labels_memo[1]
 
     def project(self, features, logits):
         if self.model is None:

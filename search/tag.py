@@ -1,8 +1,10 @@
 """Tagging: the nearest words (or given label phrases) to each image in word space.
 
-With a trained model, seen-class labels carry the model's calibrated-stacking
-penalty `gamma`: `score` (cosine minus that penalty) orders the list and is
-what is shown; the plain `cosine` is kept beside it.
+With a trained model, labels are scored as the model's evaluation scores
+them (anchored on ImageNet classes when calibrated so), and seen-class
+labels carry the model's calibrated-stacking penalty `gamma`: `score`
+(cosine minus that penalty) orders the list and is what is shown; the
+plain `cosine` is kept beside it.
 """
 from __future__ import annotations
 
@@ -82,6 +84,7 @@ def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index:
         projector = Projector(model)
     phrases = parse_labels(labels) if labels is not None else None
     texts, matrix = candidates(projector.words, phrases)
+    matrix = projector.labels(matrix)
     emb = embed_paths([str(p) for p in images], projector.backbone, progress=len(images) > 64)
     result = TagResults(projector.name, skipped=skipped(emb.bad))
     if not emb.paths:

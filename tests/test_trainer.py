@@ -129,3 +129,61 @@ def test_evaluate_with_separate_test_dir(tmp_path, colour_folder, fake_backbone)
     assert run["n_test_unseen"] == 6 and run["n_test_seen"] == 3
     # Test images come from the test folder only: a blue test image is scored as "blue".
     assert 0 <= report.gzsl_h <= 1 and report.zsl["hit@1"] >= 0.5
+
+
+def test_label_anchoring_moves_labels_onto_imagenet_class_vectors():
+    from devise.data.words import load_words
+    from devise.models.conse import ConSE
+
+    conse = ConSE(load_words())
+    labels = load_words().phrase_matrix(["coffee", "violin"])
+    assert np.array_equal(conse.anchor(labels, 0.0), labels)  # tau 0: off
+    anchored = conse.anchor(labels, 0.05)
+    assert np.allclose(np.linalg.norm(anchored, axis=1), 1, atol=1e-5)
+    assert not np.allclose(anchored, labels)
+    # An ImageNet class's own vector, at a sharp temperature, is anchored onto itself.
+    own = conse.anchor(conse.label_vectors[[967]], 1e-4)
+    assert np.allclose(own[0], conse.label_vectors[967], atol=1e-4)
+
+
+def test_novelty_rate_and_novelty_calibration_hit_the_target():
+    from devise.train import trainer
+
+    labels = np.eye(2, dtype=np.float32)            # label 0 seen, label 1 unseen
+    seen_mask = np.array([True, False])
+    # Seen images whose margin for the seen label is 0.0, 0.1, ..., 0.9: gamma g sends those below g to unseen.
+    margins = np.linspace(0.0, 0.9, 10)
+    images = np.stack([0.5 + margins / 2, 0.5 - margins / 2], axis=1).astype(np.float32)
+    assert metrics.novelty_rate(images, labels, seen_mask, 0.0) == 0.0
+    assert metrics.novelty_rate(images, labels, seen_mask, 0.35) == pytest.approx(0.4)
+    # Two (anchor, blend) groups over the gamma grid: the novelty rule takes, in each, the gamma whose
+    # rate is nearest the target, then the group scoring best there, not the best score overall.
+    n = len(trainer.GAMMAS)
+    novelty = np.concatenate([np.linspace(0, 0.5, n), np.linspace(0, 1.0, n)])
+    zsl = np.zeros(2 * n)
+    h = np.concatenate([np.full(n, 0.5), np.full(n, 0.4)])
+    h[n - 1] = 0.9  # the best H overall, at a novelty rate far above the target
+    assert trainer._pick(zsl, h, novelty, "h") == n - 1
+    pick = trainer._pick(zsl, h, novelty, "novelty")
+    assert pick < n and abs(novelty[pick] - trainer.NOVELTY_TARGET) == np.abs(novelty[:n] - trainer.NOVELTY_TARGET).min()
+
+
+def test_models_saved_without_label_anchoring_score_plain_labels(tmp_path, colour_folder, fake_backbone):
+    import devise
+    from devise.data.words import load_words
+    from devise.models import model_store
+    from devise.models.conse import ConSE
+
+    out = tmp_path / "model"
+    trained = devise.train(colour_folder, out=out, holdout_classes=["yellow"], epochs=2)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["label_anchor"] == trained.anchor and "tau" in trained.anchor
+    conse = ConSE(load_words())
+    labels = load_words().phrase_matrix(["red", "green"])
+    expected = conse.anchor(labels, trained.anchor["tau"]) if trained.anchor["tau"] else labels
+    assert np.allclose(model_store.load(out).labels(labels, conse), expected)
+    # A model folder from before label anchoring: no "label_anchor" in its manifest.
+    del manifest["label_anchor"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    old = model_store.load(out)
+    assert np.array_equal(old.labels(labels, conse), labels)

@@ -5,6 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 
 LOSSES = ("cosine", "hinge")
+CALIBRATIONS = ("h", "novelty")   # see train.trainer.calibrate
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class TrainConfig:
     backbone: str | None = None                # None: the default backbone
     words: str | None = None                   # None: GloVe 6B 50-d
     test_fraction: float = 0.2                 # share of each seen class kept for testing
+    calibration: str = "h"                     # how gamma is chosen on the seen-class folds
     verbose: bool = False
 
     def __post_init__(self):
@@ -33,6 +35,10 @@ class TrainConfig:
             from devise.core.errors import DataError
 
             raise DataError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}.")
+        if self.calibration not in CALIBRATIONS:
+            from devise.core.errors import DataError
+
+            raise DataError(f"unknown calibration {self.calibration!r}; choose one of {', '.join(CALIBRATIONS)}.")
 
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)

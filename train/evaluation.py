@@ -18,8 +18,11 @@ from devise.train.dataset import load_dataset
 from devise.train.run import conse_for, train_model
 
 
-def score_split(ds, seen, unseen, vectors_of, test_seen_rows, test_unseen_rows, gamma):
-    """Metrics for one projection (`vectors_of(rows)` -> unit vectors) on one split."""
+def score_split(ds, seen, unseen, vectors_of, test_seen_rows, test_unseen_rows, gamma, label_vectors=None):
+    """Metrics for one projection (`vectors_of(rows)` -> unit vectors) on one split.
+
+    label_vectors: every class's label as the projection scores it (default: the dataset's)."""
+    label_vectors = ds.label_vectors if label_vectors is None else label_vectors
     classes = sorted(ds.class_rows(seen).tolist() + ds.class_rows(unseen).tolist())
     remap = {c: i for i, c in enumerate(classes)}
     seen_set = set(seen)
@@ -27,7 +30,7 @@ def score_split(ds, seen, unseen, vectors_of, test_seen_rows, test_unseen_rows, 
     yu = [remap[c] for c in ds.y[test_unseen_rows]]
     ys = [remap[c] for c in ds.y[test_seen_rows]]
     return metrics.zsl_gzsl(vectors_of(test_unseen_rows), yu, vectors_of(test_seen_rows), ys,
-                            ds.label_vectors[classes], seen_mask, gamma)
+                            label_vectors[classes], seen_mask, gamma)
 
 
 def _mean_std(reports):
@@ -67,7 +70,7 @@ class Evaluation(Result):
 def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir: str | Path | None = None,
              splits: int = 1, holdout: float = 0.2, holdout_classes: Sequence[str] | None = None, seed: int = 0,
              exclude: Sequence[str] = (), label_map: str | Path | None = None, loss: str = "cosine",
-             epochs: int = 30, backbone: str | None = None, words: str | None = None,
+             epochs: int = 30, backbone: str | None = None, words: str | None = None, calibration: str = "h",
              verbose: bool = False) -> Evaluation:
     """Zero-shot (ZSL) and generalized (GZSL) hit@k of a model, against ConSE and chance.
 
@@ -77,7 +80,7 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
     """
     config = TrainConfig(holdout=holdout, holdout_classes=holdout_classes, seed=seed, exclude=exclude,
                          label_map=label_map, loss=loss, epochs=epochs, backbone=backbone, words=words,
-                         verbose=verbose, test_fraction=0.0 if test_dir is not None else 0.2)
+                         calibration=calibration, verbose=verbose, test_fraction=0.0 if test_dir is not None else 0.2)
     model_dir = model
     if model_dir is not None:
         m = model_store.load(model_dir)
@@ -122,10 +125,12 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
             test_unseen = [p for p, c in zip(src.paths, src.y) if src.class_names[c] in unseen_set]
         rows_s, rows_u = src.rows_of(test_seen), src.rows_of(test_unseen)
         model_vecs = fitted_model.project(src.features, src.logits, conse)
-        model_reports.append(score_split(src, seen, unseen, model_vecs.__getitem__, rows_s, rows_u, fitted_model.gamma))
+        model_reports.append(score_split(src, seen, unseen, model_vecs.__getitem__, rows_s, rows_u, fitted_model.gamma,
+                                         fitted_model.labels(src.label_vectors, conse)))
         conse_reports.append(score_split(src, seen, unseen, conse_vecs.__getitem__, rows_s, rows_u, 0.0))
         chance_reports.append(metrics.chance(len(unseen), len(seen) + len(unseen), len(rows_s), len(rows_u)))
         runs.append({"seed": split_seed, "unseen": unseen, "blend": fitted_model.blend, "gamma": fitted_model.gamma,
+                     "anchor": fitted_model.anchor,
                      "n_test_seen": len(rows_s), "n_test_unseen": len(rows_u)})
         if config.verbose:
             r = model_reports[-1]

@@ -42,6 +42,15 @@ def zsl_gzsl(vec_unseen, y_unseen, vec_seen, y_seen, label_vectors, seen_mask, g
             "gzsl_h": harmonic(g_unseen["hit@1"], g_seen["hit@1"])}
 
 
+def novelty_rate(seen_vectors, label_vectors, seen_mask, gamma=0.0):
+    """Share of seen-class images whose top label, after the seen-label penalty, is an unseen one."""
+    if len(seen_vectors) == 0:
+        return float("nan")
+    scores = np.asarray(seen_vectors, np.float32) @ np.asarray(label_vectors, np.float32).T
+    scores = scores - np.where(seen_mask, gamma, 0.0).astype(np.float32)[None, :]
+    return float((~np.asarray(seen_mask)[scores.argmax(axis=1)]).mean())
+
+
 def chance(n_unseen, n_all, n_seen_test, n_unseen_test, ks=KS):
     """Expected hit@k of a uniformly random ranking."""
     zsl = {f"hit@{k}": min(1.0, k / n_unseen) for k in ks}

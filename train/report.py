@@ -31,4 +31,5 @@ def evaluation_table(report, model_label="trained head"):
     footer = f"{report.get('splits', 1)} split(s); backbone {report.get('backbone')}; words {report.get('words')}"
     if report.get("runs"):
         footer += f"; gamma {[r['gamma'] for r in report['runs']]}"
+        footer += f"; label anchor tau {[r.get('anchor', {}).get('tau', 0.0) for r in report['runs']]}"
     return "\n".join(lines + [footer])

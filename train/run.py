@@ -27,24 +27,27 @@ class TrainResult(Result):
     skipped: int                    # unreadable files
     blend: dict = field(default_factory=dict)   # the calibrated head/ConSE gate
     gamma: float = 0.0              # the calibrated-stacking penalty on seen labels
+    anchor: dict = field(default_factory=dict)  # label anchoring (ConSE.anchor); tau 0 is off
 
 
 def train(data_dir: str | Path, *, out: str | Path, holdout: float = 0.2, holdout_classes: Sequence[str] | None = None,
           seed: int = 0, exclude: Sequence[str] = (), label_map: str | Path | None = None, loss: str = "cosine",
-          epochs: int = 30, backbone: str | None = None, words: str | None = None,
+          epochs: int = 30, backbone: str | None = None, words: str | None = None, calibration: str = "h",
           verbose: bool = False) -> TrainResult:
     """Train a projection head on `data_dir` (one subfolder per class) and save the model to `out`.
 
     A share `holdout` of the classes (or `holdout_classes`) is held out for
     zero-shot evaluation; the head's blend with ConSE and the seen-label
-    penalty are calibrated on the seen classes only.
+    penalty are calibrated on the seen classes only. calibration: "h" (gamma
+    maximising ZSL + GZSL H on seen-class folds) or "novelty" (gamma giving a
+    fixed share of seen images an unseen top label).
     """
     config = TrainConfig(holdout=holdout, holdout_classes=holdout_classes, seed=seed, exclude=exclude,
                          label_map=label_map, loss=loss, epochs=epochs, backbone=backbone, words=words,
-                         verbose=verbose)
+                         calibration=calibration, verbose=verbose)
     model_dir, split, fitted, ds = train_model(data_dir, out, config)
     return TrainResult(str(model_dir), ds.backbone, ds.words, split.seen, split.unseen, len(split.train),
-                       len(split.test_seen), len(split.test_unseen), len(ds.bad), fitted.blend, fitted.gamma)
+                       len(split.test_seen), len(split.test_unseen), len(ds.bad), fitted.blend, fitted.gamma, fitted.anchor)
 
 
 def conse_for(ds):
@@ -67,7 +70,7 @@ def train_model(data_dir, out, config: TrainConfig, ds=None):
         out, fitted.keras_model, fitted.weights, split.to_json(ds.root),
         backbone=ds.backbone, words=ds.words, word_dim=int(ds.label_vectors.shape[1]),
         loss=config.loss, epochs=config.epochs, seed=config.seed, blend=fitted.blend, gamma=fitted.gamma,
-        calibration=fitted.calibration, conse_top_t=conse.top_t,
+        label_anchor=fitted.anchor, calibration=fitted.calibration, conse_top_t=conse.top_t,
         data_root=ds.root, data_fingerprint=trainer.data_fingerprint(ds.paths),
         classes={c: ds.phrases[c] for c in ds.class_names},
         seen=split.seen, unseen=split.unseen,

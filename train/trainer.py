@@ -1,10 +1,11 @@
 """Train the projection head on seen classes, then calibrate it for zero-shot use.
 
-Calibration tunes, on an inner split of the *seen* classes (no held-out
-class is looked at), the gated blend between the trained head and the ConSE
-vector (the ImageNet semantic prior), and `gamma`, the calibrated-stacking
-penalty subtracted from seen labels' scores in generalized zero-shot
-search so they stop swamping unseen ones.
+Calibration tunes, on class folds of the *seen* classes (no held-out
+class is looked at), the label anchoring (ConSE.anchor), the gated blend
+between the trained head and the ConSE vector (the ImageNet semantic
+prior), and `gamma`, the calibrated-stacking penalty subtracted from seen
+labels' scores in generalized zero-shot search so they stop swamping
+unseen ones.
 """
 import hashlib
 import itertools
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from devise.models.conse import ANCHOR_K
 from devise.models.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend
 from devise.train import metrics
 from devise.train.config import TrainConfig
@@ -25,8 +27,12 @@ TAUS = (0.7, 0.75, 0.8, 0.85, 0.9)
 TEMPERATURES = (0.02, 0.05)
 ALPHA_SEEN = (0.6, 0.8, 1.0)
 ALPHA_NOVEL = (0.0, 0.2)
-GAMMAS = tuple(np.round(np.linspace(0.0, 0.3, 16), 2))
+GAMMAS = tuple(np.round(np.linspace(0.0, 0.4, 21), 2))
 CALIBRATION_FOLDS = 5
+# Label anchoring (ConSE.anchor) temperatures tried; 0 leaves the word vectors as they are.
+ANCHOR_TAUS = (0.0, 0.03, 0.05, 0.1)
+# "novelty" calibration: the share of seen-class validation images allowed an unseen top label.
+NOVELTY_TARGET = 0.05
 
 
 @dataclass
@@ -36,6 +42,7 @@ class Fitted:
     blend: dict
     gamma: float
     calibration: dict
+    anchor: dict              # label anchoring: {"tau": .., "k": ..}; tau 0 is off
 
 
 def fit_head(features, y, label_vectors, config: TrainConfig, seed=None):
@@ -57,8 +64,8 @@ def _local(y, classes):
     return np.array([remap[c] for c in y], dtype=np.int64)
 
 
-def _pseudo_round(ds, train_rows, seen, pseudo, conse_vecs, config, seed):
-    """One pseudo split of the seen classes: score every (blend, gamma) on it."""
+def _pseudo_round(ds, train_rows, seen, pseudo, conse, conse_vecs, config, seed):
+    """One pseudo split of the seen classes: score every (anchor, blend, gamma) on it."""
     rng = np.random.default_rng(seed)
     pseudo = set(pseudo)
     inner_seen = [c for c in seen if c not in pseudo]
@@ -71,58 +78,74 @@ def _pseudo_round(ds, train_rows, seen, pseudo, conse_vecs, config, seed):
                      config.replace(verbose=False), seed)
     seen_labels = ds.label_vectors[inner_seen]
     classes = sorted(inner_seen + sorted(pseudo))
-    labels = ds.label_vectors[classes]
     seen_mask = np.array([c not in pseudo for c in classes])
     yu, ys = _local(ds.y[rows_u], classes), _local(ds.y[val_s], classes)
     rows = np.concatenate([rows_u, val_s])
     head = apply_numpy(export_numpy(model), ds.features[rows])
     table = []
-    for tau, temp, a_seen, a_novel in itertools.product(TAUS, TEMPERATURES, ALPHA_SEEN, ALPHA_NOVEL):
-        blend = {"tau": tau, "temperature": temp, "alpha_seen": a_seen, "alpha_novel": a_novel}
-        vecs = gated_blend(head, conse_vecs[rows], seen_labels, blend)
-        vu, vs = vecs[: len(rows_u)], vecs[len(rows_u):]
-        for gamma in GAMMAS:
-            m = metrics.zsl_gzsl(vu, yu, vs, ys, labels, seen_mask, gamma)
-            table.append((blend, float(gamma), m["zsl"]["hit@1"], m["gzsl_h"]))
+    for tau in ANCHOR_TAUS:
+        labels = conse.anchor(ds.label_vectors[classes], tau)
+        for t, temp, a_seen, a_novel in itertools.product(TAUS, TEMPERATURES, ALPHA_SEEN, ALPHA_NOVEL):
+            blend = {"tau": t, "temperature": temp, "alpha_seen": a_seen, "alpha_novel": a_novel}
+            vecs = gated_blend(head, conse_vecs[rows], seen_labels, blend)
+            vu, vs = vecs[: len(rows_u)], vecs[len(rows_u):]
+            for gamma in GAMMAS:
+                m = metrics.zsl_gzsl(vu, yu, vs, ys, labels, seen_mask, gamma)
+                novelty = metrics.novelty_rate(vs, labels, seen_mask, gamma)
+                table.append((float(tau), blend, float(gamma), m["zsl"]["hit@1"], m["gzsl_h"], novelty))
     return sorted(ds.class_names[c] for c in pseudo), table
 
 
-def calibrate(ds, train_rows, seen, conse_vecs, config: TrainConfig, folds=CALIBRATION_FOLDS):
-    """Choose the gated blend and gamma maximising ZSL hit@1 + GZSL H, averaged over
-    class folds: every seen class is pseudo-unseen exactly once. A single random
-    pseudo split is too noisy, above all with few seen classes (CIFAR-10's eight),
-    where how well ConSE knows the few pseudo-unseen classes decides gamma."""
+def _pick(zsl, h, novelty, calibration):
+    """Row of the calibration table to keep. "h": the best ZSL hit@1 + GZSL H over the folds.
+    "novelty": per (anchor, blend), the gamma whose share of seen validation images sent to an
+    unseen label is nearest NOVELTY_TARGET; then the best ZSL + H among those."""
+    score = zsl + h
+    if calibration == "h":
+        return int(np.argmax(score))
+    groups = np.arange(len(score)).reshape(-1, len(GAMMAS))
+    at_target = groups[np.arange(len(groups)), np.argmin(np.abs(novelty[groups] - NOVELTY_TARGET), axis=1)]
+    return int(at_target[np.argmax(score[at_target])])
+
+
+def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, folds=CALIBRATION_FOLDS):
+    """Choose the label anchor, the gated blend and gamma on class folds of the seen classes
+    (every seen class is pseudo-unseen exactly once; no held-out class is looked at).
+    A single random pseudo split is too noisy, above all with few seen classes (CIFAR-10's
+    eight), where how well ConSE knows the few pseudo-unseen classes decides gamma; the
+    "novelty" calibration sets gamma from seen images alone for that case."""
     seen = sorted(seen)
     folds = min(folds, len(seen) // 2)
     if folds < 2:
-        return dict(DEFAULT_BLEND), 0.0, {"skipped": "too few seen classes to calibrate"}
+        return 0.0, dict(DEFAULT_BLEND), 0.0, {"skipped": "too few seen classes to calibrate"}
     seed = config.seed
     order = np.random.default_rng(seed + 101).permutation(seen)
     pseudo_sets, tables = [], []
     for r in range(folds):
-        pseudo, table = _pseudo_round(ds, train_rows, seen, order[r::folds].tolist(), conse_vecs, config, seed + 101 + r)
+        pseudo, table = _pseudo_round(ds, train_rows, seen, order[r::folds].tolist(), conse, conse_vecs, config,
+                                      seed + 101 + r)
         pseudo_sets.append(pseudo)
         tables.append(table)
-    zsl = np.mean([[row[2] for row in t] for t in tables], axis=0)
-    h = np.mean([[row[3] for row in t] for t in tables], axis=0)
-    best = int(np.argmax(zsl + h))
-    blend, gamma = tables[0][best][0], tables[0][best][1]
-    info = {"pseudo_unseen": pseudo_sets, "inner_zsl_hit1": float(zsl[best]), "inner_gzsl_h": float(h[best])}
-    return blend, gamma, info
+    zsl, h, novelty = (np.mean([[row[i] for row in t] for t in tables], axis=0) for i in (3, 4, 5))
+    best = _pick(zsl, h, novelty, config.calibration)
+    anchor, blend, gamma = tables[0][best][:3]
+    info = {"pseudo_unseen": pseudo_sets, "calibration": config.calibration, "inner_zsl_hit1": float(zsl[best]),
+            "inner_gzsl_h": float(h[best]), "inner_novelty_rate": float(novelty[best])}
+    return anchor, blend, gamma, info
 
 
 def fit(ds, split, config: TrainConfig, conse=None, calibrate_blend=True) -> Fitted:
     seen = ds.class_rows(split.seen)
     train_rows = ds.rows_of(split.train)
     conse_vecs = conse.project(ds.logits) if conse is not None else None
-    blend, gamma, info = {**DEFAULT_BLEND, "alpha_novel": 1.0}, 0.0, {}
+    anchor, blend, gamma, info = 0.0, {**DEFAULT_BLEND, "alpha_novel": 1.0}, 0.0, {}
     if calibrate_blend and conse_vecs is not None:
-        blend, gamma, info = calibrate(ds, train_rows, seen.tolist(), conse_vecs, config)
+        anchor, blend, gamma, info = calibrate(ds, train_rows, seen.tolist(), conse, conse_vecs, config)
         if config.verbose:
-            print(f"calibrated on seen classes: blend={blend} gamma={gamma} {info}", file=sys.stderr)
+            print(f"calibrated on seen classes: anchor={anchor} blend={blend} gamma={gamma} {info}", file=sys.stderr)
     model = fit_head(ds.features[train_rows], _local(ds.y[train_rows], seen.tolist()), ds.label_vectors[seen], config)
     weights = {**export_numpy(model), "seen_labels": ds.label_vectors[seen]}
-    return Fitted(model, weights, blend, gamma, info)
+    return Fitted(model, weights, blend, gamma, info, {"tau": anchor, "k": ANCHOR_K})
 
 
 def data_fingerprint(paths):
