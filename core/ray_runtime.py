@@ -37,9 +37,12 @@ def _one_line(exc):
 
 def _watch(ray):
     """The watchdog of the local Ray node just started; it waits while its stdin pipe stays open."""
+    from devise.core.ray_watchdog import raylets_of
+
     node_id = ray.get_runtime_context().get_node_id()
+    raylets = [str(pid) for pid in raylets_of(os.getpid())] if os.path.isdir("/proc") else []
     return subprocess.Popen(
-        [sys.executable, "-m", "devise.core.ray_watchdog", node_id], stdin=subprocess.PIPE,
+        [sys.executable, "-m", "devise.core.ray_watchdog", node_id, *raylets], stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # Ctrl-C must not reach it
 
 

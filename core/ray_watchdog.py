@@ -1,12 +1,15 @@
-"""`python -m devise.core.ray_watchdog NODE_ID`: wait for the driver to go, then end its local Ray node's leftovers.
+"""`python -m devise.core.ray_watchdog NODE_ID [RAYLET_PID ...]`: wait for the driver to go, then end its local Ray node's leftovers.
 
 Started by core.ray_runtime with a pipe on stdin. EOF on that pipe means the
 driver has shut Ray down or died (even by kill -9); then every process still
-carrying this node's RAY_NODE_ID in its environment (the node's agents), or
-the RAY_RAYLET_PID of its raylet (its workers, which may be slow to notice
-the raylet is gone), is killed. The node id is unique to the Ray node devise
-started, so no other Ray is touched. Linux only (/proc); elsewhere it does
-nothing.
+carrying this node's RAY_NODE_ID, or the RAY_RAYLET_PID of its raylet, in its
+environment (the node's agents and workers, which may be slow to notice the
+raylet is gone) is killed. The driver finds its raylet (its child) and
+passes its pid before anything can die: Ray gives the agents only
+RAY_RAYLET_PID, and once the driver is gone they are orphans that nothing
+else ties to it. Node id and raylet pid belong
+to the Ray node devise started, so no other Ray is touched. Linux only
+(/proc); elsewhere it does nothing.
 """
 import os
 import signal
@@ -27,21 +30,35 @@ def _environments():
                 continue
 
 
-def node_processes(node_id):
-    """PIDs of Ray node `node_id`'s agents, and of the workers of its raylet."""
+def raylets_of(driver):
+    """PIDs of the raylets that process `driver` started (its children running Ray's raylet binary)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rpartition(")")[2].split()[1]) == driver \
+                    and (entry / "cmdline").read_bytes().split(b"\0")[0].endswith(b"/raylet"):
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+    return found
+
+
+def node_processes(node_id, raylets=()):
+    """PIDs of Ray node `node_id`'s agents, and of the workers and agents of its raylet(s)."""
     marker, environments = f"RAY_NODE_ID={node_id}".encode(), list(_environments())
     agents = [(pid, env) for pid, env in environments if marker in env]
-    raylets = {e for _, env in agents for e in env if e.startswith(b"RAY_RAYLET_PID=")}
-    return sorted({pid for pid, _ in agents} | {pid for pid, env in environments if raylets.intersection(env)})
+    tags = {e for _, env in agents for e in env if e.startswith(b"RAY_RAYLET_PID=")}
+    tags |= {f"RAY_RAYLET_PID={pid}".encode() for pid in raylets}
+    return sorted({pid for pid, _ in agents} | {pid for pid, env in environments if tags.intersection(env)})
 
 
-def main(node_id):
+def main(node_id, raylets):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdin.buffer.read()  # returns at EOF: the driver closed the pipe or died
     time.sleep(GRACE_S)
     if not Path("/proc").is_dir():
         return
-    for pid in node_processes(node_id):
+    for pid in node_processes(node_id, raylets):
         try:
             os.kill(pid, signal.SIGKILL)  # the agents ignore SIGTERM
         except OSError:
@@ -49,4 +66,4 @@ def main(node_id):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], [int(pid) for pid in sys.argv[2:]])
