@@ -5,8 +5,9 @@ on a normal exit; when the driver dies without it (kill -9), the raylet and
 the GCS die with it (Ray ties them to their parent) but the node's dashboard
 and runtime-env agents linger for ever. A small watchdog process, started
 with the local Ray and holding a pipe from the driver, sees the pipe close
-and ends whatever processes of that Ray node are still alive: only that node's
-(known by its node id), never a Ray the user started.
+and ends whatever processes of that Ray node are still alive: only the
+processes `ray.init` started here and their descendants, or those carrying
+that node's id, never a Ray the user started.
 """
 import contextlib
 import logging
@@ -35,14 +36,24 @@ def _one_line(exc):
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _watch(ray):
-    """The watchdog of the local Ray node just started; it waits while its stdin pipe stays open."""
-    from devise.core.ray_watchdog import raylets_of
+def _children():
+    from devise.core.ray_watchdog import children_of
+
+    return set(children_of(os.getpid())) if os.path.isdir("/proc") else set()
+
+
+def _watch(ray, before):
+    """The watchdog of the local Ray node just started; it waits while its stdin pipe stays open.
+
+    Its roots are the children `ray.init` added to this process (GCS, raylet),
+    so the user's own child processes are never among them.
+    """
+    from devise.core.ray_watchdog import is_ray_process
 
     node_id = ray.get_runtime_context().get_node_id()
-    raylets = [str(pid) for pid in raylets_of(os.getpid())] if os.path.isdir("/proc") else []
+    roots = [str(pid) for pid in sorted(_children() - before) if is_ray_process(pid)]
     return subprocess.Popen(
-        [sys.executable, "-m", "devise.core.ray_watchdog", node_id, *raylets], stdin=subprocess.PIPE,
+        [sys.executable, "-m", "devise.core.ray_watchdog", node_id, *roots], stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # Ctrl-C must not reach it
 
 
@@ -61,12 +72,13 @@ def ray_session(address=None, num_cpus=None, notice=True):
         print(f"joining the Ray cluster at {address}" if address else
               f"starting a local Ray with {num_cpus or os.cpu_count()} CPU(s) (its logs: /tmp/ray/session_latest/logs)",
               file=sys.stderr)
+    before = set() if address else _children()
     try:
         ray.init(address=address, **QUIET) if address else ray.init(num_cpus=num_cpus, **QUIET)
     except Exception as exc:  # connection and start-up failures surface as assorted types
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise EngineError(f"could not start {where}: {_one_line(exc)}.") from exc
-    watchdog = None if address else _watch(ray)
+    watchdog = None if address else _watch(ray, before)
     try:
         yield ray
     finally:
