@@ -32,7 +32,8 @@ def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, label
     more = " ..." if len(r.unseen) > 8 else ""
     click.echo(f"trained on {r.train_images} images of {len(r.seen)} classes; "
                f"held out {len(r.unseen)} classes ({', '.join(r.unseen[:8])}{more})")
-    click.echo(f"gated blend {r.blend} (head vs ConSE), calibrated stacking gamma={r.gamma}; skipped {r.skipped} file(s)")
+    click.echo(f"gated blend {r.blend} (head vs ConSE), calibrated stacking gamma={r.gamma}, "
+               f"search gamma={r.search_gamma}; skipped {r.skipped} file(s)")
     click.echo(f"model: {r.model_dir}")
 
 

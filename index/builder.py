@@ -192,7 +192,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
             progress=progress and len(items) >= 10_000,
             method=method or (prev.manifest["search"].get("method", "auto") if prev else "auto"),
             root=str(folder.root), model=key, model_fingerprint=fingerprint, backbone=projector.backbone,
-            backbone_fingerprint=backbone_fp, words=projector.words.name,
+            backbone_fingerprint=backbone_fp, words=projector.words.name, seen_margin=projector.seen_margin,
             counts={"items": len(items), "embedded": embedded, "reused": len(reuse), "removed": removed,
                     "skipped": len(bad), "tombstoned": len(tombstones)})
     counts = data["counts"]

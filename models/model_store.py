@@ -41,6 +41,8 @@ class TrainedModel:
         self.blend = data.get("blend") or {"tau": 0.0, "temperature": 1.0, "alpha_seen": 1.0, "alpha_novel": 1.0}
         self.gamma = float(data.get("gamma", 0.0))   # calibrated-stacking penalty on seen labels
         self.seen_phrases = list(data.get("seen_phrases", []))
+        # Models saved before search had its own gamma search with the tagging one.
+        self.search_gamma = float(data.get("search_gamma", self.gamma))
         # Models saved before label anchoring have no entry: their labels stay as they are.
         self.anchor = data.get("label_anchor") or {"tau": 0.0}
 

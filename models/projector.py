@@ -41,6 +41,13 @@ class Projector:
         return self.model.gamma if self.model else 0.0
 
     @property
+    def seen_margin(self):
+        """What text search needs to rank with the seen-class margin (models.seen_margin); None for ConSE."""
+        if self.model is None or not self.model.seen_phrases:
+            return None
+        return {"phrases": sorted(self.model.seen_phrases), "gamma": self.model.search_gamma}
+
+    @property
     def seen_phrases(self):
         return set(self.model.seen_phrases) if self.model else set()
 

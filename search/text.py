@@ -11,6 +11,7 @@ from pathlib import Path
 
 from devise.index.filters import select
 from devise.index.store import open_index
+from devise.models import seen_margin
 from devise.search.filtered import nearest
 from devise.search.query import query_vector
 from devise.search.results import Hit, SearchResults, write_sheet
@@ -21,9 +22,23 @@ def hits_of(idx, pairs) -> list[Hit]:
     return [Hit(idx.items[i]["path"], round(score, 6)) for i, score in pairs]
 
 
+def ranked(idx, words, vector, top, allowed=None):
+    """[(id, score)] best first: cosine, less the seen-class lead where the index's model has seen classes."""
+    space, margin = idx.space("words"), idx.manifest.get("seen_margin")
+    if not margin or not margin.get("phrases"):
+        return nearest(space, vector, top, allowed)
+    pool = nearest(space, vector, seen_margin.pool_size(top, space.count), allowed)
+    seen = words.phrase_matrix(margin["phrases"])
+    return seen_margin.rerank(pool, space.vectors, vector, seen, float(margin["gamma"]), top)
+
+
 def search(query: str, *, index: str | None = None, top: int = 10, filter: str | None = None,
            sheet: str | Path | None = None) -> SearchResults:
     """Images matching a text query, best first; scores are cosine similarities in [-1, 1].
+
+    In an index built with a trained model, an image's score also loses the
+    lead its best seen class holds over the query (models.seen_margin), so
+    new words are not buried under the seen classes next to them.
 
     query: words, phrases, `+`/`-` parts and `word:2` weights ("beach + sunset - people").
     index: an index name (default: the last one built). filter: only items
@@ -31,8 +46,9 @@ def search(query: str, *, index: str | None = None, top: int = 10, filter: str |
     """
     idx = open_index(index)
     allowed = select(idx.items, filter) if filter else None
-    vector, _ = query_vector(query, idx.word_vectors())
-    hits = hits_of(idx, nearest(idx.space("words"), vector, top, allowed))
+    words = idx.word_vectors()
+    vector, _ = query_vector(query, words)
+    hits = hits_of(idx, ranked(idx, words, vector, top, allowed))
     title = f"{query}" + (f" [{filter}]" if filter else "") + f"  (index {idx.name})"
     written = write_sheet(hits, sheet, title) if sheet else None
     return SearchResults(query, idx.name, hits, filter, written)

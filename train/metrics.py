@@ -51,6 +51,23 @@ def novelty_rate(seen_vectors, label_vectors, seen_mask, gamma=0.0):
     return float((~np.asarray(seen_mask)[scores.argmax(axis=1)]).mean())
 
 
+def search_precision(vectors, y, query_rows, label_vectors, seen_mask, gammas, k=10):
+    """[len(gammas)] mean precision@k of searching each `query_rows` label over `vectors`, ranked by
+    the seen-class margin score (models.seen_margin) with each gamma; y indexes rows of `label_vectors`."""
+    from devise.models.seen_margin import best_seen_cos, margin_scores
+
+    vectors, y = np.asarray(vectors, np.float32), np.asarray(y)
+    k = min(k, len(y))
+    best = best_seen_cos(vectors, label_vectors[np.asarray(seen_mask)])
+    cos = vectors @ np.asarray(label_vectors, np.float32)[list(query_rows)].T          # [N, Q]
+    out = np.zeros(len(gammas))
+    for g, gamma in enumerate(gammas):
+        scores = margin_scores(cos, best[:, None], gamma)
+        top = np.argpartition(-scores, k - 1, axis=0)[:k]                          # [k, Q]
+        out[g] = np.mean(y[top] == np.asarray(list(query_rows))[None, :])
+    return out
+
+
 def chance(n_unseen, n_all, n_seen_test, n_unseen_test, ks=KS):
     """Expected hit@k of a uniformly random ranking."""
     zsl = {f"hit@{k}": min(1.0, k / n_unseen) for k in ks}

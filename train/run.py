@@ -28,6 +28,7 @@ class TrainResult(Result):
     blend: dict = field(default_factory=dict)   # the calibrated head/ConSE gate
     gamma: float = 0.0              # the calibrated-stacking penalty on seen labels
     anchor: dict = field(default_factory=dict)  # label anchoring (ConSE.anchor); tau 0 is off
+    search_gamma: float = 0.0       # text search's seen-class margin (models.seen_margin)
 
 
 def train(data_dir: str | Path, *, out: str | Path, holdout: float = 0.2, holdout_classes: Sequence[str] | None = None,
@@ -47,7 +48,8 @@ def train(data_dir: str | Path, *, out: str | Path, holdout: float = 0.2, holdou
                          calibration=calibration, verbose=verbose)
     model_dir, split, fitted, ds = train_model(data_dir, out, config)
     return TrainResult(str(model_dir), ds.backbone, ds.words, split.seen, split.unseen, len(split.train),
-                       len(split.test_seen), len(split.test_unseen), len(ds.bad), fitted.blend, fitted.gamma, fitted.anchor)
+                       len(split.test_seen), len(split.test_unseen), len(ds.bad), fitted.blend, fitted.gamma, fitted.anchor,
+                       fitted.search_gamma)
 
 
 def conse_for(ds):
@@ -70,7 +72,8 @@ def train_model(data_dir, out, config: TrainConfig, ds=None):
         out, fitted.keras_model, fitted.weights, split.to_json(ds.root),
         backbone=ds.backbone, words=ds.words, word_dim=int(ds.label_vectors.shape[1]),
         loss=config.loss, epochs=config.epochs, seed=config.seed, blend=fitted.blend, gamma=fitted.gamma,
-        label_anchor=fitted.anchor, calibration=fitted.calibration, conse_top_t=conse.top_t,
+        label_anchor=fitted.anchor, search_gamma=fitted.search_gamma,
+        calibration=fitted.calibration, conse_top_t=conse.top_t,
         data_root=ds.root, data_fingerprint=trainer.data_fingerprint(ds.paths),
         classes={c: ds.phrases[c] for c in ds.class_names},
         seen=split.seen, unseen=split.unseen,

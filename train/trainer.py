@@ -43,6 +43,7 @@ class Fitted:
     gamma: float
     calibration: dict
     anchor: dict              # label anchoring: {"tau": .., "k": ..}; tau 0 is off
+    search_gamma: float       # the seen-class margin of text search (models.seen_margin)
 
 
 def fit_head(features, y, label_vectors, config: TrainConfig, seed=None):
@@ -82,17 +83,23 @@ def _pseudo_round(ds, train_rows, seen, pseudo, conse, conse_vecs, config, seed)
     yu, ys = _local(ds.y[rows_u], classes), _local(ds.y[val_s], classes)
     rows = np.concatenate([rows_u, val_s])
     head = apply_numpy(export_numpy(model), ds.features[rows])
+    blends = [{"tau": t, "temperature": temp, "alpha_seen": a_seen, "alpha_novel": a_novel}
+              for t, temp, a_seen, a_novel in itertools.product(TAUS, TEMPERATURES, ALPHA_SEEN, ALPHA_NOVEL)]
+    vectors = [gated_blend(head, conse_vecs[rows], seen_labels, blend) for blend in blends]
+    # Text search: each pseudo-unseen class's phrase searched over these images (plain word vectors,
+    # as queries are), ranked with the seen-class margin at every gamma.
+    y_all, queries = np.concatenate([yu, ys]), np.flatnonzero(~seen_mask)
+    search = [metrics.search_precision(v, y_all, queries, ds.label_vectors[classes], seen_mask, GAMMAS)
+              for v in vectors]
     table = []
     for tau in ANCHOR_TAUS:
         labels = conse.anchor(ds.label_vectors[classes], tau)
-        for t, temp, a_seen, a_novel in itertools.product(TAUS, TEMPERATURES, ALPHA_SEEN, ALPHA_NOVEL):
-            blend = {"tau": t, "temperature": temp, "alpha_seen": a_seen, "alpha_novel": a_novel}
-            vecs = gated_blend(head, conse_vecs[rows], seen_labels, blend)
+        for blend, vecs, p10 in zip(blends, vectors, search):
             vu, vs = vecs[: len(rows_u)], vecs[len(rows_u):]
-            for gamma in GAMMAS:
+            for g, gamma in enumerate(GAMMAS):
                 m = metrics.zsl_gzsl(vu, yu, vs, ys, labels, seen_mask, gamma)
                 novelty = metrics.novelty_rate(vs, labels, seen_mask, gamma)
-                table.append((float(tau), blend, float(gamma), m["zsl"]["hit@1"], m["gzsl_h"], novelty))
+                table.append((float(tau), blend, float(gamma), m["zsl"]["hit@1"], m["gzsl_h"], novelty, p10[g]))
     return sorted(ds.class_names[c] for c in pseudo), table
 
 
@@ -117,7 +124,7 @@ def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, fold
     seen = sorted(seen)
     folds = min(folds, len(seen) // 2)
     if folds < 2:
-        return 0.0, dict(DEFAULT_BLEND), 0.0, {"skipped": "too few seen classes to calibrate"}
+        return 0.0, dict(DEFAULT_BLEND), 0.0, 0.0, {"skipped": "too few seen classes to calibrate"}
     seed = config.seed
     order = np.random.default_rng(seed + 101).permutation(seen)
     pseudo_sets, tables = [], []
@@ -126,26 +133,33 @@ def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, fold
                                       seed + 101 + r)
         pseudo_sets.append(pseudo)
         tables.append(table)
-    zsl, h, novelty = (np.mean([[row[i] for row in t] for t in tables], axis=0) for i in (3, 4, 5))
+    zsl, h, novelty, p10 = (np.mean([[row[i] for row in t] for t in tables], axis=0) for i in (3, 4, 5, 6))
     best = _pick(zsl, h, novelty, config.calibration)
     anchor, blend, gamma = tables[0][best][:3]
+    # Search's gamma: the best mean precision@10 among the gammas of the blend tagging chose.
+    group = best - best % len(GAMMAS)
+    search_row = group + int(np.argmax(p10[group:group + len(GAMMAS)]))
+    search_gamma = tables[0][search_row][2]
     info = {"pseudo_unseen": pseudo_sets, "calibration": config.calibration, "inner_zsl_hit1": float(zsl[best]),
-            "inner_gzsl_h": float(h[best]), "inner_novelty_rate": float(novelty[best])}
-    return anchor, blend, gamma, info
+            "inner_gzsl_h": float(h[best]), "inner_novelty_rate": float(novelty[best]),
+            "inner_search_p10": float(p10[search_row])}
+    return anchor, blend, gamma, search_gamma, info
 
 
 def fit(ds, split, config: TrainConfig, conse=None, calibrate_blend=True) -> Fitted:
     seen = ds.class_rows(split.seen)
     train_rows = ds.rows_of(split.train)
     conse_vecs = conse.project(ds.logits) if conse is not None else None
-    anchor, blend, gamma, info = 0.0, {**DEFAULT_BLEND, "alpha_novel": 1.0}, 0.0, {}
+    anchor, blend, gamma, search_gamma, info = 0.0, {**DEFAULT_BLEND, "alpha_novel": 1.0}, 0.0, 0.0, {}
     if calibrate_blend and conse_vecs is not None:
-        anchor, blend, gamma, info = calibrate(ds, train_rows, seen.tolist(), conse, conse_vecs, config)
+        anchor, blend, gamma, search_gamma, info = calibrate(ds, train_rows, seen.tolist(), conse, conse_vecs,
+                                                             config)
         if config.verbose:
-            print(f"calibrated on seen classes: anchor={anchor} blend={blend} gamma={gamma} {info}", file=sys.stderr)
+            print(f"calibrated on seen classes: anchor={anchor} blend={blend} gamma={gamma} "
+                  f"search gamma={search_gamma} {info}", file=sys.stderr)
     model = fit_head(ds.features[train_rows], _local(ds.y[train_rows], seen.tolist()), ds.label_vectors[seen], config)
     weights = {**export_numpy(model), "seen_labels": ds.label_vectors[seen]}
-    return Fitted(model, weights, blend, gamma, info, {"tau": anchor, "k": ANCHOR_K})
+    return Fitted(model, weights, blend, gamma, info, {"tau": anchor, "k": ANCHOR_K}, search_gamma)
 
 
 def data_fingerprint(paths):

@@ -1,0 +1,52 @@
+"""Text search over a trained model's index: each image's score loses the lead of its best seen class.
+
+A trained head maps images of its seen classes firmly onto their class
+vectors, so a query for a word near a seen class ("windsor chair" beside
+"chair", "emu" beside "pigeon") brings that seen class's images first.
+Calibrated stacking fixes the same bias in tagging by lowering every seen
+label's score by gamma. Search takes the rule from the query's side: an
+image whose best seen label, lowered by gamma, still beats the query loses
+that lead from its score,
+
+    score = cos(q, v) - max(0, max_s cos(s, v) - gamma - cos(q, v)),
+
+so the images ranked first are those the query would also win as a tag.
+Seen labels the query itself names (cosine above SAME_LABEL) are left out:
+searching a seen class ranks it as before. gamma is chosen for search on
+the seen-class folds (train.trainer.calibrate), like the tagging gamma.
+"""
+import numpy as np
+
+SAME_LABEL = 0.999
+POOL_PER_RESULT = 20   # candidates fetched per requested result before re-ranking
+MIN_POOL = 500
+
+
+def margin_scores(query_cos, best_seen_cos, gamma):
+    """Scores from cos(query, image) and each image's best seen-label cosine (arrays of one shape)."""
+    return query_cos - np.maximum(0.0, best_seen_cos - gamma - query_cos)
+
+
+def best_seen_cos(vectors, seen_labels, query=None):
+    """Each image's highest cosine to a seen label, leaving out labels the (unit) `query` coincides with."""
+    seen = np.asarray(seen_labels, np.float32)
+    if query is not None:
+        seen = seen[seen @ np.asarray(query, np.float32) <= SAME_LABEL]
+    if len(seen) == 0:
+        return np.full(len(vectors), -np.inf, np.float32)
+    return (np.asarray(vectors, np.float32) @ seen.T).max(axis=1)
+
+
+def pool_size(top, count):
+    return min(count, max(MIN_POOL, POOL_PER_RESULT * top))
+
+
+def rerank(pairs, vectors, query, seen_labels, gamma, top):
+    """[(id, cosine)] candidates -> the `top` best [(id, score)] by the margin score, best first."""
+    if not pairs:
+        return []
+    ids = np.array([i for i, _ in pairs], np.int64)
+    cos = np.array([s for _, s in pairs], np.float32)
+    scores = margin_scores(cos, best_seen_cos(vectors[ids], seen_labels, query), gamma)
+    order = np.argsort(-scores, kind="stable")[:top]
+    return [(int(ids[j]), float(scores[j])) for j in order]
