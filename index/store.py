@@ -10,17 +10,14 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devise.core import integrity, manifest
-from devise.core.errors import DeviseError, SearchIndexError
+from devise.core import integrity
+from devise.core.errors import SearchIndexError
 from devise.core.results import Listing, Result
-from devise.index import ann, layout, tuning, writer
+from devise.index import ann, layout, writer
 from devise.index import items as items_file
+from devise.index.checked_manifest import read_checked
 
 CONSE = "conse"
-# What a manifest must hold, and of which type, before anything else reads it.
-_FIELDS = {"name": str, "version": str, "model": str, "backbone": str, "words": str, "root": str, "metric": str,
-           "word_dim": int, "feature_dim": int, "n_trees": int, "seed": int, "count": int,
-           "search": dict, "files": dict, "counts": dict}
 _SPACES = {"words": (writer.WORDS_NPY, writer.WORDS_ANN, "word_dim"),
            "features": (writer.FEATURES_NPY, writer.FEATURES_ANN, "feature_dim")}
 
@@ -161,33 +158,6 @@ class OpenIndex:
         return emb.features[0], set()
 
 
-def _read(name, version):
-    """The manifest of `version`, with every field the readers use present and of the right type."""
-    try:
-        data = manifest.read(version, writer.KIND, SearchIndexError)
-    except DeviseError as exc:
-        raise SearchIndexError(str(exc)) from None
-    path = f"{version}/manifest.json"
-    if not isinstance(data, dict):
-        raise SearchIndexError(f"{path}: not a devise manifest; re-index the folder with `devise index`.")
-    fix = f"re-index it with `devise index {shlex.quote(data['root'])} --name {name}`" if isinstance(data.get("root"), str) \
-        else "re-index the folder with `devise index`"
-    wrong = [key for key, kind in _FIELDS.items()
-             if not isinstance(data.get(key), kind) or (kind is int and isinstance(data[key], bool))]
-    if wrong:
-        raise SearchIndexError(f"{path}: {', '.join(wrong)} missing or damaged; {fix}.")
-    search = data["search"]
-    features = search.get("features") if isinstance(search.get("features"), dict) else {}
-    modes = (search.get("mode"), features.get("mode"))
-    if data["metric"] != ann.METRIC or not set(modes) <= {"exact", "annoy"} \
-            or search.get("method", "auto") not in tuning.METHODS:
-        raise SearchIndexError(f"{path}: metric {data['metric']!r} / modes {modes} are not ones this devise "
-                               f"reads; {fix}.")
-    if min(data["count"], data["word_dim"], data["feature_dim"], data["n_trees"]) < 1:
-        raise SearchIndexError(f"{path}: counts and dimensions must be positive (damaged manifest); {fix}.")
-    return data
-
-
 def open_index(name=None, model=None) -> OpenIndex:
     """The live version of index `name` (None: the default one).
 
@@ -208,7 +178,7 @@ def open_index(name=None, model=None) -> OpenIndex:
             raise SearchIndexError(f"no index named {name!r}" + (f"; known: {', '.join(found)}." if found else
                                    "; build one with `devise index IMAGES_DIR --name NAME`."))
         try:
-            data = _read(name, version)
+            data = read_checked(name, version)
             break
         except SearchIndexError:
             # Two rebuilds may have swapped versions between our reads of CURRENT
@@ -248,7 +218,7 @@ def list_indexes() -> IndexList:
     default, out = layout.default_name(), []
     for name in layout.names():
         try:
-            data = _read(name, layout.current_version(name))
+            data = read_checked(name, layout.current_version(name))
             search = data["search"]
             out.append(IndexInfo(name, name == default, data["count"], data["model"], search["mode"],
                                  search["features"]["mode"], search.get("method", "auto"), data["root"],

@@ -62,3 +62,16 @@ def test_an_index_of_a_trained_model_ranks_by_the_score_it_shows(tmp_path, colou
     assert len(scores) == 8 and scores == sorted(scores, reverse=True)
     assert run("index", colour_folder, "--model", "conse", "--name", "plain", "--rebuild").exit_code == 0
     assert open_index("plain").manifest.get("seen_margin") is None
+
+
+def test_a_damaged_seen_margin_is_one_line(tmp_path, colour_folder, fake_backbone, run, words_home):
+    out = tmp_path / "m"
+    assert run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--out", out).exit_code == 0
+    assert run("index", colour_folder, "--model", out, "--name", "colours").exit_code == 0
+    version = words_home / "indexes" / "colours" / (words_home / "indexes" / "colours" / "CURRENT").read_text().strip()
+    data = json.loads((version / "manifest.json").read_text())
+    for damaged in ("0.1", {"phrases": "red", "gamma": 0.1}, {"phrases": ["red"], "gamma": "high"}):
+        (version / "manifest.json").write_text(json.dumps({**data, "seen_margin": damaged}))
+        result = run("search", "yellow", "--index", "colours")
+        assert result.exit_code == 1 and "seen_margin damaged" in result.stderr
+        assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
