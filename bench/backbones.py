@@ -8,7 +8,8 @@ preprocessing recipe (models/backbones/preprocessing.py):
   sorted list of 1,000 wnids);
 - Caltech-101 zero-shot: `devise.evaluate` exactly as bench/zero_shot.py runs
   it (20% of classes held out, --splits seeded splits): ZSL hit@1 and GZSL H
-  of the trained head and of ConSE on the same backbone;
+  of the trained head, of the same head as the novelty calibration would set
+  it, and of ConSE on the same backbone;
 - text search: bench/text_search.py's protocol (a model trained with seed
   0's 20 held-out classes, the whole folder indexed, each held-out class's
   phrase searched) for the trained head and ConSE, mean precision@10;
@@ -74,10 +75,12 @@ def zero_shot(name, caltech, splits):
     from devise import evaluate
 
     report = evaluate(caltech, splits=splits, backbone=name, **CALTECH).to_dict()
-    conse = report["baselines"]["conse"]
+    conse, novelty = report["baselines"]["conse"], report["baselines"].get("calibration=novelty", {})
     return {"zsl": report["zsl"]["hit@1"], "h": report["gzsl_h"], "zsl_std": report["std"]["zsl"]["hit@1"],
             "h_std": report["std"]["gzsl_h"], "conse_zsl": conse["zsl"]["hit@1"], "conse_h": conse["gzsl_h"],
-            "splits": report["splits"], "gamma": [run.get("gamma") for run in report["runs"]]}
+            "novelty_zsl": novelty.get("zsl", {}).get("hit@1"), "novelty_h": novelty.get("gzsl_h"),
+            "splits": report["splits"], "gamma": [run.get("gamma") for run in report["runs"]],
+            "novelty_gamma": [run.get("alternatives", {}).get("novelty", {}).get("gamma") for run in report["runs"]]}
 
 
 @contextlib.contextmanager
@@ -158,12 +161,12 @@ def _cell(row, *keys, fmt="{:.3f}"):
         if not isinstance(value, dict) or key not in value:
             return "-"
         value = value[key]
-    return fmt.format(value)
+    return "-" if value is None else fmt.format(value)
 
 
 def table(rows, splits):
     head = ["backbone", "px", "crop", "probe top-1", "top-5", f"ZSL@1 ({splits} sp.)", "ConSE ZSL", "GZSL H",
-            "ConSE H", "text p@10", "ConSE p@10", "model img/s"]
+            "ConSE H", "novelty-calib. ZSL / H", "text p@10", "ConSE p@10", "model img/s"]
     lines = [head]
     for r in rows:
         lines.append([r["backbone"], str(r["recipe"]["size"]), f"{r['recipe']['crop']:.3f} {r['recipe']['resample']}",
@@ -171,7 +174,9 @@ def table(rows, splits):
                       _cell(r, "zero_shot", "zsl") + ("±" + _cell(r, "zero_shot", "zsl_std") if "zero_shot" in r else ""),
                       _cell(r, "zero_shot", "conse_zsl"),
                       _cell(r, "zero_shot", "h") + ("±" + _cell(r, "zero_shot", "h_std") if "zero_shot" in r else ""),
-                      _cell(r, "zero_shot", "conse_h"), _cell(r, "text_search_p10", "trained"),
+                      _cell(r, "zero_shot", "conse_h"),
+                      _cell(r, "zero_shot", "novelty_zsl") + " / " + _cell(r, "zero_shot", "novelty_h"),
+                      _cell(r, "text_search_p10", "trained"),
                       _cell(r, "text_search_p10", "conse"), f"{r['images_per_s']:.1f}"])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     out = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]

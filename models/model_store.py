@@ -46,6 +46,14 @@ class TrainedModel:
         # Models saved before label anchoring have no entry: their labels stay as they are.
         self.anchor = data.get("label_anchor") or {"tau": 0.0}
 
+    def recalibrated(self, name):
+        """This head with what calibration `name` chose on the same folds (None if not recorded)."""
+        alternative = (self.manifest.get("calibration") or {}).get("alternatives", {}).get(name)
+        if alternative is None:
+            return None
+        data = {**self.manifest, **{k: alternative[k] for k in ("label_anchor", "blend", "gamma")}}
+        return TrainedModel(self.directory, data, self.weights)
+
     @property
     def backbone(self):
         return self.manifest["backbone"]

@@ -75,6 +75,9 @@ def test_train_then_evaluate_json(tmp_path, colour_folder, fake_backbone):
         assert "hit@1" in report[key] and "hit@5" in report[key]
         assert "hit@1" in report["baselines"]["conse"][key]
     assert "gzsl_h" in report and "gzsl_h" in report["baselines"]["conse"]
+    # The same head as the novelty calibration would have set it, from the same folds.
+    assert "gzsl_h" in report["baselines"]["calibration=novelty"]
+    assert {"gamma", "anchor", "blend"} <= set(report["runs"][0]["alternatives"]["novelty"])
 
 
 def test_classify_real_weights_sees_cat_and_espresso():

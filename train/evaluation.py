@@ -13,7 +13,7 @@ from devise.core.results import Result
 from devise.data.folders import scan
 from devise.models import model_store
 from devise.train import metrics
-from devise.train.config import TrainConfig
+from devise.train.config import CALIBRATIONS, TrainConfig
 from devise.train.dataset import load_dataset
 from devise.train.run import conse_for, train_model
 
@@ -63,7 +63,7 @@ class Evaluation(Result):
     loss: str
     backbone: str
     words: str
-    baselines: dict            # {"conse": {...}, "chance": {...}} in the same shape
+    baselines: dict            # {"conse": .., "chance": .., "calibration=<other>": ..} in the same shape
     skipped: int
 
 
@@ -100,7 +100,7 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
     conse = conse_for(ds)
     src = test if test is not None else ds
     conse_vecs = conse.project(src.logits)
-    model_reports, conse_reports, chance_reports, runs = [], [], [], []
+    model_reports, conse_reports, chance_reports, runs, alt_reports = [], [], [], [], {}
     for i in range(1 if model_dir is not None else splits):
         split_seed = config.seed + i
         if model_dir is not None:
@@ -127,10 +127,19 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
         model_vecs = fitted_model.project(src.features, src.logits, conse)
         model_reports.append(score_split(src, seen, unseen, model_vecs.__getitem__, rows_s, rows_u, fitted_model.gamma,
                                          fitted_model.labels(src.label_vectors, conse)))
+        alternatives = {}
+        for name in CALIBRATIONS:
+            other = fitted_model.recalibrated(name)
+            if other is not None:
+                vecs = other.project(src.features, src.logits, conse)
+                alt_reports.setdefault(name, []).append(score_split(
+                    src, seen, unseen, vecs.__getitem__, rows_s, rows_u, other.gamma,
+                    other.labels(src.label_vectors, conse)))
+                alternatives[name] = {"gamma": other.gamma, "anchor": other.anchor, "blend": other.blend}
         conse_reports.append(score_split(src, seen, unseen, conse_vecs.__getitem__, rows_s, rows_u, 0.0))
         chance_reports.append(metrics.chance(len(unseen), len(seen) + len(unseen), len(rows_s), len(rows_u)))
         runs.append({"seed": split_seed, "unseen": unseen, "blend": fitted_model.blend, "gamma": fitted_model.gamma,
-                     "anchor": fitted_model.anchor,
+                     "anchor": fitted_model.anchor, "alternatives": alternatives,
                      "n_test_seen": len(rows_s), "n_test_unseen": len(rows_u)})
         if config.verbose:
             r = model_reports[-1]
@@ -139,6 +148,10 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
     mean, std = _mean_std(model_reports)
     conse_mean, conse_std = _mean_std(conse_reports)
     chance_mean, _ = _mean_std(chance_reports)
+    baselines = {"conse": {**conse_mean, "std": conse_std}, "chance": chance_mean}
+    for name, reports in alt_reports.items():
+        if len(reports) == len(model_reports):  # models saved before alternatives were recorded have none
+            alt_mean, alt_std = _mean_std(reports)
+            baselines[f"calibration={name}"] = {**alt_mean, "std": alt_std}
     return Evaluation(**mean, std=std, splits=len(runs), runs=runs, loss=config.loss, backbone=ds.backbone,
-                      words=ds.words, baselines={"conse": {**conse_mean, "std": conse_std}, "chance": chance_mean},
-                      skipped=len(ds.bad))
+                      words=ds.words, baselines=baselines, skipped=len(ds.bad))

@@ -13,10 +13,12 @@ def evaluation_table(report, model_label="trained head"):
     """Rows: method x (ZSL, GZSL-unseen, GZSL-seen); columns hit@k, plus H."""
     rows = [("chance", report["baselines"]["chance"], None),
             ("ConSE", report["baselines"]["conse"], report["baselines"]["conse"].get("std")),
+            *((f"{key.split('=')[1]} calib.", rep, rep.get("std"))
+              for key, rep in report["baselines"].items() if key.startswith("calibration=")),
             (model_label, report, report.get("std"))]
     with_std = report.get("splits", 1) > 1
     width = 13 if with_std else 7
-    header = f"{'method':<14}{'setting':<13}" + "".join(f"{k:>{width + 1}}" for k in KS) + f"{'H':>{width + 1}}"
+    header = f"{'method':<17}{'setting':<13}" + "".join(f"{k:>{width + 1}}" for k in KS) + f"{'H':>{width + 1}}"
     lines = [header, "-" * len(header)]
     for name, rep, std in rows:
         for setting, key in (("ZSL", "zsl"), ("GZSL unseen", "gzsl_unseen"), ("GZSL seen", "gzsl_seen")):
@@ -27,9 +29,11 @@ def evaluation_table(report, model_label="trained head"):
             h = ""
             if key == "gzsl_seen":
                 h = f"{_cell(rep['gzsl_h'], std['gzsl_h'] if (with_std and std) else None):>{width + 1}}"
-            lines.append(f"{name if setting == 'ZSL' else '':<14}{setting:<13}" + "".join(cells) + h)
+            lines.append(f"{name if setting == 'ZSL' else '':<17}{setting:<13}" + "".join(cells) + h)
     footer = f"{report.get('splits', 1)} split(s); backbone {report.get('backbone')}; words {report.get('words')}"
     if report.get("runs"):
         footer += f"; gamma {[r['gamma'] for r in report['runs']]}"
         footer += f"; label anchor tau {[r.get('anchor', {}).get('tau', 0.0) for r in report['runs']]}"
+        for name in sorted({n for r in report["runs"] for n in r.get("alternatives", {})}):
+            footer += f"; {name} calibration's gamma {[r['alternatives'][name]['gamma'] for r in report['runs']]}"
     return "\n".join(lines + [footer])

@@ -17,7 +17,7 @@ import numpy as np
 from devise.models.conse import ANCHOR_K
 from devise.models.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend
 from devise.train import metrics
-from devise.train.config import TrainConfig
+from devise.train.config import CALIBRATIONS, TrainConfig
 from devise.train.losses import make_loss
 
 # The blend is gated per image, as in Socher et al. (2013): where the head is
@@ -134,7 +134,8 @@ def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, fold
         pseudo_sets.append(pseudo)
         tables.append(table)
     zsl, h, novelty, p10 = (np.mean([[row[i] for row in t] for t in tables], axis=0) for i in (3, 4, 5, 6))
-    best = _pick(zsl, h, novelty, config.calibration)
+    picks = {name: _pick(zsl, h, novelty, name) for name in CALIBRATIONS}
+    best = picks[config.calibration]
     anchor, blend, gamma = tables[0][best][:3]
     # Search's gamma: the best mean precision@10 among the gammas of the blend tagging chose.
     group = best - best % len(GAMMAS)
@@ -142,7 +143,14 @@ def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, fold
     search_gamma = tables[0][search_row][2]
     info = {"pseudo_unseen": pseudo_sets, "calibration": config.calibration, "inner_zsl_hit1": float(zsl[best]),
             "inner_gzsl_h": float(h[best]), "inner_novelty_rate": float(novelty[best]),
-            "inner_search_p10": float(p10[search_row])}
+            "inner_search_p10": float(p10[search_row]),
+            # What the other calibrations would have chosen from the same folds: evaluate scores them
+            # too, so calibrations are compared on one trained head.
+            "alternatives": {name: {"label_anchor": {"tau": tables[0][row][0], "k": ANCHOR_K},
+                                    "blend": tables[0][row][1], "gamma": tables[0][row][2],
+                                    "inner_zsl_hit1": float(zsl[row]), "inner_gzsl_h": float(h[row]),
+                                    "inner_novelty_rate": float(novelty[row])}
+                             for name, row in picks.items() if name != config.calibration}}
     return anchor, blend, gamma, search_gamma, info
 
 
