@@ -7,6 +7,7 @@ process answers in a few hundred milliseconds, without TensorFlow.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from devise.index.filters import select
@@ -22,13 +23,19 @@ def hits_of(idx, pairs) -> list[Hit]:
     return [Hit(idx.items[i]["path"], round(score, 6)) for i, score in pairs]
 
 
+@functools.lru_cache(maxsize=8)
+def _seen_labels(words, phrases):
+    """Unit vectors of a model's seen phrases; kept, since a served index answers query after query."""
+    return words.phrase_matrix(list(phrases))
+
+
 def ranked(idx, words, vector, top, allowed=None):
     """[(id, score)] best first: cosine, less the seen-class lead where the index's model has seen classes."""
     space, margin = idx.space("words"), idx.manifest.get("seen_margin")
     if not margin or not margin.get("phrases"):
         return nearest(space, vector, top, allowed)
     pool = nearest(space, vector, seen_margin.pool_size(top, space.count), allowed)
-    seen = words.phrase_matrix(margin["phrases"])
+    seen = _seen_labels(words, tuple(margin["phrases"]))
     return seen_margin.rerank(pool, space.vectors, vector, seen, float(margin["gamma"]), top)
 
 
