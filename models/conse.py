@@ -39,6 +39,17 @@ def imagenet_label_vectors(words, decay=LEMMA_DECAY):
     return out
 
 
+def anchored_labels(conse, label_vectors, anchor, seen):
+    """`label_vectors` anchored as `anchor` says ({"tau", "k", "scope"}); `seen` marks the rows of
+    labels the head trained on, left as they are when the scope is "unseen"."""
+    if not anchor.get("tau"):
+        return label_vectors
+    anchored = conse.anchor(label_vectors, anchor["tau"], anchor.get("k", ANCHOR_K))
+    if anchor.get("scope", "all") == "unseen":
+        return np.where(np.asarray(seen)[:, None], label_vectors, anchored).astype(np.float32)
+    return anchored
+
+
 class ConSE:
     def __init__(self, words, top_t=DEFAULT_TOP_T):
         self.words = words

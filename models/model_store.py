@@ -22,12 +22,14 @@ import numpy as np
 from devise.core import manifest, outputs
 from devise.core.atomic import write_json
 from devise.core.errors import ModelError, OutputError
+from devise.models.conse import anchored_labels
 from devise.models.head import apply_numpy, gated_blend
 
 KIND = "model"
 # Everything save() writes into a model folder; anything else there is the user's.
 MODEL_FILES = {"head.keras", "head.npz", "manifest.json", "split.json"}
 STAGING_MARK = ".devise-staging"   # in every staging folder: {"pid": ..., "host": ...} of the saving process
+SAME_LABEL = 0.999  # cosine above which a candidate label is one of the seen phrases
 WEIGHTS = ("w1", "b1", "gamma", "beta", "mean", "var", "eps", "w2", "b2", "seen_labels")
 
 
@@ -72,7 +74,14 @@ class TrainedModel:
         """Label vectors as this model scores them against image vectors (anchored when calibrated so)."""
         if not self.anchor.get("tau"):
             return label_vectors
-        return conse.anchor(label_vectors, self.anchor["tau"], self.anchor["k"])
+        return anchored_labels(conse, label_vectors, self.anchor, self.is_seen(label_vectors))
+
+    def is_seen(self, label_vectors):
+        """Which rows of `label_vectors` are the phrases of classes the head trained on."""
+        seen = self.weights["seen_labels"]
+        vectors = np.asarray(label_vectors, np.float32)
+        norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return ((vectors / norms) @ seen.T).max(axis=1) > SAME_LABEL if len(seen) else np.zeros(len(vectors), bool)
 
 
 def check_target(out_dir) -> Path:

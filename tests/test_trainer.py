@@ -180,8 +180,14 @@ def test_models_saved_without_label_anchoring_score_plain_labels(tmp_path, colou
     assert manifest["label_anchor"] == trained.anchor and "tau" in trained.anchor
     conse = ConSE(load_words())
     labels = load_words().phrase_matrix(["red", "green"])
-    expected = conse.anchor(labels, trained.anchor["tau"]) if trained.anchor["tau"] else labels
-    assert np.allclose(model_store.load(out).labels(labels, conse), expected)
+    loaded = model_store.load(out)
+    assert loaded.is_seen(labels).tolist() == [True, True]  # red and green were trained on; yellow was not
+    for scope in ("all", "unseen"):  # whichever scope the folds chose, each behaves as documented
+        loaded.anchor = {**trained.anchor, "tau": trained.anchor["tau"] or 0.05, "scope": scope}
+        expected = conse.anchor(labels, loaded.anchor["tau"]) if scope == "all" else labels
+        assert np.allclose(loaded.labels(labels, conse), expected)
+    mixed = load_words().phrase_matrix(["red", "yellow"])
+    assert np.allclose(loaded.labels(mixed, conse), [mixed[0], conse.anchor(mixed[1:], loaded.anchor["tau"])[0]], atol=1e-6)
     # A model folder from before label anchoring: no "label_anchor" in its manifest.
     del manifest["label_anchor"]
     (out / "manifest.json").write_text(json.dumps(manifest))

@@ -34,6 +34,7 @@ def evaluation_table(report, model_label="trained head"):
     if report.get("runs"):
         footer += f"; gamma {[r['gamma'] for r in report['runs']]}"
         footer += f"; label anchor tau {[r.get('anchor', {}).get('tau', 0.0) for r in report['runs']]}"
+        footer += f" scope {[r.get('anchor', {}).get('scope', 'all') for r in report['runs']]}"
         for name in sorted({n for r in report["runs"] for n in r.get("alternatives", {})}):
             footer += f"; {name} calibration's gamma {[r['alternatives'][name]['gamma'] for r in report['runs']]}"
     return "\n".join(lines + [footer])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from devise.models.conse import ANCHOR_K
+from devise.models.conse import ANCHOR_K, anchored_labels
 from devise.models.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend
 from devise.train import metrics
 from devise.train.config import CALIBRATIONS, TrainConfig
@@ -31,6 +31,10 @@ GAMMAS = tuple(np.round(np.linspace(0.0, 0.4, 21), 2))
 CALIBRATION_FOLDS = 5
 # Label anchoring (ConSE.anchor) temperatures tried; 0 leaves the word vectors as they are.
 ANCHOR_TAUS = (0.0, 0.03, 0.05, 0.1)
+# Which labels are anchored: every one, or only those the head never trained on (seen labels
+# stay where the head put its training images).
+ANCHOR_SCOPES = ("all", "unseen")
+NO_ANCHOR = {"tau": 0.0, "scope": "all", "k": ANCHOR_K}
 # "novelty" calibration: the share of seen-class validation images allowed an unseen top label.
 NOVELTY_TARGET = 0.05
 
@@ -42,7 +46,7 @@ class Fitted:
     blend: dict
     gamma: float
     calibration: dict
-    anchor: dict              # label anchoring: {"tau": .., "k": ..}; tau 0 is off
+    anchor: dict              # label anchoring: {"tau": .., "scope": .., "k": ..}; tau 0 is off
     search_gamma: float       # the seen-class margin of text search (models.seen_margin)
 
 
@@ -92,14 +96,16 @@ def _pseudo_round(ds, train_rows, seen, pseudo, conse, conse_vecs, config, seed)
     search = [metrics.search_precision(v, y_all, queries, ds.label_vectors[classes], seen_mask, GAMMAS)
               for v in vectors]
     table = []
-    for tau in ANCHOR_TAUS:
-        labels = conse.anchor(ds.label_vectors[classes], tau)
+    raw = ds.label_vectors[classes]
+    for tau, scope in [(0.0, "all")] + [(t, s) for t in ANCHOR_TAUS if t for s in ANCHOR_SCOPES]:
+        labels = anchored_labels(conse, raw, {"tau": tau, "scope": scope, "k": ANCHOR_K}, seen_mask)
         for blend, vecs, p10 in zip(blends, vectors, search):
             vu, vs = vecs[: len(rows_u)], vecs[len(rows_u):]
             for g, gamma in enumerate(GAMMAS):
                 m = metrics.zsl_gzsl(vu, yu, vs, ys, labels, seen_mask, gamma)
                 novelty = metrics.novelty_rate(vs, labels, seen_mask, gamma)
-                table.append((float(tau), blend, float(gamma), m["zsl"]["hit@1"], m["gzsl_h"], novelty, p10[g]))
+                table.append(({"tau": float(tau), "scope": scope, "k": ANCHOR_K}, blend, float(gamma),
+                              m["zsl"]["hit@1"], m["gzsl_h"], novelty, p10[g]))
     return sorted(ds.class_names[c] for c in pseudo), table
 
 
@@ -124,7 +130,7 @@ def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, fold
     seen = sorted(seen)
     folds = min(folds, len(seen) // 2)
     if folds < 2:
-        return 0.0, dict(DEFAULT_BLEND), 0.0, 0.0, {"skipped": "too few seen classes to calibrate"}
+        return dict(NO_ANCHOR), dict(DEFAULT_BLEND), 0.0, 0.0, {"skipped": "too few seen classes to calibrate"}
     seed = config.seed
     order = np.random.default_rng(seed + 101).permutation(seen)
     pseudo_sets, tables = [], []
@@ -146,7 +152,7 @@ def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, fold
             "inner_search_p10": float(p10[search_row]),
             # What the other calibrations would have chosen from the same folds: evaluate scores them
             # too, so calibrations are compared on one trained head.
-            "alternatives": {name: {"label_anchor": {"tau": tables[0][row][0], "k": ANCHOR_K},
+            "alternatives": {name: {"label_anchor": tables[0][row][0],
                                     "blend": tables[0][row][1], "gamma": tables[0][row][2],
                                     "inner_zsl_hit1": float(zsl[row]), "inner_gzsl_h": float(h[row]),
                                     "inner_novelty_rate": float(novelty[row])}
@@ -158,7 +164,7 @@ def fit(ds, split, config: TrainConfig, conse=None, calibrate_blend=True) -> Fit
     seen = ds.class_rows(split.seen)
     train_rows = ds.rows_of(split.train)
     conse_vecs = conse.project(ds.logits) if conse is not None else None
-    anchor, blend, gamma, search_gamma, info = 0.0, {**DEFAULT_BLEND, "alpha_novel": 1.0}, 0.0, 0.0, {}
+    anchor, blend, gamma, search_gamma, info = dict(NO_ANCHOR), {**DEFAULT_BLEND, "alpha_novel": 1.0}, 0.0, 0.0, {}
     if calibrate_blend and conse_vecs is not None:
         anchor, blend, gamma, search_gamma, info = calibrate(ds, train_rows, seen.tolist(), conse, conse_vecs,
                                                              config)
@@ -167,7 +173,7 @@ def fit(ds, split, config: TrainConfig, conse=None, calibrate_blend=True) -> Fit
                   f"search gamma={search_gamma} {info}", file=sys.stderr)
     model = fit_head(ds.features[train_rows], _local(ds.y[train_rows], seen.tolist()), ds.label_vectors[seen], config)
     weights = {**export_numpy(model), "seen_labels": ds.label_vectors[seen]}
-    return Fitted(model, weights, blend, gamma, info, {"tau": anchor, "k": ANCHOR_K}, search_gamma)
+    return Fitted(model, weights, blend, gamma, info, anchor, search_gamma)
 
 
 def data_fingerprint(paths):
