@@ -24,12 +24,12 @@ from devise.core.atomic import write_json
 from devise.core.errors import ModelError, OutputError
 from devise.models.conse import anchored_labels
 from devise.models.head import apply_numpy, gated_blend
+from devise.models.seen_margin import SAME_LABEL
 
 KIND = "model"
 # Everything save() writes into a model folder; anything else there is the user's.
 MODEL_FILES = {"head.keras", "head.npz", "manifest.json", "split.json"}
 STAGING_MARK = ".devise-staging"   # in every staging folder: {"pid": ..., "host": ...} of the saving process
-SAME_LABEL = 0.999  # cosine above which a candidate label is one of the seen phrases
 WEIGHTS = ("w1", "b1", "gamma", "beta", "mean", "var", "eps", "w2", "b2", "seen_labels")
 
 
