@@ -92,11 +92,10 @@ def _pseudo_round(ds, train_rows, seen, pseudo, conse, conse_vecs, config, seed)
     vectors = [gated_blend(head, conse_vecs[rows], seen_labels, blend) for blend in blends]
     # Text search: each pseudo-unseen class's phrase searched over these images (plain word vectors,
     # as queries are), ranked with the seen-class margin at every gamma.
-    y_all, queries = np.concatenate([yu, ys]), np.flatnonzero(~seen_mask)
-    search = [metrics.search_precision(v, y_all, queries, ds.label_vectors[classes], seen_mask, GAMMAS)
-              for v in vectors]
-    table = []
     raw = ds.label_vectors[classes]
+    y_all, queries = np.concatenate([yu, ys]), np.flatnonzero(~seen_mask)
+    search = [metrics.search_precision(v, y_all, queries, raw, seen_mask, GAMMAS) for v in vectors]
+    table = []
     for tau, scope in [(0.0, "all")] + [(t, s) for t in ANCHOR_TAUS if t for s in ANCHOR_SCOPES]:
         labels = anchored_labels(conse, raw, {"tau": tau, "scope": scope, "k": ANCHOR_K}, seen_mask)
         for blend, vecs, p10 in zip(blends, vectors, search):
