@@ -14,6 +14,8 @@ DEVISE_VERBOSE=1 (or verbose=True) imports with nothing changed or hidden.
 """
 import contextlib
 import importlib
+import importlib.metadata
+import json
 import os
 import sys
 import tempfile
@@ -56,6 +58,45 @@ def import_keras(verbose=False):
     if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
         import_tensorflow(verbose)
     return _import_quietly("keras", verbose)
+
+
+def configured_backend():
+    """The Keras backend this process uses, found as Keras finds it but without importing Keras.
+
+    $KERAS_BACKEND wins, then the "backend" of keras.json in $KERAS_HOME (else
+    ~/.keras, or /tmp/.keras where the home is read-only), else tensorflow.
+    """
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    if "KERAS_HOME" in os.environ:
+        folder = os.environ["KERAS_HOME"]
+    else:
+        home = os.path.expanduser("~")
+        folder = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+    try:
+        with open(os.path.join(os.path.expanduser(folder), "keras.json"), encoding="utf-8") as f:
+            backend = json.load(f).get("backend")
+    except (OSError, ValueError, AttributeError):
+        backend = None
+    return backend or "tensorflow"
+
+
+# The distributions that install the `tensorflow` module.
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos", "tf-nightly")
+
+
+def tensorflow_version():
+    """TensorFlow's version without importing it (None when it is not installed)."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"].__version__
+    for name in TENSORFLOW_DISTRIBUTIONS:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 def _import_quietly(name, verbose):

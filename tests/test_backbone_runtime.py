@@ -1,5 +1,8 @@
 """Backbone runtimes: the default (tflite) gives the Keras float32 graph's features; its flatbuffer cache."""
 import importlib.util
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -138,3 +141,54 @@ def test_tensorflows_own_interpreter_serves_when_litert_is_missing(monkeypatch):
     images = _pixels(3)
     np.testing.assert_allclose(predict(images)[1], np.asarray(model(images.astype(np.float32))[1]),
                                rtol=1e-4, atol=1e-5)
+
+
+def test_cached_flatbuffer_is_found_without_tensorflow_and_only_when_intact(monkeypatch):
+    data = tflite_runtime.flatbuffer_for(_tiny_model(), TINY, "tiny_fast")
+    assert tflite_runtime.cached_flatbuffer("tiny_fast") == data
+    assert tflite_runtime.cached_flatbuffer("tiny_other") is None
+    # Another TensorFlow converts again; none at all takes any intact conversion.
+    monkeypatch.setattr(tflite_runtime, "tensorflow_version", lambda: "0.0.1")
+    assert tflite_runtime.cached_flatbuffer("tiny_fast") is None
+    monkeypatch.setattr(tflite_runtime, "tensorflow_version", lambda: None)
+    assert tflite_runtime.cached_flatbuffer("tiny_fast") == data
+    path, _ = tflite_runtime.cache_paths("tiny_fast", import_tensorflow().__version__)
+    path.write_bytes(data[:100] + b"x" + data[101:])
+    assert tflite_runtime.cached_flatbuffer("tiny_fast") is None
+
+
+def test_keras_backend_is_read_as_keras_reads_it_without_importing_it(monkeypatch, tmp_path):
+    from devise.models import tensorflow_env
+
+    monkeypatch.delitem(sys.modules, "keras", raising=False)  # as if not imported yet; put back afterwards
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert tensorflow_env.configured_backend() == "tensorflow"
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    assert tensorflow_env.configured_backend() == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    assert tensorflow_env.configured_backend() == "torch"
+
+
+_EMBED = """
+import sys, numpy as np
+from devise.models.backbones import get_backbone
+backbone = get_backbone()
+pixels = np.random.default_rng(0).integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
+np.save(sys.argv[1], np.concatenate(backbone.predict(pixels), axis=1))
+print(backbone.runtime, "tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+@needs_lite0
+@pytest.mark.skipif(importlib.util.find_spec("ai_edge_litert") is None, reason="ai-edge-litert is not installed")
+def test_lite0_loads_from_its_converted_model_without_importing_tensorflow(tmp_path, devise_home):
+    env = {**os.environ, "DEVISE_THREADS": "1"}
+    env.pop("DEVISE_RUNTIME", None)
+    env.pop("KERAS_BACKEND", None)
+    runs = [subprocess.run([sys.executable, "-c", _EMBED, str(tmp_path / f"{i}.npy")], env=env,
+                           capture_output=True, text=True, timeout=300) for i in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr
+    # The first converts (TensorFlow and Keras needed), the second only reads the cached flatbuffer.
+    assert [r.stdout.split() for r in runs] == [["tflite", "True", "True"], ["tflite", "False", "False"]]
+    np.testing.assert_array_equal(np.load(tmp_path / "0.npy"), np.load(tmp_path / "1.npy"))

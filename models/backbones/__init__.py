@@ -25,7 +25,7 @@ from devise.core.errors import BackboneError
 from devise.core.progress import warn
 from devise.models.tensorflow_env import import_keras
 
-from . import runtimes
+from . import runtimes, tflite_runtime
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 BATCH_SIZE = 64
@@ -53,23 +53,38 @@ class Backbone:
 
     def __init__(self, name: str, model, input_size: int, fingerprint: str,
                  preprocess=None, batch_size: int = BATCH_SIZE, runtime: str | None = None):
-        self.name = name
-        self.input_size = int(input_size)
-        self.feature_dim = int(model.outputs[0].shape[-1])
-        self.fingerprint = fingerprint
-        self.batch_size = batch_size
         model.trainable = False
-        self._model = model
-        self.runtime = runtimes.resolve_runtime(runtime)
+        chosen = runtimes.resolve_runtime(runtime)
         runtimes.thread_count()  # a bad setting is an error, never a reason to fall back
         try:
-            self._run = runtimes.make_predictor(self.runtime, model, self.input_size, fingerprint, preprocess)
+            run = runtimes.make_predictor(chosen, model, input_size, fingerprint, preprocess)
         except BackboneError as exc:
-            if runtime or os.environ.get(runtimes.RUNTIME_ENV) or self.runtime != runtimes.DEFAULT_TF_RUNTIME:
+            if runtime or os.environ.get(runtimes.RUNTIME_ENV) or chosen != runtimes.DEFAULT_TF_RUNTIME:
                 raise
             warn(f"{exc} Falling back to the keras runtime.")
-            self.runtime = "keras"
-            self._run = runtimes.make_predictor(self.runtime, model, self.input_size, fingerprint, preprocess)
+            chosen = "keras"
+            run = runtimes.make_predictor(chosen, model, input_size, fingerprint, preprocess)
+        self._setup(name, run, chosen, input_size, int(model.outputs[0].shape[-1]), fingerprint, batch_size)
+        self._model = model
+
+    @classmethod
+    def from_flatbuffer(cls, name: str, data: bytes, input_size: int, fingerprint: str,
+                        batch_size: int = BATCH_SIZE) -> Backbone:
+        """The tflite runtime over an already converted model: no Keras model, no TensorFlow import."""
+        predictor = tflite_runtime.TFLitePredictor(data, runtimes.thread_count())
+        backbone = cls.__new__(cls)
+        backbone._setup(name, predictor, "tflite", input_size, predictor.feature_dim, fingerprint, batch_size)
+        backbone._model = None
+        return backbone
+
+    def _setup(self, name, run, runtime, input_size, feature_dim, fingerprint, batch_size):
+        self.name = name
+        self.input_size = int(input_size)
+        self.feature_dim = int(feature_dim)
+        self.fingerprint = fingerprint
+        self.batch_size = batch_size
+        self.runtime = runtime
+        self._run = run
 
     def predict(self, batch_uint8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``[N, S, S, 3]`` uint8 RGB -> features ``[N, D]``, logits ``[N, 1000]``."""
@@ -118,8 +133,9 @@ def get_backbone(name: str = DEFAULT_BACKBONE, *, runtime: str | None = None) ->
     chosen = runtimes.resolve_runtime(runtime)
     with _lock:
         if (key, chosen) not in _cache:
+            converted = _load_lite_converted(key) if key in _LITE and chosen == "tflite" else None
             loader = _load_lite if key in _LITE else _load_keras_app
-            _cache[key, chosen] = loader(key, runtime=runtime)
+            _cache[key, chosen] = converted or loader(key, runtime=runtime)
         return _cache[key, chosen]
 
 
@@ -141,6 +157,19 @@ def _file_fingerprint(name: str, path: Path) -> str:
     with open(path, "rb") as f:
         head = hashlib.sha256(f.read(1 << 20)).hexdigest()[:16]
     return f"{name}_{path.stat().st_size}_{head}"
+
+
+def _load_lite_converted(name: str) -> Backbone | None:
+    """The Lite backbone from its cached flatbuffer (see tflite_runtime), or None where there is none yet."""
+    path = lite_weights_path(name)
+    fingerprint = _file_fingerprint(name, path)
+    data = tflite_runtime.cached_flatbuffer(fingerprint)
+    if data is None:
+        return None
+    try:
+        return Backbone.from_flatbuffer(name, data, input_size_of(name), fingerprint)
+    except (OSError, ValueError, RuntimeError, ImportError):
+        return None  # an interpreter that refuses it: the full load converts again
 
 
 def _load_lite(name: str, runtime: str | None = None) -> Backbone:

@@ -27,10 +27,10 @@ DEFAULT_TF_RUNTIME = "tflite"
 
 
 def keras_backend() -> str:
-    """The Keras backend this process uses, as Keras itself decided it ($KERAS_BACKEND or keras.json)."""
-    from devise.models.tensorflow_env import import_keras
+    """The Keras backend this process uses ($KERAS_BACKEND or keras.json), found without importing Keras."""
+    from devise.models.tensorflow_env import configured_backend
 
-    return import_keras().backend.backend()
+    return configured_backend()
 
 
 def resolve_runtime(runtime=None) -> str:
