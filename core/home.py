@@ -16,7 +16,8 @@ from devise.core.errors import DataError
 # Kernel views, not storage: a write there is refused at best, and under
 # /sys/fs/cgroup a mkdir creates a control group.
 VIRTUAL = (Path("/proc"), Path("/sys"))
-HINT = "set --home or DEVISE_HOME to a folder devise can write to"
+HOME_ENV = "DEVISE_HOME"
+HINT = f"set --home or {HOME_ENV} to a folder devise can write to"
 
 _override = None
 
@@ -48,7 +49,7 @@ def _make(path, root):
 
 
 def home() -> Path:
-    given = _override if _override is not None else Path(os.environ.get("DEVISE_HOME") or "~/.devise")
+    given = _override if _override is not None else Path(os.environ.get(HOME_ENV) or "~/.devise")
     try:
         root = given.expanduser()
     except RuntimeError as exc:  # "~user" for a user that does not exist

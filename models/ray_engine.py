@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from devise.core.errors import BadImageError, EngineError
+from devise.core.home import HOME_ENV, home
 from devise.core.progress import progress_bar
 from devise.core.ray_runtime import import_ray, job_error, ray_session
 from devise.models.backbones.preprocessing import load_input
@@ -60,8 +61,15 @@ class BackboneActor:
 
 
 def _actor_env(workers, local):
-    """Environment for the actors: where the factory lives, and, on a local Ray, each actor's share of the cores."""
-    env = {"PYTHONPATH": os.pathsep.join([*WORKER_PATHS, os.environ.get("PYTHONPATH", "")])} if WORKER_PATHS else {}
+    """Environment for the actors: the devise home, where the factory lives, and, on a local Ray, each actor's cores.
+
+    The home is the driver's (--home included): the actors load the backbone's
+    converted model from it, or convert and cache it there. On a cluster that
+    path is used on every node, like the image paths.
+    """
+    env = {HOME_ENV: str(home())}
+    if WORKER_PATHS:
+        env["PYTHONPATH"] = os.pathsep.join([*WORKER_PATHS, os.environ.get("PYTHONPATH", "")])
     if local and not os.environ.get(THREADS_ENV):
         # Each backbone would otherwise start one thread per core: two actors on two cores would run four.
         env[THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // workers))
@@ -84,7 +92,7 @@ def embed_into_cache_ray(todo, backbone, cache, batch_size=64, workers=None, add
             results = data.map_batches(
                 BackboneActor, fn_constructor_args=(BACKBONE_FACTORY, backbone.name, backbone.fingerprint),
                 batch_size=None, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
-                num_cpus=1, **({"runtime_env": env} if env["env_vars"] else {}))
+                num_cpus=1, runtime_env=env)
             with progress_bar(len(todo), "embedding", enabled=progress) as bar:
                 for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
                     cache.store((str(p), None, None, e) if e else (str(p), f, lg, None) for p, f, lg, e

@@ -155,3 +155,20 @@ def test_ray_engine_without_ray(words_home, planted_folder, fake_backbone, run, 
     result = run("index", planted_folder, "--engine", "ray")
     assert result.exit_code == 1
     assert "pip install 'devise[ray]'" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_actors_get_the_drivers_home_and_a_share_of_the_cores(tmp_path, monkeypatch):
+    from devise.core.home import HOME_ENV, set_home
+    from devise.models import ray_engine
+    from devise.models.backbones.runtimes import THREADS_ENV
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    set_home(tmp_path / "chosen")  # --home: the environment still names another folder
+    try:
+        env = ray_engine._actor_env(workers=2, local=True)
+        assert env[HOME_ENV] == str(tmp_path / "chosen") != os.environ[HOME_ENV]
+        assert env[THREADS_ENV] == "4"
+        assert THREADS_ENV not in ray_engine._actor_env(workers=2, local=False)  # a cluster's nodes have their own
+    finally:
+        set_home(None)
