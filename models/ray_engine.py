@@ -10,6 +10,7 @@ engine, so both give the same features.
 import importlib
 import logging
 import os
+import sys
 
 import numpy as np
 
@@ -30,7 +31,12 @@ WORKER_PATHS: list = []
 class BackboneActor:
     """Holds one backbone for its lifetime; called with a batch of paths, returns features or errors."""
 
-    def __init__(self, factory, name, fingerprint):
+    def __init__(self, factory, name, fingerprint, env, paths):
+        # Set here rather than as a Ray runtime_env: an actor with a runtime_env needs a fresh
+        # worker process (about half a second more at start-up), while this one can take an idle one.
+        # The actor's process ends with the actor, so nothing else sees these settings.
+        os.environ.update(env)
+        sys.path[:0] = [p for p in paths if p not in sys.path]
         module, function = factory.split(":")
         self.backbone = getattr(importlib.import_module(module), function)(name)
         if self.backbone.fingerprint != fingerprint:
@@ -61,15 +67,13 @@ class BackboneActor:
 
 
 def _actor_env(workers, local):
-    """Environment for the actors: the devise home, where the factory lives, and, on a local Ray, each actor's cores.
+    """Environment for the actors: the devise home and, on a local Ray, each actor's share of the cores.
 
     The home is the driver's (--home included): the actors load the backbone's
     converted model from it, or convert and cache it there. On a cluster that
     path is used on every node, like the image paths.
     """
     env = {HOME_ENV: str(home())}
-    if WORKER_PATHS:
-        env["PYTHONPATH"] = os.pathsep.join([*WORKER_PATHS, os.environ.get("PYTHONPATH", "")])
     if local and not os.environ.get(THREADS_ENV):
         # Each backbone would otherwise start one thread per core: two actors on two cores would run four.
         env[THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // workers))
@@ -85,14 +89,13 @@ def embed_into_cache_ray(todo, backbone, cache, batch_size=64, workers=None, add
             context = ray.data.DataContext.get_current()
             context.enable_progress_bars = False  # the driver draws its own bar on stderr
             logging.getLogger("ray.data").setLevel(logging.ERROR)  # no execution plans or notices on stderr
-            env = {"env_vars": _actor_env(workers, local=not address)}
+            settings = (_actor_env(workers, local=not address), list(WORKER_PATHS))
             data = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=-(-len(todo) // batch_size))
             # batch_size=None: each block (at most batch_size paths) is one batch; a batch_size
             # a little above the block size would make every batch two blocks, half as many tasks.
             results = data.map_batches(
-                BackboneActor, fn_constructor_args=(BACKBONE_FACTORY, backbone.name, backbone.fingerprint),
-                batch_size=None, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
-                num_cpus=1, runtime_env=env)
+                BackboneActor, fn_constructor_args=(BACKBONE_FACTORY, backbone.name, backbone.fingerprint, *settings),
+                batch_size=None, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)
             with progress_bar(len(todo), "embedding", enabled=progress) as bar:
                 for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
                     cache.store((str(p), None, None, e) if e else (str(p), f, lg, None) for p, f, lg, e
