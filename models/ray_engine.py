@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -80,6 +81,27 @@ def _actor_env(workers, local):
     return env
 
 
+def _map_batches(data, local, fn, **options):
+    """`data.map_batches`; on a local Ray, without actor restarts.
+
+    Ray Data restarts actors for ever by default, which matters on a cluster,
+    where nodes come and go; there Ray's core also prints an error line for
+    each actor (ray-project/ray#57733). On one machine a dead actor means a
+    dead machine, so restarts are off and the line is not printed. A job
+    stopped by a lost actor keeps every batch already committed: a re-run
+    finishes it.
+    """
+    if not local:
+        return data.map_batches(fn, **options)
+    try:
+        with warnings.catch_warnings():
+            # Ray 2.60 names no parameter for it yet and calls the extra keyword deprecated.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return data.map_batches(fn, max_restarts=0, **options)
+    except TypeError:  # a Ray that no longer takes it: its default, and the line, then
+        return data.map_batches(fn, **options)
+
+
 def embed_into_cache_ray(todo, backbone, cache, batch_size=64, workers=None, address=None, progress=True):
     """Embed the paths in `todo` on a pool of `workers` Ray actors, storing each batch in `cache`."""
     workers = workers or os.cpu_count() or 1
@@ -90,12 +112,16 @@ def embed_into_cache_ray(todo, backbone, cache, batch_size=64, workers=None, add
             context.enable_progress_bars = False  # the driver draws its own bar on stderr
             logging.getLogger("ray.data").setLevel(logging.ERROR)  # no execution plans or notices on stderr
             settings = (_actor_env(workers, local=not address), list(WORKER_PATHS))
-            data = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=-(-len(todo) // batch_size))
+            blocks = -(-len(todo) // batch_size)
+            data = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=blocks)
             # batch_size=None: each block (at most batch_size paths) is one batch; a batch_size
             # a little above the block size would make every batch two blocks, half as many tasks.
-            results = data.map_batches(
-                BackboneActor, fn_constructor_args=(BACKBONE_FACTORY, backbone.name, backbone.fingerprint, *settings),
-                batch_size=None, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)
+            results = _map_batches(
+                data, not address, BackboneActor,
+                fn_constructor_args=(BACKBONE_FACTORY, backbone.name, backbone.fingerprint, *settings),
+                batch_size=None, batch_format="numpy", num_cpus=1,
+                # No more actors than blocks: an idle actor only costs a backbone load (and Ray warns).
+                compute=ray.data.ActorPoolStrategy(size=min(workers, blocks)))
             with progress_bar(len(todo), "embedding", enabled=progress) as bar:
                 for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
                     cache.store((str(p), None, None, e) if e else (str(p), f, lg, None) for p, f, lg, e

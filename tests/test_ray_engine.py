@@ -74,8 +74,15 @@ def _contents(home):
 
 
 @needs_ray
-def test_ray_index_matches_local(words_home, planted_folder, fake_backbone, ray_fake, run, tmp_path, monkeypatch):
+def test_ray_index_matches_local(words_home, planted_folder, fake_backbone, ray_fake, run, tmp_path, monkeypatch,
+                                 capfd, recwarn):
     ray_summary = _index(run, planted_folder, "--engine", "ray", "--workers", "2", "--batch-size", "4")
+    # Nothing of Ray's own on stderr: neither its core's actor-restart line nor its Python warnings.
+    assert "core_worker" not in capfd.readouterr().err
+    from ray.util.annotations import RayDeprecationWarning
+
+    shown = (UserWarning, RayDeprecationWarning)  # the kinds a user saw on stderr before
+    assert not [str(w.message) for w in recwarn if issubclass(w.category, shown)]
     local_home = tmp_path / "local-home"
     (local_home / "words").mkdir(parents=True)
     os.symlink(os.readlink(words_home / "words" / "glove-6b-50d"), local_home / "words" / "glove-6b-50d")
