@@ -82,12 +82,6 @@ def one_run(paths, backbone, engine, workers, running, batch_size, commits, conv
             "steady_img_s": steady, "after_last_commit_s": round(t0 + total - last, 2), "commits": len(commits)}
 
 
-def tflite_folder():
-    from devise.core.home import subdir
-
-    return subdir("cache", "tflite")
-
-
 def _started_ray(workers):
     """A local Ray started before the clock, as a cluster is up before a job joins it."""
     from devise.core.ray_runtime import QUIET, import_ray
@@ -134,7 +128,9 @@ def main():
     paths = sample(args.folder, args.images)
     backbone = get_backbone()
     commits = timed_commits()
-    converted = tflite_folder()
+    from devise.models.backbones.tflite_runtime import cache_folder
+
+    converted = cache_folder()
     runs = [one_run(paths, backbone, engine, workers, running, args.batch_size, commits, converted)
             for engine, workers, running in RUNS]
     local = runs[0]

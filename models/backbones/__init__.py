@@ -133,9 +133,8 @@ def get_backbone(name: str = DEFAULT_BACKBONE, *, runtime: str | None = None) ->
     chosen = runtimes.resolve_runtime(runtime)
     with _lock:
         if (key, chosen) not in _cache:
-            converted = _load_lite_converted(key) if key in _LITE and chosen == "tflite" else None
             loader = _load_lite if key in _LITE else _load_keras_app
-            _cache[key, chosen] = converted or loader(key, runtime=runtime)
+            _cache[key, chosen] = loader(key, runtime=runtime)
         return _cache[key, chosen]
 
 
@@ -159,10 +158,8 @@ def _file_fingerprint(name: str, path: Path) -> str:
     return f"{name}_{path.stat().st_size}_{head}"
 
 
-def _load_lite_converted(name: str) -> Backbone | None:
+def _from_converted(name: str, fingerprint: str) -> Backbone | None:
     """The Lite backbone from its cached flatbuffer (see tflite_runtime), or None where there is none yet."""
-    path = lite_weights_path(name)
-    fingerprint = _file_fingerprint(name, path)
     data = tflite_runtime.cached_flatbuffer(fingerprint)
     if data is None:
         return None
@@ -177,13 +174,17 @@ def _load_lite(name: str, runtime: str | None = None) -> Backbone:
     from .torch_pickle import load_legacy_torch_state_dict
 
     path = lite_weights_path(name)
+    fingerprint = _file_fingerprint(name, path)
+    converted = _from_converted(name, fingerprint) if runtimes.resolve_runtime(runtime) == "tflite" else None
+    if converted is not None:
+        return converted
     state = load_legacy_torch_state_dict(path)
     try:
         model = efficientnet_lite.build_model(state, name)
     except (KeyError, ValueError) as exc:
         raise BackboneError(f"weights {path} do not fit {name}: {exc}") from exc
     size = efficientnet_lite.VARIANTS[name][2]
-    return Backbone(name, model, size, _file_fingerprint(name, path), runtime=runtime)
+    return Backbone(name, model, size, fingerprint, runtime=runtime)
 
 
 def _load_keras_app(name: str, weights: str | None = "imagenet", runtime: str | None = None) -> Backbone:

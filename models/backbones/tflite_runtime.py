@@ -37,8 +37,13 @@ def cache_paths(fingerprint, converter_version):
     """(flatbuffer, sidecar) paths for a model fingerprint and converter version."""
     safe_version = re.sub(r"[^0-9A-Za-z.]+", "-", converter_version)
     stem = f"{fingerprint}.tf{safe_version}.g{GRAPH_LAYOUT}"
-    folder = subdir("cache", "tflite")
+    folder = cache_folder()
     return folder / f"{stem}.tflite", folder / f"{stem}.json"
+
+
+def cache_folder():
+    """Where converted models are kept, in the devise home."""
+    return subdir("cache", "tflite")
 
 
 def flatbuffer_for(model, input_size, fingerprint, preprocess=None):
@@ -74,11 +79,11 @@ def cached_flatbuffer(fingerprint):
     try:
         if version is not None:
             return _read_verified(*cache_paths(fingerprint, version))
-        path, _ = cache_paths(fingerprint, "any")
+        folder = cache_folder()
     except DataError:
         return None
     pattern = f"{fingerprint}.tf*.g{GRAPH_LAYOUT}.tflite"
-    for found in sorted(path.parent.glob(pattern), key=_modified, reverse=True):
+    for found in sorted(folder.glob(pattern), key=_modified, reverse=True):
         data = _read_verified(found, found.with_suffix(".json"))
         if data is not None:
             return data
