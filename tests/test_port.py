@@ -69,6 +69,25 @@ def test_crop_is_resized_bicubically(tmp_path):
     assert not np.array_equal(got, expected[Image.Resampling.BILINEAR])
 
 
+
+@pytest.mark.parametrize("size", [224, 240, 260])
+def test_thumbnails_take_the_full_square_bilinear_and_photos_the_crop(tmp_path, size):
+    """Under a quarter of the input size a photo is a thumbnail (CIFAR's 32 px): full square, bilinear.
+    From that side up, the published crop as before, so a 56 px image at 224 is cropped."""
+    recipe = published_crop(size)
+    limit = size // 4
+    assert recipe.thumbnail_side == limit and f"thumb{limit}" in recipe.id
+    rng = np.random.default_rng(2)
+    for w, h, thumb in ((32, 32, True), (limit - 1, 80, True), (limit, limit, False), (120, 90, False)):
+        arr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        path = tmp_path / f"{w}x{h}.png"
+        Image.fromarray(arr).save(path)
+        img = Image.fromarray(arr)
+        cropped = fit_crop(img, size, crop=recipe.crop, resample=Image.Resampling.BICUBIC)
+        square = fit_crop(img, size)
+        np.testing.assert_array_equal(recipe.load(path), square if thumb else cropped)
+        assert not np.array_equal(square, cropped)
+
 def test_draft_decode_keeps_what_the_crop_needs_and_nearly_the_same_pixels():
     """JPEG draft decoding at the crop's size: pixels within a few levels of a full decode, not fewer of them."""
     files = _foolbox_imagenet()
