@@ -104,6 +104,13 @@ def _embed(paths, projector, progress, options):
     return fresh, emb.computed, emb.bad, embedding_fingerprint(backbone)
 
 
+def _current_backbone_fingerprint(projector):
+    from devise.models.backbones import get_backbone
+    from devise.models.backbones.preprocessing import embedding_fingerprint
+
+    return embedding_fingerprint(get_backbone(projector.backbone))
+
+
 @dataclass
 class IndexSummary(Result):
     name: str
@@ -171,17 +178,16 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         tombstones = _tombstones(prev, rebuild)
         entries = _stat(folder, tombstones)
         reuse = _reusable(prev, entries, fingerprint, projector.words.name, rebuild)
-        todo = [p for p, *_ in entries if p not in reuse]
         backbone_fp = prev.manifest.get("backbone_fingerprint") if prev else None
+        # Checked even when nothing is new, so an upgrade that changes the pixels updates the index.
+        if reuse and _current_backbone_fingerprint(projector) != backbone_fp:
+            warn(f"the {projector.backbone} weights or preprocessing changed since index {name!r} was built; "
+                 "re-embedding it all.")
+            reuse = {}
+        todo = [p for p, *_ in entries if p not in reuse]
         fresh, embedded, bad = {}, 0, []
         if todo:
-            fresh, embedded, bad, new_fp = _embed(todo, projector, progress, engine_options)
-            if reuse and new_fp != backbone_fp:
-                warn(f"the {projector.backbone} weights or preprocessing changed since index {name!r} was built; "
-                     "re-embedding it all.")
-                more, extra, more_bad, _ = _embed(list(reuse), projector, progress, engine_options)
-                fresh, embedded, bad, reuse = {**fresh, **more}, embedded + extra, bad + more_bad, {}
-            backbone_fp = new_fp
+            fresh, embedded, bad, backbone_fp = _embed(todo, projector, progress, engine_options)
         kept = sorted(e for e in entries if e[0] in reuse or e[0] in fresh)
         if not kept:
             raise DataError(f"{folder.root}: none of the {len(entries)} image(s) could be read; nothing to index.")

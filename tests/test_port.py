@@ -139,3 +139,21 @@ def test_features_are_cached_and_indexed_per_recipe(words_home, colour_folder, f
     assert "preprocessing changed" in capsys.readouterr().err
     crop_id = preprocessing.published_crop(fake_backbone.input_size).id
     assert f"{fake_backbone.fingerprint}-{crop_id}.sqlite" in {p.name for p in subdir("cache", "features").iterdir()}
+
+
+def test_an_index_with_nothing_new_is_re_embedded_when_the_recipe_changes(words_home, colour_folder, fake_backbone,
+                                                                        monkeypatch, capsys):
+    """An upgrade that changes the pixels (as the thumbnail rule did) updates an index on its next run."""
+    import devise
+    from devise.models.backbones import preprocessing
+
+    first = devise.build_index(colour_folder, name="colours", progress=False)
+    again = devise.build_index(colour_folder, name="colours", progress=False)
+    assert (again.embedded, again.reused) == (0, first.items)
+    monkeypatch.setattr(preprocessing, "PUBLISHED_CROP", ("fake",))
+    capsys.readouterr()
+    third = devise.build_index(colour_folder, name="colours", progress=False)
+    assert (third.items, third.embedded, third.reused) == (first.items, first.items, 0)
+    assert "preprocessing changed" in capsys.readouterr().err
+    fourth = devise.build_index(colour_folder, name="colours", progress=False)
+    assert (fourth.embedded, fourth.reused) == (0, first.items)
