@@ -89,22 +89,21 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
 
 
 def _embed(paths, projector, progress, options):
-    """({path: (word-space vector, features)}, freshly computed count, bad files, weights + recipe fingerprint).
+    """({path: (word-space vector, features)}, freshly computed count, bad files).
 
     options: embed_paths' engine options (engine, address, workers, batch_size).
     """
     from devise.models.backbones import get_backbone
-    from devise.models.backbones.preprocessing import embedding_fingerprint
     from devise.models.embed import embed_paths
 
-    backbone = get_backbone(projector.backbone)
-    emb = embed_paths(paths, backbone, progress=progress, **options)
+    emb = embed_paths(paths, get_backbone(projector.backbone), progress=progress, **options)
     vectors = projector.project(emb.features, emb.logits)
     fresh = {p: (vectors[i], emb.features[i]) for i, p in enumerate(emb.paths)}
-    return fresh, emb.computed, emb.bad, embedding_fingerprint(backbone)
+    return fresh, emb.computed, emb.bad
 
 
-def _current_backbone_fingerprint(projector):
+def _backbone_fingerprint(projector):
+    """The weights + recipe fingerprint the index's features are made with now."""
     from devise.models.backbones import get_backbone
     from devise.models.backbones.preprocessing import embedding_fingerprint
 
@@ -178,16 +177,16 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         tombstones = _tombstones(prev, rebuild)
         entries = _stat(folder, tombstones)
         reuse = _reusable(prev, entries, fingerprint, projector.words.name, rebuild)
-        backbone_fp = prev.manifest.get("backbone_fingerprint") if prev else None
+        backbone_fp = _backbone_fingerprint(projector)
         # Checked even when nothing is new, so an upgrade that changes the pixels updates the index.
-        if reuse and _current_backbone_fingerprint(projector) != backbone_fp:
+        if reuse and backbone_fp != prev.manifest.get("backbone_fingerprint"):
             warn(f"the {projector.backbone} weights or preprocessing changed since index {name!r} was built; "
                  "re-embedding it all.")
             reuse = {}
         todo = [p for p, *_ in entries if p not in reuse]
         fresh, embedded, bad = {}, 0, []
         if todo:
-            fresh, embedded, bad, backbone_fp = _embed(todo, projector, progress, engine_options)
+            fresh, embedded, bad = _embed(todo, projector, progress, engine_options)
         kept = sorted(e for e in entries if e[0] in reuse or e[0] in fresh)
         if not kept:
             raise DataError(f"{folder.root}: none of the {len(entries)} image(s) could be read; nothing to index.")

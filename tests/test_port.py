@@ -69,7 +69,6 @@ def test_crop_is_resized_bicubically(tmp_path):
     assert not np.array_equal(got, expected[Image.Resampling.BILINEAR])
 
 
-
 @pytest.mark.parametrize("size", [224, 240, 260])
 def test_thumbnails_take_the_full_square_bilinear_and_photos_the_crop(tmp_path, size):
     """Under a quarter of the input size a photo is a thumbnail (CIFAR's 32 px): full square, bilinear.
@@ -87,6 +86,7 @@ def test_thumbnails_take_the_full_square_bilinear_and_photos_the_crop(tmp_path, 
         square = fit_crop(img, size)
         np.testing.assert_array_equal(recipe.load(path), square if thumb else cropped)
         assert not np.array_equal(square, cropped)
+
 
 def test_draft_decode_keeps_what_the_crop_needs_and_nearly_the_same_pixels():
     """JPEG draft decoding at the crop's size: pixels within a few levels of a full decode, not fewer of them."""

@@ -29,6 +29,13 @@ class Dataset:
     def class_rows(self, names):
         return np.array([self.class_names.index(n) for n in names], dtype=np.int64)
 
+    def paths_by_class(self):
+        """{class folder: its embedded image paths}, what a class split is drawn from."""
+        by_class = {}
+        for path, yi in zip(self.paths, self.y):
+            by_class.setdefault(self.class_names[yi], []).append(path)
+        return by_class
+
 
 def load_dataset(data_dir, exclude=(), label_map=None, backbone=None, words=None, progress=True, folder=None) -> Dataset:
     """Scan, name, and embed a labelled folder (features come from the cache when fresh)."""

@@ -62,10 +62,7 @@ def train_model(data_dir, out, config: TrainConfig, ds=None):
     """Train, calibrate and save one model; returns (model_dir, split, fitted, dataset)."""
     model_store.check_target(out)  # refuse a folder devise did not write before the training, not after
     ds = ds or load_dataset(data_dir, config.exclude, config.label_map, config.backbone, config.words)
-    by_class = {}
-    for path, yi in zip(ds.paths, ds.y):
-        by_class.setdefault(ds.class_names[yi], []).append(path)
-    split = make_split(by_class, config.holdout, config.holdout_classes, config.seed, config.test_fraction)
+    split = make_split(ds.paths_by_class(), config.holdout, config.holdout_classes, config.seed, config.test_fraction)
     conse = conse_for(ds)
     fitted = trainer.fit(ds, split, config, conse)
     out = model_store.save(

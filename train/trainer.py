@@ -64,6 +64,12 @@ def fit_head(features, y, label_vectors, config: TrainConfig, seed=None):
     return model
 
 
+def fit_seen_head(ds, train_rows, seen, config: TrainConfig):
+    """The head a model keeps: fitted on the training rows, to the label vectors of the `seen` class rows."""
+    seen = [int(c) for c in seen]
+    return fit_head(ds.features[train_rows], _local(ds.y[train_rows], seen), ds.label_vectors[seen], config)
+
+
 def _local(y, classes):
     remap = {c: i for i, c in enumerate(classes)}
     return np.array([remap[c] for c in y], dtype=np.int64)
@@ -170,7 +176,7 @@ def fit(ds, split, config: TrainConfig, conse=None, calibrate_blend=True) -> Fit
         if config.verbose:
             print(f"calibrated on seen classes: anchor={anchor} blend={blend} gamma={gamma} "
                   f"search gamma={search_gamma} {info}", file=sys.stderr)
-    model = fit_head(ds.features[train_rows], _local(ds.y[train_rows], seen.tolist()), ds.label_vectors[seen], config)
+    model = fit_seen_head(ds, train_rows, seen, config)
     weights = {**export_numpy(model), "seen_labels": ds.label_vectors[seen]}
     return Fitted(model, weights, blend, gamma, info, anchor, search_gamma)
 
