@@ -3,14 +3,14 @@
     python bench/zero_shot_ceiling.py --dataset cifar10      # ~5 min on 2 cores, features cached
     python bench/zero_shot_ceiling.py --dataset caltech101   # 5 splits, ~5 min
 
-The head is trained as `devise train` trains it: on the Socher split for
-CIFAR-10 (all training images of the eight seen classes), on the seeded
-20% class splits of bench/zero_shot.py for Caltech-101. Then, for every
-label anchor, gated blend and gamma of the calibration grid
-(train/trainer.py), the test set is scored. The best of those is what a
-perfect calibration would pick: an upper bound on what choosing knobs from
-seen classes can reach with these features and word vectors, not a result
-(it looks at the held-out classes' test images).
+The head is trained as `devise train` trains it (trainer.fit_seen_head):
+on the Socher split for CIFAR-10 (all training images of the eight seen
+classes), on the seeded 20% class splits of bench/zero_shot.py for
+Caltech-101. Then, for every label anchor, gated blend and gamma of the
+calibration grid (train/trainer.py), the test set is scored. The best of
+those is what a perfect calibration would pick: an upper bound on what
+choosing knobs from seen classes can reach with these features and word
+vectors, not a result (it looks at the held-out classes' test images).
 """
 import argparse
 import itertools
@@ -26,21 +26,19 @@ CIFAR_HELD_OUT = ("cat", "truck")
 
 
 def splits(dataset, root, count):
-    """[(training Dataset, test Dataset, seen class rows, training rows, test rows)] per split."""
+    """[(training Dataset, test Dataset, seen class rows, training rows, test rows)] per split, drawn by
+    make_split exactly as `devise train` / `devise evaluate` draw them."""
     from devise.train.dataset import load_dataset
     from devise.train.splits import make_split
 
     if dataset == "cifar10":
         train, test = load_dataset(root / "train"), load_dataset(root / "test")
-        seen = train.class_rows([c for c in train.class_names if c not in CIFAR_HELD_OUT])
-        return [(train, test, seen, np.flatnonzero(np.isin(train.y, seen)), np.arange(len(test.y)))]
+        split = make_split(train.paths_by_class(), 0.0, CIFAR_HELD_OUT, 0, 0.0)
+        return [(train, test, train.class_rows(split.seen), train.rows_of(split.train), np.arange(len(test.y)))]
     ds = load_dataset(root, ("BACKGROUND_Google", "Faces_easy"), ROOT / "data" / "label_maps" / "caltech101.txt")
-    by_class = {}
-    for path, y in zip(ds.paths, ds.y):
-        by_class.setdefault(ds.class_names[y], []).append(path)
     out = []
     for seed in range(count):
-        split = make_split(by_class, 0.2, None, seed, 0.2)
+        split = make_split(ds.paths_by_class(), 0.2, None, seed, 0.2)
         out.append((ds, ds, ds.class_rows(split.seen), ds.rows_of(split.train),
                     ds.rows_of(split.test_seen + split.test_unseen)))
     return out
@@ -54,8 +52,7 @@ def ceiling(train, test, seen, train_rows, test_rows, seed):
     from devise.train.config import TrainConfig
     from devise.train.run import conse_for
 
-    head = trainer.fit_head(train.features[train_rows], trainer._local(train.y[train_rows], seen.tolist()),
-                            train.label_vectors[seen], TrainConfig(seed=seed))
+    head = trainer.fit_seen_head(train, train_rows, seen, TrainConfig(seed=seed))
     conse = conse_for(train)
     head_vecs = apply_numpy(export_numpy(head), test.features[test_rows])
     conse_vecs = conse.project(test.logits[test_rows])
