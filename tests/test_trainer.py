@@ -53,7 +53,7 @@ def test_conse_is_a_convex_combination_of_label_vectors():
     assert np.allclose(vec, conse.label_vectors[967], atol=1e-5)
 
 
-@pytest.mark.parametrize("loss", ["cosine", "hinge"])
+@pytest.mark.parametrize("loss", ["softmax", "cosine", "hinge"])
 def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss):
     import devise
     from devise.data.folders import scan
@@ -193,3 +193,25 @@ def test_models_saved_without_label_anchoring_score_plain_labels(tmp_path, colou
     (out / "manifest.json").write_text(json.dumps(manifest))
     old = model_store.load(out)
     assert np.array_equal(old.labels(labels, conse), labels)
+
+
+def test_softmax_loss_is_cross_entropy_over_tempered_label_cosines():
+    from devise.models.tensorflow_env import import_keras
+    from devise.train.losses import SOFTMAX_TEMPERATURE, make_loss
+
+    keras = import_keras()
+    rng = np.random.default_rng(0)
+    labels = rng.normal(size=(4, 8)).astype(np.float32)
+    labels /= np.linalg.norm(labels, axis=1, keepdims=True)
+    pred = rng.normal(size=(3, 8)).astype(np.float32)
+    pred /= np.linalg.norm(pred, axis=1, keepdims=True)
+    y = np.array([0, 2, 3])
+    got = np.asarray(keras.ops.convert_to_numpy(make_loss("softmax", labels)(y, pred)))
+    logits = pred @ labels.T / SOFTMAX_TEMPERATURE
+    logits -= logits.max(axis=1, keepdims=True)
+    expected = -(logits[np.arange(3), y] - np.log(np.exp(logits).sum(axis=1)))
+    assert np.allclose(got, expected, atol=1e-4)
+    # A prediction on its own label loses less than one on another label.
+    on_label = make_loss("softmax", labels)(np.array([1]), labels[1:2])
+    off_label = make_loss("softmax", labels)(np.array([1]), labels[2:3])
+    assert float(keras.ops.convert_to_numpy(on_label)[0]) < float(keras.ops.convert_to_numpy(off_label)[0])

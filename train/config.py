@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-LOSSES = ("cosine", "hinge")
+LOSSES = ("softmax", "cosine", "hinge")
 CALIBRATIONS = ("h", "novelty")   # see train.trainer.calibrate
 
 
@@ -15,7 +15,7 @@ class TrainConfig:
     seed: int = 0
     exclude: tuple[str, ...] = ()              # class folders to ignore
     label_map: str | None = None               # file mapping class folders to phrases
-    loss: str = "cosine"
+    loss: str = "softmax"
     epochs: int = 30
     batch_size: int = 128
     backbone: str | None = None                # None: the default backbone

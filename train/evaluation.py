@@ -69,7 +69,7 @@ class Evaluation(Result):
 
 def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir: str | Path | None = None,
              splits: int = 1, holdout: float = 0.2, holdout_classes: Sequence[str] | None = None, seed: int = 0,
-             exclude: Sequence[str] = (), label_map: str | Path | None = None, loss: str = "cosine",
+             exclude: Sequence[str] = (), label_map: str | Path | None = None, loss: str = "softmax",
              epochs: int = 30, backbone: str | None = None, words: str | None = None, calibration: str = "h",
              verbose: bool = False) -> Evaluation:
     """Zero-shot (ZSL) and generalized (GZSL) hit@k of a model, against ConSE and chance.

@@ -1,13 +1,21 @@
 """Training losses for the head, over class indices (Keras 3 ops, any backend).
 
 The losses look the class word vectors up in a constant matrix, so the
-hinge loss can rank against every other training label (DeViSE's rank loss).
+hinge loss can rank against every other training label (DeViSE's rank loss)
+and the softmax loss can normalise over them.
+
+"softmax" (the default) is cross-entropy over the cosines to every training
+label, divided by a temperature: it asks the head to be nearer its own label
+than to the others, not to land on it, so images of similar classes keep
+apart. On Caltech-101's seen-class calibration folds it beat "cosine" (ZSL
+hit@1 + GZSL H) and "hinge" lost H; README, "what moved the numbers".
 """
 import numpy as np
 
 from devise.train.config import LOSSES
 
 HINGE_MARGIN = 0.1
+SOFTMAX_TEMPERATURE = 0.05   # cosines span [-1, 1]; 1/0.05 gives logits a usable range
 
 
 def make_loss(kind, label_vectors, margin=HINGE_MARGIN):
@@ -31,8 +39,15 @@ def make_loss(kind, label_vectors, margin=HINGE_MARGIN):
         mask = 1.0 - ops.one_hot(y, n_classes)
         return ops.sum(violations * mask, axis=-1)
 
+    def softmax(y_true, y_pred):
+        y = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        logits = ops.matmul(y_pred, ops.transpose(labels)) / SOFTMAX_TEMPERATURE
+        return ops.sparse_categorical_crossentropy(y, logits, from_logits=True)
+
     if kind == "cosine":
         return cosine
     if kind == "hinge":
         return hinge
+    if kind == "softmax":
+        return softmax
     raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")

@@ -23,7 +23,7 @@ from devise.train.losses import make_loss
 # The blend is gated per image, as in Socher et al. (2013): where the head is
 # confident the image shows a seen class, trust the head; elsewhere lean on
 # ConSE, which generalises to classes the head never saw.
-TAUS = (0.7, 0.75, 0.8, 0.85, 0.9)
+TAUS = (0.5, 0.6, 0.7, 0.8, 0.9)
 TEMPERATURES = (0.02, 0.05)
 ALPHA_SEEN = (0.6, 0.8, 1.0)
 ALPHA_NOVEL = (0.0, 0.2)
