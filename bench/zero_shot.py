@@ -8,6 +8,8 @@ import json
 import sys
 import time
 
+from devise.train.config import DEFAULT_LOSS, LOSSES
+
 from common import DEFAULT_DATA_ROOT, ROOT, subset_folder
 
 
@@ -16,7 +18,7 @@ def main():
     ap.add_argument("--dataset", choices=["caltech101", "cifar10"], required=True)
     ap.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT))
     ap.add_argument("--splits", type=int, default=None, help="default: 5 for caltech101, 1 for cifar10")
-    ap.add_argument("--loss", choices=["softmax", "cosine", "hinge"], default="softmax")
+    ap.add_argument("--loss", choices=LOSSES, default=DEFAULT_LOSS)
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--max-per-class", type=int, default=None, help="use the first N images of each class (cifar10 only)")
     ap.add_argument("--calibration", choices=["h", "novelty"], default="h")

@@ -15,7 +15,7 @@ import time
 import click
 
 from devise.core.errors import DeviseError
-from devise.train.config import LOSSES
+from devise.train.config import DEFAULT_LOSS, LOSSES
 
 
 class DeviseGroup(click.Group):
@@ -117,7 +117,7 @@ def split_options(fn):
     fn = click.option("--seed", type=int, default=0, show_default=True)(fn)
     fn = click.option("--exclude", type=CommaList(), default="",
                       help="Comma-separated class folders to ignore, e.g. BACKGROUND_Google.")(fn)
-    fn = click.option("--loss", type=click.Choice(LOSSES), default="softmax", show_default=True)(fn)
+    fn = click.option("--loss", type=click.Choice(LOSSES), default=DEFAULT_LOSS, show_default=True)(fn)
     fn = click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)(fn)
     return label_map_option(fn)
 

@@ -5,6 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 
 LOSSES = ("softmax", "cosine", "hinge")
+DEFAULT_LOSS = LOSSES[0]
 CALIBRATIONS = ("h", "novelty")   # see train.trainer.calibrate
 
 
@@ -15,7 +16,7 @@ class TrainConfig:
     seed: int = 0
     exclude: tuple[str, ...] = ()              # class folders to ignore
     label_map: str | None = None               # file mapping class folders to phrases
-    loss: str = "softmax"
+    loss: str = DEFAULT_LOSS
     epochs: int = 30
     batch_size: int = 128
     backbone: str | None = None                # None: the default backbone
