@@ -5,7 +5,7 @@
 For each 5-class set, the images of those classes are indexed twice, with
 ConSE and with a model trained on the other Caltech-101 classes (those 5
 held out, BACKGROUND_Google and Faces_easy excluded; trained once and kept
-under DEVISE_HOME/bench/label-models). Then `label --labels <the 5 class
+under DEVISE_HOME/bench/label-models, one per loss and epochs). Then `label --labels <the 5 class
 phrases> --assign` runs with each calibration ("none": raw best cosine;
 "center": each label's mean score over the images subtracted first), and
 the assigned label is compared with the image's class folder.
@@ -30,8 +30,10 @@ LABEL_MAP = common.ROOT / "data" / "label_maps" / "caltech101.txt"
 def held_out_model(data, classes, i, epochs):
     import devise
     from devise.core.home import subdir
+    from devise.train.config import DEFAULT_LOSS
 
-    out = subdir("bench", "label-models") / f"set{i}"
+    # Keyed by loss and epochs, so a model cached under another training recipe is never reused.
+    out = subdir("bench", "label-models") / f"set{i}-{DEFAULT_LOSS}-e{epochs}"
     if not (out / "manifest.json").exists():
         start = time.perf_counter()
         devise.train(data, out=out, holdout_classes=classes, exclude=["BACKGROUND_Google", "Faces_easy"],
