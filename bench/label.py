@@ -32,7 +32,8 @@ def held_out_model(data, classes, i, epochs):
     from devise.core.home import subdir
     from devise.train.config import DEFAULT_LOSS
 
-    # Keyed by loss and epochs, so a model cached under another training recipe is never reused.
+    # Keyed by loss and epochs, so a model cached under another of those is never reused. A change inside
+    # a loss (its temperature, say) is not in the key: remove the folder to retrain.
     out = subdir("bench", "label-models") / f"set{i}-{DEFAULT_LOSS}-e{epochs}"
     if not (out / "manifest.json").exists():
         start = time.perf_counter()

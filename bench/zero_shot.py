@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from devise.train.config import DEFAULT_LOSS, LOSSES
+from devise.train.config import CALIBRATIONS, DEFAULT_LOSS, LOSSES
 
 from common import DEFAULT_DATA_ROOT, ROOT, subset_folder
 
@@ -21,7 +21,7 @@ def main():
     ap.add_argument("--loss", choices=LOSSES, default=DEFAULT_LOSS)
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--max-per-class", type=int, default=None, help="use the first N images of each class (cifar10 only)")
-    ap.add_argument("--calibration", choices=["h", "novelty"], default="h")
+    ap.add_argument("--calibration", choices=CALIBRATIONS, default=CALIBRATIONS[0])
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
