@@ -31,11 +31,13 @@ def held_out_model(data, classes, i, epochs):
     import devise
     from devise.core.home import subdir
     from devise.train.config import DEFAULT_LOSS
+    from devise.train.losses import loss_params
 
-    # Keyed by loss and epochs, so a model cached under another of those is never reused. A change inside
-    # a loss (its temperature, say) is not in the key: remove the folder to retrain.
+    # Keyed by loss and epochs; the manifest's loss constants (the softmax temperature, say) are checked
+    # too, so a model trained under another recipe is retrained, never reused.
     out = subdir("bench", "label-models") / f"set{i}-{DEFAULT_LOSS}-e{epochs}"
-    if not (out / "manifest.json").exists():
+    manifest = out / "manifest.json"
+    if not manifest.exists() or json.loads(manifest.read_text()).get("loss_params") != loss_params(DEFAULT_LOSS):
         start = time.perf_counter()
         devise.train(data, out=out, holdout_classes=classes, exclude=["BACKGROUND_Google", "Faces_easy"],
                      label_map=str(LABEL_MAP), epochs=epochs)

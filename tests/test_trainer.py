@@ -69,6 +69,10 @@ def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backbone"] == "fake" and manifest["words"] == "glove-6b-50d" and manifest["word_dim"] == 50
     assert manifest["unseen"] == ["yellow"] and manifest["loss"] == loss
+    from devise.train import losses
+
+    expected = {"softmax": {"temperature": losses.SOFTMAX_TEMPERATURE}, "hinge": {"margin": losses.HINGE_MARGIN}}
+    assert manifest["loss_params"] == expected.get(loss, {})
     assert (out / "head.keras").is_file() and (out / "split.json").is_file()
     model = model_store.load(out)
     vecs = model.project(embed_paths(scan(colour_folder).paths[:3], progress=False).features)

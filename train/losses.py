@@ -21,6 +21,11 @@ HINGE_MARGIN = 0.1
 SOFTMAX_TEMPERATURE = 0.2
 
 
+def loss_params(kind):
+    """The constants a loss is built with, recorded in the model manifest so a model says how it was trained."""
+    return {"softmax": {"temperature": SOFTMAX_TEMPERATURE}, "hinge": {"margin": HINGE_MARGIN}}.get(kind, {})
+
+
 def make_loss(kind, label_vectors, margin=HINGE_MARGIN):
     """Loss over class indices; `label_vectors` are the unit vectors of the training classes."""
     from devise.models.tensorflow_env import import_keras
