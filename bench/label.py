@@ -30,14 +30,17 @@ LABEL_MAP = common.ROOT / "data" / "label_maps" / "caltech101.txt"
 def held_out_model(data, classes, i, epochs):
     import devise
     from devise.core.home import subdir
+    from devise.models.head import HEAD_PARAMS
     from devise.train.config import DEFAULT_LOSS
     from devise.train.losses import loss_params
 
-    # Keyed by loss and epochs; the manifest's loss constants (the softmax temperature, say) are checked
-    # too, so a model trained under another recipe is retrained, never reused.
+    # Keyed by loss and epochs; the manifest's loss constants (the softmax temperature, say) and head
+    # recipe are checked too, so a model trained under another recipe is retrained, never reused.
     out = subdir("bench", "label-models") / f"set{i}-{DEFAULT_LOSS}-e{epochs}"
     manifest = out / "manifest.json"
-    if not manifest.exists() or json.loads(manifest.read_text()).get("loss_params") != loss_params(DEFAULT_LOSS):
+    recipe = {"loss_params": loss_params(DEFAULT_LOSS), "head": HEAD_PARAMS}
+    cached = json.loads(manifest.read_text()) if manifest.exists() else {}
+    if any(cached.get(key) != value for key, value in recipe.items()):
         start = time.perf_counter()
         devise.train(data, out=out, holdout_classes=classes, exclude=["BACKGROUND_Google", "Faces_easy"],
                      label_map=str(LABEL_MAP), epochs=epochs)

@@ -1,17 +1,25 @@
 """The projection head (Keras 3), and its inference in NumPy.
 
 Architecture as in the fast.ai / DeViSE blog post: Dense 2000, BatchNorm,
-ReLU, Dropout, Dense(word dim), L2-normalised. Its weights are also kept
+ReLU, Dropout, Dense(word dim), L2-normalised; with dropout on the input
+features too, which won on Caltech-101's seen-class folds (README, "what
+moved the numbers"). Its weights are also kept
 as plain arrays, so projecting at index and tag time needs no TensorFlow.
 """
 import numpy as np
 
 from devise.core.vectors import unit_rows
 
+# Dropout on the backbone features: 0.2 beat none and 0.4 on the seen-class folds (ZSL hit@1 + GZSL H, and
+# text-search precision@10), since a head that cannot lean on a few feature channels transfers better.
+INPUT_DROPOUT = 0.2
+# What a model manifest records of the head's recipe.
+HEAD_PARAMS = {"hidden": 2000, "dropout": 0.5, "input_dropout": INPUT_DROPOUT}
 DEFAULT_BLEND = {"tau": 0.85, "temperature": 0.05, "alpha_seen": 0.8, "alpha_novel": 0.0}
 
 
-def build_head(feature_dim, word_dim, hidden=2000, dropout=0.5, seed=0):
+def build_head(feature_dim, word_dim, hidden=HEAD_PARAMS["hidden"], dropout=HEAD_PARAMS["dropout"],
+               input_dropout=INPUT_DROPOUT, seed=0):
     from devise.models.tensorflow_env import import_keras
 
     keras = import_keras()
@@ -19,7 +27,8 @@ def build_head(feature_dim, word_dim, hidden=2000, dropout=0.5, seed=0):
 
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((feature_dim,), name="features")
-    x = layers.Dense(hidden, name="hidden")(inputs)
+    x = layers.Dropout(input_dropout, name="input_dropout")(inputs)
+    x = layers.Dense(hidden, name="hidden")(x)
     x = layers.BatchNormalization(name="bn")(x)
     x = layers.ReLU()(x)
     x = layers.Dropout(dropout)(x)

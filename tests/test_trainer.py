@@ -73,6 +73,7 @@ def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss)
 
     expected = {"softmax": {"temperature": losses.SOFTMAX_TEMPERATURE}, "hinge": {"margin": losses.HINGE_MARGIN}}
     assert manifest["loss_params"] == expected.get(loss, {})
+    assert manifest["head"]["input_dropout"] == 0.2
     assert (out / "head.keras").is_file() and (out / "split.json").is_file()
     model = model_store.load(out)
     vecs = model.project(embed_paths(scan(colour_folder).paths[:3], progress=False).features)
