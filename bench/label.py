@@ -29,6 +29,7 @@ LABEL_MAP = common.ROOT / "data" / "label_maps" / "caltech101.txt"
 
 def held_out_model(data, classes, i, epochs):
     import devise
+    from devise.core import manifest
     from devise.core.home import subdir
     from devise.models.head import HEAD_PARAMS
     from devise.train.config import DEFAULT_LOSS
@@ -37,9 +38,8 @@ def held_out_model(data, classes, i, epochs):
     # Keyed by loss and epochs; the manifest's loss constants (the softmax temperature, say) and head
     # recipe are checked too, so a model trained under another recipe is retrained, never reused.
     out = subdir("bench", "label-models") / f"set{i}-{DEFAULT_LOSS}-e{epochs}"
-    manifest = out / "manifest.json"
     recipe = {"loss_params": loss_params(DEFAULT_LOSS), "head": HEAD_PARAMS}
-    cached = json.loads(manifest.read_text()) if manifest.exists() else {}
+    cached = manifest.peek(out) or {}  # none, or unreadable: train again
     if any(cached.get(key) != value for key, value in recipe.items()):
         start = time.perf_counter()
         devise.train(data, out=out, holdout_classes=classes, exclude=["BACKGROUND_Google", "Faces_easy"],

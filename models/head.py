@@ -19,7 +19,7 @@ DEFAULT_BLEND = {"tau": 0.85, "temperature": 0.05, "alpha_seen": 0.8, "alpha_nov
 
 
 def build_head(feature_dim, word_dim, hidden=HEAD_PARAMS["hidden"], dropout=HEAD_PARAMS["dropout"],
-               input_dropout=INPUT_DROPOUT, seed=0):
+               input_dropout=HEAD_PARAMS["input_dropout"], seed=0):
     from devise.models.tensorflow_env import import_keras
 
     keras = import_keras()

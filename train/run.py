@@ -70,7 +70,8 @@ def train_model(data_dir, out, config: TrainConfig, ds=None):
     out = model_store.save(
         out, fitted.keras_model, fitted.weights, split.to_json(ds.root),
         backbone=ds.backbone, words=ds.words, word_dim=int(ds.label_vectors.shape[1]),
-        loss=config.loss, loss_params=loss_params(config.loss), head=HEAD_PARAMS, epochs=config.epochs, seed=config.seed, blend=fitted.blend, gamma=fitted.gamma,
+        loss=config.loss, loss_params=loss_params(config.loss), head=HEAD_PARAMS,
+        epochs=config.epochs, seed=config.seed, blend=fitted.blend, gamma=fitted.gamma,
         label_anchor=fitted.anchor, search_gamma=fitted.search_gamma,
         calibration=fitted.calibration, conse_top_t=conse.top_t,
         data_root=ds.root, data_fingerprint=trainer.data_fingerprint(ds.paths),
