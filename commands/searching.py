@@ -50,19 +50,23 @@ def index_command(images_dir, model, name, trees, rebuild, method, engine, addre
 @click.command("search")
 @click.argument("query")
 @search_options
-def search_command(query, index_name, top, as_json, sheet, filter_text):
+@click.option("--feedback/--no-feedback", default=True, show_default=True,
+              help="Refine the ranking by how much images look like the best hits; --no-feedback ranks by word space alone.")
+def search_command(query, index_name, top, as_json, sheet, filter_text, feedback):
     """Images matching a text QUERY: "cat sofa", "beach + sunset - people", "dog:2 snow".
 
     Words in a part are averaged; + and - add and subtract parts; word:W
     weights a word; "quoted words" make one phrase. A query starting with
     '-' needs `--` before it: devise search -- "-people beach".
 
-    Scores are cosine similarities in [-1, 1] (Annoy's 'angular' distance d
-    is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2).
+    Scores run from -1 to 1: the cosine in word space (Annoy's 'angular'
+    distance d is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2),
+    less a seen class's lead in a trained model's index, blended with the
+    visual similarity to the best hits unless --no-feedback.
     """
     from devise.search.text import search
 
-    results = search(query, index=index_name, top=top, filter=filter_text, sheet=sheet)
+    results = search(query, index=index_name, top=top, filter=filter_text, sheet=sheet, feedback=feedback)
     print_hits(results, as_json)
     say_if_filtered_out(results)
 

@@ -41,12 +41,21 @@ def pool_size(top, count):
     return min(count, max(MIN_POOL, POOL_PER_RESULT * top))
 
 
-def rerank(pairs, vectors, query, seen_labels, gamma, top):
-    """[(id, cosine)] candidates -> the `top` best [(id, score)] by the margin score, best first."""
-    if not pairs:
-        return []
+def candidate_scores(pairs, vectors, query, seen_labels, gamma):
+    """[(id, cosine)] candidates -> (ids, margin scores), two arrays in candidate order."""
     ids = np.array([i for i, _ in pairs], np.int64)
     cos = np.array([s for _, s in pairs], np.float32)
-    scores = margin_scores(cos, best_seen_cos(vectors[ids], seen_labels, query), gamma)
-    order = np.argsort(-scores, kind="stable")[:top]
+    if not len(ids):
+        return ids, cos
+    return ids, margin_scores(cos, best_seen_cos(vectors[ids], seen_labels, query), gamma)
+
+
+def best_first(ids, scores, top):
+    """The `top` best [(id, score)], sorted by the score (ties keep candidate order)."""
+    order = np.argsort(-np.asarray(scores), kind="stable")[:top]
     return [(int(ids[j]), float(scores[j])) for j in order]
+
+
+def rerank(pairs, vectors, query, seen_labels, gamma, top):
+    """[(id, cosine)] candidates -> the `top` best [(id, score)] by the margin score, best first."""
+    return best_first(*candidate_scores(pairs, vectors, query, seen_labels, gamma), top)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import numpy as np
+
 from devise.index.filters import select
 from devise.index.store import open_index
 from devise.models import seen_margin
+from devise.models.feedback import feedback_scores
 from devise.search.filtered import nearest
 from devise.search.query import query_vector
 from devise.search.results import Hit, SearchResults, write_sheet
@@ -29,23 +32,35 @@ def _seen_labels(words, phrases):
     return words.phrase_matrix(list(phrases))
 
 
-def ranked(idx, words, vector, top, allowed=None):
-    """[(id, score)] best first: cosine, less the seen-class lead where the index's model has seen classes."""
+def ranked(idx, words, vector, top, allowed=None, feedback=True):
+    """[(id, score)] best first: cosine, less the seen-class lead where the index's model has seen
+    classes, then refined by visual feedback (models.feedback) unless `feedback` is False."""
     space, margin = idx.space("words"), idx.manifest.get("seen_margin")
-    if not margin or not margin.get("phrases"):
+    trained = bool(margin and margin.get("phrases"))
+    if not trained and not feedback:
         return nearest(space, vector, top, allowed)
     pool = nearest(space, vector, seen_margin.pool_size(top, space.count), allowed)
-    seen = _seen_labels(words, tuple(margin["phrases"]))
-    return seen_margin.rerank(pool, space.vectors, vector, seen, float(margin["gamma"]), top)
+    if trained:
+        seen = _seen_labels(words, tuple(margin["phrases"]))
+        ids, scores = seen_margin.candidate_scores(pool, space.vectors, vector, seen, float(margin["gamma"]))
+    else:
+        ids, scores = np.array([i for i, _ in pool], np.int64), np.array([s for _, s in pool], np.float32)
+    if feedback and len(ids):
+        scores = feedback_scores(scores, np.asarray(idx.vectors("features")[ids], np.float32))
+    return seen_margin.best_first(ids, scores, top)
 
 
 def search(query: str, *, index: str | None = None, top: int = 10, filter: str | None = None,
-           sheet: str | Path | None = None) -> SearchResults:
-    """Images matching a text query, best first; scores are cosine similarities in [-1, 1].
+           sheet: str | Path | None = None, feedback: bool = True) -> SearchResults:
+    """Images matching a text query, best first, by a score in [-1, 1].
 
-    In an index built with a trained model, an image's score also loses the
+    The score starts as the cosine between the query and the image in word
+    space. In an index built with a trained model, an image also loses the
     lead its best seen class holds over the query (models.seen_margin), so
-    new words are not buried under the seen classes next to them.
+    new words are not buried under the seen classes next to them. With
+    `feedback` (the default), the ranking is then refined by how much each
+    image looks like the best hits (models.feedback); feedback=False keeps
+    the word-space score alone.
 
     query: words, phrases, `+`/`-` parts and `word:2` weights ("beach + sunset - people").
     index: an index name (default: the last one built). filter: only items
@@ -55,7 +70,7 @@ def search(query: str, *, index: str | None = None, top: int = 10, filter: str |
     allowed = select(idx.items, filter) if filter else None
     words = idx.word_vectors()
     vector, _ = query_vector(query, words)
-    hits = hits_of(idx, ranked(idx, words, vector, top, allowed))
+    hits = hits_of(idx, ranked(idx, words, vector, top, allowed, feedback))
     title = f"{query}" + (f" [{filter}]" if filter else "") + f"  (index {idx.name})"
     written = write_sheet(hits, sheet, title) if sheet else None
     return SearchResults(query, idx.name, hits, filter, written)

@@ -51,9 +51,12 @@ def novelty_rate(seen_vectors, label_vectors, seen_mask, gamma=0.0):
     return float((~np.asarray(seen_mask)[scores.argmax(axis=1)]).mean())
 
 
-def search_precision(vectors, y, query_rows, label_vectors, seen_mask, gammas, k=10):
+def search_precision(vectors, y, query_rows, label_vectors, seen_mask, gammas, k=10, features=None):
     """[len(gammas)] mean precision@k of searching each `query_rows` label over `vectors`, ranked by
-    the seen-class margin score (models.seen_margin) with each gamma; y indexes rows of `label_vectors`."""
+    the seen-class margin score (models.seen_margin) with each gamma, then, where the images' unit
+    `features` are given, by visual feedback (models.feedback) as search ranks; y indexes rows of
+    `label_vectors`."""
+    from devise.models.feedback import feedback_scores
     from devise.models.seen_margin import best_seen_cos, margin_scores
 
     vectors, y = np.asarray(vectors, np.float32), np.asarray(y)
@@ -63,6 +66,8 @@ def search_precision(vectors, y, query_rows, label_vectors, seen_mask, gammas, k
     out = np.zeros(len(gammas))
     for g, gamma in enumerate(gammas):
         scores = margin_scores(cos, best[:, None], gamma)
+        if features is not None:
+            scores = feedback_scores(scores, features)
         top = np.argpartition(-scores, k - 1, axis=0)[:k]                          # [k, Q]
         out[g] = np.mean(y[top] == np.asarray(list(query_rows))[None, :])
     return out

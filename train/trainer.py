@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from devise.core.vectors import unit_rows
 from devise.models.conse import ANCHOR_K, anchored_labels
+from devise.models.feedback import feedback_params
 from devise.models.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend
 from devise.train import metrics
 from devise.train.config import CALIBRATIONS, TrainConfig
@@ -97,10 +99,12 @@ def _pseudo_round(ds, train_rows, seen, pseudo, conse, conse_vecs, config, seed)
               for t, temp, a_seen, a_novel in itertools.product(TAUS, TEMPERATURES, ALPHA_SEEN, ALPHA_NOVEL)]
     vectors = [gated_blend(head, conse_vecs[rows], seen_labels, blend) for blend in blends]
     # Text search: each pseudo-unseen class's phrase searched over these images (plain word vectors,
-    # as queries are), ranked with the seen-class margin at every gamma.
+    # as queries are), ranked with the seen-class margin at every gamma, then visual feedback.
     raw = ds.label_vectors[classes]
     y_all, queries = np.concatenate([yu, ys]), np.flatnonzero(~seen_mask)
-    search = [metrics.search_precision(v, y_all, queries, raw, seen_mask, GAMMAS) for v in vectors]
+    features = unit_rows(ds.features[rows])
+    search = [metrics.search_precision(v, y_all, queries, raw, seen_mask, GAMMAS, features=features)
+              for v in vectors]
     table = []
     for tau, scope in [(0.0, "all")] + [(t, s) for t in ANCHOR_TAUS if t for s in ANCHOR_SCOPES]:
         labels = anchored_labels(conse, raw, {"tau": tau, "scope": scope, "k": ANCHOR_K}, seen_mask)
@@ -154,7 +158,7 @@ def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, fold
     search_gamma = tables[0][search_row][2]
     info = {"pseudo_unseen": pseudo_sets, "calibration": config.calibration, "inner_zsl_hit1": float(zsl[best]),
             "inner_gzsl_h": float(h[best]), "inner_novelty_rate": float(novelty[best]),
-            "inner_search_p10": float(p10[search_row]),
+            "inner_search_p10": float(p10[search_row]), "search_feedback": feedback_params(),
             # What the other calibrations would have chosen from the same folds: evaluate scores them
             # too, so calibrations are compared on one trained head.
             "alternatives": {name: {"label_anchor": tables[0][row][0],
