@@ -127,12 +127,14 @@ def main():
         glove_txt = write_glove_text(wv, Path(tmp) / "glove.6B.50d.txt")
         search_cmd = [sys.executable, "cli.py", "search", QUERY]  # the default index: bench100k
         other_cmd = [sys.executable, "cli.py", "search", QUERY, "--index", f"bench100k-{other}"]
-        for cmd in (search_cmd, other_cmd):
+        plain_cmd = search_cmd + ["--no-feedback"]
+        for cmd in (search_cmd, other_cmd, plain_cmd):
             wall(cmd, env, 1)  # warm the page cache: the measurement is process cold start, not disk
-        ours, theirs = [], []
-        for _ in range(args.runs):  # alternately, so that load from other processes hits both alike
+        ours, theirs, plain = [], [], []
+        for _ in range(args.runs):  # alternately, so that load from other processes hits all alike
             ours += wall(search_cmd, env, 1)[0]
             theirs += wall(other_cmd, env, 1)[0]
+            plain += wall(plain_cmd, env, 1)[0]
         _, check = wall([sys.executable, "-c", CHECK % QUERY], env, 1)
         startup, _ = wall([sys.executable, "-c", "pass"], env, args.runs)
         numpy_only, _ = wall([sys.executable, "-c", "import numpy"], env, args.runs)
@@ -144,6 +146,8 @@ def main():
                             "max": round(max(ours), 3), "runs": len(ours)},
         "other_mode": other, "other_mode_search_s": {"median": round(statistics.median(theirs), 3),
                                                      "min": round(min(theirs), 3), "max": round(max(theirs), 3)},
+        "no_feedback_search_s": {"median": round(statistics.median(plain), 3), "min": round(min(plain), 3),
+                                 "max": round(max(plain), 3)},
         "tensorflow_imported": "TF_IMPORTED True" in check,
         "python_startup_s": round(statistics.median(startup), 3), "import_numpy_s": round(statistics.median(numpy_only), 3),
         "naive_s": {"median": round(statistics.median(naive), 2), "runs": len(naive),
@@ -159,6 +163,8 @@ def main():
           f'  goal <= 0.5 s; TensorFlow imported: {"yes" if report["tensorflow_imported"] else "no"}')
     o = report["other_mode_search_s"]
     print(f'  same index, forced to {other} search:  median {o["median"]:.3f} s  (min {o["min"]:.3f}, max {o["max"]:.3f})')
+    p = report["no_feedback_search_s"]
+    print(f'  same index, --no-feedback:  median {p["median"]:.3f} s  (min {p["min"]:.3f}, max {p["max"]:.3f})')
     print(f'naive: import TensorFlow + parse GloVe .txt (400k x 50) + same search:'
           f'  median {nv["median"]:.2f} s ({nv["runs"]} runs; last: {nv["breakdown"]})')
     print(f'for scale: `python -c pass` {report["python_startup_s"]:.3f} s, `import numpy` {report["import_numpy_s"]:.3f} s;'

@@ -2,7 +2,8 @@
 
 A model is trained on Caltech-101 with 20 classes held out; the whole
 collection (seen and held-out classes) is indexed twice, with that model and
-with ConSE; each held-out class's phrase is searched, and precision@10 is
+with ConSE; each held-out class's phrase is searched on each, with visual
+feedback (the default) and without it (--no-feedback), and precision@10 is
 the share of the top 10 that belong to that class.
 
     python bench/text_search.py [--data-root DIR] [--seed 0] [--json]
@@ -45,19 +46,21 @@ def main():
     for label, model in (("trained head", str(model_dir)), ("ConSE", "conse")):
         name = f"bench-text-{'model' if model != 'conse' else 'conse'}"
         devise.build_index(root, model=model, name=name, rebuild=True, progress=False)
-        per_class = {cls: precision_at_k(devise.search(phrases[cls], index=name, top=10).paths, cls)
-                     for cls in split.unseen}
-        table[label] = {"precision@10": sum(per_class.values()) / len(per_class), "per_class": per_class}
+        for suffix, feedback in (("", True), (", no feedback", False)):
+            per_class = {cls: precision_at_k(devise.search(phrases[cls], index=name, top=10, feedback=feedback).paths, cls)
+                         for cls in split.unseen}
+            table[label + suffix] = {"precision@10": sum(per_class.values()) / len(per_class), "per_class": per_class}
     report = {"held_out": split.unseen, "phrases": phrases, "seconds": round(time.perf_counter() - start, 1), **table}
     if args.json:
         print(json.dumps(report, indent=2))
         return
     print(f"Caltech-101, {len(split.unseen)} held-out classes (seed {args.seed}), {report['seconds']} s")
-    print(f"{'class':<18}{'phrase':<18}{'trained head':>14}{'ConSE':>8}")
+    print("columns: trained head / ConSE, with visual feedback (the default) and without it")
+    heads = {"trained head": "trained", "trained head, no feedback": "no fb", "ConSE": "ConSE", "ConSE, no feedback": "no fb"}
+    print(f"{'class':<18}{'phrase':<18}" + "".join(f"{h:>10}" for h in heads.values()))
     for cls in split.unseen:
-        print(f"{cls:<18}{phrases[cls]:<18}{table['trained head']['per_class'][cls]:>14.1f}{table['ConSE']['per_class'][cls]:>8.1f}")
-    print(f"{'mean precision@10':<36}{table['trained head']['precision@10']:>14.3f}{table['ConSE']['precision@10']:>8.3f}")
-
+        print(f"{cls:<18}{phrases[cls]:<18}" + "".join(f"{table[k]['per_class'][cls]:>10.1f}" for k in heads))
+    print(f"{'mean precision@10':<36}" + "".join(f"{table[k]['precision@10']:>10.3f}" for k in heads))
 
 if __name__ == "__main__":
     main()

@@ -59,7 +59,7 @@ def search_command(query, index_name, top, as_json, sheet, filter_text, feedback
     weights a word; "quoted words" make one phrase. A query starting with
     '-' needs `--` before it: devise search -- "-people beach".
 
-    Scores run from -1 to 1: the cosine in word space (Annoy's 'angular'
+    Scores are at most 1: the cosine in word space (Annoy's 'angular'
     distance d is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2),
     less a seen class's lead in a trained model's index, blended with the
     visual similarity to the best hits unless --no-feedback.

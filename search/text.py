@@ -52,7 +52,7 @@ def ranked(idx, words, vector, top, allowed=None, feedback=True):
 
 def search(query: str, *, index: str | None = None, top: int = 10, filter: str | None = None,
            sheet: str | Path | None = None, feedback: bool = True) -> SearchResults:
-    """Images matching a text query, best first, by a score in [-1, 1].
+    """Images matching a text query, best first, by a score of at most 1.
 
     The score starts as the cosine between the query and the image in word
     space. In an index built with a trained model, an image also loses the

@@ -89,3 +89,13 @@ def test_search_with_feedback_ranks_by_the_score_it_shows(colours, run):
     assert sum("/red/" in r["path"] for r in refined[:8]) >= sum("/red/" in r["path"] for r in plain[:8])
     api = devise.search("red", index="colours", top=12, feedback=False)
     assert api.paths == [r["path"] for r in plain]
+
+
+def test_one_matching_image_among_unrelated_ones_keeps_first_place():
+    """A collection with a single cat photo: the other best hits are unrelated photos, whose average
+    (non-negative features share a direction) must not outvote it. Equal weights lose it here."""
+    for seed in (0, 3, 4):
+        rng = np.random.default_rng(seed)
+        looks = _unit(rng.exponential(size=(30, 64)) ** 2)
+        first = np.concatenate([[0.9], rng.uniform(0.3, 0.6, 29)]).astype(np.float32)
+        assert np.argmax(feedback.feedback_scores(first, looks)) == 0, seed

@@ -76,6 +76,9 @@ def test_search_answers_the_cli_json(colours, run, query, extra):
     assert got.json() == cli_json(run, *args)
     if query == "red":
         assert all("/red/" in hit["path"] for hit in got.json()["results"][:8])
+        plain = client_for().get("/api/search", params={"q": query, "feedback": "0"})
+        assert plain.json() == cli_json(run, "search", query, "--index", "colours", "--no-feedback")
+        assert client_for().get("/api/search", params={"q": query, "feedback": "maybe"}).status_code == 400
 
 
 def test_similar_and_tag_of_an_indexed_image_need_no_backbone(colours, run, backbone_calls):

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from devise.web import items, uploads
-from devise.web.responses import answer, text, whole
+from devise.web.responses import answer, switch, text, whole
 from devise.web.security import check_post
 
 MAX_TOP = 10000
@@ -39,13 +39,13 @@ def _labels(params):
 
 
 async def search(request):
-    """GET q, index, top, filter -> `devise search Q --json`."""
+    """GET q, index, top, filter, feedback (1 or 0) -> `devise search Q --json [--no-feedback]`."""
     import devise
 
     p = request.query_params
     query = p.get("q", "")
     result = await run_in_threadpool(devise.search, query, index=index_of(request), top=whole(p, "top", 10, 1, MAX_TOP),
-                                     filter=text(p, "filter"))
+                                     filter=text(p, "filter"), feedback=switch(p, "feedback", True))
     return answer(result)
 
 

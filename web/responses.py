@@ -88,6 +88,18 @@ def choice(params, name, default, allowed):
     return value
 
 
+def switch(params, name, default):
+    """A yes/no query parameter: 1/true/yes/on or 0/false/no/off, else 400."""
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    value = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+             "off": False}.get(raw.lower())
+    if value is None:
+        raise HTTPException(400, f"{name}: use 1 or 0 (true or false), not {raw[:40]!r}.")
+    return value
+
+
 def text(params, name):
     """An optional text parameter: None when absent or blank."""
     value = params.get(name)
