@@ -98,6 +98,23 @@ def test_search_shows_the_expected_top_image_and_keeps_it_in_the_url(site, page)
     wait_until(page, "document.querySelector('#results .card img').naturalWidth > 0")
 
 
+def test_search_without_feedback_from_the_checkbox(site, page):
+    import devise
+
+    expected = [hit.path for hit in devise.search("green + red", index="colours", top=24, feedback=False).results]
+    assert expected != [hit.path for hit in devise.search("green + red", index="colours", top=24).results]
+    page.goto(f"{site.url}/?view=search")
+    page.fill("#q", "green + red")
+    page.uncheck("#feedback")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results .card")
+    assert "feedback=0" in page.url
+    assert page.locator("#results .card").evaluate_all("cards => cards.map(c => c.dataset.path)") == expected
+    page.goto(page.url)  # the deep link keeps the box unticked
+    page.wait_for_selector("#results .card")
+    assert not page.is_checked("#feedback")
+
+
 def test_upload_shows_similar_images_and_tags(site, page, tmp_path):
     mine = make_image(tmp_path / "upload" / "mine.jpg", (222, 28, 32), seed=77)
     page.goto(f"{site.url}/?view=similar")

@@ -121,9 +121,11 @@
     $("#q").value = state.q || "";
     $("#filter").value = state.filter || "";
     $("#top").value = state.top || 24;
+    $("#feedback").checked = state.feedback !== "0";
     if (!state.q) { setStatus("#search-status", "Type words to search: the query language of `devise search`."); return; }
     setStatus("#search-status", "searching…");
-    const found = await getJson("/api/search", { q: state.q, index: state.index, top: $("#top").value, filter: state.filter });
+    const found = await getJson("/api/search", { q: state.q, index: state.index, top: $("#top").value, filter: state.filter,
+                                                 feedback: state.feedback });
     if (ticket !== serial) return;
     await showHits(found.results, $("#results"));
     setStatus("#search-status", found.results.length
@@ -396,7 +398,8 @@
     $("#index-picker").addEventListener("change", (event) => go({ ...state, index: event.target.value, id: undefined }));
     $("#search-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      go({ view: "search", q: $("#q").value.trim(), filter: $("#filter").value.trim(), top: $("#top").value });
+      go({ view: "search", q: $("#q").value.trim(), filter: $("#filter").value.trim(), top: $("#top").value,
+           feedback: $("#feedback").checked ? undefined : "0" });
     });
     $("#walk-form").addEventListener("submit", (event) => {
       event.preventDefault();
