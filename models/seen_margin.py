@@ -55,7 +55,3 @@ def best_first(ids, scores, top):
     order = np.argsort(-np.asarray(scores), kind="stable")[:top]
     return [(int(ids[j]), float(scores[j])) for j in order]
 
-
-def rerank(pairs, vectors, query, seen_labels, gamma, top):
-    """[(id, cosine)] candidates -> the `top` best [(id, score)] by the margin score, best first."""
-    return best_first(*candidate_scores(pairs, vectors, query, seen_labels, gamma), top)

@@ -1,7 +1,9 @@
 """Ranked results shared by text and image search, and their contact sheets.
 
-Every score is a cosine similarity in [-1, 1] (index.ann converts Annoy's
-angular distance back to it), and lists are sorted by it, best first.
+Scores start from a cosine similarity in [-1, 1] (index.ann converts Annoy's
+angular distance back to it); text search may re-rank by the seen-class
+margin and visual feedback (search.text). Lists are sorted by the score
+they show, best first.
 """
 from __future__ import annotations
 

@@ -2,8 +2,10 @@
 
 A query is parsed into one unit vector in the index's word space
 (search.query) and matched against the images projected into that space.
-Only NumPy, Annoy and the memory-mapped word vectors are loaded, so a cold
-process answers in a few hundred milliseconds, without TensorFlow.
+The best candidates are then re-ranked (models.seen_margin,
+models.feedback), reading their rows of the memory-mapped features. Only
+NumPy, Annoy and memory-mapped arrays are loaded, so a cold process answers
+in a few hundred milliseconds, without TensorFlow.
 """
 from __future__ import annotations
 

@@ -81,12 +81,20 @@ def test_search_without_feedback_shows_plain_cosines(colours, run):
 
 def test_search_with_feedback_ranks_by_the_score_it_shows(colours, run):
     import devise
+    from devise.index.store import open_index
+    from devise.search.query import query_vector
 
     refined = _results(run, "red")
     scores = [r["score"] for r in refined]
-    assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
+    assert scores == sorted(scores, reverse=True) and all(s <= 1.0 for s in scores)
+    # The 48-image index is one candidate pool: the shown scores are feedback over every image's cosine.
+    idx = open_index("colours")
+    vector, _ = query_vector("red", idx.word_vectors())
+    expected = feedback.feedback_scores(idx.vectors("words") @ vector, np.asarray(idx.vectors("features")))
+    path_ids = {idx.items[i]["path"]: i for i in range(len(idx))}
+    assert scores == pytest.approx([float(expected[path_ids[r["path"]]]) for r in refined], abs=1e-5)
     plain = _results(run, "red", "--no-feedback")
-    assert sum("/red/" in r["path"] for r in refined[:8]) >= sum("/red/" in r["path"] for r in plain[:8])
+    assert scores != pytest.approx([r["score"] for r in plain], abs=1e-3)
     api = devise.search("red", index="colours", top=12, feedback=False)
     assert api.paths == [r["path"] for r in plain]
 
@@ -99,3 +107,10 @@ def test_one_matching_image_among_unrelated_ones_keeps_first_place():
         looks = _unit(rng.exponential(size=(30, 64)) ** 2)
         first = np.concatenate([[0.9], rng.uniform(0.3, 0.6, 29)]).astype(np.float32)
         assert np.argmax(feedback.feedback_scores(first, looks)) == 0, seed
+
+
+def test_a_filter_leaving_fewer_candidates_than_the_feedback_uses(colours, run):
+    found = _results(run, "blue", "--filter", "path:*red/001* OR path:*green/002*")
+    assert sorted(r["path"].split("/")[-2] for r in found) == ["green", "red"]
+    assert found[0]["score"] >= found[1]["score"]
+    assert _results(run, "blue", "--filter", "path:*nothing*") == []

@@ -19,11 +19,15 @@ IMAGES = _unit([1.0, 0.1, 0.0],     # 0: a chair, firmly on its class vector
                [0.0, 0.0, 1.0])     # 2: unrelated
 
 
+def rerank(pairs, vectors, query, seen_labels, gamma, top):
+    return seen_margin.best_first(*seen_margin.candidate_scores(pairs, vectors, query, seen_labels, gamma), top)
+
+
 def test_a_seen_class_image_loses_its_lead_over_the_query():
     cos = IMAGES @ STOOL
     assert np.argmax(cos) == 0  # plain cosine puts the chair first
     pairs = [(i, float(c)) for i, c in enumerate(cos)]
-    ranked = seen_margin.rerank(pairs, IMAGES, STOOL, CHAIR[None, :], gamma=0.0, top=3)
+    ranked = rerank(pairs, IMAGES, STOOL, CHAIR[None, :], gamma=0.0, top=3)
     assert [i for i, _ in ranked] == [1, 0, 2]
     scores = [s for _, s in ranked]
     assert scores == sorted(scores, reverse=True)
@@ -32,9 +36,9 @@ def test_a_seen_class_image_loses_its_lead_over_the_query():
 
 def test_a_large_gamma_or_a_seen_query_leaves_cosine_order():
     pairs = [(i, float(c)) for i, c in enumerate(IMAGES @ STOOL)]
-    assert [i for i, _ in seen_margin.rerank(pairs, IMAGES, STOOL, CHAIR[None, :], gamma=1.0, top=3)] == [0, 1, 2]
+    assert [i for i, _ in rerank(pairs, IMAGES, STOOL, CHAIR[None, :], gamma=1.0, top=3)] == [0, 1, 2]
     chair_pairs = [(i, float(c)) for i, c in enumerate(IMAGES @ CHAIR)]
-    ranked = seen_margin.rerank(chair_pairs, IMAGES, CHAIR, CHAIR[None, :], gamma=0.0, top=3)
+    ranked = rerank(chair_pairs, IMAGES, CHAIR, CHAIR[None, :], gamma=0.0, top=3)
     assert ranked == sorted(chair_pairs, key=lambda p: -p[1])  # searching the seen class itself: unchanged
 
 

@@ -52,22 +52,25 @@ def novelty_rate(seen_vectors, label_vectors, seen_mask, gamma=0.0):
 
 
 def search_precision(vectors, y, query_rows, label_vectors, seen_mask, gammas, k=10, features=None):
-    """[len(gammas)] mean precision@k of searching each `query_rows` label over `vectors`, ranked by
-    the seen-class margin score (models.seen_margin) with each gamma, then, where the images' unit
-    `features` are given, by visual feedback (models.feedback) as search ranks; y indexes rows of
-    `label_vectors`."""
+    """[len(gammas)] mean precision@k of searching each `query_rows` label over `vectors` as search
+    ranks: each query's candidates are its cosine top seen_margin.pool_size(k, N), re-ranked by the
+    seen-class margin score (models.seen_margin) with each gamma, then, where the images' unit
+    `features` are given, by visual feedback (models.feedback); y indexes rows of `label_vectors`."""
     from devise.models.feedback import feedback_scores
-    from devise.models.seen_margin import best_seen_cos, margin_scores
+    from devise.models.seen_margin import best_seen_cos, margin_scores, pool_size
 
     vectors, y = np.asarray(vectors, np.float32), np.asarray(y)
     k = min(k, len(y))
     best = best_seen_cos(vectors, label_vectors[np.asarray(seen_mask)])
     cos = vectors @ np.asarray(label_vectors, np.float32)[list(query_rows)].T          # [N, Q]
+    pool = pool_size(k, len(y))
+    in_pool = np.zeros(cos.shape, bool)
+    np.put_along_axis(in_pool, np.argpartition(-cos, pool - 1, axis=0)[:pool], True, axis=0)
     out = np.zeros(len(gammas))
     for g, gamma in enumerate(gammas):
-        scores = margin_scores(cos, best[:, None], gamma)
+        scores = np.where(in_pool, margin_scores(cos, best[:, None], gamma), np.float32(-1e9))
         if features is not None:
-            scores = feedback_scores(scores, features)
+            scores = np.where(in_pool, feedback_scores(scores, features), -np.inf)
         top = np.argpartition(-scores, k - 1, axis=0)[:k]                          # [k, Q]
         out[g] = np.mean(y[top] == np.asarray(list(query_rows))[None, :])
     return out

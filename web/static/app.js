@@ -121,7 +121,7 @@
     $("#q").value = state.q || "";
     $("#filter").value = state.filter || "";
     $("#top").value = state.top || 24;
-    $("#feedback").checked = state.feedback !== "0";
+    $("#feedback").checked = !["0", "false", "no", "off"].includes(String(state.feedback || "").toLowerCase());
     if (!state.q) { setStatus("#search-status", "Type words to search: the query language of `devise search`."); return; }
     setStatus("#search-status", "searching…");
     const found = await getJson("/api/search", { q: state.q, index: state.index, top: $("#top").value, filter: state.filter,
