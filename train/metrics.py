@@ -66,11 +66,16 @@ def search_precision(vectors, y, query_rows, label_vectors, seen_mask, gammas, k
     pool = pool_size(k, len(y))
     in_pool = np.zeros(cos.shape, bool)
     np.put_along_axis(in_pool, np.argpartition(-cos, pool - 1, axis=0)[:pool], True, axis=0)
+    # Feedback only moves candidates, so it runs on the rows some query's pool holds (CIFAR-10's
+    # folds: about 1,000 of 16,000), which keeps calibration's cost close to that of no feedback.
+    rows = np.flatnonzero(in_pool.any(axis=1))
+    pooled_features = None if features is None else np.asarray(features, np.float32)[rows]
     out = np.zeros(len(gammas))
     for g, gamma in enumerate(gammas):
-        scores = np.where(in_pool, margin_scores(cos, best[:, None], gamma), np.float32(-1e9))
-        if features is not None:
-            scores = np.where(in_pool, feedback_scores(scores, features), -np.inf)
+        scores = np.where(in_pool, margin_scores(cos, best[:, None], gamma), np.float32(-np.inf))
+        if pooled_features is not None:
+            refined = feedback_scores(np.where(in_pool[rows], scores[rows], np.float32(-1e9)), pooled_features)
+            scores[rows] = np.where(in_pool[rows], refined, -np.inf)
         top = np.argpartition(-scores, k - 1, axis=0)[:k]                          # [k, Q]
         out[g] = np.mean(y[top] == np.asarray(list(query_rows))[None, :])
     return out
