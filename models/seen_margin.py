@@ -41,10 +41,14 @@ def pool_size(top, count):
     return min(count, max(MIN_POOL, POOL_PER_RESULT * top))
 
 
+def pool_arrays(pairs):
+    """[(id, cosine)] candidates -> (ids, cosines), two arrays in candidate order."""
+    return np.array([i for i, _ in pairs], np.int64), np.array([s for _, s in pairs], np.float32)
+
+
 def candidate_scores(pairs, vectors, query, seen_labels, gamma):
     """[(id, cosine)] candidates -> (ids, margin scores), two arrays in candidate order."""
-    ids = np.array([i for i, _ in pairs], np.int64)
-    cos = np.array([s for _, s in pairs], np.float32)
+    ids, cos = pool_arrays(pairs)
     if not len(ids):
         return ids, cos
     return ids, margin_scores(cos, best_seen_cos(vectors[ids], seen_labels, query), gamma)
@@ -54,4 +58,3 @@ def best_first(ids, scores, top):
     """The `top` best [(id, score)], sorted by the score (ties keep candidate order)."""
     order = np.argsort(-np.asarray(scores), kind="stable")[:top]
     return [(int(ids[j]), float(scores[j])) for j in order]
-

@@ -46,7 +46,7 @@ def ranked(idx, words, vector, top, allowed=None, feedback=True):
         seen = _seen_labels(words, tuple(margin["phrases"]))
         ids, scores = seen_margin.candidate_scores(pool, space.vectors, vector, seen, float(margin["gamma"]))
     else:
-        ids, scores = np.array([i for i, _ in pool], np.int64), np.array([s for _, s in pool], np.float32)
+        ids, scores = seen_margin.pool_arrays(pool)
     if feedback and len(ids):
         scores = feedback_scores(scores, np.asarray(idx.vectors("features")[ids], np.float32))
     return seen_margin.best_first(ids, scores, top)
