@@ -62,5 +62,6 @@ def main():
         print(f"{cls:<18}{phrases[cls]:<18}" + "".join(f"{table[k]['per_class'][cls]:>10.1f}" for k in heads))
     print(f"{'mean precision@10':<36}" + "".join(f"{table[k]['precision@10']:>10.3f}" for k in heads))
 
+
 if __name__ == "__main__":
     main()
