@@ -31,10 +31,6 @@ ALPHA_SEEN = (0.6, 0.8, 1.0)
 ALPHA_NOVEL = (0.0, 0.2)
 GAMMAS = tuple(np.round(np.linspace(0.0, 0.4, 21), 2))
 CALIBRATION_FOLDS = 5
-# With few seen classes each fold holds one or two pseudo-unseen classes, and which ones decides the
-# calibration: under FEW_SEEN seen classes the class folds run twice, over two permutations, so every
-# seen class is pseudo-unseen twice (CIFAR-10's eight: 2 rounds of 4 folds; Caltech-101's 81: 1 of 5).
-FEW_SEEN = 16
 # Label anchoring (ConSE.anchor) temperatures tried; 0 leaves the word vectors as they are.
 ANCHOR_TAUS = (0.0, 0.03, 0.05, 0.1)
 # Which labels are anchored: every one, or only those the head never trained on (seen labels
@@ -136,24 +132,22 @@ def _pick(zsl, h, novelty, calibration):
 
 def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, folds=CALIBRATION_FOLDS):
     """Choose the label anchor, the gated blend and gamma on class folds of the seen classes
-    (every seen class is pseudo-unseen once per round; no held-out class is looked at).
+    (every seen class is pseudo-unseen exactly once; no held-out class is looked at).
     A single random pseudo split is too noisy, above all with few seen classes (CIFAR-10's
-    eight), where how well ConSE knows the few pseudo-unseen classes decides gamma: there the
-    folds run twice (FEW_SEEN), and the "novelty" calibration sets gamma from seen
-    images alone."""
+    eight), where how well ConSE knows the few pseudo-unseen classes decides gamma; the
+    "novelty" calibration sets gamma from seen images alone for that case."""
     seen = sorted(seen)
     folds = min(folds, len(seen) // 2)
     if folds < 2:
         return dict(NO_ANCHOR), dict(DEFAULT_BLEND), 0.0, 0.0, {"skipped": "too few seen classes to calibrate"}
     seed = config.seed
+    order = np.random.default_rng(seed + 101).permutation(seen)
     pseudo_sets, tables = [], []
-    for round_ in range(2 if len(seen) < FEW_SEEN else 1):
-        order = np.random.default_rng(seed + 101 + 1000 * round_).permutation(seen)
-        for r in range(folds):
-            pseudo, table = _pseudo_round(ds, train_rows, seen, order[r::folds].tolist(), conse, conse_vecs,
-                                          config, seed + 101 + round_ * folds + r)
-            pseudo_sets.append(pseudo)
-            tables.append(table)
+    for r in range(folds):
+        pseudo, table = _pseudo_round(ds, train_rows, seen, order[r::folds].tolist(), conse, conse_vecs, config,
+                                      seed + 101 + r)
+        pseudo_sets.append(pseudo)
+        tables.append(table)
     zsl, h, novelty, p10 = (np.mean([[row[i] for row in t] for t in tables], axis=0) for i in (3, 4, 5, 6))
     picks = {name: _pick(zsl, h, novelty, name) for name in CALIBRATIONS}
     best = picks[config.calibration]
