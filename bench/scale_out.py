@@ -12,9 +12,11 @@ each run splits into start-up (until the first batch is committed: Ray's
 start, the actors loading their backbones, the first batch) and steady state
 (first commit to last). The driver ingest rate is FeatureCache.store fed with
 synthetic rows shaped as the actors send them, no model: the most rows per
-second any number of workers can deliver through one driver.
+second any number of workers can deliver through one driver. "driver CPU s"
+is the CPU time of the driver process during a run (for the local engine,
+all of the work; for Ray, what the driver takes from the actors' cores).
 
-    python bench/scale_out.py [--images 1000] [--batch-size 64] [--json]
+    python bench/scale_out.py [--images 1000 [5000 ...]] [--batch-size 64] [--json]
 """
 import argparse
 import json
@@ -66,10 +68,10 @@ def one_run(paths, backbone, engine, workers, running, batch_size, commits, conv
     set_home(fresh)
     commits.clear()
     ray = _started_ray(workers) if running else None
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _driver_cpu()
     done = embed_paths(paths, backbone, batch_size=batch_size, workers=workers, progress=False, warn_bad=False,
                        engine=engine)
-    total = time.perf_counter() - t0
+    total, driver_cpu = time.perf_counter() - t0, _driver_cpu() - cpu0
     if ray is not None:
         ray.shutdown()
     first = commits[0][0]
@@ -79,7 +81,16 @@ def one_run(paths, backbone, engine, workers, running, batch_size, commits, conv
     steady = round(steady_rows / (last - first), 1) if len(commits) >= 3 and last > first else None
     return {"engine": engine, "workers": workers or "threads", "ray_already_running": running, "embedded": done.computed,
             "seconds": round(total, 2), "img_s": round(len(paths) / total, 1), "startup_s": round(first - t0, 2),
-            "steady_img_s": steady, "after_last_commit_s": round(t0 + total - last, 2), "commits": len(commits)}
+            "steady_img_s": steady, "after_last_commit_s": round(t0 + total - last, 2), "commits": len(commits),
+            "driver_cpu_s": round(driver_cpu, 1)}
+
+
+def _driver_cpu():
+    """CPU seconds of this process (all its threads): what the driver takes from the cores the actors use."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _started_ray(workers):
@@ -115,45 +126,65 @@ def ingest_rate(backbone, batch_size, rows=20000):
     return {"rows": rows, "batch_size": batch_size, "seconds": round(seconds, 2), "rows_s": round(rows / seconds)}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--folder", default=str(DEFAULT_DATA_ROOT / "caltech101"))
-    ap.add_argument("--images", type=int, default=1000)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-
-    from devise.models.backbones import get_backbone
-
-    paths = sample(args.folder, args.images)
-    backbone = get_backbone()
-    commits = timed_commits()
-    from devise.models.backbones.tflite_runtime import cache_folder
-
-    converted = cache_folder()
-    runs = [one_run(paths, backbone, engine, workers, running, args.batch_size, commits, converted)
+def measure(folder, count, backbone, batch_size, commits, converted):
+    """Every engine of RUNS on the same `count` images; the ratios are against the local engine's run."""
+    paths = sample(folder, count)
+    runs = [one_run(paths, backbone, engine, workers, running, batch_size, commits, converted)
             for engine, workers, running in RUNS]
     local = runs[0]
     for run in runs[1:]:
         run["ratio_vs_local"] = round(run["img_s"] / local["img_s"], 3)
         if run["steady_img_s"] and local["steady_img_s"]:
             run["steady_ratio_vs_local"] = round(run["steady_img_s"] / local["steady_img_s"], 3)
-    result = {"images": len(paths), "backbone": backbone.name, "cpus": os.cpu_count(),
-              "load_before": os.getloadavg()[0], "batch_size": args.batch_size, "runs": runs,
+    return {"images": len(paths), "load_before": os.getloadavg()[0], "runs": runs}
+
+
+def print_table(size, backbone, batch_size):
+    print(f"{size['images']} Caltech-101 images (seed 0), {backbone.name}, {os.cpu_count()} CPUs, "
+          f"batch {batch_size}, 1-min load before: {size['load_before']:.2f}")
+    print(f"{'engine':<34}{'total s':>9}{'img/s':>8}{'start-up s':>12}{'steady img/s':>14}{'ratio':>7}"
+          f"{'steady ratio':>14}{'driver CPU s':>14}")
+    for run in size["runs"]:
+        print(f"{run_name(run):<34}{run['seconds']:>9.1f}{run['img_s']:>8.1f}{run['startup_s']:>12.1f}"
+              f"{run['steady_img_s'] or float('nan'):>14.1f}{run.get('ratio_vs_local', 1.0):>7.3f}"
+              f"{run.get('steady_ratio_vs_local', 1.0 if run['engine'] == 'local' else float('nan')):>14.3f}"
+              f"{run['driver_cpu_s']:>14.1f}")
+
+
+def run_name(run):
+    name = "local" if run["engine"] == "local" else f"ray, {run['workers']} worker(s)"
+    return name + (", Ray already up" if run["ray_already_running"] else "")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--folder", default=str(DEFAULT_DATA_ROOT / "caltech101"))
+    ap.add_argument("--images", type=int, nargs="+", default=[1000],
+                    help="job sizes; several show how a longer job amortises Ray's start-up")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from devise.models.backbones import get_backbone
+    from devise.models.backbones.tflite_runtime import cache_folder
+
+    backbone = get_backbone()
+    commits, converted = timed_commits(), cache_folder()
+    sizes = [measure(args.folder, count, backbone, args.batch_size, commits, converted) for count in args.images]
+    result = {"backbone": backbone.name, "cpus": os.cpu_count(), "batch_size": args.batch_size, "sizes": sizes,
               "driver_ingest": [ingest_rate(backbone, size) for size in sorted({args.batch_size, 512})]}
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{len(paths)} Caltech-101 images (seed 0), {backbone.name}, {result['cpus']} CPUs, "
-          f"batch {args.batch_size}, 1-min load before: {result['load_before']:.2f}")
-    print(f"{'engine':<30}{'total s':>9}{'img/s':>8}{'start-up s':>12}{'steady img/s':>14}{'ratio':>7}"
-          f"{'steady ratio':>14}")
-    for run in runs:
-        name = "local" if run["engine"] == "local" else f"ray, {run['workers']} worker(s)"
-        name += ", Ray already up" if run["ray_already_running"] else ""
-        print(f"{name:<30}{run['seconds']:>9.1f}{run['img_s']:>8.1f}{run['startup_s']:>12.1f}"
-              f"{run['steady_img_s'] or float('nan'):>14.1f}{run.get('ratio_vs_local', 1.0):>7.3f}"
-              f"{run.get('steady_ratio_vs_local', 1.0 if run is local else float('nan')):>14.3f}")
+    for size in sizes:
+        print_table(size, backbone, args.batch_size)
+        print()
+    if len(sizes) > 1:
+        print("whole-job ratio to local by job size (img/s, start-up included)")
+        print(f"{'engine':<34}" + "".join(f"{size['images']:>10,}" for size in sizes))
+        for i, run in enumerate(sizes[0]["runs"][1:], start=1):
+            print(f"{run_name(run):<34}" + "".join(f"{size['runs'][i]['ratio_vs_local']:>10.3f}" for size in sizes))
+        print()
     for ingest in result["driver_ingest"]:
         print(f"driver ingest (FeatureCache.store, synthetic rows, commits of {ingest['batch_size']}): "
               f"{ingest['rows_s']:,} rows/s ({ingest['rows']:,} rows in {ingest['seconds']} s)")
