@@ -1,6 +1,7 @@
 """Feature-extraction throughput: every backbone runtime, the full pipeline and the machine's peak, in one run.
 
-- Runtimes: each variant (runtime x threads x batch size, and Keras on the
+- Runtimes: each variant (runtime x threads x batch size, the tflite
+  interpreter's images per invoke, and Keras on the
   JAX and PyTorch backends where installed) runs in its own process on the
   same pre-decoded tensors, after a warm-up batch; best and median of
   --repeats timed passes. Slow variants (xla, jax, torch on CPU) time fewer images.
@@ -27,21 +28,24 @@ import time
 
 import numpy as np
 
+from devise.models.backbones.tflite_runtime import INVOKE_BATCH
+
 from common import DEFAULT_DATA_ROOT
 
 CPUS = len(os.sched_getaffinity(0))
-# (label, KERAS_BACKEND, DEVISE_RUNTIME, DEVISE_THREADS, batch size, image cap)
+# (label, KERAS_BACKEND, DEVISE_RUNTIME, DEVISE_THREADS, batch size, image cap, tflite images per invoke)
 VARIANTS = [
-    ("keras tf.function", "tensorflow", "keras", None, 64, None),
-    ("keras tf.function, 1 thread", "tensorflow", "keras", 1, 64, None),
-    ("keras tf.function, batch 16", "tensorflow", "keras", None, 16, None),
-    ("xla (jit_compile)", "tensorflow", "xla", None, 16, 16),
-    ("tflite xnnpack", "tensorflow", "tflite", None, 64, None),
-    ("tflite xnnpack, 1 thread", "tensorflow", "tflite", 1, 64, None),
-    ("tflite xnnpack, batch 1", "tensorflow", "tflite", None, 1, None),
-    ("tflite xnnpack, batch 8", "tensorflow", "tflite", None, 8, None),
-    ("keras on jax (cpu)", "jax", None, None, 32, 64),
-    ("keras on torch (cpu)", "torch", None, None, 32, 64),
+    ("keras tf.function", "tensorflow", "keras", None, 64, None, None),
+    ("keras tf.function, 1 thread", "tensorflow", "keras", 1, 64, None, None),
+    ("keras tf.function, batch 16", "tensorflow", "keras", None, 16, None, None),
+    ("xla (jit_compile)", "tensorflow", "xla", None, 16, 16, None),
+    ("tflite xnnpack", "tensorflow", "tflite", None, 64, None, None),
+    ("tflite xnnpack, 1 thread", "tensorflow", "tflite", 1, 64, None, None),
+    ("tflite xnnpack, invoke 8", "tensorflow", "tflite", None, 64, None, 8),
+    ("tflite xnnpack, invoke 64", "tensorflow", "tflite", None, 64, None, 64),
+    ("tflite xnnpack, 1 thr, invoke 64", "tensorflow", "tflite", 1, 64, None, 64),
+    ("keras on jax (cpu)", "jax", None, None, 32, 64, None),
+    ("keras on torch (cpu)", "torch", None, None, 32, 64, None),
 ]
 
 
@@ -65,13 +69,15 @@ def worker(args):
     t0 = time.perf_counter()
     backbone = get_backbone()
     backbone.batch_size = args.batch_size
+    if args.invoke_batch:  # the tflite predictor's images per invoke (models/backbones/tflite_runtime.py)
+        backbone._run.invoke_batch = args.invoke_batch
     load_s = time.perf_counter() - t0
     rates = timed_passes(backbone.predict, images, args.batch_size, args.repeats)
     print(json.dumps({"runtime": backbone.runtime, "load_s": load_s, "rates": rates}))
 
 
 def run_variant(variant, tensors, count, repeats):
-    label, keras_backend, runtime, threads, batch, cap = variant
+    label, keras_backend, runtime, threads, batch, cap, invoke = variant
     env = {**os.environ, "KERAS_BACKEND": keras_backend}
     env.pop("DEVISE_RUNTIME", None)
     env.pop("DEVISE_THREADS", None)
@@ -80,11 +86,13 @@ def run_variant(variant, tensors, count, repeats):
     if not os.path.exists(path):
         np.save(path, np.load(tensors)[:cap])
     done = subprocess.run([sys.executable, __file__, "--worker", path, "--batch-size", str(batch),
-                           "--repeats", str(repeats)], env=env, capture_output=True, text=True)
+                           "--repeats", str(repeats), "--invoke-batch", str(invoke or 0)], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         return {"label": label, "error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
     out = json.loads(done.stdout.strip().splitlines()[-1])
+    default_invoke = INVOKE_BATCH if out["runtime"] == "tflite" else None
     return {"label": label, "runtime": out["runtime"], "threads": threads or CPUS, "batch": batch,
+            "invoke": invoke or default_invoke,
             "images": min(count, cap or count), "load_s": round(out["load_s"], 1),
             "best_img_s": round(max(out["rates"]), 1), "median_img_s": round(statistics.median(out["rates"]), 1)}
 
@@ -129,6 +137,7 @@ def main():
     ap.add_argument("--variants", default="", help="comma-separated substrings: run only matching variants")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--invoke-batch", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         return worker(args)
@@ -193,12 +202,12 @@ def _print_table(r, args):
     print(f"Lite0: {r['gmacs_per_image']} GMACs = {r['gflop_per_image']} GFLOP per image (conv + dense, counted); "
           f"float32 matmul peak {r['matmul_peak_gflop_s']} GFLOP/s")
     print(f"\nmodel only, pre-decoded tensors, best / median of {args.repeats}:")
-    print(f"{'variant':<30}{'thr':>4}{'batch':>6}{'imgs':>6}{'load s':>8}{'best':>8}{'median':>8}{'GFLOP/s':>9}{'%peak':>7}")
+    print(f"{'variant':<34}{'thr':>4}{'batch':>6}{'invoke':>7}{'imgs':>6}{'load s':>8}{'best':>8}{'median':>8}{'GFLOP/s':>9}{'%peak':>7}")
     for v in r["variants"]:
         if "error" in v:
-            print(f"{v['label']:<30}  not measured: {v['error']}")
+            print(f"{v['label']:<34}  not measured: {v['error']}")
             continue
-        print(f"{v['label']:<30}{v['threads']:>4}{v['batch']:>6}{v['images']:>6}{v['load_s']:>8}"
+        print(f"{v['label']:<34}{v['threads']:>4}{v['batch']:>6}{v['invoke'] or '-':>7}{v['images']:>6}{v['load_s']:>8}"
               f"{v['best_img_s']:>8}{v['median_img_s']:>8}{v['gflop_s']:>9}{v['percent_of_peak']:>7}")
     print(f"\n{'default runtime, first load (converts)':<38}{r['first_load_s']:8.1f} s")
     later = [v["load_s"] for v in r["variants"] if v.get("label") == "tflite xnnpack"]

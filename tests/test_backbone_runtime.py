@@ -30,7 +30,7 @@ def test_default_runtime_gives_the_keras_graphs_features_on_real_photos():
     assert min_cosine(features, ref_features) >= 0.9999
     assert min_cosine(logits, ref_logits) >= 0.9999
     assert (logits.argmax(1) == ref_logits.argmax(1)).all()
-    # A smaller batch after a larger one resizes the interpreter's input.
+    # Fewer images than the last call: the same features.
     few_features, few_logits = default.predict(photos[:3])
     assert min_cosine(few_features, ref_features[:3]) >= 0.9999
     assert min_cosine(few_logits, ref_logits[:3]) >= 0.9999
@@ -92,6 +92,21 @@ def test_flatbuffer_is_converted_once_and_rebuilt_when_damaged(monkeypatch):
     assert len(conversions) == 4
     predict = tflite_runtime.TFLitePredictor(path.read_bytes(), threads=1)
     assert predict(_pixels(2))[1].shape == (2, 1000)
+
+
+def test_images_per_invoke_do_not_change_the_outputs():
+    """The predictor splits a call into invokes of `invoke_batch` images; any split gives the same rows."""
+    data = tflite_runtime.flatbuffer_for(_tiny_model(), TINY, "tiny_invoke")
+    images = _pixels(7)
+    whole = tflite_runtime.TFLitePredictor(data, threads=1, invoke_batch=64)(images)
+    assert tflite_runtime.TFLitePredictor(data).invoke_batch == tflite_runtime.INVOKE_BATCH
+    for invoke_batch in (1, 3):
+        predict = tflite_runtime.TFLitePredictor(data, threads=1, invoke_batch=invoke_batch)
+        for rows in (7, 2, 7):  # the interpreter is resized down and up again on the way
+            outputs = predict(images[:rows])
+            assert [o.shape[0] for o in outputs] == [rows, rows]
+            for got, want in zip(outputs, whole):
+                np.testing.assert_allclose(got, want[:rows], rtol=1e-6, atol=1e-6)
 
 
 def test_default_falls_back_to_keras_when_tflite_cannot_load(monkeypatch, capsys):
