@@ -36,7 +36,7 @@ from devise.models.backbones.tflite_runtime import INVOKE_BATCH
 from common import DEFAULT_DATA_ROOT
 
 CPUS = len(os.sched_getaffinity(0))
-# (label, KERAS_BACKEND, DEVISE_RUNTIME, DEVISE_THREADS, batch size, image cap, tflite images per invoke)
+# (label, KERAS_BACKEND, DEVISE_RUNTIME, DEVISE_THREADS, batch size, image cap, DEVISE_INVOKE_BATCH)
 VARIANTS = [
     ("keras tf.function", "tensorflow", "keras", None, 64, None, None),
     ("keras tf.function, 1 thread", "tensorflow", "keras", 1, 64, None, None),
@@ -72,8 +72,6 @@ def worker(args):
     t0 = time.perf_counter()
     backbone = get_backbone()
     backbone.batch_size = args.batch_size
-    if args.invoke_batch:  # the tflite predictor's images per invoke (models/backbones/tflite_runtime.py)
-        backbone._run.invoke_batch = args.invoke_batch
     load_s = time.perf_counter() - t0
     rates = timed_passes(backbone.predict, images, args.batch_size, args.repeats)
     print(json.dumps({"runtime": backbone.runtime, "load_s": load_s, "rates": rates}))
@@ -82,14 +80,15 @@ def worker(args):
 def run_variant(variant, tensors, count, repeats):
     label, keras_backend, runtime, threads, batch, cap, invoke = variant
     env = {**os.environ, "KERAS_BACKEND": keras_backend}
-    env.pop("DEVISE_RUNTIME", None)
-    env.pop("DEVISE_THREADS", None)
-    env.update({k: str(v) for k, v in (("DEVISE_RUNTIME", runtime), ("DEVISE_THREADS", threads)) if v})
+    for variable in ("DEVISE_RUNTIME", "DEVISE_THREADS", "DEVISE_INVOKE_BATCH"):
+        env.pop(variable, None)
+    env.update({k: str(v) for k, v in (("DEVISE_RUNTIME", runtime), ("DEVISE_THREADS", threads),
+                                       ("DEVISE_INVOKE_BATCH", invoke)) if v})
     path = tensors if cap is None or cap >= count else tensors.replace(".npy", f"-{cap}.npy")
     if not os.path.exists(path):
         np.save(path, np.load(tensors)[:cap])
     done = subprocess.run([sys.executable, __file__, "--worker", path, "--batch-size", str(batch),
-                           "--repeats", str(repeats), "--invoke-batch", str(invoke or 0)], env=env, capture_output=True, text=True)
+                           "--repeats", str(repeats)], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         return {"label": label, "error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
     out = json.loads(done.stdout.strip().splitlines()[-1])
@@ -109,17 +108,18 @@ def pipeline_rate(paths, backbone, batch_size, invoke):
     converted, fresh = cache_folder(), Path(tempfile.mkdtemp(prefix="devise-pipeline-", dir=home()))
     if converted.is_dir():
         shutil.copytree(converted, fresh / "cache" / "tflite")
-    previous = home()
+    previous, tflite = home(), backbone.runtime == "tflite"
+    previous_invoke = backbone._run.invoke_batch if tflite else None
     set_home(fresh)
-    if backbone.runtime == "tflite":
+    if tflite:
         backbone._run.invoke_batch = invoke
     try:
         t0 = time.perf_counter()
         done = embed_paths(paths, backbone, batch_size=batch_size, progress=False)
         return len(done.paths) / (time.perf_counter() - t0)
     finally:
-        if backbone.runtime == "tflite":
-            backbone._run.invoke_batch = INVOKE_BATCH
+        if tflite:
+            backbone._run.invoke_batch = previous_invoke
         set_home(previous)
 
 
@@ -163,7 +163,6 @@ def main():
     ap.add_argument("--variants", default="", help="comma-separated substrings: run only matching variants")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--invoke-batch", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         return worker(args)

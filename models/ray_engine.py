@@ -20,7 +20,7 @@ from devise.core.home import HOME_ENV, home
 from devise.core.progress import progress_bar
 from devise.core.ray_runtime import import_ray, job_error, ray_session
 from devise.models.backbones.preprocessing import load_input
-from devise.models.backbones.runtimes import THREADS_ENV
+from devise.models.backbones.runtimes import INVOKE_ENV, THREADS_ENV
 
 # "module:function" the actors call with the backbone's name: backbone objects
 # cannot be pickled, so each actor builds its own. Tests point it at a fake.
@@ -68,13 +68,16 @@ class BackboneActor:
 
 
 def _actor_env(workers, local):
-    """Environment for the actors: the devise home and, on a local Ray, each actor's share of the cores.
+    """Environment for the actors: the devise home, $DEVISE_INVOKE_BATCH if set, and on a local Ray
+    each actor's share of the cores.
 
     The home is the driver's (--home included): the actors load the backbone's
     converted model from it, or convert and cache it there. On a cluster that
     path is used on every node, like the image paths.
     """
     env = {HOME_ENV: str(home())}
+    if os.environ.get(INVOKE_ENV):  # the driver's setting travels, as the home does
+        env[INVOKE_ENV] = os.environ[INVOKE_ENV]
     if local and not os.environ.get(THREADS_ENV):
         # Each backbone would otherwise start one thread per core: two actors on two cores would run four.
         env[THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // workers))

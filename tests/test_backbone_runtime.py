@@ -109,6 +109,15 @@ def test_images_per_invoke_do_not_change_the_outputs():
                 np.testing.assert_allclose(got, want[:rows], rtol=1e-6, atol=1e-6)
 
 
+def test_invoke_batch_setting_reaches_every_tflite_backbone(monkeypatch):
+    monkeypatch.setenv(runtimes.INVOKE_ENV, "3")
+    data = tflite_runtime.flatbuffer_for(_tiny_model(), TINY, "tiny_invoke_env")
+    loaded = Backbone.from_flatbuffer("tiny", data, TINY, "tiny_invoke_env")
+    built = Backbone("tiny", _tiny_model(), TINY, "tiny_invoke_env", runtime="tflite")
+    assert loaded._run.invoke_batch == built._run.invoke_batch == 3
+    assert loaded.predict(_pixels(7))[1].shape == (7, 1000)
+
+
 def test_default_falls_back_to_keras_when_tflite_cannot_load(monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise BackboneError("the tflite runtime could not load tiny: simulated.")
@@ -127,6 +136,8 @@ def test_default_falls_back_to_keras_when_tflite_cannot_load(monkeypatch, capsys
     (runtimes.RUNTIME_ENV, "jax", "KERAS_BACKEND"),
     (runtimes.THREADS_ENV, "0", "positive whole number"),
     (runtimes.THREADS_ENV, "two", "positive whole number"),
+    (runtimes.INVOKE_ENV, "0", "positive whole number of images"),
+    (runtimes.INVOKE_ENV, "-8", "positive whole number of images"),
 ])
 def test_bad_runtime_settings_name_the_variable(monkeypatch, variable, value, message):
     monkeypatch.setenv(variable, value)

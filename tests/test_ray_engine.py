@@ -167,9 +167,10 @@ def test_ray_engine_without_ray(words_home, planted_folder, fake_backbone, run, 
 def test_actors_get_the_drivers_home_and_a_share_of_the_cores(tmp_path, monkeypatch):
     from devise.core.home import HOME_ENV, set_home
     from devise.models import ray_engine
-    from devise.models.backbones.runtimes import THREADS_ENV
+    from devise.models.backbones.runtimes import INVOKE_ENV, THREADS_ENV
 
     monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.delenv(INVOKE_ENV, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     set_home(tmp_path / "chosen")  # --home: the environment still names another folder
     try:
@@ -177,5 +178,8 @@ def test_actors_get_the_drivers_home_and_a_share_of_the_cores(tmp_path, monkeypa
         assert env[HOME_ENV] == str(tmp_path / "chosen") != os.environ[HOME_ENV]
         assert env[THREADS_ENV] == "4"
         assert THREADS_ENV not in ray_engine._actor_env(workers=2, local=False)  # a cluster's nodes have their own
+        assert INVOKE_ENV not in env
+        monkeypatch.setenv(INVOKE_ENV, "8")  # the driver's images per invoke travel to every node
+        assert ray_engine._actor_env(workers=2, local=False)[INVOKE_ENV] == "8"
     finally:
         set_home(None)

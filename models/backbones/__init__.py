@@ -55,7 +55,7 @@ class Backbone:
                  preprocess=None, batch_size: int = BATCH_SIZE, runtime: str | None = None):
         model.trainable = False
         chosen = runtimes.resolve_runtime(runtime)
-        runtimes.thread_count()  # a bad setting is an error, never a reason to fall back
+        runtimes.thread_count(), runtimes.invoke_batch()  # a bad setting is an error, never a reason to fall back
         try:
             run = runtimes.make_predictor(chosen, model, input_size, fingerprint, preprocess)
         except BackboneError as exc:
@@ -71,7 +71,7 @@ class Backbone:
     def from_flatbuffer(cls, name: str, data: bytes, input_size: int, fingerprint: str,
                         batch_size: int = BATCH_SIZE) -> Backbone:
         """The tflite runtime over an already converted model: no Keras model, no TensorFlow import."""
-        predictor = tflite_runtime.TFLitePredictor(data, runtimes.thread_count())
+        predictor = tflite_runtime.TFLitePredictor(data, runtimes.thread_count(), runtimes.invoke_batch())
         backbone = cls.__new__(cls)
         backbone._setup(name, predictor, "tflite", input_size, predictor.feature_dim, fingerprint, batch_size)
         backbone._model = None

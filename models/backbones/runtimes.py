@@ -22,6 +22,8 @@ from devise.core.progress import warn
 
 RUNTIME_ENV = "DEVISE_RUNTIME"
 THREADS_ENV = "DEVISE_THREADS"
+# Images per TFLite interpreter invoke (models/backbones/tflite_runtime.py); unset: its INVOKE_BATCH.
+INVOKE_ENV = "DEVISE_INVOKE_BATCH"
 TENSORFLOW_RUNTIMES = ("tflite", "keras", "xla")
 DEFAULT_TF_RUNTIME = "tflite"
 
@@ -46,11 +48,20 @@ def resolve_runtime(runtime=None) -> str:
 
 def thread_count() -> int | None:
     """$DEVISE_THREADS as a positive int, or None (each runtime's own default)."""
-    value = os.environ.get(THREADS_ENV, "").strip()
+    return _positive_setting(THREADS_ENV, "threads")
+
+
+def invoke_batch() -> int | None:
+    """$DEVISE_INVOKE_BATCH as a positive int, or None (the tflite runtime's own default)."""
+    return _positive_setting(INVOKE_ENV, "images")
+
+
+def _positive_setting(variable, unit):
+    value = os.environ.get(variable, "").strip()
     if not value:
         return None
     if not value.isdigit() or int(value) < 1:
-        raise BackboneError(f"{THREADS_ENV}={value!r}: use a positive whole number of threads, or unset it.")
+        raise BackboneError(f"{variable}={value!r}: use a positive whole number of {unit}, or unset it.")
     return int(value)
 
 
@@ -59,7 +70,7 @@ def make_predictor(runtime, model, input_size, fingerprint, preprocess=None):
     if runtime == "tflite":
         from .tflite_runtime import tflite_predictor
 
-        return tflite_predictor(model, input_size, fingerprint, preprocess, thread_count())
+        return tflite_predictor(model, input_size, fingerprint, preprocess, thread_count(), invoke_batch())
     if runtime in ("keras", "xla"):
         return _tf_function_predictor(model, input_size, preprocess, jit=runtime == "xla")
     if runtime == "jax":

@@ -148,7 +148,8 @@ def interpreter_class():
 # Images per interpreter invoke. XNNPACK runs a batch as one bigger problem whose activations
 # (1.6 MB an image at Lite0's first layers) leave the cores' caches: one image at a time was
 # 20-25% faster than 64 on a machine with 2 MB of L2 per core, and within 1% on another
-# (bench/embed_throughput.py). One size also means the interpreter is never resized.
+# (bench/embed_throughput.py). One size also means the interpreter is never resized. Many cores
+# may favour larger invokes: bench/embed_throughput.py's "invoke" rows tell, $DEVISE_INVOKE_BATCH sets it.
 INVOKE_BATCH = 1
 
 
@@ -158,7 +159,7 @@ class TFLitePredictor:
     A call takes any number of images and invokes the interpreter on `invoke_batch` of them at a time.
     """
 
-    def __init__(self, data, threads=None, invoke_batch=INVOKE_BATCH):
+    def __init__(self, data, threads=None, invoke_batch=None):
         threads = threads or len(os.sched_getaffinity(0))
         with stderr_filtered(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -170,7 +171,7 @@ class TFLitePredictor:
         outputs.sort(key=lambda d: (len(d["name"]), d["name"]))
         self._outputs = [d["index"] for d in outputs]
         self.feature_dim = int(outputs[0]["shape"][-1])
-        self.invoke_batch = int(invoke_batch)
+        self.invoke_batch = int(invoke_batch or INVOKE_BATCH)
         self._batch = None
         self._lock = threading.Lock()
 
@@ -194,11 +195,11 @@ class TFLitePredictor:
             return tuple(self._interpreter.get_tensor(i) for i in self._outputs)
 
 
-def tflite_predictor(model, input_size, fingerprint, preprocess=None, threads=None):
+def tflite_predictor(model, input_size, fingerprint, preprocess=None, threads=None, invoke_batch=None):
     """A TFLitePredictor for the model, converting (and caching) it first if needed."""
     try:
         data = flatbuffer_for(model, input_size, fingerprint, preprocess)
-        return TFLitePredictor(data, threads)
+        return TFLitePredictor(data, threads, invoke_batch)
     except (OSError, ValueError, RuntimeError, ImportError, DataError) as exc:
         raise BackboneError(f"the tflite runtime could not load {fingerprint}: {exc}; "
                             f"set DEVISE_RUNTIME=keras to run the TensorFlow graph instead.") from exc
