@@ -1,5 +1,7 @@
 """Helpers shared by the benchmarks: dataset roots and stable subset folders."""
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository: label maps and docs live here
@@ -25,3 +27,12 @@ def subset_folder(src, per_class, name):
             if not link.exists():
                 link.symlink_to(Path(src, cls, fname).resolve())
     return dst
+
+
+def cold_home(converted, prefix):
+    """A new, empty devise home (a cold feature cache) holding a copy of `converted`, the folder of
+    converted backbones: a user converts once per install, so a timed run should not."""
+    fresh = Path(tempfile.mkdtemp(prefix=prefix))
+    if Path(converted).is_dir():
+        shutil.copytree(converted, fresh / "cache" / "tflite")
+    return fresh

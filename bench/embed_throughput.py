@@ -21,19 +21,17 @@ converted once in it and reused by every tflite variant.
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
 from devise.models.backbones.tflite_runtime import INVOKE_BATCH
 
-from common import DEFAULT_DATA_ROOT
+from common import DEFAULT_DATA_ROOT, cold_home
 
 CPUS = len(os.sched_getaffinity(0))
 # (label, KERAS_BACKEND, DEVISE_RUNTIME, DEVISE_THREADS, batch size, image cap, DEVISE_INVOKE_BATCH)
@@ -105,9 +103,7 @@ def pipeline_rate(paths, backbone, batch_size, invoke):
     from devise.models.backbones.tflite_runtime import cache_folder
     from devise.models.embed import embed_paths
 
-    converted, fresh = cache_folder(), Path(tempfile.mkdtemp(prefix="devise-pipeline-", dir=home()))
-    if converted.is_dir():
-        shutil.copytree(converted, fresh / "cache" / "tflite")
+    fresh = cold_home(cache_folder(), "devise-pipeline-")
     previous, tflite = home(), backbone.runtime == "tflite"
     previous_invoke = backbone._run.invoke_batch if tflite else None
     set_home(fresh)

@@ -21,14 +21,13 @@ all of the work; for Ray, what the driver takes from the actors' cores).
 import argparse
 import json
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from common import DEFAULT_DATA_ROOT
+from common import DEFAULT_DATA_ROOT, cold_home
 
 RUNS = (("local", None, False), ("ray", 1, False), ("ray", 2, False), ("ray", 2, True))
 
@@ -60,11 +59,7 @@ def one_run(paths, backbone, engine, workers, running, batch_size, commits, conv
     from devise.core.home import set_home
     from devise.models.embed import embed_paths
 
-    fresh = Path(tempfile.mkdtemp(prefix="devise-scale-"))
-    # A cold feature cache, but the backbone's converted model carried over: a
-    # user converts it once per install, and the driver loads it before any actor.
-    if converted.is_dir():
-        shutil.copytree(converted, fresh / "cache" / "tflite")
+    fresh = cold_home(converted, "devise-scale-")
     set_home(fresh)
     commits.clear()
     ray = _started_ray(workers) if running else None
