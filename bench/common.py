@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks: dataset roots and stable subset folders."""
+"""Helpers shared by the benchmarks: dataset roots, stable subset folders and throwaway homes."""
+import contextlib
 import os
 import shutil
 import tempfile
@@ -29,10 +30,21 @@ def subset_folder(src, per_class, name):
     return dst
 
 
-def cold_home(converted, prefix):
-    """A new, empty devise home (a cold feature cache) holding a copy of `converted`, the folder of
-    converted backbones: a user converts once per install, so a timed run should not."""
-    fresh = Path(tempfile.mkdtemp(prefix=prefix))
-    if Path(converted).is_dir():
-        shutil.copytree(converted, fresh / "cache" / "tflite")
-    return fresh
+@contextlib.contextmanager
+def cold_home(prefix, converted=None):
+    """A new, empty devise home (a cold feature cache), current while the block runs, removed after.
+
+    It holds a copy of `converted`, the folder of converted backbones, if given:
+    a user converts once per install, so a timed run should not.
+    """
+    from devise.core.home import home, set_home
+
+    previous, fresh = home(), Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        if converted is not None and Path(converted).is_dir():
+            shutil.copytree(converted, fresh / "cache" / "tflite")
+        set_home(fresh)
+        yield fresh
+    finally:
+        set_home(previous)
+        shutil.rmtree(fresh, ignore_errors=True)

@@ -19,8 +19,10 @@ converted once in it and reused by every tflite variant.
     python bench/embed_throughput.py [--folder DIR] [--images 512] [--model-images 256] [--repeats 3]
 """
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -99,24 +101,21 @@ def run_variant(variant, tensors, count, repeats):
 
 def pipeline_rate(paths, backbone, batch_size, invoke):
     """Images/s of embed_paths into a cold feature cache (a fresh home, the converted model carried over)."""
-    from devise.core.home import home, set_home
     from devise.models.backbones.tflite_runtime import cache_folder
     from devise.models.embed import embed_paths
 
-    fresh = cold_home(cache_folder(), "devise-pipeline-")
-    previous, tflite = home(), backbone.runtime == "tflite"
+    tflite = backbone.runtime == "tflite"
     previous_invoke = backbone._run.invoke_batch if tflite else None
-    set_home(fresh)
-    if tflite:
-        backbone._run.invoke_batch = invoke
-    try:
-        t0 = time.perf_counter()
-        done = embed_paths(paths, backbone, batch_size=batch_size, progress=False)
-        return len(done.paths) / (time.perf_counter() - t0)
-    finally:
+    with cold_home("devise-pipeline-", cache_folder()):
         if tflite:
-            backbone._run.invoke_batch = previous_invoke
-        set_home(previous)
+            backbone._run.invoke_batch = invoke
+        try:
+            t0 = time.perf_counter()
+            done = embed_paths(paths, backbone, batch_size=batch_size, progress=False)
+            return len(done.paths) / (time.perf_counter() - t0)
+        finally:
+            if tflite:
+                backbone._run.invoke_batch = previous_invoke
 
 
 def macs_per_image(model):
@@ -163,6 +162,7 @@ def main():
     if args.worker:
         return worker(args)
     os.environ["DEVISE_HOME"] = tempfile.mkdtemp(prefix="devise-bench-")
+    atexit.register(shutil.rmtree, os.environ["DEVISE_HOME"], True)  # this run's throwaway home
 
     from devise.data.folders import scan
     from devise.data.images import load_square

@@ -21,9 +21,7 @@ all of the work; for Ray, what the driver takes from the actors' cores).
 import argparse
 import json
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -56,19 +54,17 @@ def timed_commits():
 
 
 def one_run(paths, backbone, engine, workers, running, batch_size, commits, converted):
-    from devise.core.home import set_home
     from devise.models.embed import embed_paths
 
-    fresh = cold_home(converted, "devise-scale-")
-    set_home(fresh)
-    commits.clear()
-    ray = _started_ray(workers) if running else None
-    t0, cpu0 = time.perf_counter(), _driver_cpu()
-    done = embed_paths(paths, backbone, batch_size=batch_size, workers=workers, progress=False, warn_bad=False,
-                       engine=engine)
-    total, driver_cpu = time.perf_counter() - t0, _driver_cpu() - cpu0
-    if ray is not None:
-        ray.shutdown()
+    with cold_home("devise-scale-", converted):
+        commits.clear()
+        ray = _started_ray(workers) if running else None
+        t0, cpu0 = time.perf_counter(), _driver_cpu()
+        done = embed_paths(paths, backbone, batch_size=batch_size, workers=workers, progress=False, warn_bad=False,
+                           engine=engine)
+        total, driver_cpu = time.perf_counter() - t0, _driver_cpu() - cpu0
+        if ray is not None:
+            ray.shutdown()
     first = commits[0][0]
     last = commits[-1][0]
     steady_rows = sum(rows for _, rows in commits[1:])
@@ -99,25 +95,23 @@ def _started_ray(workers):
 
 def ingest_rate(backbone, batch_size, rows=20000):
     """FeatureCache.store rows/s for synthetic rows (batches of `batch_size`), as the Ray driver commits them."""
-    from devise.core.home import set_home
     from devise.data.feature_cache import FeatureCache
 
-    home = Path(tempfile.mkdtemp(prefix="devise-ingest-"))
-    set_home(home)
-    files = home / "files"
-    files.mkdir()
-    for i in range(rows):  # the cache stats every path it stores; empty files are enough
-        (files / f"{i:06d}.jpg").touch()
-    rng = np.random.default_rng(0)
-    feats = rng.standard_normal((batch_size, backbone.feature_dim)).astype(np.float32)
-    logits = rng.standard_normal((batch_size, 1000)).astype(np.float16)
-    names = [str(files / f"{i:06d}.jpg") for i in range(rows)]
-    with FeatureCache(backbone.fingerprint) as cache:
-        t0 = time.perf_counter()
-        for start in range(0, rows, batch_size):
-            batch = names[start:start + batch_size]
-            cache.store((p, f, lg, None) for p, f, lg in zip(batch, feats, logits))
-        seconds = time.perf_counter() - t0
+    with cold_home("devise-ingest-") as home:
+        files = home / "files"
+        files.mkdir()
+        for i in range(rows):  # the cache stats every path it stores; empty files are enough
+            (files / f"{i:06d}.jpg").touch()
+        rng = np.random.default_rng(0)
+        feats = rng.standard_normal((batch_size, backbone.feature_dim)).astype(np.float32)
+        logits = rng.standard_normal((batch_size, 1000)).astype(np.float16)
+        names = [str(files / f"{i:06d}.jpg") for i in range(rows)]
+        with FeatureCache(backbone.fingerprint) as cache:
+            t0 = time.perf_counter()
+            for start in range(0, rows, batch_size):
+                batch = names[start:start + batch_size]
+                cache.store((p, f, lg, None) for p, f, lg in zip(batch, feats, logits))
+            seconds = time.perf_counter() - t0
     return {"rows": rows, "batch_size": batch_size, "seconds": round(seconds, 2), "rows_s": round(rows / seconds)}
 
 
