@@ -147,7 +147,7 @@ def interpreter_class():
 
 # Images per interpreter invoke. XNNPACK runs a batch as one bigger problem whose activations
 # (1.6 MB an image at Lite0's first layers) leave the cores' caches: one image at a time was
-# 20-25% faster than 64 on a machine with 2 MB of L2 per core, and within 1% on another
+# 16-28% faster than 64 on a machine with 2 MB of L2 per core, and within 1% on another
 # (bench/embed_throughput.py). One size also means the interpreter is never resized. Many cores
 # may favour larger invokes: bench/embed_throughput.py's "invoke" rows tell, $DEVISE_INVOKE_BATCH sets it.
 INVOKE_BATCH = 1
