@@ -18,7 +18,10 @@ the seen-class folds (train.trainer.calibrate), like the tagging gamma.
 import numpy as np
 
 SAME_LABEL = 0.999
-POOL_PER_RESULT = 20   # candidates fetched per requested result before re-ranking
+# Candidates re-ranked per query: this many, or `top` where more are asked for. A pool that does not
+# grow with `top` keeps pages consistent: the first 10 of `--top 100` are `--top 10`'s, for any top up
+# to MIN_POOL. Growing it with top (20 x top) re-ranked deeper (Caltech-101 split 0, held-out phrases:
+# precision@100 0.420 against 0.387) but changed the first page of 1 query in 20 at top 100.
 MIN_POOL = 500
 
 
@@ -38,7 +41,8 @@ def best_seen_cos(vectors, seen_labels, query=None):
 
 
 def pool_size(top, count):
-    return min(count, max(MIN_POOL, POOL_PER_RESULT * top))
+    """How many of the `count` items' nearest candidates a query with `top` results re-ranks."""
+    return min(count, max(MIN_POOL, top))
 
 
 def pool_arrays(pairs):

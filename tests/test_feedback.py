@@ -114,3 +114,16 @@ def test_a_filter_leaving_fewer_candidates_than_the_feedback_uses(colours, run):
     assert sorted(r["path"].split("/")[-2] for r in found) == ["green", "red"]
     assert found[0]["score"] >= found[1]["score"]
     assert _results(run, "blue", "--filter", "path:*nothing*") == []
+
+
+def test_a_longer_list_extends_a_shorter_one(colours, monkeypatch):
+    """Pages agree: every `top` up to the pool re-ranks the same candidates, so a shorter list is a
+    prefix of a longer one. A pool growing with top (20 x top) breaks this on the 48-image index."""
+    import devise
+    from devise.models import seen_margin
+
+    monkeypatch.setattr(seen_margin, "MIN_POOL", 16)
+    for query in ("red", "blue", "green"):
+        longest = devise.search(query, index="colours", top=16).paths
+        for top in range(1, 16):
+            assert devise.search(query, index="colours", top=top).paths == longest[:top], (query, top)
