@@ -49,6 +49,16 @@ def _mean_std(reports):
     return pick(stats, "mean"), pick(stats, "std")
 
 
+def _fold_scores(model):
+    """What the calibration chose by, on the seen-class folds: their mean ZSL hit@1 and GZSL H at its
+    choice (None for a model calibrated on no folds). Held-out classes play no part in them, so they
+    may choose between models, e.g. backbones, where the test figures may not."""
+    calibration = model.manifest.get("calibration") or {}
+    if "inner_zsl_hit1" not in calibration:
+        return None
+    return {"zsl_hit1": calibration["inner_zsl_hit1"], "gzsl_h": calibration["inner_gzsl_h"]}
+
+
 @dataclass
 class Evaluation(Result):
     """hit@k of the trained model (means over splits), with ConSE and chance in `baselines`."""
@@ -59,7 +69,7 @@ class Evaluation(Result):
     gzsl_h: float              # harmonic mean of the two GZSL hit@1
     std: dict                  # the same keys: standard deviations over splits
     splits: int
-    runs: list                 # per split: seed, held-out classes, blend, gamma, test counts
+    runs: list                 # per split: seed, held-out classes, blend, gamma, seen-class fold scores, test counts
     loss: str
     backbone: str
     words: str
@@ -139,7 +149,7 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
         conse_reports.append(score_split(src, seen, unseen, conse_vecs.__getitem__, rows_s, rows_u, 0.0))
         chance_reports.append(metrics.chance(len(unseen), len(seen) + len(unseen), len(rows_s), len(rows_u)))
         runs.append({"seed": split_seed, "unseen": unseen, "blend": fitted_model.blend, "gamma": fitted_model.gamma,
-                     "anchor": fitted_model.anchor, "alternatives": alternatives,
+                     "anchor": fitted_model.anchor, "alternatives": alternatives, "folds": _fold_scores(fitted_model),
                      "n_test_seen": len(rows_s), "n_test_unseen": len(rows_u)})
         if config.verbose:
             r = model_reports[-1]

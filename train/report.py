@@ -35,6 +35,9 @@ def evaluation_table(report, model_label="trained head"):
         footer += f"; gamma {[r['gamma'] for r in report['runs']]}"
         footer += f"; label anchor tau {[r.get('anchor', {}).get('tau', 0.0) for r in report['runs']]}"
         footer += f" scope {[r.get('anchor', {}).get('scope', 'all') for r in report['runs']]}"
+        folds = [r.get("folds") for r in report["runs"]]
+        if all(folds):
+            footer += f"; seen-class folds ZSL + H {[round(f['zsl_hit1'] + f['gzsl_h'], 3) for f in folds]}"
         for name in sorted({n for r in report["runs"] for n in r.get("alternatives", {})}):
             footer += f"; {name} calibration's gamma {[r['alternatives'][name]['gamma'] for r in report['runs']]}"
     return "\n".join(lines + [footer])
