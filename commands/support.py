@@ -15,7 +15,7 @@ import time
 import click
 
 from devise.core.errors import DeviseError
-from devise.train.config import DEFAULT_LOSS, LOSSES
+from devise.train.config import CALIBRATIONS, DEFAULT_LOSS, LOSSES
 
 
 class DeviseGroup(click.Group):
@@ -119,7 +119,23 @@ def split_options(fn):
                       help="Comma-separated class folders to ignore, e.g. BACKGROUND_Google.")(fn)
     fn = click.option("--loss", type=click.Choice(LOSSES), default=DEFAULT_LOSS, show_default=True)(fn)
     fn = click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)(fn)
+    fn = click.option("--calibration", type=click.Choice(CALIBRATIONS), default=CALIBRATIONS[0], show_default=True,
+                      help="How the seen-label penalty gamma is chosen on seen-class folds: h (best ZSL + GZSL H) "
+                           "or novelty (a fixed share of seen images given an unseen top label).")(fn)
     return label_map_option(fn)
+
+
+def backbone_option(fn):
+    return click.option("--backbone", default=None,
+                        help="efficientnet-lite0 (default, offline), efficientnet-lite1 or -lite2 (offline, extras "
+                             "[lite1]/[lite2]), vgg16, efficientnetv2b0, resnet50 (need internet once).")(fn)
+
+
+def model_options(fn):
+    """--backbone and --words: what a model is built on."""
+    fn = click.option("--words", "words", default=None,
+                      help="GloVe .txt or word2vec file (default: GloVe 6B 50-d).")(fn)
+    return backbone_option(fn)
 
 
 def emit_json(result):

@@ -68,9 +68,17 @@ def test_train_then_evaluate_json(tmp_path, colour_folder, fake_backbone):
     out = tmp_path / "m"
     result = run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "3", "--out", out)
     assert result.exit_code == 0, result.output
+    assert "seen-class folds: ZSL hit@1 " in result.stdout
     result = run("evaluate", colour_folder, "--model", out, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
+    # What calibration chose by, as train printed it; held-out classes play no part in it.
+    folds = report["runs"][0]["folds"]
+    assert set(folds) == {"zsl_hit1", "gzsl_h"} and all(0.0 <= v <= 1.0 for v in folds.values())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert folds["zsl_hit1"] == manifest["calibration"]["inner_zsl_hit1"]
+    table = run("evaluate", colour_folder, "--model", out)
+    assert f"seen-class folds ZSL + H [{round(folds['zsl_hit1'] + folds['gzsl_h'], 3)}]" in table.stdout
     for key in ("zsl", "gzsl_unseen", "gzsl_seen"):
         assert "hit@1" in report[key] and "hit@5" in report[key]
         assert "hit@1" in report["baselines"]["conse"][key]
@@ -107,3 +115,24 @@ def test_caltech_quirks_and_real_end_to_end(tmp_path):
     # Two held-out classes that ImageNet knows well: zero-shot must beat chance (0.5) clearly.
     assert report.zsl["hit@1"] >= 0.8
     assert report.baselines["conse"]["zsl"]["hit@1"] >= 0.8
+
+
+def test_train_and_evaluate_take_the_calibration(tmp_path, colour_folder, fake_backbone):
+    out = tmp_path / "m"
+    result = run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--out", out,
+                 "--calibration", "novelty", "--json")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["calibration"]["calibration"] == "novelty"
+    assert set(manifest["calibration"]["alternatives"]) == {"h"}
+    result = run("train", colour_folder, "--out", tmp_path / "m2", "--calibration", "best")
+    assert result.exit_code == 2 and "best" in result.stderr
+
+
+def test_evaluate_refuses_a_backbone_the_model_was_not_built_on(tmp_path, colour_folder, fake_backbone):
+    out = tmp_path / "m"
+    assert run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--out", out).exit_code == 0
+    result = run("evaluate", colour_folder, "--model", out, "--backbone", "efficientnet-lite2")
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "efficientnet-lite2" in result.stderr and "--backbone" in result.stderr
+    assert run("evaluate", colour_folder, "--model", out, "--backbone", "fake", "--json").exit_code == 0

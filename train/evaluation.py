@@ -16,6 +16,7 @@ from devise.train import metrics
 from devise.train.config import CALIBRATIONS, DEFAULT_LOSS, TrainConfig
 from devise.train.dataset import load_dataset
 from devise.train.run import conse_for, train_model
+from devise.train.trainer import fold_scores
 
 
 def score_split(ds, seen, unseen, vectors_of, test_seen_rows, test_unseen_rows, gamma, label_vectors=None):
@@ -47,16 +48,6 @@ def _mean_std(reports):
         return {k: pick(v, key) for k, v in node.items()} if "mean" not in node else node[key]
 
     return pick(stats, "mean"), pick(stats, "std")
-
-
-def _fold_scores(model):
-    """What the calibration chose by, on the seen-class folds: their mean ZSL hit@1 and GZSL H at its
-    choice (None for a model calibrated on no folds). Held-out classes play no part in them, so they
-    may choose between models, e.g. backbones, where the test figures may not."""
-    calibration = model.manifest.get("calibration") or {}
-    if "inner_zsl_hit1" not in calibration:
-        return None
-    return {"zsl_hit1": calibration["inner_zsl_hit1"], "gzsl_h": calibration["inner_gzsl_h"]}
 
 
 @dataclass
@@ -94,6 +85,10 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
     model_dir = model
     if model_dir is not None:
         m = model_store.load(model_dir)
+        for option, asked, own in (("--backbone", backbone, m.backbone), ("--words", words, m.words)):
+            if asked is not None and asked != own:
+                raise DataError(f"{model_dir}: the model was built on {own}, not {asked}; drop {option} "
+                                f"to evaluate it, or leave out --model to train one on {asked}.")
         config = config.replace(backbone=m.backbone, words=m.words)
     exclude, label_map, words = config.exclude, config.label_map, config.words
     ds = load_dataset(data_dir, exclude, label_map, config.backbone, words)
@@ -149,7 +144,7 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
         conse_reports.append(score_split(src, seen, unseen, conse_vecs.__getitem__, rows_s, rows_u, 0.0))
         chance_reports.append(metrics.chance(len(unseen), len(seen) + len(unseen), len(rows_s), len(rows_u)))
         runs.append({"seed": split_seed, "unseen": unseen, "blend": fitted_model.blend, "gamma": fitted_model.gamma,
-                     "anchor": fitted_model.anchor, "alternatives": alternatives, "folds": _fold_scores(fitted_model),
+                     "anchor": fitted_model.anchor, "alternatives": alternatives, "folds": fold_scores(fitted_model.manifest.get("calibration")),
                      "n_test_seen": len(rows_s), "n_test_unseen": len(rows_u)})
         if config.verbose:
             r = model_reports[-1]

@@ -31,6 +31,7 @@ class TrainResult(Result):
     gamma: float = 0.0              # the calibrated-stacking penalty on seen labels
     anchor: dict = field(default_factory=dict)  # label anchoring (ConSE.anchor); tau 0 is off
     search_gamma: float = 0.0       # text search's seen-class margin (models.seen_margin)
+    folds: dict | None = None       # seen-class fold scores at the calibrated choice (trainer.fold_scores)
 
 
 def train(data_dir: str | Path, *, out: str | Path, holdout: float = 0.2, holdout_classes: Sequence[str] | None = None,
@@ -51,7 +52,7 @@ def train(data_dir: str | Path, *, out: str | Path, holdout: float = 0.2, holdou
     model_dir, split, fitted, ds = train_model(data_dir, out, config)
     return TrainResult(str(model_dir), ds.backbone, ds.words, split.seen, split.unseen, len(split.train),
                        len(split.test_seen), len(split.test_unseen), len(ds.bad), fitted.blend, fitted.gamma, fitted.anchor,
-                       fitted.search_gamma)
+                       fitted.search_gamma, trainer.fold_scores(fitted.calibration))
 
 
 def conse_for(ds):

@@ -169,6 +169,16 @@ def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, fold
     return anchor, blend, gamma, search_gamma, info
 
 
+def fold_scores(calibration):
+    """What calibration chose by: the seen-class folds' mean ZSL hit@1 and GZSL H at its choice (None
+    where it ran on no folds). No held-out class plays a part in them, so they may choose between
+    models, e.g. backbones, where held-out figures may not."""
+    calibration = calibration or {}
+    if "inner_zsl_hit1" not in calibration:
+        return None
+    return {"zsl_hit1": calibration["inner_zsl_hit1"], "gzsl_h": calibration["inner_gzsl_h"]}
+
+
 def fit(ds, split, config: TrainConfig, conse=None, calibrate_blend=True) -> Fitted:
     seen = ds.class_rows(split.seen)
     train_rows = ds.rows_of(split.train)
