@@ -85,5 +85,6 @@ def backbone_table(reports):
                      f"{r['gzsl_h']:>8.3f}{conse['zsl']['hit@1']:>10.3f}{conse['gzsl_h']:>9.3f}")
     return "\n".join(lines)
 
+
 if __name__ == "__main__":
     main()
