@@ -198,6 +198,11 @@ def _resolve(spec):
                            f"leave it out for the default {DEFAULT_WORDS}.")
 
 
+def words_name(spec=None) -> str:
+    """The name word vectors given as `spec` are recorded under (in a model's manifest), without loading them."""
+    return _resolve(spec)[0]
+
+
 def load_words(spec=None) -> WordVectors:
     """The word vectors for `spec` (None = GloVe 6B 50-d), converting them on first use."""
     name, source = _resolve(spec)

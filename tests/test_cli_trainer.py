@@ -136,3 +136,19 @@ def test_evaluate_refuses_a_backbone_the_model_was_not_built_on(tmp_path, colour
     assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "efficientnet-lite2" in result.stderr and "--backbone" in result.stderr
     assert run("evaluate", colour_folder, "--model", out, "--backbone", "fake", "--json").exit_code == 0
+
+
+def test_evaluate_takes_the_words_a_model_was_built_on_by_file(tmp_path, colour_folder, fake_backbone, glove_dir):
+    """--words names a file; the manifest records its converted name: the same vectors are no mismatch."""
+    import shutil
+
+    words = tmp_path / "colours.txt"
+    words.write_text("".join(f"{w} {' '.join(str((i + j) % 5 - 2) for j in range(8))}\n"
+                             for i, w in enumerate(["red", "green", "blue", "yellow", "white", "black", "cat"])))
+    out = tmp_path / "m"
+    assert run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--out", out,
+               "--words", words).exit_code == 0
+    assert run("evaluate", colour_folder, "--model", out, "--words", words, "--json").exit_code == 0
+    shutil.copy(words, tmp_path / "other.txt")
+    result = run("evaluate", colour_folder, "--model", out, "--words", tmp_path / "other.txt")
+    assert result.exit_code == 1 and "--words" in result.stderr

@@ -85,7 +85,10 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
     model_dir = model
     if model_dir is not None:
         m = model_store.load(model_dir)
-        for option, asked, own in (("--backbone", backbone, m.backbone), ("--words", words, m.words)):
+        from devise.data.words import words_name
+
+        asked_words = None if words is None else words_name(words)
+        for option, asked, own in (("--backbone", backbone, m.backbone), ("--words", asked_words, m.words)):
             if asked is not None and asked != own:
                 raise DataError(f"{model_dir}: the model was built on {own}, not {asked}; drop {option} "
                                 f"to evaluate it, or leave out --model to train one on {asked}.")
