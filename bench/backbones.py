@@ -1,7 +1,7 @@
 """Backbones side by side: ImageNet top-1, Caltech-101 zero-shot, text search and speed, in one run.
 
-For each installed EfficientNet-Lite (or each of --backbones), with its own
-preprocessing recipe (models/backbones/preprocessing.py):
+For each installed EfficientNet-Lite (or each of --backbones, where A+B names
+an ensemble), with its own preprocessing recipe (models/backbones/preprocessing.py):
 
 - probe top-1/top-5: the backbone's own ImageNet labels on the 500 photos of
   imagenet-probe-dev (one per class; class index = the wnid's position in the
@@ -174,7 +174,9 @@ def table(rows, splits):
             "ConSE H", "novelty-calib. ZSL / H", "text p@10", "ConSE p@10", "model img/s"]
     lines = [head]
     for r in rows:
-        lines.append([r["backbone"], str(r["recipe"]["size"]), f"{r['recipe']['crop']:.3f} {r['recipe']['resample']}",
+        recipes = r["recipe"].get("members", [r["recipe"]])  # an ensemble lists its members' recipes
+        lines.append([r["backbone"], "+".join(str(m["size"]) for m in recipes),
+                      " + ".join(f"{m['crop']:.3f} {m['resample']}" for m in recipes),
                       _cell(r, "probe", "top1"), _cell(r, "probe", "top5"),
                       _cell(r, "zero_shot", "zsl") + ("±" + _cell(r, "zero_shot", "zsl_std") if "zero_shot" in r else ""),
                       _cell(r, "zero_shot", "conse_zsl"),

@@ -128,7 +128,8 @@ def split_options(fn):
 def backbone_option(fn):
     return click.option("--backbone", default=None,
                         help="efficientnet-lite0 (default, offline), efficientnet-lite1 or -lite2 (offline, extras "
-                             "[lite1]/[lite2]), vgg16, efficientnetv2b0, resnet50 (need internet once).")(fn)
+                             "[lite1]/[lite2]), vgg16, efficientnetv2b0, resnet50 (need internet once); A+B "
+                             "ensembles two (features side by side, logits averaged).")(fn)
 
 
 def model_options(fn):

@@ -65,6 +65,8 @@ def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True
     try:
         known = cache.lookup(paths)
         todo = [p for p in paths if p not in known]
+        if todo and getattr(backbone, "members", None):
+            todo = _join_members(todo, backbone, cache, known)
         if todo and engine == "ray":
             from devise.models.ray_engine import embed_into_cache_ray
 
@@ -97,6 +99,17 @@ def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True
         bad,
         len(todo),
     )
+
+
+def _join_members(todo, backbone, cache, known):
+    """An ensemble takes the rows its members have all cached already; returns what is still to embed."""
+    from devise.models.backbones.ensemble import joined_from_members
+
+    entries = joined_from_members(todo, backbone)
+    if entries:
+        cache.store(entries)
+        known.update(cache.lookup([entry[0] for entry in entries]))
+    return [p for p in todo if p not in known]
 
 
 def _embed_into_cache(todo, backbone, cache, batch_size, workers, show):

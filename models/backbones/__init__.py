@@ -25,7 +25,7 @@ from devise.core.errors import BackboneError
 from devise.core.progress import warn
 from devise.models.tensorflow_env import import_keras
 
-from . import runtimes, tflite_runtime
+from . import ensemble, runtimes, tflite_runtime
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 BATCH_SIZE = 64
@@ -115,21 +115,32 @@ def available() -> list[str]:
 
 
 def input_size_of(name: str) -> int:
-    """The named backbone's input side, known without loading it (the three keras.applications models take 224)."""
+    """The named backbone's input side, known without loading it (the three keras.applications models take
+    224; an ensemble, its largest member's)."""
     from .efficientnet_lite import VARIANTS
 
-    key = str(name).strip().lower().replace("_", "-")
-    return VARIANTS[key][2] if key in VARIANTS else 224
+    keys = [_key(m) for m in ensemble.member_names(_key(name))]
+    return max(VARIANTS[key][2] if key in VARIANTS else 224 for key in keys)
+
+
+def _key(name: str) -> str:
+    return str(name).strip().lower().replace("_", "-")
 
 
 def get_backbone(name: str = DEFAULT_BACKBONE, *, runtime: str | None = None) -> Backbone:
     """Load (once per process and runtime) and return the named backbone.
 
     runtime: see ``Backbone``; None means $DEVISE_RUNTIME or the backend's default.
+    ``A+B`` names an ensemble of A and B (models/backbones/ensemble.py).
     """
-    key = str(name).strip().lower().replace("_", "-")
-    if key not in _LITE and key not in _KERAS_APPS:
-        raise BackboneError(f"unknown backbone {name!r}; choose one of: {', '.join(available())}.")
+    key = _key(name)
+    members = ensemble.member_names(key)
+    for member in members:
+        if member not in _LITE and member not in _KERAS_APPS:
+            raise BackboneError(f"unknown backbone {member!r}; choose one of: {', '.join(available())}, "
+                                f"or an ensemble of them joined by '+'.")
+    if len(members) > 1:
+        return ensemble.EnsembleBackbone([get_backbone(m, runtime=runtime) for m in members])
     chosen = runtimes.resolve_runtime(runtime)
     with _lock:
         if (key, chosen) not in _cache:

@@ -29,6 +29,7 @@ from PIL import Image
 
 from devise.data.feature_cache import FULL_SQUARE_RECIPE_ID
 from devise.data.images import draft_side, fit_crop, open_rgb
+from devise.models.backbones.ensemble import member_names
 
 CROP_PADDING = 32
 # Upsampled more than this many times, a thumbnail keeps its full square (see above).
@@ -72,10 +73,41 @@ def published_crop(size: int) -> Recipe:
                   thumbnail_side=thumbnail_side)
 
 
-def recipe_for(backbone) -> Recipe:
-    """The recipe a backbone's features and logits are computed with, looked up by its name."""
-    size = int(backbone.input_size)
-    return published_crop(size) if backbone.name in PUBLISHED_CROP else full_square(size)
+@dataclass(frozen=True)
+class EnsembleRecipe:
+    """An ensemble's pixels: each member's recipe applied to the same file, flattened and packed
+    into one uint8 row (members take different sizes, and a batch must still stack)."""
+    members: tuple
+
+    @property
+    def id(self) -> str:
+        return "__".join(["ensemble"] + [m.id for m in self.members])
+
+    def load(self, path) -> np.ndarray:
+        return np.concatenate([m.load(path).reshape(-1) for m in self.members])
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "members": [m.to_dict() for m in self.members]}
+
+
+def recipe_for_name(name: str, size: int):
+    """The recipe of the backbone called `name` whose input side is `size` (an ensemble's members
+    take their own sizes)."""
+    from devise.models.backbones import input_size_of
+
+    members = member_names(name)
+    if len(members) > 1:
+        return EnsembleRecipe(tuple(recipe_for_name(m, input_size_of(m)) for m in members))
+    return published_crop(size) if name in PUBLISHED_CROP else full_square(size)
+
+
+def recipe_for(backbone):
+    """The recipe a backbone's features and logits are computed with: by its members for a loaded
+    ensemble, else looked up by its name."""
+    members = getattr(backbone, "members", None)
+    if members:
+        return EnsembleRecipe(tuple(recipe_for(m) for m in members))
+    return recipe_for_name(backbone.name, int(backbone.input_size))
 
 
 def load_input(path, backbone) -> np.ndarray:
