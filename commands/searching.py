@@ -5,6 +5,7 @@ import click
 
 from devise.commands.support import (
     ModelOrConse,
+    backbone_option,
     emit_json,
     json_option,
     print_hits,
@@ -29,15 +30,17 @@ from devise.commands.support import (
               help="Decoding threads (local) or backbone actors (ray); default: up to 4 threads, or one actor per CPU.")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Images per backbone call (and per feature-cache commit).")
+@backbone_option
 @json_option
-def index_command(images_dir, model, name, trees, rebuild, method, engine, address, workers, batch_size, as_json):
+def index_command(images_dir, model, name, trees, rebuild, method, engine, address, workers, batch_size, backbone,
+                  as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
     from devise.index.builder import build_index
 
     if address and engine != "ray":
         raise click.UsageError("--address needs --engine ray.")
     s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method,
-                    engine=engine, address=address, workers=workers, batch_size=batch_size)
+                    engine=engine, address=address, workers=workers, batch_size=batch_size, backbone=backbone)
     if as_json:
         return emit_json(s)
     click.echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "

@@ -75,8 +75,9 @@ def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, excl
 @click.option("--index", "index_name", default=None, help="Use the model of this index.")
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True)
 @labels_option
+@backbone_option
 @json_option
-def tag(images, model_dir, index_name, top, labels, as_json):
+def tag(images, model_dir, index_name, top, labels, backbone, as_json):
     """Nearest words for each image (zero-shot classification with --labels).
 
     Each tag shows its score: the cosine in word space, less a trained
@@ -85,7 +86,7 @@ def tag(images, model_dir, index_name, top, labels, as_json):
     """
     from devise.search.tag import tag as run_tag
 
-    result = run_tag(images, model=model_dir, index=index_name, top=top, labels=labels)
+    result = run_tag(images, model=model_dir, index=index_name, top=top, labels=labels, backbone=backbone)
     print_per_image(result, len(images), as_json, lambda r: [f"{t.word} ({t.score:.3f})" for t in r.tags])
 
 

@@ -57,6 +57,20 @@ def _check_target(prev, name, key, model, root, rebuild):
             f"or --rebuild to replace it.")
 
 
+def _backbone_for(prev, key, backbone, rebuild):
+    """The backbone asked for; a ConSE index being updated keeps the one it was built on."""
+    if key != store.CONSE or prev is None or prev.manifest["model"] != store.CONSE:
+        return backbone
+    built_on = prev.manifest["backbone"]
+    if backbone is None:
+        return built_on
+    if backbone != built_on and not rebuild:
+        raise SearchIndexError(
+            f"index {prev.name!r} was built on backbone {built_on}, not {backbone}; pass --rebuild to re-embed "
+            f"it on {backbone}, or --name to build a separate index.")
+    return backbone
+
+
 def _stat(folder, tombstones):
     """[(path, class, size, mtime_ns)] for the folder's images, minus tombstones and vanished files."""
     out = []
@@ -145,7 +159,7 @@ def _tombstones(prev, rebuild):
 def build_index(images_dir: str | Path, *, model: str | Path | None = None, name: str | None = None,
                 trees: int | None = None, rebuild: bool = False, method: str | None = None,
                 progress: bool = True, engine: str = "local", address: str | None = None,
-                workers: int | None = None, batch_size: int = 64) -> IndexSummary:
+                workers: int | None = None, batch_size: int = 64, backbone: str | None = None) -> IndexSummary:
     """Index `images_dir` under `name` (default: the folder's name) and make it the default index.
 
     Only new or changed files are embedded. model: a trained model
@@ -155,15 +169,18 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     ones), "annoy" or "exact"; None keeps the index's method, else "auto".
     engine: "local" (this process) or "ray" (a pool of `workers` Ray actors
     on a local Ray, or on the cluster at `address`), embedding `batch_size`
-    images at a time; both give the same index.
+    images at a time; both give the same index. backbone: ConSE's (None: the
+    one the index was built on, else the default); a trained model brings its own.
     """
     from devise.data.folders import scan
+    from devise.models.backbones import canonical_name
     from devise.models.embed import check_engine
     from devise.models.projector import Projector
 
     if method not in (None, *tuning.METHODS):
         raise SearchIndexError(f"method {method!r}: use one of {', '.join(tuning.METHODS)}.")
     check_engine(engine)  # say what to install before scanning the folder
+    backbone = canonical_name(backbone) if backbone else None
     engine_options = dict(engine=engine, address=address, workers=workers, batch_size=batch_size)
     start = time.perf_counter()
     folder = scan(images_dir)
@@ -172,7 +189,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         prev = _previous(name)
         key = store.model_key(model if model is not None else (prev.manifest["model"] if prev else None))
         _check_target(prev, name, key, model, folder.root, rebuild)
-        projector = Projector(None if key == store.CONSE else key)
+        projector = Projector(None if key == store.CONSE else key, backbone=_backbone_for(prev, key, backbone, rebuild))
         fingerprint = model_fingerprint(projector)
         tombstones = _tombstones(prev, rebuild)
         entries = _stat(folder, tombstones)

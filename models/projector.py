@@ -12,9 +12,12 @@ CONSE = "conse"
 class Projector:
     """Wraps a trained model (head blended with ConSE) or plain ConSE."""
 
-    def __init__(self, model_dir=None):
+    def __init__(self, model_dir=None, backbone=None):
+        """backbone: ConSE's, as canonical_name gives it (None: the default); a trained model brings its own,
+        and another is an error."""
         from devise.data.words import load_words
         from devise.models import model_store
+        from devise.models.backbones import canonical_name
         from devise.models.conse import ConSE
 
         self.model = None
@@ -23,12 +26,15 @@ class Projector:
             self.words = load_words(self.model.words)
             if self.words.name != self.model.words:
                 raise ModelError(f"{model_dir}: trained with word vectors {self.model.words!r}, loaded {self.words.name!r}.")
+            if backbone is not None and canonical_name(backbone) != self.model.backbone:
+                raise ModelError(f"{model_dir} was trained on backbone {self.model.backbone}, not {backbone}; "
+                                 "drop --backbone, or train a model on that backbone.")
             self.backbone = self.model.backbone
         else:
             from devise.models.backbones import DEFAULT_BACKBONE
 
             self.words = load_words(None)
-            self.backbone = DEFAULT_BACKBONE
+            self.backbone = backbone or DEFAULT_BACKBONE
         self.conse = ConSE(self.words)
         self._labels_memo = (None, None)
 

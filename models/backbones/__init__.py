@@ -127,18 +127,25 @@ def _key(name: str) -> str:
     return str(name).strip().lower().replace("_", "-")
 
 
+def canonical_name(name: str) -> str:
+    """`name` as manifests record it (``EfficientNet_Lite0`` -> ``efficientnet-lite0``); raises
+    BackboneError for a name that is no backbone, without loading anything."""
+    members = [_key(m) for m in ensemble.member_names(_key(name))]
+    for member in members:
+        if member not in _LITE and member not in _KERAS_APPS:
+            raise BackboneError(f"unknown backbone {member!r}; choose one of: {', '.join(available())}, "
+                                f"or an ensemble of them joined by '+'.")
+    return ensemble.SEPARATOR.join(members)
+
+
 def get_backbone(name: str = DEFAULT_BACKBONE, *, runtime: str | None = None) -> Backbone:
     """Load (once per process and runtime) and return the named backbone.
 
     runtime: see ``Backbone``; None means $DEVISE_RUNTIME or the backend's default.
     ``A+B`` names an ensemble of A and B (models/backbones/ensemble.py).
     """
-    key = _key(name)
+    key = canonical_name(name)
     members = ensemble.member_names(key)
-    for member in members:
-        if member not in _LITE and member not in _KERAS_APPS:
-            raise BackboneError(f"unknown backbone {member!r}; choose one of: {', '.join(available())}, "
-                                f"or an ensemble of them joined by '+'.")
     if len(members) > 1:
         return ensemble.EnsembleBackbone([get_backbone(m, runtime=runtime) for m in members])
     chosen = runtimes.resolve_runtime(runtime)
