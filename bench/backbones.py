@@ -23,7 +23,6 @@ Features come from DEVISE_HOME's feature cache when fresh: the first run
 embeds Caltech-101 (9,144 images) once per backbone.
 """
 import argparse
-import contextlib
 import importlib.util
 import json
 import sys
@@ -83,18 +82,6 @@ def zero_shot(name, caltech, splits):
             "novelty_gamma": [run.get("alternatives", {}).get("novelty", {}).get("gamma") for run in report["runs"]]}
 
 
-@contextlib.contextmanager
-def conse_backbone(name):
-    """ConSE indexes use the default backbone: make `name` the default while indexing."""
-    from devise.models import backbones
-
-    saved, backbones.DEFAULT_BACKBONE = backbones.DEFAULT_BACKBONE, name
-    try:
-        yield
-    finally:
-        backbones.DEFAULT_BACKBONE = saved
-
-
 def text_search(name, caltech):
     import devise
     from devise.core.home import subdir
@@ -105,9 +92,9 @@ def text_search(name, caltech):
     phrases = class_phrases(split.unseen, read_label_map(CALTECH["label_map"]))
     out = {}
     for label, model in (("trained", str(model_dir)), ("conse", "conse")):
-        index = f"bench-backbones-{label}-{name}"
-        with conse_backbone(name):
-            devise.build_index(caltech, model=model, name=index, rebuild=True, progress=False)
+        index = f"bench-backbones-{label}-{name.replace('+', '_and_')}"  # index names take no '+'
+        devise.build_index(caltech, model=model, name=index, rebuild=True, progress=False,
+                           backbone=name if model == "conse" else None)
         hits = [precision_at_k(devise.search(phrases[c], index=index, top=10).paths, c) for c in split.unseen]
         out[label] = sum(hits) / len(hits)
     return out

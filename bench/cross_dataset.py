@@ -16,7 +16,7 @@ ferry, ketch, schooner: ships), which the model saw under those names only.
 Settings: "outside" ranks the 7 outside labels on the images of those 7
 classes; "all 10" ranks all 10 CIFAR-10 words on every test image.
 
-    python bench/cross_dataset.py [--max-per-class N] [--json]
+    python bench/cross_dataset.py [--max-per-class N] [--backbone NAME] [--json]
 """
 import argparse
 import json
@@ -43,6 +43,7 @@ def main():
     ap.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT))
     ap.add_argument("--max-per-class", type=int, default=None, help="the first N CIFAR-10 test images of each class")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--backbone", default=None, help="for the model and ConSE (default: the default backbone)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -52,8 +53,8 @@ def main():
 
     root = Path(args.data_root)
     start = time.perf_counter()
-    model_dir = subdir("bench") / f"cross-dataset-caltech101-{args.seed}"
-    trained = devise.train(root / "caltech101", out=model_dir, holdout=0.0, seed=args.seed,
+    model_dir = subdir("bench") / f"cross-dataset-caltech101-{args.seed}{'-' + args.backbone if args.backbone else ''}"
+    trained = devise.train(root / "caltech101", out=model_dir, holdout=0.0, seed=args.seed, backbone=args.backbone,
                            exclude=["BACKGROUND_Google", "Faces_easy"],
                            label_map=ROOT / "data" / "label_maps" / "caltech101.txt")
     test_dir = root / "cifar10" / "test"
@@ -65,14 +66,16 @@ def main():
         images = [p for p, c in zip(folder.paths, folder.classes) if c in labels]
         table[setting] = {"images": len(images)}
         for name, model in (("trained", str(model_dir)), ("ConSE", None)):
-            results = devise.tag(images, model=model, labels=list(labels), top=5)
+            results = devise.tag(images, model=model, labels=list(labels), top=5,
+                                 backbone=None if model else args.backbone)
             table[setting][name] = hits(results, labels)
     report = {"model": trained.to_dict(), "test_dir": str(test_dir), "seconds": round(time.perf_counter() - start, 1),
               "settings": table}
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"Caltech-101 model (all {len(trained.seen)} classes; anchor tau {trained.anchor.get('tau')}, "
+    print(f"Caltech-101 model (all {len(trained.seen)} classes; backbone {args.backbone or 'default'}; "
+          f"anchor tau {trained.anchor.get('tau')}, "
           f"gamma {trained.gamma}) tagging {test_dir}, {report['seconds']} s")
     print(f"{'setting':<10}{'labels':>7}{'images':>8}{'trained hit@1':>15}{'ConSE hit@1':>13}"
           f"{'trained hit@5':>15}{'ConSE hit@5':>13}")

@@ -6,7 +6,7 @@ with ConSE; each held-out class's phrase is searched on each, with visual
 feedback (the default) and without it (--no-feedback), and precision@10 is
 the share of the top 10 that belong to that class.
 
-    python bench/text_search.py [--data-root DIR] [--seed 0] [--json]
+    python bench/text_search.py [--data-root DIR] [--seed 0] [--backbone NAME] [--json]
 """
 import argparse
 import json
@@ -27,6 +27,7 @@ def main():
     ap.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--holdout", type=float, default=0.2)
+    ap.add_argument("--backbone", default=None, help="for the model and ConSE (default: the default backbone)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -38,14 +39,17 @@ def main():
     label_map = ROOT / "data" / "label_maps" / "caltech101.txt"
     exclude = ["BACKGROUND_Google", "Faces_easy"]
     start = time.perf_counter()
-    model_dir = subdir("bench") / f"text-search-model-{args.seed}"
-    split = devise.train(root, out=model_dir, holdout=args.holdout, seed=args.seed, exclude=exclude, label_map=label_map)
+    tag = f"-{args.backbone.replace('+', '_and_')}" if args.backbone else ""  # index names take no '+'
+    model_dir = subdir("bench") / f"text-search-model-{args.seed}{tag}"
+    split = devise.train(root, out=model_dir, holdout=args.holdout, seed=args.seed, exclude=exclude, label_map=label_map,
+                         backbone=args.backbone)
     phrases = class_phrases(split.unseen, read_label_map(label_map))
     # The whole folder is the collection, BACKGROUND_Google clutter included, as a user's would be.
     table = {}
     for label, model in (("trained head", str(model_dir)), ("ConSE", "conse")):
-        name = f"bench-text-{'model' if model != 'conse' else 'conse'}"
-        devise.build_index(root, model=model, name=name, rebuild=True, progress=False)
+        name = f"bench-text-{'model' if model != 'conse' else 'conse'}{tag}"
+        devise.build_index(root, model=model, name=name, rebuild=True, progress=False,
+                           backbone=args.backbone if model == "conse" else None)
         for suffix, feedback in (("", True), (", no feedback", False)):
             per_class = {cls: precision_at_k(devise.search(phrases[cls], index=name, top=10, feedback=feedback).paths, cls)
                          for cls in split.unseen}
@@ -54,7 +58,8 @@ def main():
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"Caltech-101, {len(split.unseen)} held-out classes (seed {args.seed}), {report['seconds']} s")
+    print(f"Caltech-101, {len(split.unseen)} held-out classes (seed {args.seed}), "
+          f"backbone {args.backbone or 'default'}, {report['seconds']} s")
     print("columns: trained head / ConSE, with visual feedback (the default) and without it")
     heads = {"trained head": "trained", "trained head, no feedback": "no fb", "ConSE": "ConSE", "ConSE, no feedback": "no fb"}
     print(f"{'class':<18}{'phrase':<18}" + "".join(f"{h:>10}" for h in heads.values()))
