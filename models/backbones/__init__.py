@@ -119,7 +119,7 @@ def input_size_of(name: str) -> int:
     224; an ensemble, its largest member's)."""
     from .efficientnet_lite import VARIANTS
 
-    keys = [_key(m) for m in ensemble.member_names(_key(name))]
+    keys = ensemble.member_names(_key(name))
     return max(VARIANTS[key][2] if key in VARIANTS else 224 for key in keys)
 
 
@@ -130,7 +130,7 @@ def _key(name: str) -> str:
 def canonical_name(name: str) -> str:
     """`name` as manifests record it (``EfficientNet_Lite0`` -> ``efficientnet-lite0``); raises
     BackboneError for a name that is no backbone, without loading anything."""
-    members = [_key(m) for m in ensemble.member_names(_key(name))]
+    members = ensemble.member_names(_key(name))
     for member in members:
         if member not in _LITE and member not in _KERAS_APPS:
             raise BackboneError(f"unknown backbone {member!r}; choose one of: {', '.join(available())}, "

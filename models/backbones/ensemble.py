@@ -33,10 +33,6 @@ def member_names(name: str) -> list[str]:
     return parts
 
 
-def is_ensemble(name: str) -> bool:
-    return SEPARATOR in str(name)
-
-
 class EnsembleBackbone:
     """Members run one after another on their own pixels; features concatenated, logits averaged."""
 
