@@ -36,6 +36,21 @@ def fake_backbone(monkeypatch):
 
 
 @pytest.fixture
+def backbone_calls(monkeypatch, fake_backbone):
+    """The backbone names anything asked for, answered by the fake (a real one loads TensorFlow)."""
+    import devise.models.backbones as backbones
+
+    calls = []
+
+    def counted(name=None):
+        calls.append(name)
+        return fake_backbone
+
+    monkeypatch.setattr(backbones, "get_backbone", counted)
+    return calls
+
+
+@pytest.fixture
 def colour_folder(tmp_path):
     """Six classes named by colour words, 8 noisy images each: learnable and in GloVe."""
     root = tmp_path / "colours"

@@ -40,21 +40,6 @@ def colours(words_home, colour_folder, fake_backbone, run, tmp_path):
     return colour_folder
 
 
-@pytest.fixture
-def backbone_calls(monkeypatch, fake_backbone):
-    """How often anything asked for a backbone (what loads TensorFlow for a real one)."""
-    import devise.models.backbones as backbones
-
-    calls = []
-
-    def counted(name=None):
-        calls.append(name)
-        return fake_backbone
-
-    monkeypatch.setattr(backbones, "get_backbone", counted)
-    return calls
-
-
 def cli_json(run, *args):
     result = run(*args, "--json")
     assert result.exit_code == 0, result.output

@@ -43,7 +43,7 @@ class EnsembleBackbone:
         self.feature_dim = sum(int(m.feature_dim) for m in self.members)
         self.input_size = max(int(m.input_size) for m in self.members)
         self.batch_size = min(int(getattr(m, "batch_size", 64)) for m in self.members)
-        self.runtime = "+".join(sorted({str(getattr(m, "runtime", None)) for m in self.members}))
+        self.runtime = SEPARATOR.join(sorted({str(getattr(m, "runtime", None)) for m in self.members}))
         self.pixel_counts = [int(m.input_size) ** 2 * 3 for m in self.members]
 
     def predict(self, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
