@@ -44,6 +44,7 @@ def main():
     ap.add_argument("--max-per-class", type=int, default=None, help="the first N CIFAR-10 test images of each class")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--backbone", default=None, help="for the model and ConSE (default: the default backbone)")
+    ap.add_argument("--heads", type=int, default=1, help="heads averaged in the model (devise train --heads)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -53,8 +54,10 @@ def main():
 
     root = Path(args.data_root)
     start = time.perf_counter()
-    model_dir = subdir("bench") / f"cross-dataset-caltech101-{args.seed}{'-' + args.backbone if args.backbone else ''}"
+    model_dir = subdir("bench") / (f"cross-dataset-caltech101-{args.seed}{'-' + args.backbone if args.backbone else ''}"
+                                   f"{f'-heads{args.heads}' if args.heads > 1 else ''}")
     trained = devise.train(root / "caltech101", out=model_dir, holdout=0.0, seed=args.seed, backbone=args.backbone,
+                           heads=args.heads,
                            exclude=["BACKGROUND_Google", "Faces_easy"],
                            label_map=ROOT / "data" / "label_maps" / "caltech101.txt")
     test_dir = root / "cifar10" / "test"

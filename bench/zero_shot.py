@@ -27,6 +27,7 @@ def main():
     ap.add_argument("--splits", type=int, default=None, help="default: 5 for caltech101, 1 for cifar10")
     ap.add_argument("--loss", choices=LOSSES, default=DEFAULT_LOSS)
     ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--heads", type=int, default=1, help="heads averaged in each model (devise train --heads)")
     ap.add_argument("--max-per-class", type=int, default=None, help="use the first N images of each class (cifar10 only)")
     ap.add_argument("--calibration", choices=CALIBRATIONS, default=CALIBRATIONS[0])
     ap.add_argument("--backbone", default=None, help="comma-separated backbones, each evaluated in turn "
@@ -59,14 +60,16 @@ def run(args, root, backbone):
         report = evaluate(root, holdout=0.2, splits=args.splits or 5, seed=0,
                           exclude=["BACKGROUND_Google", "Faces_easy"],
                           label_map=ROOT / "data" / "label_maps" / "caltech101.txt",
-                          loss=args.loss, epochs=args.epochs, calibration=args.calibration, backbone=backbone)
+                          loss=args.loss, epochs=args.epochs, heads=args.heads, calibration=args.calibration,
+                          backbone=backbone)
     else:
         train_dir, test_dir = root / "train", root / "test"
         if args.max_per_class:
             train_dir = subset_folder(train_dir, args.max_per_class, "cifar10-train")
             test_dir = subset_folder(test_dir, max(1, args.max_per_class // 5), "cifar10-test")
         report = evaluate(train_dir, test_dir=test_dir, holdout_classes=["cat", "truck"], splits=args.splits or 1,
-                          loss=args.loss, epochs=args.epochs, calibration=args.calibration, backbone=backbone)
+                          loss=args.loss, epochs=args.epochs, heads=args.heads, calibration=args.calibration,
+                          backbone=backbone)
     return {**report.to_dict(), "seconds": round(time.perf_counter() - start, 1), "dataset": args.dataset}
 
 

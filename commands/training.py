@@ -21,13 +21,13 @@ from devise.commands.support import (
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @click.option("--verbose", is_flag=True, help="Show Keras training progress.")
 @json_option
-def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, calibration, label_map, backbone, words, out,
-          verbose, as_json):
+def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, heads, calibration, label_map, backbone, words,
+          out, verbose, as_json):
     """Train a projection head on DATA_DIR (one subfolder per class)."""
     from devise.train.run import train as run_train
 
     r = run_train(data_dir, out=out, holdout=holdout, holdout_classes=holdout_classes, seed=seed, exclude=exclude,
-                  label_map=label_map, loss=loss, epochs=epochs, backbone=backbone, words=words,
+                  label_map=label_map, loss=loss, epochs=epochs, heads=heads, backbone=backbone, words=words,
                   calibration=calibration, verbose=verbose)
     if as_json:
         return emit_json(r)
@@ -51,8 +51,8 @@ def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, calib
 @model_options
 @json_option
 @click.option("--verbose", is_flag=True)
-def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, exclude, loss, epochs, calibration, label_map,
-             splits, backbone, words, as_json, verbose):
+def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, exclude, loss, epochs, heads, calibration,
+             label_map, splits, backbone, words, as_json, verbose):
     """Zero-shot (ZSL) and generalized (GZSL) hit@k: model vs ConSE vs chance.
 
     To compare backbones or recipes, look at the seen-class fold scores in the footer (`runs[].folds`
@@ -62,8 +62,8 @@ def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, excl
 
     report = run_evaluate(data_dir, model=model_dir, test_dir=test_dir, splits=splits, holdout=holdout,
                           holdout_classes=holdout_classes, seed=seed, exclude=exclude, label_map=label_map,
-                          loss=loss, epochs=epochs, backbone=backbone, words=words, calibration=calibration,
-                          verbose=verbose)
+                          loss=loss, epochs=epochs, heads=heads, backbone=backbone, words=words,
+                          calibration=calibration, verbose=verbose)
     if as_json:
         return emit_json(report)
     click.echo(evaluation_table(report.to_dict()))

@@ -23,14 +23,14 @@ from devise.core import manifest, outputs
 from devise.core.atomic import write_json
 from devise.core.errors import ModelError, OutputError
 from devise.models.conse import anchored_labels
-from devise.models.head import apply_numpy, gated_blend
+from devise.models.head import HEAD_ARRAYS, apply_numpy, gated_blend
 from devise.models.seen_margin import SAME_LABEL
 
 KIND = "model"
 # Everything save() writes into a model folder; anything else there is the user's.
 MODEL_FILES = {"head.keras", "head.npz", "manifest.json", "split.json"}
 STAGING_MARK = ".devise-staging"   # in every staging folder: {"pid": ..., "host": ...} of the saving process
-WEIGHTS = ("w1", "b1", "gamma", "beta", "mean", "var", "eps", "w2", "b2", "seen_labels")
+WEIGHTS = (*HEAD_ARRAYS, "seen_labels")
 
 
 class TrainedModel:
@@ -183,11 +183,15 @@ def load(model_dir, words=None, backbone=None) -> TrainedModel:
     data = manifest.read(model_dir, KIND, ModelError)
     manifest.expect(data, str(model_dir), ModelError, words=words, backbone=backbone)
     weights = _read_weights(model_dir / "head.npz")
-    w2 = weights["w2"]
-    if w2.ndim != 2:
-        raise ModelError(f"{model_dir}/head.npz: its projection w2 is not a matrix; train the model again.")
-    if w2.shape[1] != data.get("word_dim"):
-        raise ModelError(f"{model_dir}: head outputs {w2.shape[1]}-d but manifest says {data.get('word_dim')}-d; retrain.")
+    heads = (data.get("head") or {}).get("heads", 1)
+    # One head's matrices are 2-d; K averaged heads' are stacked into 3-d arrays of K.
+    shapes = {name: np.shape(weights[name]) for name in ("w1", "w2")}
+    if any(len(shape) != (2 if heads == 1 else 3) or (heads > 1 and shape[0] != heads) for shape in shapes.values()):
+        raise ModelError(f"{model_dir}/head.npz: its matrices {shapes} are not the {heads} head(s) the manifest "
+                         "names; train the model again.")
+    if shapes["w2"][-1] != data.get("word_dim"):
+        raise ModelError(f"{model_dir}: head outputs {shapes['w2'][-1]}-d but manifest says {data.get('word_dim')}-d; "
+                         "retrain.")
     return TrainedModel(model_dir, data, weights)
 
 

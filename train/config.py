@@ -7,6 +7,7 @@ from dataclasses import dataclass
 LOSSES = ("softmax", "cosine", "hinge")
 DEFAULT_LOSS = LOSSES[0]
 CALIBRATIONS = ("h", "novelty")   # see train.trainer.calibrate
+MAX_HEADS = 16
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class TrainConfig:
     label_map: str | None = None               # file mapping class folders to phrases
     loss: str = DEFAULT_LOSS
     epochs: int = 30
+    heads: int = 1                             # heads fitted with different seeds, their outputs averaged
     batch_size: int = 128
     backbone: str | None = None                # None: the default backbone
     words: str | None = None                   # None: GloVe 6B 50-d
@@ -36,6 +38,10 @@ class TrainConfig:
             from devise.core.errors import DataError
 
             raise DataError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}.")
+        if not 1 <= int(self.heads) <= MAX_HEADS:
+            from devise.core.errors import DataError
+
+            raise DataError(f"heads must be between 1 and {MAX_HEADS}, not {self.heads}.")
         if self.calibration not in CALIBRATIONS:
             from devise.core.errors import DataError
 

@@ -66,13 +66,14 @@ class Evaluation(Result):
     words: str
     baselines: dict            # {"conse": .., "chance": .., "calibration=<other>": ..} in the same shape
     skipped: int
+    heads: int = 1             # heads averaged in each model (train --heads)
 
 
 def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir: str | Path | None = None,
              splits: int = 1, holdout: float = 0.2, holdout_classes: Sequence[str] | None = None, seed: int = 0,
              exclude: Sequence[str] = (), label_map: str | Path | None = None, loss: str = DEFAULT_LOSS,
-             epochs: int = 30, backbone: str | None = None, words: str | None = None, calibration: str = "h",
-             verbose: bool = False) -> Evaluation:
+             epochs: int = 30, heads: int = 1, backbone: str | None = None, words: str | None = None,
+             calibration: str = "h", verbose: bool = False) -> Evaluation:
     """Zero-shot (ZSL) and generalized (GZSL) hit@k of a model, against ConSE and chance.
 
     model: evaluate this trained model on its own split; else train one
@@ -80,7 +81,7 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
     average. test_dir: take the test images from this folder instead.
     """
     config = TrainConfig(holdout=holdout, holdout_classes=holdout_classes, seed=seed, exclude=exclude,
-                         label_map=label_map, loss=loss, epochs=epochs, backbone=backbone, words=words,
+                         label_map=label_map, loss=loss, epochs=epochs, heads=heads, backbone=backbone, words=words,
                          calibration=calibration, verbose=verbose, test_fraction=0.0 if test_dir is not None else 0.2)
     model_dir = model
     if model_dir is not None:
@@ -162,4 +163,5 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
             alt_mean, alt_std = _mean_std(reports)
             baselines[f"calibration={name}"] = {**alt_mean, "std": alt_std}
     return Evaluation(**mean, std=std, splits=len(runs), runs=runs, loss=config.loss, backbone=ds.backbone,
-                      words=ds.words, baselines=baselines, skipped=len(ds.bad))
+                      words=ds.words, baselines=baselines, skipped=len(ds.bad),
+                      heads=config.heads)

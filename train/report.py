@@ -31,6 +31,8 @@ def evaluation_table(report, model_label="trained head"):
                 h = f"{_cell(rep['gzsl_h'], std['gzsl_h'] if (with_std and std) else None):>{width + 1}}"
             lines.append(f"{name if setting == 'ZSL' else '':<17}{setting:<13}" + "".join(cells) + h)
     footer = f"{report.get('splits', 1)} split(s); backbone {report.get('backbone')}; words {report.get('words')}"
+    if report.get("heads", 1) > 1:
+        footer += f"; {report['heads']} heads averaged"
     if report.get("runs"):
         footer += f"; gamma {[r['gamma'] for r in report['runs']]}"
         footer += f"; label anchor tau {[r.get('anchor', {}).get('tau', 0.0) for r in report['runs']]}"

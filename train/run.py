@@ -36,18 +36,19 @@ class TrainResult(Result):
 
 def train(data_dir: str | Path, *, out: str | Path, holdout: float = 0.2, holdout_classes: Sequence[str] | None = None,
           seed: int = 0, exclude: Sequence[str] = (), label_map: str | Path | None = None, loss: str = DEFAULT_LOSS,
-          epochs: int = 30, backbone: str | None = None, words: str | None = None, calibration: str = "h",
-          verbose: bool = False) -> TrainResult:
+          epochs: int = 30, heads: int = 1, backbone: str | None = None, words: str | None = None,
+          calibration: str = "h", verbose: bool = False) -> TrainResult:
     """Train a projection head on `data_dir` (one subfolder per class) and save the model to `out`.
 
     A share `holdout` of the classes (or `holdout_classes`) is held out for
     zero-shot evaluation; the head's blend with ConSE and the seen-label
     penalty are calibrated on the seen classes only. calibration: "h" (gamma
     maximising ZSL + GZSL H on seen-class folds) or "novelty" (gamma giving a
-    fixed share of seen images an unseen top label).
+    fixed share of seen images an unseen top label). heads: fit this many heads from different
+    seeds and average them (better text search on the seen-class folds, K times the training).
     """
     config = TrainConfig(holdout=holdout, holdout_classes=holdout_classes, seed=seed, exclude=exclude,
-                         label_map=label_map, loss=loss, epochs=epochs, backbone=backbone, words=words,
+                         label_map=label_map, loss=loss, epochs=epochs, heads=heads, backbone=backbone, words=words,
                          calibration=calibration, verbose=verbose)
     model_dir, split, fitted, ds = train_model(data_dir, out, config)
     return TrainResult(str(model_dir), ds.backbone, ds.words, split.seen, split.unseen, len(split.train),
@@ -71,7 +72,7 @@ def train_model(data_dir, out, config: TrainConfig, ds=None):
     out = model_store.save(
         out, fitted.keras_model, fitted.weights, split.to_json(ds.root),
         backbone=ds.backbone, words=ds.words, word_dim=int(ds.label_vectors.shape[1]),
-        loss=config.loss, loss_params=loss_params(config.loss), head=HEAD_PARAMS,
+        loss=config.loss, loss_params=loss_params(config.loss), head={**HEAD_PARAMS, "heads": config.heads},
         epochs=config.epochs, seed=config.seed, blend=fitted.blend, gamma=fitted.gamma,
         label_anchor=fitted.anchor, search_gamma=fitted.search_gamma,
         calibration=fitted.calibration, conse_top_t=conse.top_t,

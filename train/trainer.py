@@ -17,7 +17,7 @@ import numpy as np
 from devise.core.vectors import unit_rows
 from devise.models.conse import ANCHOR_K, anchored_labels
 from devise.models.feedback import feedback_params
-from devise.models.head import DEFAULT_BLEND, apply_numpy, build_head, export_numpy, gated_blend
+from devise.models.head import DEFAULT_BLEND, apply_numpy, average_heads, build_head, export_numpy, gated_blend
 from devise.train import metrics
 from devise.train.config import CALIBRATIONS, TrainConfig
 from devise.train.losses import make_loss
@@ -37,6 +37,8 @@ ANCHOR_TAUS = (0.0, 0.03, 0.05, 0.1)
 # stay where the head put its training images).
 ANCHOR_SCOPES = ("all", "unseen")
 NO_ANCHOR = {"tau": 0.0, "scope": "all", "k": ANCHOR_K}
+# Seeds of the heads after the first (--heads): far from the class folds' seeds (seed + 101 + fold).
+HEAD_SEED_STEP = 7919
 # "novelty" calibration: the share of seen-class validation images allowed an unseen top label.
 NOVELTY_TARGET = 0.05
 
@@ -53,17 +55,23 @@ class Fitted:
 
 
 def fit_head(features, y, label_vectors, config: TrainConfig, seed=None):
-    """A head fitted to map `features` to the label vectors of classes `y`; `seed` overrides the config's."""
+    """A head fitted to map `features` to the label vectors of classes `y`; `seed` overrides the config's.
+    With config.heads K > 1, K heads from seeds seed, seed + HEAD_SEED_STEP, ... averaged into one model."""
     from devise.models.tensorflow_env import import_keras
 
     keras = import_keras()
-    model = build_head(features.shape[1], label_vectors.shape[1], seed=config.seed if seed is None else seed)
-    steps = config.epochs * int(np.ceil(len(y) / config.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=max(1, steps))
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_loss(config.loss, label_vectors))
-    model.fit(features, y.astype(np.int32), batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
-              verbose=2 if config.verbose else 0)
-    return model
+    seed = config.seed if seed is None else seed
+    heads = []
+    for i in range(config.heads):
+        name = "devise_head" if config.heads == 1 else f"devise_head_{i}"
+        model = build_head(features.shape[1], label_vectors.shape[1], seed=seed + HEAD_SEED_STEP * i, name=name)
+        steps = config.epochs * int(np.ceil(len(y) / config.batch_size))
+        schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=max(1, steps))
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_loss(config.loss, label_vectors))
+        model.fit(features, y.astype(np.int32), batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
+                  verbose=2 if config.verbose else 0)
+        heads.append(model)
+    return average_heads(heads)
 
 
 def fit_seen_head(ds, train_rows, seen, config: TrainConfig):
