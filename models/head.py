@@ -7,11 +7,11 @@ moved the numbers"). Its weights are also kept
 as plain arrays, so projecting at index and tag time needs no TensorFlow.
 
 Several heads fitted from different seeds (`devise train --heads K`) form
-one model whose output is their averaged, re-normalised output: seeds
-disagree most on images unlike the training classes, and averaging keeps
-what they agree on (on Caltech-101's seen-class folds it raised text-search
-precision@10 and left ZSL + H where it was; README, "what moved the
-numbers"). Their arrays are stacked along a first axis of length K.
+one model whose output is their averaged, re-normalised output, so no one
+seed's accidents decide where an image lands in word space (on
+Caltech-101's seen-class folds this raised text-search precision@10 and
+left ZSL + H where they were; README, "what moved the numbers"). Their
+arrays are stacked along a first axis of length K.
 """
 import numpy as np
 
