@@ -183,7 +183,11 @@ def load(model_dir, words=None, backbone=None) -> TrainedModel:
     data = manifest.read(model_dir, KIND, ModelError)
     manifest.expect(data, str(model_dir), ModelError, words=words, backbone=backbone)
     weights = _read_weights(model_dir / "head.npz")
-    heads = (data.get("head") or {}).get("heads", 1)
+    head = data.get("head")
+    heads = head.get("heads", 1) if isinstance(head, dict) else 1
+    if isinstance(heads, bool) or not isinstance(heads, int) or heads < 1:
+        raise ModelError(f"{model_dir}/manifest.json: head.heads is {heads!r}, not a count of heads; "
+                         "train the model again.")
     # One head's matrices are 2-d; K averaged heads' are stacked into 3-d arrays of K.
     shapes = {name: np.shape(weights[name]) for name in ("w1", "w2")}
     if any(len(shape) != (2 if heads == 1 else 3) or (heads > 1 and shape[0] != heads) for shape in shapes.values()):

@@ -86,6 +86,11 @@ def test_a_head_file_that_disagrees_with_the_manifest_is_refused(tmp_path, colou
     np.savez(out / "head.npz", **{k: (v[0] if k in ("w1", "w2") else v) for k, v in arrays.items()})
     with pytest.raises(ModelError, match=r"head\.npz.*not the 2 head\(s\) the manifest names"):
         model_store.load(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["head"]["heads"] = "2"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match=r"manifest\.json: head\.heads is '2', not a count of heads"):
+        model_store.load(out)
 
 
 def test_heads_out_of_range_is_a_usage_error(tmp_path, colour_folder):
