@@ -23,6 +23,8 @@ import json
 import time
 from pathlib import Path
 
+from devise.train.config import DEFAULT_HEADS
+
 from common import DEFAULT_DATA_ROOT, ROOT, subset_folder
 
 CIFAR10 = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -44,7 +46,7 @@ def main():
     ap.add_argument("--max-per-class", type=int, default=None, help="the first N CIFAR-10 test images of each class")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--backbone", default=None, help="for the model and ConSE (default: the default backbone)")
-    ap.add_argument("--heads", type=int, default=1, help="heads averaged in the model (devise train --heads)")
+    ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in the model (devise train --heads)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 

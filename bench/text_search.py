@@ -12,6 +12,8 @@ import argparse
 import json
 import time
 
+from devise.train.config import DEFAULT_HEADS
+
 from common import DEFAULT_DATA_ROOT, ROOT
 
 
@@ -28,7 +30,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--holdout", type=float, default=0.2)
     ap.add_argument("--backbone", default=None, help="for the model and ConSE (default: the default backbone)")
-    ap.add_argument("--heads", type=int, default=1, help="heads averaged in the model (devise train --heads)")
+    ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in the model (devise train --heads)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 

@@ -15,7 +15,7 @@ import json
 import sys
 import time
 
-from devise.train.config import CALIBRATIONS, DEFAULT_LOSS, LOSSES
+from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, LOSSES
 
 from common import DEFAULT_DATA_ROOT, ROOT, subset_folder
 
@@ -27,7 +27,7 @@ def main():
     ap.add_argument("--splits", type=int, default=None, help="default: 5 for caltech101, 1 for cifar10")
     ap.add_argument("--loss", choices=LOSSES, default=DEFAULT_LOSS)
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--heads", type=int, default=1, help="heads averaged in each model (devise train --heads)")
+    ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in each model (devise train --heads)")
     ap.add_argument("--max-per-class", type=int, default=None, help="use the first N images of each class (cifar10 only)")
     ap.add_argument("--calibration", choices=CALIBRATIONS, default=CALIBRATIONS[0])
     ap.add_argument("--backbone", default=None, help="comma-separated backbones, each evaluated in turn "

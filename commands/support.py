@@ -15,7 +15,7 @@ import time
 import click
 
 from devise.core.errors import DeviseError
-from devise.train.config import CALIBRATIONS, DEFAULT_LOSS, LOSSES, MAX_HEADS
+from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, LOSSES, MAX_HEADS
 
 
 class DeviseGroup(click.Group):
@@ -119,7 +119,7 @@ def split_options(fn):
                       help="Comma-separated class folders to ignore, e.g. BACKGROUND_Google.")(fn)
     fn = click.option("--loss", type=click.Choice(LOSSES), default=DEFAULT_LOSS, show_default=True)(fn)
     fn = click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)(fn)
-    fn = click.option("--heads", type=click.IntRange(1, MAX_HEADS), default=1, show_default=True,
+    fn = click.option("--heads", type=click.IntRange(1, MAX_HEADS), default=DEFAULT_HEADS, show_default=True,
                       help="Heads fitted from different seeds and averaged: better text search, K times the "
                            "training.")(fn)
     fn = click.option("--calibration", type=click.Choice(CALIBRATIONS), default=CALIBRATIONS[0], show_default=True,

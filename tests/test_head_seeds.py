@@ -40,7 +40,7 @@ def test_averaged_heads_in_numpy_match_keras():
     assert average_heads([one]) is one and export_numpy(one)["w1"].shape == (12, 16)
 
 
-def test_train_with_three_heads_saves_reloads_and_projects_their_mean(tmp_path, colour_folder, fake_backbone):
+def test_train_fits_three_heads_by_default_and_projects_their_mean(tmp_path, colour_folder, fake_backbone):
     import devise
     from devise.data.folders import scan
     from devise.models import model_store
@@ -48,7 +48,7 @@ def test_train_with_three_heads_saves_reloads_and_projects_their_mean(tmp_path, 
     from devise.models.head import HEAD_ARRAYS, apply_numpy
 
     out = tmp_path / "model"
-    devise.train(colour_folder, out=out, holdout_classes=["yellow"], epochs=2, heads=3)
+    devise.train(colour_folder, out=out, holdout_classes=["yellow"], epochs=2)  # three heads: the default
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["head"]["heads"] == 3
     model = model_store.load(out)
@@ -70,7 +70,7 @@ def test_one_head_is_recorded_and_kept_as_a_single_head(tmp_path, colour_folder,
     import devise
     from devise.models import model_store
 
-    devise.train(colour_folder, out=tmp_path / "m", holdout_classes=["yellow"], epochs=2)
+    devise.train(colour_folder, out=tmp_path / "m", holdout_classes=["yellow"], epochs=2, heads=1)
     assert json.loads((tmp_path / "m" / "manifest.json").read_text())["head"]["heads"] == 1
     assert model_store.load(tmp_path / "m").weights["w1"].ndim == 2
 

@@ -8,6 +8,8 @@ LOSSES = ("softmax", "cosine", "hinge")
 DEFAULT_LOSS = LOSSES[0]
 CALIBRATIONS = ("h", "novelty")   # see train.trainer.calibrate
 MAX_HEADS = 16
+# Three heads won on the seen-class folds (ZSL + H and text search) for three times the head's training.
+DEFAULT_HEADS = 3
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class TrainConfig:
     label_map: str | None = None               # file mapping class folders to phrases
     loss: str = DEFAULT_LOSS
     epochs: int = 30
-    heads: int = 1                             # heads fitted with different seeds, their outputs averaged
+    heads: int = DEFAULT_HEADS                 # heads fitted with different seeds, their outputs averaged
     batch_size: int = 128
     backbone: str | None = None                # None: the default backbone
     words: str | None = None                   # None: GloVe 6B 50-d

@@ -13,7 +13,7 @@ from devise.core.results import Result
 from devise.data.folders import scan
 from devise.models import model_store
 from devise.train import metrics
-from devise.train.config import CALIBRATIONS, DEFAULT_LOSS, TrainConfig
+from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, TrainConfig
 from devise.train.dataset import load_dataset
 from devise.train.run import conse_for, train_model
 from devise.train.trainer import fold_scores
@@ -66,13 +66,13 @@ class Evaluation(Result):
     words: str
     baselines: dict            # {"conse": .., "chance": .., "calibration=<other>": ..} in the same shape
     skipped: int
-    heads: int = 1             # heads averaged in each model (train --heads)
+    heads: int = DEFAULT_HEADS  # heads averaged in each model (train --heads)
 
 
 def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir: str | Path | None = None,
              splits: int = 1, holdout: float = 0.2, holdout_classes: Sequence[str] | None = None, seed: int = 0,
              exclude: Sequence[str] = (), label_map: str | Path | None = None, loss: str = DEFAULT_LOSS,
-             epochs: int = 30, heads: int = 1, backbone: str | None = None, words: str | None = None,
+             epochs: int = 30, heads: int = DEFAULT_HEADS, backbone: str | None = None, words: str | None = None,
              calibration: str = "h", verbose: bool = False) -> Evaluation:
     """Zero-shot (ZSL) and generalized (GZSL) hit@k of a model, against ConSE and chance.
 

@@ -10,7 +10,7 @@ from devise.models import model_store
 from devise.models.conse import ConSE
 from devise.models.head import HEAD_PARAMS
 from devise.train import trainer
-from devise.train.config import DEFAULT_LOSS, TrainConfig
+from devise.train.config import DEFAULT_HEADS, DEFAULT_LOSS, TrainConfig
 from devise.train.dataset import load_dataset
 from devise.train.losses import loss_params
 from devise.train.splits import make_split
@@ -36,7 +36,7 @@ class TrainResult(Result):
 
 def train(data_dir: str | Path, *, out: str | Path, holdout: float = 0.2, holdout_classes: Sequence[str] | None = None,
           seed: int = 0, exclude: Sequence[str] = (), label_map: str | Path | None = None, loss: str = DEFAULT_LOSS,
-          epochs: int = 30, heads: int = 1, backbone: str | None = None, words: str | None = None,
+          epochs: int = 30, heads: int = DEFAULT_HEADS, backbone: str | None = None, words: str | None = None,
           calibration: str = "h", verbose: bool = False) -> TrainResult:
     """Train a projection head on `data_dir` (one subfolder per class) and save the model to `out`.
 
