@@ -4,9 +4,8 @@
 
 Each K trains the same Caltech-101 model (20% of the classes held out, seed
 0, BACKGROUND_Google and Faces_easy excluded, the repository's label map),
-one after the other in this process. The features come from DEVISE_HOME's
-feature cache, which the first K fills if it is cold (that K's time then
-includes embedding, so a cold cache is warmed before timing). The fold
+one after the other in this process. The feature cache under DEVISE_HOME
+is filled before the first timing, so each time is the training alone. The fold
 scores are what calibration chose by (ZSL hit@1 and GZSL H on the
 seen-class folds); no held-out class plays a part in them.
 """
@@ -34,7 +33,6 @@ def main():
 
     root = __import__("pathlib").Path(args.data_root) / "caltech101"
     label_map = str(ROOT / "data" / "label_maps" / "caltech101.txt")
-    # Warm the feature cache first, so every K's time is the training alone.
     load_dataset(root, exclude=EXCLUDE, label_map=label_map, backbone=args.backbone)
     rows = []
     for heads in (int(k) for k in args.heads.split(",")):
