@@ -28,19 +28,22 @@ from devise.commands.support import (
 @click.option("--address", help="With --engine ray: the Ray cluster to join (default: start a local Ray).")
 @click.option("--workers", type=click.IntRange(1, 4096),
               help="Decoding threads (local) or backbone actors (ray); default: up to 4 threads, or one actor per CPU.")
+@click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="With --engine ray: GPUs for each backbone actor (0.5: two actors share one GPU).")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Images per backbone call (and per feature-cache commit).")
 @backbone_option
 @json_option
-def index_command(images_dir, model, name, trees, rebuild, method, engine, address, workers, batch_size, backbone,
-                  as_json):
+def index_command(images_dir, model, name, trees, rebuild, method, engine, address, workers, gpus_per_worker,
+                  batch_size, backbone, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
     from devise.index.builder import build_index
 
-    if address and engine != "ray":
-        raise click.UsageError("--address needs --engine ray.")
+    if engine != "ray" and (address or gpus_per_worker):
+        raise click.UsageError("--address and --gpus-per-worker need --engine ray.")
     s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method,
-                    engine=engine, address=address, workers=workers, batch_size=batch_size, backbone=backbone)
+                    engine=engine, address=address, workers=workers, batch_size=batch_size, backbone=backbone,
+                    gpus_per_worker=gpus_per_worker)
     if as_json:
         return emit_json(s)
     click.echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "

@@ -105,7 +105,7 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
 def _embed(paths, projector, progress, options):
     """({path: (word-space vector, features)}, freshly computed count, bad files).
 
-    options: embed_paths' engine options (engine, address, workers, batch_size).
+    options: embed_paths' engine options (engine, address, workers, batch_size, gpus_per_worker).
     """
     from devise.models.backbones import get_backbone
     from devise.models.embed import embed_paths
@@ -159,7 +159,8 @@ def _tombstones(prev, rebuild):
 def build_index(images_dir: str | Path, *, model: str | Path | None = None, name: str | None = None,
                 trees: int | None = None, rebuild: bool = False, method: str | None = None,
                 progress: bool = True, engine: str = "local", address: str | None = None,
-                workers: int | None = None, batch_size: int = 64, backbone: str | None = None) -> IndexSummary:
+                workers: int | None = None, batch_size: int = 64, backbone: str | None = None,
+                gpus_per_worker: float = 0.0) -> IndexSummary:
     """Index `images_dir` under `name` (default: the folder's name) and make it the default index.
 
     Only new or changed files are embedded. model: a trained model
@@ -168,8 +169,9 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     method: "auto" (exact search for small collections, Annoy for large
     ones), "annoy" or "exact"; None keeps the index's method, else "auto".
     engine: "local" (this process) or "ray" (a pool of `workers` Ray actors
-    on a local Ray, or on the cluster at `address`), embedding `batch_size`
-    images at a time; both give the same index. backbone: ConSE's (None: the
+    on a local Ray, or on the cluster at `address`, each given
+    `gpus_per_worker` GPUs), embedding `batch_size` images at a time; both
+    give the same index. backbone: ConSE's (None: the
     one the index was built on, else the default); a trained model brings its own.
     """
     from devise.data.folders import scan
@@ -181,7 +183,8 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         raise SearchIndexError(f"method {method!r}: use one of {', '.join(tuning.METHODS)}.")
     check_engine(engine)  # say what to install before scanning the folder
     backbone = canonical_name(backbone) if backbone else None
-    engine_options = dict(engine=engine, address=address, workers=workers, batch_size=batch_size)
+    engine_options = dict(engine=engine, address=address, workers=workers, batch_size=batch_size,
+                          gpus_per_worker=gpus_per_worker)
     start = time.perf_counter()
     folder = scan(images_dir)
     name = layout.check_name(name or folder.root.name)

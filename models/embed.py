@@ -48,16 +48,18 @@ def check_engine(engine):
 
 
 def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True, warn_bad=True,
-                engine="local", address=None) -> Embedded:
+                engine="local", address=None, gpus_per_worker=0.0) -> Embedded:
     """Embed every path (absolute or relative), reading fresh entries from the cache.
 
     engine: "local" (decoding threads feeding this process's backbone) or
     "ray" (a pool of `workers` Ray actors, on a local Ray or the cluster at
-    `address`); both fill the same feature cache.
+    `address`, each given `gpus_per_worker` GPUs); both fill the same feature cache.
     """
     from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
 
     check_engine(engine)  # before loading the backbone, not after
+    if gpus_per_worker and engine != "ray":
+        raise EngineError("gpus_per_worker needs engine 'ray'; the local engine runs where this process runs.")
     if backbone is None or isinstance(backbone, str):
         backbone = get_backbone(backbone or DEFAULT_BACKBONE)
     paths = [os.path.abspath(p) for p in paths]
@@ -70,7 +72,7 @@ def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True
         if todo and engine == "ray":
             from devise.models.ray_engine import embed_into_cache_ray
 
-            embed_into_cache_ray(todo, backbone, cache, batch_size, workers, address, progress)
+            embed_into_cache_ray(todo, backbone, cache, batch_size, workers, address, progress, gpus_per_worker)
         elif todo:
             _embed_into_cache(todo, backbone, cache, batch_size, workers or min(4, os.cpu_count() or 2), progress)
         if todo:

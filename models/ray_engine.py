@@ -20,7 +20,7 @@ from devise.core.home import HOME_ENV, home
 from devise.core.progress import progress_bar
 from devise.core.ray_runtime import import_ray, job_error, ray_session
 from devise.models.backbones.preprocessing import load_input
-from devise.models.backbones.runtimes import INVOKE_ENV, THREADS_ENV
+from devise.models.backbones.runtimes import INVOKE_ENV, RUNTIME_ENV, THREADS_ENV, keras_backend
 
 # "module:function" the actors call with the backbone's name: backbone objects
 # cannot be pickled, so each actor builds its own. Tests point it at a fake.
@@ -38,6 +38,10 @@ class BackboneActor:
         # The actor's process ends with the actor, so nothing else sees these settings.
         os.environ.update(env)
         sys.path[:0] = [p for p in paths if p not in sys.path]
+        if _given_gpus() and not os.environ.get(RUNTIME_ENV) and keras_backend() == "tensorflow":
+            # TFLite, TensorFlow's default runtime here, runs on the CPU only; its Keras graph runs
+            # on the GPU Ray gave this actor. The jax and torch runtimes find the GPU themselves.
+            os.environ[RUNTIME_ENV] = "keras"
         module, function = factory.split(":")
         self.backbone = getattr(importlib.import_module(module), function)(name)
         if self.backbone.fingerprint != fingerprint:
@@ -65,6 +69,22 @@ class BackboneActor:
             "logits": np.concatenate([np.asarray(logits, np.float16), np.zeros((len(bad), 1000), np.float16)]),
             "error": np.array([""] * len(good) + errors, dtype=object),
         }
+
+
+def _given_gpus():
+    """Whether Ray gave the calling actor any GPU."""
+    import ray
+
+    return bool(ray.get_gpu_ids())
+
+
+def _check_gpus(ray, gpus_per_worker, actors):
+    """An EngineError now, rather than actors that wait for ever, when the cluster lacks the GPUs asked for."""
+    have = ray.cluster_resources().get("GPU", 0)
+    if gpus_per_worker * actors > have:
+        raise EngineError(f"--gpus-per-worker {gpus_per_worker:g} for {actors} worker(s) needs "
+                          f"{gpus_per_worker * actors:g} GPU(s); the Ray cluster has {have:g}: "
+                          f"lower --gpus-per-worker or --workers.")
 
 
 def _actor_env(workers, local):
@@ -105,9 +125,15 @@ def _map_batches(data, local, fn, **options):
         return data.map_batches(fn, **options)
 
 
-def embed_into_cache_ray(todo, backbone, cache, batch_size=64, workers=None, address=None, progress=True):
-    """Embed the paths in `todo` on a pool of `workers` Ray actors, storing each batch in `cache`."""
+def embed_into_cache_ray(todo, backbone, cache, batch_size=64, workers=None, address=None, progress=True,
+                         gpus_per_worker=0.0):
+    """Embed the paths in `todo` on a pool of `workers` Ray actors, storing each batch in `cache`.
+
+    gpus_per_worker: GPUs Ray reserves for each actor (a fraction shares one GPU between actors).
+    """
     workers = workers or os.cpu_count() or 1
+    if gpus_per_worker < 0:
+        raise EngineError(f"--gpus-per-worker {gpus_per_worker:g}: use 0 or more GPUs per worker.")
     import_ray()  # the install hint before anything else
     try:
         with ray_session(address, workers, notice=progress) as ray:
@@ -116,15 +142,18 @@ def embed_into_cache_ray(todo, backbone, cache, batch_size=64, workers=None, add
             logging.getLogger("ray.data").setLevel(logging.ERROR)  # no execution plans or notices on stderr
             settings = (_actor_env(workers, local=not address), list(WORKER_PATHS))
             blocks = -(-len(todo) // batch_size)
+            actors = min(workers, blocks)  # no more than blocks: an idle actor only costs a backbone load
+            if gpus_per_worker:
+                _check_gpus(ray, gpus_per_worker, actors)
             data = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=blocks)
             # batch_size=None: each block (at most batch_size paths) is one batch; a batch_size
             # a little above the block size would make every batch two blocks, half as many tasks.
+            # Ray Data wants an explicit batch size with GPUs: the block size keeps one block a batch.
+            gpus = {"num_gpus": gpus_per_worker, "batch_size": batch_size} if gpus_per_worker else {"batch_size": None}
             results = _map_batches(
                 data, not address, BackboneActor,
                 fn_constructor_args=(BACKBONE_FACTORY, backbone.name, backbone.fingerprint, *settings),
-                batch_size=None, batch_format="numpy", num_cpus=1,
-                # No more actors than blocks: an idle actor only costs a backbone load (and Ray warns).
-                compute=ray.data.ActorPoolStrategy(size=min(workers, blocks)))
+                batch_format="numpy", num_cpus=1, compute=ray.data.ActorPoolStrategy(size=actors), **gpus)
             with progress_bar(len(todo), "embedding", enabled=progress) as bar:
                 for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
                     cache.store((str(p), None, None, e) if e else (str(p), f, lg, None) for p, f, lg, e

@@ -122,6 +122,21 @@ def fake_backbone_factory(name=None):
     return FakeBackbone()
 
 
+ACTOR_LOG_ENV = "DEVISE_TEST_ACTOR_LOG"
+
+
+def logging_backbone_factory(name=None):
+    """fake_backbone_factory that first writes, into the folder $DEVISE_TEST_ACTOR_LOG, the GPUs Ray gave
+    the calling actor and the runtime it chose: what an actor saw, for a test in the driver to read."""
+    import json
+
+    import ray
+
+    record = {"gpus": [str(g) for g in ray.get_gpu_ids()], "runtime": os.environ.get("DEVISE_RUNTIME")}
+    (Path(os.environ[ACTOR_LOG_ENV]) / f"{os.getpid()}.json").write_text(json.dumps(record))
+    return FakeBackbone()
+
+
 # Fault injection: run the CLI in a subprocess that pauses inside one library function, to be killed there.
 PAUSED = r"""
 import functools, importlib, sys, time

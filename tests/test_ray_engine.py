@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import COLOURS, PAUSED, kill_when_paused, make_image
+from helpers import ACTOR_LOG_ENV, COLOURS, PAUSED, kill_when_paused, make_image
 
 TESTS = Path(__file__).resolve().parent
 needs_ray = pytest.mark.skipif(
@@ -162,6 +162,46 @@ def test_ray_engine_without_ray(words_home, planted_folder, fake_backbone, run, 
     result = run("index", planted_folder, "--engine", "ray")
     assert result.exit_code == 1
     assert "pip install 'devise[ray]'" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_gpus_per_worker_needs_the_ray_engine(words_home, planted_folder, fake_backbone, run):
+    result = run("index", planted_folder, "--gpus-per-worker", "1")
+    assert result.exit_code == 2 and "--gpus-per-worker" in result.output
+
+
+@needs_ray
+def test_actors_get_the_gpus_asked_for(words_home, planted_folder, fake_backbone, run, tmp_path, monkeypatch):
+    """On a Ray with one (logical) GPU: two actors at 1 GPU each are refused at once, in one line;
+    at 0.5 each they share it, and each runs the backbone on a GPU runtime."""
+    import ray
+
+    from devise.core.ray_runtime import QUIET
+    from devise.models import ray_engine
+    from devise.models.backbones.runtimes import RUNTIME_ENV, keras_backend
+
+    monkeypatch.setattr(ray_engine, "BACKBONE_FACTORY", "helpers:logging_backbone_factory")
+    monkeypatch.setattr(ray_engine, "WORKER_PATHS", [str(TESTS)])
+    monkeypatch.delenv(RUNTIME_ENV, raising=False)
+    log = tmp_path / "actors"
+    log.mkdir()
+    monkeypatch.setenv(ACTOR_LOG_ENV, str(log))  # before ray.init: the actors' processes inherit it
+    ray.init(num_cpus=2, num_gpus=1, **QUIET)
+    try:
+        refused = run("index", planted_folder, "--engine", "ray", "--workers", "2", "--gpus-per-worker", "1",
+                      "--batch-size", "4")
+        assert refused.exit_code == 1, refused.output
+        assert refused.output.strip() == ("Error: --gpus-per-worker 1 for 2 worker(s) needs 2 GPU(s); the Ray "
+                                          "cluster has 1: lower --gpus-per-worker or --workers.")
+        assert not list(log.iterdir())  # refused before any actor started
+        summary = _index(run, planted_folder, "--engine", "ray", "--workers", "2", "--gpus-per-worker", "0.5",
+                         "--batch-size", "4")
+    finally:
+        ray.shutdown()
+    assert summary["items"] == 18 and summary["embedded"] == 21 and summary["skipped"] == 3
+    records = [json.loads(p.read_text()) for p in log.iterdir()]
+    assert len(records) == 2 and all(r["gpus"] == ["0"] for r in records)
+    expected = "keras" if keras_backend() == "tensorflow" else None  # TFLite has no GPU path
+    assert all(r["runtime"] == expected for r in records)
 
 
 def test_actors_get_the_drivers_home_and_a_share_of_the_cores(tmp_path, monkeypatch):
