@@ -33,6 +33,8 @@ import numpy as np
 from embed_throughput import timed_passes
 from text_search import precision_at_k
 
+from devise.train.config import DEFAULT_HEADS
+
 from common import DEFAULT_DATA_ROOT, ROOT
 
 LITES = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
@@ -70,10 +72,10 @@ def model_images_per_s(backbone, files, repeats):
     return max(timed_passes(backbone.predict, images, backbone.batch_size, repeats))
 
 
-def zero_shot(name, caltech, splits):
+def zero_shot(name, caltech, splits, heads):
     from devise import evaluate
 
-    report = evaluate(caltech, splits=splits, backbone=name, **CALTECH).to_dict()
+    report = evaluate(caltech, splits=splits, backbone=name, heads=heads, **CALTECH).to_dict()
     conse, novelty = report["baselines"]["conse"], report["baselines"].get("calibration=novelty", {})
     return {"zsl": report["zsl"]["hit@1"], "h": report["gzsl_h"], "zsl_std": report["std"]["zsl"]["hit@1"],
             "h_std": report["std"]["gzsl_h"], "conse_zsl": conse["zsl"]["hit@1"], "conse_h": conse["gzsl_h"],
@@ -82,13 +84,13 @@ def zero_shot(name, caltech, splits):
             "novelty_gamma": [run.get("alternatives", {}).get("novelty", {}).get("gamma") for run in report["runs"]]}
 
 
-def text_search(name, caltech):
+def text_search(name, caltech, heads):
     import devise
     from devise.core.home import subdir
     from devise.data.labels import class_phrases, read_label_map
 
     model_dir = subdir("bench") / f"backbones-text-model-{name}"
-    split = devise.train(caltech, out=model_dir, backbone=name, **CALTECH)
+    split = devise.train(caltech, out=model_dir, backbone=name, heads=heads, **CALTECH)
     phrases = class_phrases(split.unseen, read_label_map(CALTECH["label_map"]))
     out = {}
     for label, model in (("trained", str(model_dir)), ("conse", "conse")):
@@ -107,6 +109,7 @@ def main():
     ap.add_argument("--splits", type=int, default=5)
     ap.add_argument("--skip", default="", help=f"comma-separated parts to leave out: {', '.join(PARTS)}")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in each model (devise train --heads)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     skip = {s for s in args.skip.split(",") if s}
@@ -136,14 +139,15 @@ def main():
     for row in rows:
         name, start = row["backbone"], time.perf_counter()
         if "zero-shot" not in skip:
-            row["zero_shot"] = zero_shot(name, caltech, args.splits)
+            row["zero_shot"] = zero_shot(name, caltech, args.splits, args.heads)
         if "text-search" not in skip:
-            row["text_search_p10"] = text_search(name, caltech)
+            row["text_search_p10"] = text_search(name, caltech, args.heads)
         row["seconds"] = round(row["seconds"] + time.perf_counter() - start, 1)
         print(f"{name} done in {row['seconds']} s", file=sys.stderr, flush=True)
     if args.json:
         print(json.dumps(rows, indent=2))
         return
+    print(f"trained models: {args.heads} head(s) averaged")
     print(table(rows, args.splits))
 
 

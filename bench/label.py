@@ -32,13 +32,13 @@ def held_out_model(data, classes, i, epochs):
     from devise.core import manifest
     from devise.core.home import subdir
     from devise.models.head import HEAD_PARAMS
-    from devise.train.config import DEFAULT_LOSS
+    from devise.train.config import DEFAULT_HEADS, DEFAULT_LOSS
     from devise.train.losses import loss_params
 
     # Keyed by loss and epochs; the manifest's loss constants (the softmax temperature, say) and head
     # recipe are checked too, so a model trained under another recipe is retrained, never reused.
     out = subdir("bench", "label-models") / f"set{i}-{DEFAULT_LOSS}-e{epochs}"
-    recipe = {"loss_params": loss_params(DEFAULT_LOSS), "head": HEAD_PARAMS}
+    recipe = {"loss_params": loss_params(DEFAULT_LOSS), "head": {**HEAD_PARAMS, "heads": DEFAULT_HEADS}}
     cached = manifest.peek(out) or {}  # none, or unreadable: train again
     if any(cached.get(key) != value for key, value in recipe.items()):
         start = time.perf_counter()

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from devise.train.config import DEFAULT_HEADS
+
 from common import DEFAULT_DATA_ROOT, ROOT
 
 CIFAR_HELD_OUT = ("cat", "truck")
@@ -44,7 +46,7 @@ def splits(dataset, root, count):
     return out
 
 
-def ceiling(train, test, seen, train_rows, test_rows, seed):
+def ceiling(train, test, seen, train_rows, test_rows, seed, heads):
     """{label anchor tau: (best H, its unseen, seen, gamma), ("zsl", tau): best ZSL} on one split."""
     from devise.models.conse import ANCHOR_K, anchored_labels
     from devise.models.head import apply_numpy, export_numpy, gated_blend
@@ -52,7 +54,7 @@ def ceiling(train, test, seen, train_rows, test_rows, seed):
     from devise.train.config import TrainConfig
     from devise.train.run import conse_for
 
-    head = trainer.fit_seen_head(train, train_rows, seen, TrainConfig(seed=seed))
+    head = trainer.fit_seen_head(train, train_rows, seen, TrainConfig(seed=seed, heads=heads))
     conse = conse_for(train)
     head_vecs = apply_numpy(export_numpy(head), test.features[test_rows])
     conse_vecs = conse.project(test.logits[test_rows])
@@ -85,13 +87,14 @@ def main():
     ap.add_argument("--dataset", choices=["caltech101", "cifar10"], required=True)
     ap.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT))
     ap.add_argument("--splits", type=int, default=5, help="Caltech-101 class splits (seeds 0, 1, ...)")
+    ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in the model (devise train --heads)")
     args = ap.parse_args()
     root = Path(args.data_root) / args.dataset
     if not root.is_dir():
         sys.exit(f"{root}: not found; pass --data-root DIR holding {args.dataset}/")
     start = time.perf_counter()
-    results = [ceiling(*split, seed=i) for i, split in enumerate(splits(args.dataset, root, args.splits))]
-    print(f"{args.dataset}, {len(results)} split(s), test set, best over the calibration grid per split "
+    results = [ceiling(*split, seed=i, heads=args.heads) for i, split in enumerate(splits(args.dataset, root, args.splits))]
+    print(f"{args.dataset}, {len(results)} split(s), {args.heads} head(s), test set, best over the calibration grid per split "
           f"({time.perf_counter() - start:.0f} s); an upper bound, not a result")
     print(f"{'label anchor tau':>16} {'best H':>7} {'unseen':>7} {'seen':>6} {'gamma per split':>24} {'best ZSL':>9}")
     for tau_a in [k for k in results[0] if not isinstance(k, tuple)]:
