@@ -16,20 +16,29 @@ second any number of workers can deliver through one driver. "driver CPU s"
 is the CPU time of the driver process during a run (for the local engine,
 all of the work; for Ray, what the driver takes from the actors' cores).
 
+Ray's floor: the same jobs again with the model taken out (`ModelFree`: each
+image is still read and decoded by the backbone's recipe, the backbone is
+still loaded, but predict returns zeros), and `ray.init` plus
+`ray.shutdown` alone. What Ray adds over the local engine without a model is
+the fixed price of running on Ray at all; set against the local job's time,
+it says how large a job must be before a whole-job ratio (start-up
+included) can reach the 0.85 goal on this machine.
+
     python bench/scale_out.py [--images 1000 [5000 ...]] [--batch-size 64] [--json]
 """
 import argparse
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 from common import DEFAULT_DATA_ROOT, cold_home
+from ray_floor import ModelFree, print_floor, ray_init_seconds, smallest_job
 
 RUNS = (("local", None, False), ("ray", 1, False), ("ray", 2, False), ("ray", 2, True))
-
-
+FLOOR_RUNS = (("local", None, False), ("ray", 2, False), ("ray", 2, True))
 def sample(folder, count, seed=0):
     from devise.data.folders import scan
 
@@ -115,17 +124,37 @@ def ingest_rate(backbone, batch_size, rows=20000):
     return {"rows": rows, "batch_size": batch_size, "seconds": round(seconds, 2), "rows_s": round(rows / seconds)}
 
 
+def floor(paths, backbone, batch_size, commits, converted):
+    """FLOOR_RUNS with ModelFree: what Ray costs over the local engine when there is no model to run."""
+    from devise.models import ray_engine
+
+    saved = ray_engine.BACKBONE_FACTORY, list(ray_engine.WORKER_PATHS)
+    ray_engine.BACKBONE_FACTORY = "ray_floor:model_free_factory"
+    ray_engine.WORKER_PATHS[:] = [str(Path(__file__).resolve().parent)]
+    try:
+        runs = [one_run(paths, ModelFree(backbone), engine, workers, running, batch_size, commits, converted)
+                for engine, workers, running in FLOOR_RUNS]
+    finally:
+        ray_engine.BACKBONE_FACTORY, ray_engine.WORKER_PATHS[:] = saved
+    for run in runs[1:]:
+        run["overhead_s"] = round(run["seconds"] - runs[0]["seconds"], 2)
+    return {"runs": runs, "ray_init": ray_init_seconds(2)}
+
+
 def measure(folder, count, backbone, batch_size, commits, converted):
     """Every engine of RUNS on the same `count` images; the ratios are against the local engine's run."""
     paths = sample(folder, count)
     runs = [one_run(paths, backbone, engine, workers, running, batch_size, commits, converted)
             for engine, workers, running in RUNS]
+    model_free = floor(paths, backbone, batch_size, commits, converted)
     local = runs[0]
     for run in runs[1:]:
         run["ratio_vs_local"] = round(run["img_s"] / local["img_s"], 3)
         if run["steady_img_s"] and local["steady_img_s"]:
             run["steady_ratio_vs_local"] = round(run["steady_img_s"] / local["steady_img_s"], 3)
-    return {"images": len(paths), "load_before": os.getloadavg()[0], "runs": runs}
+    for run in model_free["runs"][1:]:
+        run["smallest_job_for_goal"] = smallest_job(runs[0], run["overhead_s"])
+    return {"images": len(paths), "load_before": os.getloadavg()[0], "runs": runs, "floor": model_free}
 
 
 def print_table(size, backbone, batch_size):
@@ -138,6 +167,7 @@ def print_table(size, backbone, batch_size):
               f"{run['steady_img_s'] or float('nan'):>14.1f}{run.get('ratio_vs_local', 1.0):>7.3f}"
               f"{run.get('steady_ratio_vs_local', 1.0 if run['engine'] == 'local' else float('nan')):>14.3f}"
               f"{run['driver_cpu_s']:>14.1f}")
+    print_floor(size, run_name)
 
 
 def run_name(run):
