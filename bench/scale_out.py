@@ -39,6 +39,8 @@ from ray_floor import ModelFree, print_floor, ray_init_seconds, smallest_job
 
 RUNS = (("local", None, False), ("ray", 1, False), ("ray", 2, False), ("ray", 2, True))
 FLOOR_RUNS = (("local", None, False), ("ray", 2, False), ("ray", 2, True))
+
+
 def sample(folder, count, seed=0):
     from devise.data.folders import scan
 
@@ -124,8 +126,9 @@ def ingest_rate(backbone, batch_size, rows=20000):
     return {"rows": rows, "batch_size": batch_size, "seconds": round(seconds, 2), "rows_s": round(rows / seconds)}
 
 
-def floor(paths, backbone, batch_size, commits, converted):
-    """FLOOR_RUNS with ModelFree: what Ray costs over the local engine when there is no model to run."""
+def floor(paths, backbone, batch_size, commits, converted, local):
+    """FLOOR_RUNS with ModelFree: what Ray costs over the local engine when there is no model to run,
+    and the smallest job at which that fits the goal at the rate of `local`, the real local run."""
     from devise.models import ray_engine
 
     saved = ray_engine.BACKBONE_FACTORY, list(ray_engine.WORKER_PATHS)
@@ -138,23 +141,23 @@ def floor(paths, backbone, batch_size, commits, converted):
         ray_engine.BACKBONE_FACTORY, ray_engine.WORKER_PATHS[:] = saved
     for run in runs[1:]:
         run["overhead_s"] = round(run["seconds"] - runs[0]["seconds"], 2)
+        run["smallest_job_for_goal"] = smallest_job(local, run["overhead_s"])
     return {"runs": runs, "ray_init": ray_init_seconds(2)}
 
 
 def measure(folder, count, backbone, batch_size, commits, converted):
     """Every engine of RUNS on the same `count` images; the ratios are against the local engine's run."""
     paths = sample(folder, count)
+    load_before = os.getloadavg()[0]
     runs = [one_run(paths, backbone, engine, workers, running, batch_size, commits, converted)
             for engine, workers, running in RUNS]
-    model_free = floor(paths, backbone, batch_size, commits, converted)
+    model_free = floor(paths, backbone, batch_size, commits, converted, runs[0])
     local = runs[0]
     for run in runs[1:]:
         run["ratio_vs_local"] = round(run["img_s"] / local["img_s"], 3)
         if run["steady_img_s"] and local["steady_img_s"]:
             run["steady_ratio_vs_local"] = round(run["steady_img_s"] / local["steady_img_s"], 3)
-    for run in model_free["runs"][1:]:
-        run["smallest_job_for_goal"] = smallest_job(runs[0], run["overhead_s"])
-    return {"images": len(paths), "load_before": os.getloadavg()[0], "runs": runs, "floor": model_free}
+    return {"images": len(paths), "load_before": load_before, "runs": runs, "floor": model_free}
 
 
 def print_table(size, backbone, batch_size):
