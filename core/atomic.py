@@ -9,6 +9,24 @@ import tempfile
 from pathlib import Path
 
 
+def _process_umask():
+    """The umask, read without changing it where Linux allows (os.umask alone must set one to read it,
+    which would race with other threads writing files)."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def public_mode():
+    """The mode a new file gets from open() or cp: 0o666 less the umask. mkstemp makes its files 0o600,
+    which would hide every output from the other users of a machine."""
+    return 0o666 & ~_process_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(target, suffix=""):
     """Yield a temp path in the target's folder; rename it over `target` on success.
@@ -22,6 +40,7 @@ def atomic_path(target, suffix=""):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, public_mode())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -9,6 +9,7 @@ output) works.
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -290,3 +291,17 @@ def test_search_sheet_refuses_a_users_png(indexed, tmp_path, run, command):
     assert theirs.read_bytes() == before
     for _ in range(2):
         assert run(command, query, "--sheet", tmp_path / "sheet.png").exit_code == 0
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_outputs_honour_the_umask(indexed, tmp_path, run, umask):
+    """Sheets, maps and GIFs are files for people: their mode is what `cp` would give, not mkstemp's 0600."""
+    previous = os.umask(umask)
+    try:
+        sheet, gif = tmp_path / "sheet.png", tmp_path / "walk.gif"
+        assert run("search", "red", "--sheet", sheet).exit_code == 0
+        assert run("walk", "--start", "red", "--limit", "3", "--size", "16", "--gif", gif).exit_code == 0
+    finally:
+        os.umask(previous)
+    for made in (sheet, gif):
+        assert stat.S_IMODE(made.stat().st_mode) == 0o666 & ~umask, made
