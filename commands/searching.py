@@ -17,7 +17,9 @@ from devise.commands.support import (
 @click.argument("images_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--model", type=ModelOrConse(), default=None,
               help="Trained model directory or 'conse' (default: the index's current model, else ConSE).")
-@click.option("--name", help="Index name (default: the folder's name). The last index built is the default.")
+@click.option("--name", help="Index name (default: the folder's name).")
+@click.option("--default", "make_default", is_flag=True,
+              help="Make this the default index (the one commands use without --index). The first index always is.")
 @click.option("--trees", type=click.IntRange(1, 1000), help="Annoy trees (default 20; more: better recall, bigger files).")
 @click.option("--rebuild", is_flag=True, help="Re-project every image, e.g. to switch the index to another --model.")
 @click.option("--method", type=click.Choice(["auto", "annoy", "exact"]), default=None,
@@ -34,8 +36,8 @@ from devise.commands.support import (
               help="Images per backbone call (and per feature-cache commit).")
 @backbone_option
 @json_option
-def index_command(images_dir, model, name, trees, rebuild, method, engine, address, workers, gpus_per_worker,
-                  batch_size, backbone, as_json):
+def index_command(images_dir, model, name, make_default, trees, rebuild, method, engine, address, workers,
+                  gpus_per_worker, batch_size, backbone, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
     from devise.index.builder import build_index
 
@@ -43,14 +45,16 @@ def index_command(images_dir, model, name, trees, rebuild, method, engine, addre
         raise click.UsageError("--address and --gpus-per-worker need --engine ray.")
     s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method,
                     engine=engine, address=address, workers=workers, batch_size=batch_size, backbone=backbone,
-                    gpus_per_worker=gpus_per_worker)
+                    gpus_per_worker=gpus_per_worker, default=make_default)
     if as_json:
         return emit_json(s)
-    click.echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "
-               f"{s.reused} unchanged, {s.removed} removed, {s.skipped} unreadable, {s.tombstoned} tombstoned) "
-               f"in {s.seconds} s")
-    click.echo(f"model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); "
-               f"image search: {s.image_search}; method: {s.method}")
+    click.echo(f"index {s.name!r}: {s.items:,} images from {s.root} in {s.seconds} s")
+    click.echo(f"  {s.embedded:,} embedded now, {s.projected:,} projected from cached features, {s.reused:,} unchanged; "
+               f"{s.removed:,} removed, {s.skipped:,} unreadable, {s.tombstoned:,} tombstoned")
+    click.echo(f"  model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); image search: {s.image_search}")
+    if s.default_index != s.name:
+        click.echo(f"  the default index is still {s.default_index!r}; pass --default to make it {s.name!r}, "
+                   f"or --index {s.name} to use this one")
 
 
 @click.command("search")

@@ -141,6 +141,8 @@ class IndexSummary(Result):
     image_search: str
     method: str                # "auto" (by size), or the mode forced with --method
     seconds: float
+    default_index: str | None = None  # the default index after this build
+    projected: int = 0         # images projected now from features already in the cache (a new model, say)
 
 
 def _tombstones(prev, rebuild):
@@ -160,8 +162,13 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
                 trees: int | None = None, rebuild: bool = False, method: str | None = None,
                 progress: bool = True, engine: str = "local", address: str | None = None,
                 workers: int | None = None, batch_size: int = 64, backbone: str | None = None,
-                gpus_per_worker: float = 0.0) -> IndexSummary:
-    """Index `images_dir` under `name` (default: the folder's name) and make it the default index.
+                gpus_per_worker: float = 0.0, default: bool = False) -> IndexSummary:
+    """Index `images_dir` under `name` (default: the folder's name).
+
+    The index becomes the default one (what search and the other verbs use
+    when no index is named) when `default` is true, or when there is no
+    default index yet; building a second index never moves the default
+    silently.
 
     Only new or changed files are embedded. model: a trained model
     directory, "conse", or None (the index's current model, else ConSE).
@@ -189,6 +196,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     folder = scan(images_dir)
     name = layout.check_name(name or folder.root.name)
     with layout.build_lock(name):
+        make_default = default or layout.default_name() in (None, name)
         prev = _previous(name)
         key = store.model_key(model if model is not None else (prev.manifest["model"] if prev else None))
         _check_target(prev, name, key, model, folder.root, rebuild)
@@ -215,7 +223,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         version, data = writer.write_version(
             name, vectors, features, items, tombstones, trees=trees or (prev.manifest["n_trees"] if prev else None),
             progress=progress and len(items) >= 10_000,
-            method=method or (prev.manifest["search"].get("method", "auto") if prev else "auto"),
+            method=method or (prev.manifest["search"].get("method", "auto") if prev else "auto"), make_default=make_default,
             root=str(folder.root), model=key, model_fingerprint=fingerprint, backbone=projector.backbone,
             backbone_fingerprint=backbone_fp, words=projector.words.name, seen_margin=projector.seen_margin,
             counts={"items": len(items), "embedded": embedded, "reused": len(reuse), "removed": removed,
@@ -224,7 +232,8 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     return IndexSummary(name, version.name, str(folder.root), key, counts["items"], counts["embedded"],
                         counts["reused"], counts["removed"], counts["skipped"], counts["tombstoned"],
                         data["search"]["mode"], data["search"]["reason"], data["search"]["features"]["mode"],
-                        data["search"]["method"], round(time.perf_counter() - start, 2))
+                        data["search"]["method"], round(time.perf_counter() - start, 2), layout.default_name(),
+                        counts["items"] - counts["embedded"] - counts["reused"])
 
 
 def _assemble(kept, reuse, fresh, prev):

@@ -49,8 +49,8 @@ def choose_mode(count, dim, method="auto"):
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if method != "auto":
-        return method, f"forced by `devise index --method {method}`, whatever the size"
+        return method, f"method {method} chosen for this index, whatever its size"
     limit = EXACT_BELOW[space_kind(dim)]
     if count < limit:
-        return "exact", f"n={count} is below {limit}, where exact NumPy search is faster than Annoy at {dim}-d (recall 1.0)"
-    return "annoy", f"n={count} is at or above {limit}, where Annoy is faster than exact NumPy search at {dim}-d"
+        return "exact", f"{count:,} vectors: below {limit:,}, exact NumPy search beats Annoy at {dim}-d, with recall 1.0"
+    return "annoy", f"{count:,} vectors: from {limit:,} on, Annoy beats exact NumPy search at {dim}-d"

@@ -131,8 +131,8 @@ def test_named_indexes_and_default(words_home, colour_folder, fake_backbone, run
     other = tmp_path / "other"
     add_images(other, "white", 3)
     assert run("index", colour_folder).exit_code == 0
-    assert run("index", other, "--name", "snaps").exit_code == 0
-    assert all("/other/" in p for p in search_paths(run, "white"))  # default: the last built
+    assert run("index", other, "--name", "snaps", "--default").exit_code == 0
+    assert all("/other/" in p for p in search_paths(run, "white"))  # default: the one asked for
     assert len(search_paths(run, "white", "--index", "colours")) == 48
     listing = run("indexes").output
     assert "* snaps" in listing and "  colours" in listing
@@ -233,3 +233,15 @@ def test_search_never_imports_tensorflow(built, words_home):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout[: out.stdout.rindex("HEAVY")])["results"]
     assert out.stdout.strip().endswith("HEAVY []")
+
+
+def test_a_second_index_leaves_the_default_alone_unless_asked(built, run, colour_folder, words_home):
+    """The first index becomes the default; another one only with --default, and the summary says so."""
+    pointer = words_home / "indexes" / "DEFAULT"
+    result = run("index", colour_folder, "--name", "second")
+    assert result.exit_code == 0, result.output
+    assert pointer.read_text().strip() == "colours"
+    assert "the default index is still 'colours'" in result.stdout and "--default" in result.stdout
+    assert json.loads(run("index", colour_folder, "--name", "second", "--json").stdout)["default_index"] == "colours"
+    assert run("index", colour_folder, "--name", "second", "--default").exit_code == 0
+    assert pointer.read_text().strip() == "second"
