@@ -70,7 +70,7 @@ def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, excl
 
 
 @click.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Trained model (default: ConSE, no training).")
 @click.option("--index", "index_name", default=None, help="Use the model of this index.")
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True)
@@ -78,7 +78,7 @@ def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, excl
 @backbone_option
 @json_option
 def tag(images, model_dir, index_name, top, labels, backbone, as_json):
-    """Nearest words for each image (zero-shot classification with --labels).
+    """Nearest words for each image (zero-shot classification with --labels). IMAGES may be files or folders.
 
     Each tag shows its score: the cosine in word space, less a trained
     model's calibrated penalty on the classes it was trained on; --json also

@@ -148,6 +148,15 @@ def scan(root, exclude=(), warn=True) -> ImageFolder:
     return found
 
 
+def image_files(paths) -> list[str]:
+    """Image paths from files and folders, in the order given: a folder stands for the images under it, as
+    `devise index` would list them, so `tag "photos/2019/summer trip"` works like `tag photo.jpg`."""
+    out = []
+    for path in paths:
+        out.extend(scan(path).paths if Path(path).is_dir() else [str(path)])
+    return out
+
+
 def _one_path_per_file(found, candidates, skip):
     """Keep one path per real file: the first in walk order, unless a later one is the file itself, not a link."""
     owner = {}

@@ -68,11 +68,13 @@ def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index:
         labels: Sequence[str] | str | None = None, backbone: str | None = None, projector=None) -> TagResults:
     """The `top` nearest words to each image, or its best `labels` (zero-shot classification).
 
+    images: image files, or folders standing for the images under them.
     model: a trained model directory (default: ConSE, no training); index:
     use that index's model instead. labels: phrases, a comma list, or a
     file with one phrase per line. backbone: ConSE's (None: the index's, else
     the default); a trained model brings its own.
     """
+    from devise.data.folders import image_files
     from devise.data.labels import parse_labels
     from devise.models.embed import embed_paths
     from devise.models.projector import Projector
@@ -92,7 +94,8 @@ def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index:
     phrases = parse_labels(labels) if labels is not None else None
     texts, matrix = candidates(projector.words, phrases)
     matrix = projector.labels(matrix)
-    emb = embed_paths([str(p) for p in images], projector.backbone, progress=len(images) > 64)
+    images = image_files(images)
+    emb = embed_paths(images, projector.backbone, progress=len(images) > 64)
     result = TagResults(projector.name, skipped=skipped(emb.bad))
     if not emb.paths:
         return result

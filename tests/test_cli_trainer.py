@@ -39,6 +39,16 @@ def test_tag_goes_on_past_bad_files(tmp_path, fake_backbone):
     assert "bad.jpg" in result.stderr
 
 
+def test_tag_takes_a_folder_with_spaces_in_its_name(tmp_path, fake_backbone):
+    trip = tmp_path / "2019" / "summer trip"
+    red, blue = make_image(trip / "red.jpg", (220, 30, 30)), make_image(trip / "day 2" / "blue.jpg", (30, 30, 220))
+    alone = make_image(tmp_path / "green.jpg", (30, 220, 30))
+    result = run("tag", trip, alone, "--labels", "red,green,blue", "--json", "--top", "1")
+    assert result.exit_code == 0, result.output
+    tagged = [d["image"] for d in json.loads(result.stdout)["images"] if len(d["tags"]) == 1]
+    assert tagged == [str(red.resolve()), str(blue.resolve()), str(alone.resolve())]
+
+
 def test_tag_only_bad_files_fails_with_one_line(tmp_path, fake_backbone):
     tiny = tmp_path / "tiny.png"
     make_image(tiny, (1, 1, 1), size=(1, 1))
