@@ -23,8 +23,13 @@ from devise.data.sheet import font, thumbnail
 
 TSNE_MAX = 1000
 RAMP = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]  # viridis anchors
+# Matplotlib's tab20 without its two greys, strong shades first: grey is kept for "(others)" and "(none)",
+# so that no class can be mistaken for them.
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+           (227, 119, 194), (188, 189, 34), (23, 190, 207),
+           (174, 199, 232), (255, 187, 120), (152, 223, 138), (255, 152, 150), (197, 176, 213), (196, 156, 148),
+           (247, 182, 210), (219, 219, 141), (158, 218, 229)]
+GREY = (170, 170, 170)
 
 
 def layout_2d(vectors, seed=0):
@@ -66,8 +71,12 @@ def ramp(t):
 
 def _colour_values(sel, field):
     if field in ("label", "class"):
-        values = [(it.get("fields", {}).get("label") if field == "label" else None) or it.get("class")
-                  for it in (sel.items[i] for i in sel.ids)]
+        chosen = [sel.items[i] for i in sel.ids]
+        values = [it.get("fields", {}).get("label") if field == "label" else it.get("class") for it in chosen]
+        if all(v is None for v in values):
+            why = ("no selected image has a label: assign some with `devise label --labels ... --assign`, or colour by class"
+                   if field == "label" else "the indexed folder has no class subfolders: colour by label or a numeric field")
+            raise DataError(f"--color-by {field}: {why}.")
         return [v if v is not None else "(none)" for v in values], False
     values = [sel.items[i].get("fields", {}).get(field) for i in sel.ids]
     numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
@@ -92,12 +101,17 @@ def draw_points(xy, values, numeric, size, title):
         draw.text((size + 66, pad + 34), f"{hi:.3f}", fill="black", font=label_font)
         draw.text((size + 66, pad + 230), f"{lo:.3f}", fill="black", font=label_font)
     else:
-        names = sorted(set(values), key=lambda v: (-values.count(v), v))
-        shown = {name: PALETTE[i] if i < len(PALETTE) else (170, 170, 170) for i, name in enumerate(names)}
-        colours = [shown[v] for v in values]
-        for i, name in enumerate(names[:len(PALETTE)] + (["(others)"] if len(names) > len(PALETTE) else [])):
+        names = sorted(set(values) - {"(none)"}, key=lambda v: (-values.count(v), v))
+        shown = dict(zip(names, PALETTE))
+        colours = [shown.get(v, GREY) for v in values]
+        legend = [(name, shown[name]) for name in names[:len(PALETTE)]]
+        others = len(names) - len(PALETTE)
+        if others > 0 or "(none)" in values:
+            legend.append((f"(none or {others} others)" if others > 0 and "(none)" in values
+                           else f"({others} others)" if others > 0 else "(none)", GREY))
+        for i, (name, colour) in enumerate(legend):
             y = pad + 40 + i * 20
-            draw.ellipse([size + 30, y, size + 42, y + 12], fill=PALETTE[i] if i < len(PALETTE) else (170, 170, 170))
+            draw.ellipse([size + 30, y, size + 42, y + 12], fill=colour)
             draw.text((size + 48, y - 2), str(name)[:22], fill="black", font=label_font)
     r = 3 if len(xy) > 2000 else 5
     for (x, y), colour in zip(xy, colours):

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from devise.curate import maps
+
 from helpers import fit_model
 
 COLOURS = ["red", "green", "blue", "yellow", "black", "white"]
@@ -107,9 +109,22 @@ def test_map_writes_pngs(indexed, run, tmp_path):
     assert json.loads(result.stdout)["layout"] in ("umap", "t-sne")
     with Image.open(tmp_path / "map.png") as img:
         assert img.width >= 300 and img.getextrema() != ((255, 255),) * 3
+    unlabelled = run("map", "--out", tmp_path / "nolabel.png", "--color-by", "label")
+    assert unlabelled.exit_code == 1 and "no selected image has a label" in unlabelled.stderr
+    assert not (tmp_path / "nolabel.png").exists()
     assert run("label", "--labels", "red,sky", "--assign").exit_code == 0
     for colour_by in ("red", "label"):
         result = run("map", "--out", tmp_path / f"{colour_by}.png", "--color-by", colour_by, "--filter", "NOT label:green")
         assert result.exit_code == 0, result.output
         assert (tmp_path / f"{colour_by}.png").stat().st_size > 1000
     assert run("map", "--out", tmp_path / "x.png", "--color-by", "nosuch").exit_code == 1
+
+
+def test_map_legend_gives_every_class_its_own_colour_up_to_the_palette():
+    """Twelve classes get twelve colours, none of them the grey kept for "(others)"."""
+    xy = np.random.default_rng(0).random((120, 2))
+    values = [f"class{i % 12}" for i in range(120)]
+    img = maps.draw_points(xy, values, False, 400, "t")
+    assert len(set(maps.PALETTE[:12])) == 12 and maps.GREY not in maps.PALETTE
+    legend = {img.getpixel((400 + 36, 40 + 40 + i * 20 + 6)) for i in range(12)}
+    assert legend == set(maps.PALETTE[:12])
