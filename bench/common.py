@@ -17,17 +17,9 @@ def subset_folder(src, per_class, name):
     It lives at a stable path, so the feature cache (keyed by path) is reused between runs.
     """
     from devise.core.home import subdir
+    from devise.data.datasets import subset_folder as link_subset
 
-    dst = subdir("bench", f"{name}-{per_class}")
-    for cls in sorted(os.listdir(src)):
-        if not (Path(src) / cls).is_dir():
-            continue
-        (dst / cls).mkdir(exist_ok=True)
-        for fname in sorted(os.listdir(Path(src) / cls))[:per_class]:
-            link = dst / cls / fname
-            if not link.exists():
-                link.symlink_to(Path(src, cls, fname).resolve())
-    return dst
+    return link_subset(src, per_class, subdir("bench", f"{name}-{per_class}"))
 
 
 @contextlib.contextmanager

@@ -5,8 +5,9 @@ import sys
 TTY_INTERVAL_S, LOG_INTERVAL_S = 0.2, 10.0
 
 
-def progress_bar(total, label="", enabled=True):
-    """A tqdm bar counting `total` images on stderr; silent when not enabled or there is nothing to count.
+def progress_bar(total, label="", enabled=True, unit="img"):
+    """A tqdm bar counting `total` images (or other `unit`s) on stderr; silent when not enabled or there is
+    nothing to count.
 
     Use it as a context manager and call `update(n)`.
     """
@@ -14,7 +15,7 @@ def progress_bar(total, label="", enabled=True):
 
     stream = sys.stderr
     tty = hasattr(stream, "isatty") and stream.isatty()
-    return tqdm(total=total, desc=label, unit="img", file=stream, disable=not enabled or total <= 0,
+    return tqdm(total=total, desc=label, unit=unit, file=stream, disable=not enabled or total <= 0,
                 mininterval=TTY_INTERVAL_S if tty else LOG_INTERVAL_S)
 
 

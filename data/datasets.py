@@ -6,6 +6,7 @@ then (offline) the photos shipped inside installed packages.
 """
 import hashlib
 import importlib.util
+import os
 import shutil
 import sys
 import tarfile
@@ -83,3 +84,21 @@ def package_photos():
         data = Path(next(iter(spec.submodule_search_locations))) / "data"
         photos += sorted(data.glob("imagenet_*.jpg"))
     return [str(p) for p in photos]
+
+
+def subset_folder(src, per_class, dst, exclude=()):
+    """`dst` holding symlinks to the first `per_class` images (by name) of each class folder of `src`.
+
+    A folder of links keeps a smaller run's feature cache apart from nothing and costs no disk;
+    links already there are kept, so a re-run reuses the cache (keyed by path). Returns `dst`.
+    """
+    src, dst = Path(src), Path(dst)
+    for cls in sorted(os.listdir(src)):
+        if cls in exclude or not (src / cls).is_dir():
+            continue
+        (dst / cls).mkdir(parents=True, exist_ok=True)
+        for name in sorted(n for n in os.listdir(src / cls) if not n.startswith("."))[:per_class]:
+            link = dst / cls / name
+            if not link.is_symlink():
+                link.symlink_to((src / cls / name).resolve())
+    return dst

@@ -31,10 +31,15 @@ def thumbnail(path, size):
     return canvas
 
 
-def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines=3, claim=True):
+FRAME = 4  # px of the coloured frame that marks a tile right or wrong
+
+
+def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines=3, claim=True, frames=None):
     """items: list of (image_path, [caption lines]). Writes `out` atomically; returns its path.
 
-    claim=False: the caller has already established that `out` is devise's to write.
+    frames: an RGB colour (or None) per item, drawn round its thumbnail, e.g. green for a right tag
+    and red for a wrong one. claim=False: the caller has already established that `out` is devise's
+    to write.
     """
     items = list(items)
     if not items:
@@ -53,6 +58,8 @@ def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines
     for i, (path, lines) in enumerate(items):
         x, y = pad + (i % columns) * cell_w, top + (i // columns) * cell_h
         sheet.paste(thumbnail(path, thumb), (x, y))
+        if frames and frames[i]:
+            draw.rectangle([x, y, x + thumb - 1, y + thumb - 1], outline=tuple(frames[i]), width=FRAME)
         for j, line in enumerate(list(lines)[:caption_lines]):
             text = str(line)
             while text and draw.textlength(text, font=caption_font) > thumb:

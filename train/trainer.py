@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from devise.core.progress import progress_bar
 from devise.core.vectors import unit_rows
 from devise.models.conse import ANCHOR_K, anchored_labels
 from devise.models.feedback import feedback_params
@@ -54,13 +55,15 @@ class Fitted:
     search_gamma: float       # the seen-class margin of text search (models.seen_margin)
 
 
-def fit_head(features, y, label_vectors, config: TrainConfig, seed=None):
+def fit_head(features, y, label_vectors, config: TrainConfig, seed=None, bar=None):
     """A head fitted to map `features` to the label vectors of classes `y`; `seed` overrides the config's.
-    With config.heads K > 1, K heads from seeds seed, seed + HEAD_SEED_STEP, ... averaged into one model."""
+    With config.heads K > 1, K heads from seeds seed, seed + HEAD_SEED_STEP, ... averaged into one model.
+    bar: a progress bar (core.progress) advanced by one for each epoch of each head."""
     from devise.models.tensorflow_env import import_keras
 
     keras = import_keras()
     seed = config.seed if seed is None else seed
+    callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: bar.update(1))] if bar is not None else []
     heads = []
     for i in range(config.heads):
         name = "devise_head" if config.heads == 1 else f"devise_head_{i}"
@@ -69,15 +72,15 @@ def fit_head(features, y, label_vectors, config: TrainConfig, seed=None):
         schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=max(1, steps))
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_loss(config.loss, label_vectors))
         model.fit(features, y.astype(np.int32), batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
-                  verbose=2 if config.verbose else 0)
+                  verbose=2 if config.verbose else 0, callbacks=callbacks)
         heads.append(model)
     return average_heads(heads)
 
 
-def fit_seen_head(ds, train_rows, seen, config: TrainConfig):
+def fit_seen_head(ds, train_rows, seen, config: TrainConfig, bar=None):
     """The head a model keeps: fitted on the training rows, to the label vectors of the `seen` class rows."""
     seen = [int(c) for c in seen]
-    return fit_head(ds.features[train_rows], _local(ds.y[train_rows], seen), ds.label_vectors[seen], config)
+    return fit_head(ds.features[train_rows], _local(ds.y[train_rows], seen), ds.label_vectors[seen], config, bar=bar)
 
 
 def _local(y, classes):
@@ -85,7 +88,7 @@ def _local(y, classes):
     return np.array([remap[c] for c in y], dtype=np.int64)
 
 
-def _pseudo_round(ds, train_rows, seen, pseudo, conse, conse_vecs, config, seed):
+def _pseudo_round(ds, train_rows, seen, pseudo, conse, conse_vecs, config, seed, bar=None):
     """One pseudo split of the seen classes: score every (anchor, blend, gamma) on it."""
     rng = np.random.default_rng(seed)
     pseudo = set(pseudo)
@@ -96,7 +99,7 @@ def _pseudo_round(ds, train_rows, seen, pseudo, conse, conse_vecs, config, seed)
     n_val = max(1, len(rows_s) // 5)
     val_s, fit_s = rows_s[:n_val], rows_s[n_val:]
     model = fit_head(ds.features[fit_s], _local(ds.y[fit_s], inner_seen), ds.label_vectors[inner_seen],
-                     config.replace(verbose=False), seed)
+                     config.replace(verbose=False), seed, bar)
     seen_labels = ds.label_vectors[inner_seen]
     classes = sorted(inner_seen + sorted(pseudo))
     seen_mask = np.array([c not in pseudo for c in classes])
@@ -138,22 +141,28 @@ def _pick(zsl, h, novelty, calibration):
     return int(at_target[np.argmax(score[at_target])])
 
 
-def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, folds=CALIBRATION_FOLDS):
+def calibration_folds(n_seen, folds=CALIBRATION_FOLDS):
+    """How many class folds calibration runs on `n_seen` seen classes (0: too few to calibrate)."""
+    folds = min(folds, n_seen // 2)
+    return folds if folds >= 2 else 0
+
+
+def calibrate(ds, train_rows, seen, conse, conse_vecs, config: TrainConfig, folds=CALIBRATION_FOLDS, bar=None):
     """Choose the label anchor, the gated blend and gamma on class folds of the seen classes
     (every seen class is pseudo-unseen exactly once; no held-out class is looked at).
     A single random pseudo split is too noisy, above all with few seen classes (CIFAR-10's
     eight), where how well ConSE knows the few pseudo-unseen classes decides gamma; the
     "novelty" calibration sets gamma from seen images alone for that case."""
     seen = sorted(seen)
-    folds = min(folds, len(seen) // 2)
-    if folds < 2:
+    folds = calibration_folds(len(seen), folds)
+    if not folds:
         return dict(NO_ANCHOR), dict(DEFAULT_BLEND), 0.0, 0.0, {"skipped": "too few seen classes to calibrate"}
     seed = config.seed
     order = np.random.default_rng(seed + 101).permutation(seen)
     pseudo_sets, tables = [], []
     for r in range(folds):
         pseudo, table = _pseudo_round(ds, train_rows, seen, order[r::folds].tolist(), conse, conse_vecs, config,
-                                      seed + 101 + r)
+                                      seed + 101 + r, bar)
         pseudo_sets.append(pseudo)
         tables.append(table)
     zsl, h, novelty, p10 = (np.mean([[row[i] for row in t] for t in tables], axis=0) for i in (3, 4, 5, 6))
@@ -192,13 +201,17 @@ def fit(ds, split, config: TrainConfig, conse=None, calibrate_blend=True) -> Fit
     train_rows = ds.rows_of(split.train)
     conse_vecs = conse.project(ds.logits) if conse is not None else None
     anchor, blend, gamma, search_gamma, info = dict(NO_ANCHOR), {**DEFAULT_BLEND, "alpha_novel": 1.0}, 0.0, 0.0, {}
-    if calibrate_blend and conse_vecs is not None:
-        anchor, blend, gamma, search_gamma, info = calibrate(ds, train_rows, seen.tolist(), conse, conse_vecs,
-                                                             config)
-        if config.verbose:
-            print(f"calibrated on seen classes: anchor={anchor} blend={blend} gamma={gamma} "
-                  f"search gamma={search_gamma} {info}", file=sys.stderr)
-    model = fit_seen_head(ds, train_rows, seen, config)
+    calibrating = calibrate_blend and conse_vecs is not None
+    fits = (calibration_folds(len(seen)) if calibrating else 0) + 1
+    # Calibration fits one set of heads per class fold, then the kept heads are fitted: one bar over all epochs.
+    with progress_bar(fits * config.heads * config.epochs, "training heads", unit="epoch") as bar:
+        if calibrating:
+            anchor, blend, gamma, search_gamma, info = calibrate(ds, train_rows, seen.tolist(), conse, conse_vecs,
+                                                                 config, bar=bar)
+            if config.verbose:
+                print(f"calibrated on seen classes: anchor={anchor} blend={blend} gamma={gamma} "
+                      f"search gamma={search_gamma} {info}", file=sys.stderr)
+        model = fit_seen_head(ds, train_rows, seen, config, bar=bar)
     weights = {**export_numpy(model), "seen_labels": ds.label_vectors[seen]}
     return Fitted(model, weights, blend, gamma, info, anchor, search_gamma)
 
