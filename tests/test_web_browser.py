@@ -188,3 +188,31 @@ def test_map_hover_and_index_picker(site, page):
     assert sorted(page.locator("#index-table tbody td button").all_inner_texts()) == ["colours", "patterns"]
     page.locator("#index-table button", has_text="patterns").click()
     assert "index=patterns" in page.url and page.input_value("#index-picker") == "patterns"
+
+
+def test_the_page_opens_on_the_collection_with_queries_to_click(site, page):
+    """No blank page and no markdown: the index's images, and its classes as example queries."""
+    page.goto(f"{site.url}/?view=search")
+    page.wait_for_selector("#results .card img")
+    assert page.locator("#results .card").count() == 24
+    status = page.inner_text("#search-status")
+    assert "`" not in status and "images in index colours" in status
+    examples = page.locator("#search-status a.example")
+    assert examples.count() >= 2
+    query = examples.first.inner_text()
+    examples.first.click()
+    wait_until(page, f"new URLSearchParams(location.search).get('q') === {query!r}")
+    page.wait_for_selector("#results .card .score")
+    heights = {round(b["height"]) for b in (c.bounding_box() for c in page.locator("#results .card").all())}
+    assert len(heights) == 1, heights  # every card of a row, and of the grid, is as tall as the others
+
+
+def test_map_thumbnails_do_not_pile_up(site, page):
+    page.goto(f"{site.url}/?view=map")
+    wait_until(page, "document.querySelectorAll('#map-thumbs img').length > 0")
+    boxes = [t.bounding_box() for t in page.locator("#map-thumbs img").all()]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            overlap_w = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+            overlap_h = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
+            assert overlap_w <= 1 or overlap_h <= 1, (a, b)

@@ -117,12 +117,29 @@
   function setStatus(id, text) { $(id).textContent = text; }
 
   // ---- views ---------------------------------------------------------------------------------------------
+  // With no query yet, the page shows the collection itself: a short nearest-neighbour walk (varied, and
+  // each image beside its look-alikes) and the classes or labels seen in it as queries to click.
+  async function showStart(ticket) {
+    setStatus("#search-status", "loading a first look at the index…");
+    const found = await getJson("/api/walk", { index: state.index, limit: 24 });
+    if (ticket !== serial) return;
+    const { byPath, version } = await describe(found.order);
+    $("#results").replaceChildren(...found.order.map((path) => card(path, byPath[path], version)));
+    const names = [...new Set(found.order.map((path) => byPath[path] && (byPath[path].label || byPath[path].class))
+      .filter(Boolean).map((name) => name.replace(/_/g, " ").toLowerCase()))].slice(0, 8);
+    const examples = names.length ? names : ["cat sofa", "beach + sunset - people", "dog:2 snow"];
+    const status = $("#search-status");
+    status.replaceChildren(`${found.images} images in index ${found.index}; type words to search, or try `,
+      ...examples.flatMap((q, i) => [i ? " · " : "", el("a", { href: "#", class: "example",
+        onclick: (event) => { event.preventDefault(); go({ view: "search", q }); } }, q)]));
+  }
+
   async function viewSearch(ticket) {
     $("#q").value = state.q || "";
     $("#filter").value = state.filter || "";
     $("#top").value = state.top || 24;
     $("#feedback").checked = !["0", "false", "no", "off"].includes(String(state.feedback || "").toLowerCase());
-    if (!state.q) { setStatus("#search-status", "Type words to search: the query language of `devise search`."); return; }
+    if (!state.q) { await showStart(ticket); return; }
     setStatus("#search-status", "searching…");
     const found = await getJson("/api/search", { q: state.q, index: state.index, top: $("#top").value, filter: state.filter,
                                                  feedback: state.feedback });
@@ -292,15 +309,30 @@
       draw.arc(x, y, found.points.length > 2000 ? 2 : 4, 0, 2 * Math.PI);
       draw.fill();
     });
-    const side = 44;
-    $("#map-thumbs").replaceChildren(...(asThumbs ? found.points.map((p) => {
-      const [x, y] = at(p);
-      return el("img", { src: thumbUrl(p.id, version, found.index), alt: "", style: { left: `${x - side / 2}px`, top: `${y - side / 2}px` } });
-    }) : []));
+    $("#map-thumbs").replaceChildren(...(asThumbs ? gridded(found.points, at, canvas) .map(({ p, left, top }) =>
+      el("img", { src: thumbUrl(p.id, version, found.index), alt: "", title: p.path,
+                  style: { left: `${left}%`, top: `${top}%` } })) : []));
     canvas.onmousemove = (event) => hover(event, found, at, version);
     canvas.onmouseleave = () => { $("#map-tip").hidden = true; };
     setStatus("#map-status", `${found.images} images of index ${found.index}, ${found.space} space, ${found.layout} layout` +
       (found.color_by ? `, coloured by ${found.color_by}` : "") + " · hover a point to see its image");
+  }
+
+  // Thumbnails on a grid of cells, one per cell: the image nearest the cell's centre wins, as in `devise map`,
+  // so a dense cluster shows one picture per cell instead of a pile. Positions are percentages of the canvas,
+  // which the page may scale.
+  function gridded(points, at, canvas) {
+    const side = 48, cols = Math.floor(canvas.width / side), rows = Math.floor(canvas.height / side);
+    const best = new Map();
+    for (const p of points) {
+      const [x, y] = at(p);
+      const cx = Math.min(cols - 1, Math.floor(x / side)), cy = Math.min(rows - 1, Math.floor(y / side));
+      const d = (x - (cx + 0.5) * side) ** 2 + (y - (cy + 0.5) * side) ** 2;
+      const key = cy * cols + cx;
+      if (!best.has(key) || d < best.get(key).d) best.set(key, { p, d, cx, cy });
+    }
+    return [...best.values()].map(({ p, cx, cy }) => ({ p, left: (100 * cx * side) / canvas.width,
+                                                         top: (100 * cy * side) / canvas.height }));
   }
 
   function hover(event, found, at, version) {
