@@ -23,9 +23,12 @@ def cli(home, verbose, debug):
     """devise: DeViSE-style joint image/word embeddings, tagging, search and curation."""
     import os
 
+    from devise.core.errors import restore_option_spelling, spell_options_for_cli
     from devise.core.home import set_home
 
     set_home(home)
+    token = spell_options_for_cli()
+    click.get_current_context().call_on_close(lambda: restore_option_spelling(token))
     if verbose:
         os.environ["DEVISE_VERBOSE"] = "1"
 

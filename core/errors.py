@@ -2,11 +2,55 @@
 
 The CLI turns every `DeviseError` into a one-line `click.ClickException`
 (exit code 1); library code never prints tracebacks or calls `sys.exit`.
+
+A message that tells the user to change an option names it with `option()`,
+so that it reads `--holdout` on the command line and `holdout=` in Python:
+the library does not know which of the two called it, the CLI says so once
+(`spell_options_for_cli`).
 """
+import contextvars
+import re
+
+_CLI = contextvars.ContextVar("devise_options_spelled_for_cli", default=False)
+# A placeholder: RS name US kind US value RS, kind "n" (no value), "f" (a switch), "s" (a string), "v" (another value).
+_OPTION = re.compile("\x1e([a-z_]+)\x1f([nfsv])\x1f([^\x1e]*)\x1e")
+_NO_VALUE = object()
+
+
+def option(name: str, value=_NO_VALUE, *, flag: bool = False) -> str:
+    """The option `name` (a keyword argument's name), with an example `value`, as an error message names it:
+    `--gpus-per-worker 0.5` on the command line, `gpus_per_worker=0.5` in Python; a `flag` is `--rebuild`
+    there and `rebuild=True` here."""
+    if flag:
+        kind, text = "f", ""
+    elif value is _NO_VALUE:
+        kind, text = "n", ""
+    else:
+        kind, text = ("s" if isinstance(value, str) else "v"), str(value).replace("\x1e", "")
+    return f"\x1e{name}\x1f{kind}\x1f{text}\x1e"
+
+
+def spell_options_for_cli():
+    """Until `restore_option_spelling(token)`, messages name options as command-line flags (in this context)."""
+    return _CLI.set(True)
+
+
+def restore_option_spelling(token):
+    _CLI.reset(token)
+
+
+def _spelled(match):
+    name, kind, text = match.groups()
+    if _CLI.get():
+        return "--" + name.replace("_", "-") + (f" {text}" if kind in "sv" else "")
+    return {"f": f"{name}=True", "n": f"{name}=", "s": f"{name}={text!r}", "v": f"{name}={text}"}[kind]
 
 
 class DeviseError(Exception):
     """Base class: the message is a complete, user-facing sentence."""
+
+    def __str__(self):
+        return _OPTION.sub(_spelled, super().__str__())
 
 
 class BadImageError(DeviseError):

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 
-from devise.core.errors import EngineError
+from devise.core.errors import EngineError, option
 
 INSTALL_HINT = "pip install 'devise[ray]'"
 QUIET = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
@@ -27,7 +27,7 @@ def import_ray():
         import ray
         import ray.data  # the [ray] extra ships the Data library, which indexing needs
     except ImportError as exc:
-        raise EngineError(f"--engine ray needs Ray with Ray Data: {INSTALL_HINT}") from exc
+        raise EngineError(f"{option('engine', 'ray')} needs Ray with Ray Data: {INSTALL_HINT}") from exc
     return ray
 
 

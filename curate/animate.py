@@ -8,7 +8,7 @@ put at those paths is overwritten.
 from PIL import Image
 
 from devise.core import outputs
-from devise.core.errors import BadImageError, DataError
+from devise.core.errors import BadImageError, DataError, option
 
 FRAMES_KIND = "frames"
 FRAME_PATTERN = "frame_*.png"
@@ -62,7 +62,7 @@ def write_gif(paths, out, size=256, fps=12):
     if not paths:
         raise DataError("no images to animate.")
     if not 0 < fps <= 50:
-        raise DataError(f"--fps {fps}: use 1 to 50 (GIF timing is in hundredths of a second).")
+        raise DataError(f"{option('fps', fps)}: use 1 to 50 (GIF timing is in hundredths of a second).")
     frames = [frame(p, size).quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
               for p in paths]
     out = outputs.claim_file(out)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devise.core.errors import BadImageError, DataError
+from devise.core.errors import BadImageError, DataError, option
 from devise.core.results import Result, Skipped
 from devise.curate import duplicates, pixels
 from devise.curate.review_folder import Moved, check_target, move_file, plan_moves, review_path
@@ -106,7 +106,7 @@ def dedupe(*, index: str | None = None, threshold: float = duplicates.DEFAULT_TH
     that a kept path also shows (a symlinked folder) is never moved.
     """
     if like and query:
-        raise DataError("give --like or --query, not both.")
+        raise DataError(f"give {option('like')} or {option('query')}, not both.")
     sel = select(index, filter, minimum=1 if (like or query) else 2)
     if move_to:
         move_to = check_target(move_to, sel.index.root)

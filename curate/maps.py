@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from devise.core import outputs
-from devise.core.errors import DataError
+from devise.core.errors import DataError, option
 from devise.core.results import Result
 from devise.curate.selection import select
 from devise.data.sheet import font, thumbnail
@@ -76,12 +76,12 @@ def _colour_values(sel, field):
         if all(v is None for v in values):
             why = ("no selected image has a label: assign some with `devise label --labels ... --assign`, or colour by class"
                    if field == "label" else "the indexed folder has no class subfolders: colour by label or a numeric field")
-            raise DataError(f"--color-by {field}: {why}.")
+            raise DataError(f"{option('color_by', field)}: {why}.")
         return [v if v is not None else "(none)" for v in values], False
     values = [sel.items[i].get("fields", {}).get(field) for i in sel.ids]
     numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if not numeric:
-        raise DataError(f"--color-by {field}: no selected image has a numeric field {field!r}; "
+        raise DataError(f"{option('color_by', field)}: no selected image has a numeric field {field!r}; "
                         f"use label, class or a field from `devise label`.")
     return [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in values], True
 

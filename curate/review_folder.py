@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from devise.core.errors import DataError
+from devise.core.errors import DataError, option
 from devise.core.results import Result, Skipped
 from devise.data.folders import scanned_folders
 
@@ -39,7 +39,7 @@ def check_target(target, root) -> str:
     """`target` as an absolute path; refused (DataError) when it is inside a folder that indexing `root` scans."""
     target = os.path.abspath(os.path.expanduser(str(target)))
     if os.path.lexists(target) and not os.path.isdir(target):
-        raise DataError(f"{target}: not a folder; pass a new or existing folder to --move-to.")
+        raise DataError(f"{target}: not a folder; pass a new or existing folder to {option('move_to')}.")
     real = os.path.realpath(target)
     for folder in scanned_folders(root):
         if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):

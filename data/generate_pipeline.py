@@ -11,7 +11,7 @@ import urllib.parse
 import warnings
 from pathlib import Path
 
-from devise.core.errors import GenerateError
+from devise.core.errors import GenerateError, option
 from devise.data import generate_plan as plan_mod
 
 DEFAULT_MODEL = "stabilityai/sd-turbo"
@@ -105,7 +105,7 @@ def load_pipeline(model=DEFAULT_MODEL, device="auto", dtype=None):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device == "cuda" and not torch.cuda.is_available():
         build = "a CPU-only torch build" if torch.version.cuda is None else "no visible GPU"
-        raise GenerateError(f"--device cuda, but torch sees no CUDA device ({build}); use --device cpu")
+        raise GenerateError(f"{option('device', 'cuda')}, but torch sees no CUDA device ({build}); use {option('device', 'cpu')}")
     dtype = dtype or ("float16" if device == "cuda" else "float32")
     if dtype not in ("float16", "bfloat16", "float32"):
         raise GenerateError(f"unknown dtype {dtype!r}: use float16, bfloat16 or float32")
@@ -137,7 +137,7 @@ def run_batch(pipe, prompts, seeds, steps, guidance, size):
     except RuntimeError as exc:
         if "out of memory" not in str(exc).lower():
             raise
-        raise GenerateError(f"out of memory with --batch-size {len(prompts)}: lower it, "
+        raise GenerateError(f"out of memory with {option('batch_size', len(prompts))}: lower it, "
                             "or use --dtype float16 on a GPU") from None
     flags = getattr(result, "nsfw_content_detected", None) or [False] * len(result.images)
     return result.images, [bool(f) for f in flags]

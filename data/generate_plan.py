@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devise.core import atomic, outputs
-from devise.core.errors import GenerateError, OutputError
+from devise.core.errors import GenerateError, OutputError, option
 
 METADATA = "metadata.jsonl"
 PNG_KEY = "devise"
@@ -53,7 +53,7 @@ def parse_classes(classes=None, classes_file=None) -> list:
     names = [" ".join(str(n).split()) for n in names]
     unique = list(dict.fromkeys(n for n in names if n))
     if not unique:
-        raise GenerateError("no classes given: pass --classes \"a,b,c\" or --classes-file FILE")
+        raise GenerateError(f"no classes given: pass {option('classes', 'a,b,c')} or {option('classes_file', 'FILE')}")
     folders = {}
     for name in unique:
         if re.search(r"[/\\\x00]", name) or name in (".", ".."):
@@ -77,7 +77,7 @@ def check_numbers(size, batch_size, retry_blank, steps):
         if value < low:
             raise GenerateError(f"--{label} must be at least {low} (got {value})")
     if size % 8:  # latent diffusion models work on size/8 latents
-        raise GenerateError(f"--size must be a multiple of 8 (got {size})")
+        raise GenerateError(f"{option('size')} must be a multiple of 8 (got {size})")
 
 
 def image_seed(base_seed: int, class_name: str, index: int, attempt: int = 0) -> int:
@@ -98,9 +98,9 @@ class Item:
 
 def build_plan(classes, per_class: int, template: str) -> list:
     if per_class < 1:
-        raise GenerateError(f"--per-class must be at least 1 (got {per_class})")
+        raise GenerateError(f"{option('per_class')} must be at least 1 (got {per_class})")
     if template.count("{}") != 1:
-        raise GenerateError(f"--template must contain exactly one {{}} for the class (got {template!r})")
+        raise GenerateError(f"{option('template')} must contain exactly one {{}} for the class (got {template!r})")
     width = max(4, len(str(per_class - 1)))
     # replace(), not format(): other braces in a prompt are just text.
     return [Item(name, i, f"{class_folder(name)}/{i:0{width}d}.png", template.replace("{}", name))

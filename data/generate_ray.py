@@ -11,7 +11,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 
-from devise.core.errors import GenerateError
+from devise.core.errors import GenerateError, option
 from devise.core.ray_runtime import import_ray, job_error, ray_session
 from devise.data import generate_pipeline as pipeline_mod
 
@@ -66,11 +66,11 @@ class RayRunner:
 def check_options(device, gpus, workers):
     """Raise GenerateError for engine options that cannot work together, before anything starts."""
     if gpus < 0 or (workers is not None and workers < 1):
-        raise GenerateError("--gpus must be at least 0 and --workers at least 1")
+        raise GenerateError(f"{option('gpus')} must be at least 0 and {option('workers')} at least 1")
     if device == "cuda" and not gpus:
-        raise GenerateError("--device cuda with --engine ray needs --gpus N (Ray gives GPUs only to actors that ask)")
+        raise GenerateError(f"{option('device', 'cuda')} with {option('engine', 'ray')} needs {option('gpus')} N (Ray gives GPUs only to actors that ask)")
     if device == "cpu" and gpus:
-        raise GenerateError("--device cpu contradicts --gpus; leave one out")
+        raise GenerateError(f"{option('device', 'cpu')} contradicts {option('gpus')}; leave one out")
     import_ray()
 
 

@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from devise.core.errors import DataError
+from devise.core.errors import DataError, option
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
@@ -90,10 +90,10 @@ def parse_labels(value) -> list[str]:
                 raise DataError(f"{text}: cannot read the labels file ({exc.strerror}).") from None
             phrases = [line.strip() for line in content.splitlines()]
         elif _PATH_LIKE.search(text) and "," not in text:
-            raise DataError(f"--labels {text!r}: no such file; give a file of phrases (one per line) or a comma list.")
+            raise DataError(f"{option('labels', text)}: no such file; give a file of phrases (one per line) or a comma list.")
         else:
             phrases = [part.strip() for part in text.split(",")]
     phrases = [p for p in phrases if p and not p.startswith("#")]
     if not phrases:
-        raise DataError(f"--labels {str(value)[:80]!r}: no label phrases given.")
+        raise DataError(f"{option('labels', str(value)[:80])}: no label phrases given.")
     return phrases

@@ -127,7 +127,7 @@ def evaluate(data_dir: str | Path, *, model: str | Path | None = None, test_dir:
                 fitted_model = model_store.load(Path(tmp) / "model")
             seen, unseen, test_seen, test_unseen = split.seen, split.unseen, split.test_seen, split.test_unseen
         if not unseen:
-            raise DataError("evaluation needs held-out classes; pass --holdout > 0 or --holdout-classes.")
+            raise DataError(f"evaluation needs held-out classes; pass {option('holdout')} > 0 or {option('holdout_classes')}.")
         if test is not None:
             seen_set, unseen_set = set(seen), set(unseen)
             test_seen = [p for p, c in zip(src.paths, src.y) if src.class_names[c] in seen_set]

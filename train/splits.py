@@ -2,7 +2,7 @@
 import random
 from dataclasses import asdict, dataclass
 
-from devise.core.errors import DataError
+from devise.core.errors import DataError, option
 
 
 @dataclass
@@ -27,11 +27,11 @@ def choose_classes(class_names, holdout=0.2, holdout_classes=None, seed=0):
     if holdout_classes:
         missing = [c for c in holdout_classes if c not in names]
         if missing:
-            raise DataError(f"--holdout-classes: no class folder named {', '.join(missing)}; classes are: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''}.")
+            raise DataError(f"{option('holdout_classes')}: no class folder named {', '.join(missing)}; classes are: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''}.")
         unseen = sorted(holdout_classes)
     else:
         if not 0 <= holdout < 1:
-            raise DataError(f"--holdout must be in [0, 1), got {holdout}.")
+            raise DataError(f"{option('holdout')} must be in [0, 1), got {holdout}.")
         count = round(len(names) * holdout)
         if holdout > 0:
             count = max(1, count)
