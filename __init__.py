@@ -6,14 +6,17 @@ dataclass with `to_dict()` (the command line's `--json`):
 
     import devise
     devise.build_index("photos/", name="holidays")
-    hits = devise.search("beach + sunset - people", index="holidays", top=5)
-    for hit in hits.results:
+    holidays = devise.open_index("holidays")      # a handle, as Annoy's AnnoyIndex
+    for hit in holidays.search("beach + sunset - people", top=5):
         print(hit.score, hit.path)
+    devise.search("dog", index="holidays")        # the same verbs as functions
 
 Every name resolves lazily: `import devise` loads neither NumPy-heavy code
 nor TensorFlow. Errors are `devise.DeviseError` subclasses whose message
 is one complete sentence.
 """
+from typing import TYPE_CHECKING
+
 from devise.core.errors import (
     BackboneError,
     BadImageError,
@@ -29,6 +32,29 @@ from devise.core.errors import (
     WordVectorsError,
 )
 from devise.core.lazy import lazy_exports
+
+if TYPE_CHECKING:  # what the lazy names below resolve to, for IDEs and type checkers; never imported at run time
+    from devise.core.home import set_home as set_home
+    from devise.curate.dedupe import dedupe as dedupe
+    from devise.curate.dedupe import restore_removed as restore_removed
+    from devise.curate.labels import label as label
+    from devise.curate.maps import make_map as make_map
+    from devise.curate.walk import walk as walk
+    from devise.data.generate import generate as generate
+    from devise.demo import demo as demo
+    from devise.handle import Index as Index
+    from devise.handle import open_index as open_index
+    from devise.index.builder import build_index as build_index
+    from devise.index.store import list_indexes as indexes  # noqa: F401 (exported as `indexes`)
+    from devise.models.classify import classify as classify
+    from devise.search.image import similar as similar
+    from devise.search.nearest_words import words as words
+    from devise.search.score import score as score
+    from devise.search.slice_report import slices as slices
+    from devise.search.tag import tag as tag
+    from devise.search.text import search as search
+    from devise.train.evaluation import evaluate as evaluate
+    from devise.train.run import train as train
 
 __version__ = "0.1.0"
 
@@ -49,6 +75,8 @@ _VERBS = {
     "make_map": ("devise.curate.maps", "make_map"),
     "generate": ("devise.data.generate", "generate"),
     "demo": ("devise.demo", "demo"),
+    "open_index": ("devise.handle", "open_index"),
+    "Index": ("devise.handle", "Index"),
     "set_home": ("devise.core.home", "set_home"),
 }
 # `train` and `search` are also subpackages; importing them makes them callable verbs.

@@ -117,3 +117,26 @@ def test_readme_python_example_runs(tmp_path):
                             timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+
+
+def test_open_index_is_a_handle_over_the_same_verbs(calibrated, colour_folder, tmp_path):
+    """devise.open_index gives the index's facts and the verbs with index= filled in: the same results."""
+    import devise
+
+    colours = devise.open_index("colours")
+    assert isinstance(colours, devise.Index) and len(colours) == 48 and colours.name == "colours"
+    assert colours.model == str(calibrated.resolve()) and colours.backbone == "fake" and colours.root == str(colour_folder)
+    assert colours.manifest["kind"] == "index" and colours.version.startswith("v-")
+    assert colours.search("red", top=5).to_dict() == devise.search("red", index="colours", top=5).to_dict()
+    image = colour_folder / "blue" / "001.jpg"
+    assert colours.similar(image, top=3).paths == devise.similar(image, index="colours", top=3).paths
+    assert colours.tag([image], labels=["red", "blue"]).images[0].tags[0].word == "blue"
+    assert colours.walk(limit=5).visited == 5
+    assert colours.label(["red", "blue"], assign=True).to_dict()["images"] == 48
+    assert colours.dedupe().to_dict()["groups"] == devise.dedupe(index="colours").to_dict()["groups"]
+    assert colours.map(tmp_path / "map.png", size=300, thumb=30).images == 48
+    assert "colours" in repr(colours) and devise.open_index().name == "colours"  # None: the default index
+    with pytest.raises(devise.SearchIndexError, match="no index named 'nosuch'"):
+        devise.open_index("nosuch")
+    with pytest.raises(TypeError):
+        colours.search("red", 5)  # options stay keyword-only
