@@ -12,12 +12,13 @@ over a symlinked one, so labels and the paths stored in an index name the
 folder the file actually lives in.
 """
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from devise.core.errors import DataError
 from devise.core.progress import warn as print_warning
-from devise.data.images import IMAGE_SUFFIXES
+from devise.data.images import IMAGE_SUFFIXES, not_regular
 
 QUIET_FILES = {"metadata.jsonl", "manifest.json", "labels.txt", "README.md", "README.txt", "Thumbs.db"}
 
@@ -132,12 +133,18 @@ def scan(root, exclude=(), warn=True) -> ImageFolder:
             path = os.path.join(dirpath, name)
             link = os.path.islink(path)
             try:
-                key = _identity(os.stat(path))
+                st = os.stat(path)
             except OSError:
                 if link:
                     skip(path, f"broken symlink (to {os.readlink(path)})")
                     continue
                 key = None  # unreadable: listed, so that the image reader reports it with the reason
+            else:
+                if not stat.S_ISREG(st.st_mode):
+                    # A FIFO would block the reader; a device could be read forever.
+                    skip(path, not_regular(st.st_mode))
+                    continue
+                key = _identity(st)
             if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
                 skip(path, "not an image file")
                 continue

@@ -8,7 +8,10 @@ Pillow's process-wide settings (Image.MAX_IMAGE_PIXELS,
 ImageFile.LOAD_TRUNCATED_IMAGES) are left as the process has them: the size
 limit here is checked on each image instead.
 """
+import contextlib
 import math
+import os
+import stat
 import warnings
 
 import numpy as np
@@ -66,12 +69,41 @@ def decode_bytes(img: Image.Image) -> int:
     return img.width * img.height * BYTES_PER_PIXEL.get(img.mode, 4)
 
 
-def _open_header(path) -> Image.Image:
+FILE_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def not_regular(mode) -> str:
+    """What a file of `st_mode` is, when it is not a regular file: "not a regular file (a FIFO)"."""
+    return f"not a regular file ({next((name for test, name in FILE_KINDS if test(mode)), 'a special file')})"
+
+
+@contextlib.contextmanager
+def open_image_file(path):
+    """`path` opened for binary reading, only if it is a regular file; raises BadImageError otherwise.
+
+    A FIFO, device or socket named like an image would block the reader (or never end)
+    in open() or read(). O_NONBLOCK keeps open() from waiting for a FIFO's writer, and the
+    check is on the opened descriptor, so the file cannot be swapped between check and read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise _bad_image(path, exc) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise BadImageError(f"{path}: {not_regular(mode)}; skipped.")
+    with os.fdopen(fd, "rb") as f:
+        yield f
+
+
+def _open_header(f) -> Image.Image:
     # Image.open reads only the header. Pillow warns there about sizes above its own
     # process-wide limit; devise leaves that limit alone and checks MAX_PIXELS itself.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        return Image.open(path)
+        return Image.open(f)
 
 
 def _check_size(path, img):
@@ -86,6 +118,8 @@ def _bad_image(path, exc) -> BadImageError:
         return BadImageError(f"{path}: image is too large to decode safely (decompression bomb?); skipped.")
     if isinstance(exc, FileNotFoundError):
         return BadImageError(f"{path}: file not found.")
+    if isinstance(exc, PermissionError):
+        return BadImageError(f"{path}: permission denied; make it readable to include it; skipped.")
     if isinstance(exc, Image.UnidentifiedImageError):
         return BadImageError(f"{path}: not an image file Pillow can read; skipped.")
     return BadImageError(f"{path}: corrupt or truncated image ({exc}); skipped.")
@@ -96,17 +130,24 @@ DECODE_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning, O
 
 def pixel_count(path) -> int:
     """Width x height from the file's header (nothing is decoded); raises BadImageError as open_rgb does."""
-    try:
-        with _open_header(path) as img:
-            return img.width * img.height
-    except DECODE_ERRORS as exc:
-        raise _bad_image(path, exc) from None
+    with open_image_file(path) as f:
+        try:
+            with _open_header(f) as img:
+                return img.width * img.height
+        except DECODE_ERRORS as exc:
+            raise _bad_image(path, exc) from None
 
 
 def open_rgb(path, target_size=None) -> Image.Image:
     """Decode `path` to an RGB PIL image; raise BadImageError with the path on any failure."""
+    with open_image_file(path) as f:
+        # The decoded image holds its pixels in memory, so the file can close before it is used.
+        return _decode_file(path, f, target_size)
+
+
+def _decode_file(path, f, target_size):
     try:
-        opened = _open_header(path)
+        opened = _open_header(f)
     except DECODE_ERRORS as exc:
         raise _bad_image(path, exc) from None
     try:
