@@ -5,6 +5,8 @@ to do (exit 1), never a hang, a traceback or "this is a bug".
 """
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -96,3 +98,32 @@ def test_generate_resume_does_not_block_on_a_fifo(no_hang, tmp_path):
     os.mkfifo(fifo)
     assert image_ok(fifo, 32) is False
     assert png_entry(fifo) is None
+
+
+# --- 2. a damaged .ann file whose mtime was set back -------------------------------------------------------------
+
+def devise_process(home, *args, timeout=120):
+    """`devise *args` in its own process: a segfault there fails the test instead of killing pytest."""
+    env = {**os.environ, "DEVISE_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "devise", *map(str, args)], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_damaged_ann_with_restored_mtime_is_refused(words_home, colour_folder, fake_backbone, run):
+    assert run("index", colour_folder, "--method", "annoy").exit_code == 0
+    assert devise_process(words_home, "search", "red").returncode == 0  # remembered as verified
+    version = words_home / "indexes" / "colours" / (words_home / "indexes" / "colours" / "CURRENT").read_text().strip()
+    target = version / "words.ann"
+    before = target.stat()
+    data = bytearray(target.read_bytes())
+    for at in range(0, len(data) - 3, 64 * 4):
+        data[at:at + 4] = b"\xff\xff\xff\x7f"
+    with open(target, "r+b") as f:  # in place: same inode, same size
+        f.write(data)
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (target.stat().st_size, target.stat().st_mtime_ns, target.stat().st_ino) == \
+        (before.st_size, before.st_mtime_ns, before.st_ino)
+    result = devise_process(words_home, "search", "red")
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "words.ann" in lines[0] and "corrupt" in lines[0], result.stderr
