@@ -3,11 +3,13 @@
 Each case must end in a result or one line naming the file or folder and what
 to do (exit 1), never a hang, a traceback or "this is a bug".
 """
+import json
 import os
 import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 HANG_LIMIT_S = 60
@@ -109,17 +111,25 @@ def devise_process(home, *args, timeout=120):
                           timeout=timeout)
 
 
+def damage_in_place(path):
+    """Every 64th 4-byte word of `path` set to 0x7fffffff, written in place: same inode, same size."""
+    data = bytearray(path.read_bytes())
+    for at in range(0, len(data) - 3, 64 * 4):
+        data[at:at + 4] = b"\xff\xff\xff\x7f"
+    with open(path, "r+b") as f:
+        f.write(data)
+
+
+def live_version(home, name="colours"):
+    return home / "indexes" / name / (home / "indexes" / name / "CURRENT").read_text().strip()
+
+
 def test_damaged_ann_with_restored_mtime_is_refused(words_home, colour_folder, fake_backbone, run):
     assert run("index", colour_folder, "--method", "annoy").exit_code == 0
     assert devise_process(words_home, "search", "red").returncode == 0  # remembered as verified
-    version = words_home / "indexes" / "colours" / (words_home / "indexes" / "colours" / "CURRENT").read_text().strip()
-    target = version / "words.ann"
+    target = live_version(words_home) / "words.ann"
     before = target.stat()
-    data = bytearray(target.read_bytes())
-    for at in range(0, len(data) - 3, 64 * 4):
-        data[at:at + 4] = b"\xff\xff\xff\x7f"
-    with open(target, "r+b") as f:  # in place: same inode, same size
-        f.write(data)
+    damage_in_place(target)
     os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert (target.stat().st_size, target.stat().st_mtime_ns, target.stat().st_ino) == \
         (before.st_size, before.st_mtime_ns, before.st_ino)
@@ -127,3 +137,50 @@ def test_damaged_ann_with_restored_mtime_is_refused(words_home, colour_folder, f
     assert result.returncode == 1, (result.returncode, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "words.ann" in lines[0] and "corrupt" in lines[0], result.stderr
+
+
+def test_bit_rot_the_checksum_memo_vouches_for_is_refused(words_home, colour_folder, fake_backbone, run):
+    """Bit rot changes no size or time: the memo still vouches for the file, and the node check must catch it."""
+    from devise.core import integrity
+
+    assert run("index", colour_folder, "--method", "annoy").exit_code == 0
+    version = live_version(words_home)
+    sha1 = json.loads((version / "manifest.json").read_text())["files"]["words.ann"]["sha1"]
+    damage_in_place(version / "words.ann")
+    integrity.forget()
+    integrity._remember([(os.stat(version / "words.ann"), sha1)])
+    result = devise_process(words_home, "search", "red")
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "words.ann: corrupt Annoy index" in lines[0] and "re-index" in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("dim, count", [(3, 1), (3, 7), (50, 300), (8, 2000)])
+def test_node_check_passes_every_built_index_and_catches_each_kind_of_damage(tmp_path, dim, count):
+    from devise.core.errors import SearchIndexError
+    from devise.index.ann import build_annoy, check_nodes
+
+    rng = np.random.default_rng(count)
+    path = build_annoy(rng.standard_normal((count, dim)).astype(np.float32), tmp_path / "x.ann", n_trees=5)
+    check_nodes(path, dim, count)
+    good = path.read_bytes()
+    table = np.frombuffer(good, np.int32).reshape(-1, 3 + dim)
+    split = int(np.flatnonzero(table[:, 0] > 2 + dim)[0]) if (table[:, 0] > 2 + dim).any() else None
+    damage = [(0, 0, 7), (len(table) - 1, 0, count + 1)]  # an item that is not a leaf; a root of the wrong size
+    if split is not None:
+        damage += [(split, 1, split), (split, 2, -1)]  # a cycle to itself; a negative child
+    leaves = np.flatnonzero((table[:, 0] > 1) & (table[:, 0] <= 2 + dim))
+    if len(leaves):
+        damage.append((int(leaves[0]), 1, count))  # an item id past the last item
+    for row, column, value in damage:
+        bad = table.copy()
+        bad[row, column] = value
+        path.write_bytes(bad.tobytes())
+        with pytest.raises(SearchIndexError, match="corrupt Annoy index"):
+            check_nodes(path, dim, count)
+    path.write_bytes(good[:-4])
+    with pytest.raises(SearchIndexError, match="whole number"):
+        check_nodes(path, dim, count)
+    with pytest.raises(SearchIndexError, match="node counts"):
+        path.write_bytes(good)
+        check_nodes(path, dim, count + 1)
