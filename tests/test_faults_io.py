@@ -184,3 +184,50 @@ def test_node_check_passes_every_built_index_and_catches_each_kind_of_damage(tmp
     with pytest.raises(SearchIndexError, match="node counts"):
         path.write_bytes(good)
         check_nodes(path, dim, count + 1)
+
+
+# --- 3. control characters in file names -------------------------------------------------------------------------
+
+EVIL = "red\x1b[2J\x1b[31mX\rFAKE\nFAKE: \u202eevil"
+
+
+def assert_no_raw_controls(result, context):
+    """No control character reached the terminal, and no name's LF started a line of its own."""
+    for stream in (result.stdout, result.stderr):
+        for line in stream.splitlines():
+            assert not any(ch in line for ch in "\x1b\r\u202e"), (context, line)
+            assert not line.startswith("FAKE"), (context, line)
+
+
+def test_control_characters_in_names_are_escaped_everywhere(words_home, colour_folder, fake_backbone, run,
+                                                            tmp_path):
+    from helpers import COLOURS, make_image
+
+    evil = make_image(colour_folder / "red" / f"{EVIL}.jpg", COLOURS["red"], seed=7)
+    (colour_folder / "red" / f"{EVIL}-broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    (colour_folder / "red" / f"{EVIL}.txt").write_text("notes")
+    indexed = run("index", colour_folder)
+    assert indexed.exit_code == 0, indexed.output
+    assert "\\x1b[2J\\x1b[31mX\\rFAKE\\nFAKE: \\u202eevil" in indexed.stderr  # shown, escaped, in the warnings
+    commands = [("index", colour_folder), ("search", "red", "--top", "60"), ("similar", evil, "--top", "60"),
+                ("tag", evil), ("walk",), ("dedupe", "--threshold", "0.5"), ("indexes",),
+                ("label", "--labels", "red,green", "--assign"), ("search", "red", "--filter", f"path:*{EVIL}*"),
+                ("tag", colour_folder / "red" / f"{EVIL}-broken.jpg"), ("similar", tmp_path / f"{EVIL}.jpg")]
+    for args in commands:
+        result = run(*args)
+        assert "bug" not in result.output, (args, result.output)
+        assert_no_raw_controls(result, args)
+    listed = run("search", "red", "--top", "60")
+    assert "\\x1b[2J" in listed.stdout
+    exact = run("search", "red", "--top", "60", "--json")
+    assert str(evil) in [hit["path"] for hit in json.loads(exact.stdout)["results"]]  # JSON keeps the name exact
+
+
+def test_printable_escapes_only_what_a_terminal_would_act_on():
+    from devise.core.text import printable
+
+    assert printable("caf\u00e9 \u732b/a b.jpg") == "caf\u00e9 \u732b/a b.jpg"
+    assert printable("a\x1bb\rc\nd\te\x7f\x9b") == "a\\x1bb\\rc\\nd\\te\\x7f\\x9b"
+    assert printable("caf" + b"\xe9".decode("utf-8", "surrogateescape")) == "caf\\xe9"
+    assert printable("one\ntwo\x1b", keep_newlines=True) == "one\ntwo\\x1b"
+    assert printable("\u202egnp.exe") == "\\u202egnp.exe"
