@@ -231,3 +231,30 @@ def test_printable_escapes_only_what_a_terminal_would_act_on():
     assert printable("caf" + b"\xe9".decode("utf-8", "surrogateescape")) == "caf\\xe9"
     assert printable("one\ntwo\x1b", keep_newlines=True) == "one\ntwo\\x1b"
     assert printable("\u202egnp.exe") == "\\u202egnp.exe"
+
+
+# --- 4. thumbnails answer only their own page --------------------------------------------------------------------
+
+def web_client():
+    for name in ("starlette", "httpx"):
+        pytest.importorskip(name)
+    from starlette.testclient import TestClient
+
+    from devise.web.app import create_app
+
+    return TestClient(create_app(token="t"), base_url="http://127.0.0.1:8765", raise_server_exceptions=False)
+
+
+def test_thumbnails_refuse_other_sites_and_carry_corp(words_home, colour_folder, fake_backbone, run):
+    assert run("index", colour_folder).exit_code == 0
+    client = web_client()
+    for site in ("cross-site", "same-site"):
+        for url in ("/thumb/0", "/thumb/0?index=colours", "/thumb/99999?index=nosuch"):
+            refused = client.get(url, headers={"Sec-Fetch-Site": site})
+            assert refused.status_code == 403, (site, url, refused.text)
+    for headers in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {}):
+        served = client.get("/thumb/0?index=colours", headers=headers)
+        assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+        assert served.headers["cross-origin-resource-policy"] == "same-origin"
+        again = client.get("/thumb/0?index=colours", headers={**headers, "If-None-Match": served.headers["etag"]})
+        assert again.status_code == 304 and again.headers["cross-origin-resource-policy"] == "same-origin"

@@ -27,6 +27,7 @@ from devise.core.errors import BadImageError, SearchIndexError
 from devise.core.home import subdir
 from devise.index import layout
 from devise.index.store import open_index
+from devise.web.security import SAME_ORIGIN_ONLY, check_same_origin
 
 SIDE = 256
 SIDES = (SIDE, 512)  # grid cells, and the walk player's frame
@@ -95,6 +96,8 @@ def cached_thumbnail(index, raw_id, side=SIDE):
 
 
 async def thumb(request):
+    # Which index names and ids exist is the collection's business: no other site may probe it.
+    check_same_origin(request)
     raw_id = request.path_params["id"]
     index = request.query_params.get("index") or request.app.state.index
     size = request.query_params.get("size", str(SIDE))
@@ -104,9 +107,10 @@ async def thumb(request):
     if asked and asked != version:
         # Ids are renumbered by edits: the image now at this id may not be the one the page listed.
         return Response(f"index {index!r} changed since this page listed it; search again.", status_code=409,
-                        headers={"Cache-Control": "no-store"})
+                        headers={"Cache-Control": "no-store", **SAME_ORIGIN_ONLY})
     etag = f'"{version}-{raw_id}-{side}"'
-    headers = {"ETag": etag, "Cache-Control": FOR_GOOD if request.query_params.get("v") == version else CHECK_FIRST}
+    headers = {"ETag": etag, "Cache-Control": FOR_GOOD if request.query_params.get("v") == version else CHECK_FIRST,
+               **SAME_ORIGIN_ONLY}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(data, media_type="image/jpeg", headers=headers)
