@@ -1,4 +1,4 @@
-"""Text for a terminal: control characters from file names, words and paths shown escaped, never sent raw.
+"""File names as text that leaves Python: escaped for a terminal, and as SQLite keys.
 
 A file may be named with ESC (which recolours or clears the terminal), CR
 (which returns to the start of the line, so what follows overwrites what
@@ -8,8 +8,12 @@ output is left exact (json.dumps escapes control characters itself).
 
 A name that is not valid UTF-8 reaches Python with each bad byte as a lone
 surrogate (os.fsdecode's surrogateescape); it is shown as `\\xNN`, the
-byte itself, where printing it raw would raise UnicodeEncodeError.
+byte itself, where printing it raw would raise UnicodeEncodeError. SQLite
+cannot store such a string as TEXT either: `path_key` stores that name as
+its bytes (a BLOB, which never equals any TEXT), and every other name as
+the same TEXT as before, so caches written earlier still match.
 """
+import os
 import re
 
 # C0 and C1 controls and DEL; Unicode line and paragraph separators; the bidirectional
@@ -33,3 +37,20 @@ def _escape(match) -> str:
 def printable(text, *, keep_newlines=False) -> str:
     """`text` with every control character escaped; with `keep_newlines`, a multi-line block keeps its line breaks."""
     return (_BUT_NEWLINE if keep_newlines else _ANY).sub(_escape, str(text))
+
+
+def path_key(path):
+    """`path` as an SQLite value: its text, or its bytes when it is not valid UTF-8."""
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
+
+
+def key_path(value) -> str:
+    """The path `path_key` made `value` from."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value

@@ -17,6 +17,7 @@ import sqlite3
 from pathlib import Path
 
 from devise.core.progress import warn
+from devise.core.text import key_path, path_key
 
 # Older SQLite builds allow at most 999 host parameters per statement.
 LOOKUP_CHUNK = 500
@@ -87,8 +88,9 @@ class FileCache:
         found = {}
         for start in range(0, len(paths), LOOKUP_CHUNK):
             chunk = paths[start:start + LOOKUP_CHUNK]
-            rows = self.db.execute(self._select + f"({','.join('?' * len(chunk))})", chunk).fetchall()
-            for path, size, mtime_ns, error, *values in rows:
+            rows = self.db.execute(self._select + f"({','.join('?' * len(chunk))})", [path_key(p) for p in chunk])
+            for key, size, mtime_ns, error, *values in rows.fetchall():
+                path = key_path(key)
                 try:
                     if (size, mtime_ns) != file_key(path):
                         continue
@@ -106,9 +108,9 @@ class FileCache:
             except OSError:
                 continue
             if isinstance(value, str):
-                rows.append((path, size, mtime_ns, value) + (None,) * len(self.columns))
+                rows.append((path_key(path), size, mtime_ns, value) + (None,) * len(self.columns))
             else:
-                rows.append((path, size, mtime_ns, None, *value))
+                rows.append((path_key(path), size, mtime_ns, None, *value))
         if not rows:
             return
         try:

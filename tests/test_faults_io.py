@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -258,3 +260,42 @@ def test_thumbnails_refuse_other_sites_and_carry_corp(words_home, colour_folder,
         assert served.headers["cross-origin-resource-policy"] == "same-origin"
         again = client.get("/thumb/0?index=colours", headers={**headers, "If-None-Match": served.headers["etag"]})
         assert again.status_code == 304 and again.headers["cross-origin-resource-policy"] == "same-origin"
+
+
+# --- 5. a file name that is not UTF-8 ----------------------------------------------------------------------------
+
+def test_a_name_that_is_not_utf8_indexes_like_any_other(words_home, colour_folder, fake_backbone, run, tmp_path):
+    from helpers import COLOURS, make_image
+
+    odd = os.fsdecode(os.path.join(os.fsencode(colour_folder), b"red", b"caf\xe9.jpg"))
+    make_image(Path(odd), COLOURS["red"], seed=11)
+    indexed = run("index", colour_folder, "--json")
+    assert indexed.exit_code == 0, indexed.output
+    assert json.loads(indexed.stdout)["items"] == 49
+    again = run("index", colour_folder, "--json")  # the feature cache found it again: nothing embedded twice
+    assert json.loads(again.stdout)["embedded"] == 0, again.output
+    for args in (("tag", odd), ("similar", odd), ("classify", odd), ("search", "red", "--top", "60")):
+        shown = run(*args)
+        assert shown.exit_code == 0 and "bug" not in shown.stderr, (args, shown.output)
+        exact = run(*args, "--json")
+        assert exact.exit_code == 0, (args, exact.output)
+        if args[0] != "similar":  # similar leaves the query image out of its answer
+            assert "caf\\xe9.jpg" in shown.stdout, (args, shown.stdout)  # the byte, shown escaped
+            assert "caf\\udce9.jpg" in exact.stdout  # JSON: the exact name, as Python's os.fsdecode gives it
+    sheet = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"sh\xe9et.png"))
+    assert run("search", "red", "--sheet", sheet).exit_code == 0
+    assert run("search", "red", "--sheet", sheet).exit_code == 0  # devise's own sheet, recorded: overwritten
+
+
+def test_file_cache_keys_old_and_odd_names_apart(tmp_path):
+    from devise.data.file_cache import FileCache
+
+    plain, odd = tmp_path / "cafe.jpg", os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9.jpg"))
+    for path in (plain, odd):
+        Path(path).write_bytes(b"x")
+    with FileCache(tmp_path / "c.sqlite", "facts", (("n", "INTEGER"),)) as cache:
+        cache.store([(str(plain), (1,)), (odd, (2,))])
+    with FileCache(tmp_path / "c.sqlite", "facts", (("n", "INTEGER"),)) as cache:
+        assert cache.lookup([str(plain), odd]) == {str(plain): (1,), odd: (2,)}
+        stored = cache.db.execute("SELECT path FROM facts ORDER BY path").fetchall()
+    assert sorted(stored, key=repr) == sorted([(str(plain),), (os.fsencode(odd),)], key=repr)  # plain names: TEXT as before
