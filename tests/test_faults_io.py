@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-
 from pathlib import Path
 
 import numpy as np
