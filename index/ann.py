@@ -77,14 +77,13 @@ def check_nodes(path, dim, count):
     if len(descendants) < count or (descendants < 1).any() or (descendants[:count] != 1).any() \
             or descendants[-1] != count:
         raise _node_error(path, "node counts out of range")
+    # As unsigned, a negative reference is out of range too: one comparison checks both ends.
     split = np.flatnonzero(descendants > slots)
-    children = np.asarray(nodes[split, 1:3])
-    if ((children < 0) | (children >= split[:, None])).any():
+    if (nodes[split, 1:3].view(np.uint32) >= split[:, None]).any():
         raise _node_error(path, "a child node out of range")
     leaf = np.flatnonzero((descendants > 1) & (descendants <= slots))
-    held = np.asarray(nodes[leaf, 1:1 + slots])
-    used = np.arange(slots) < descendants[leaf, None]
-    if (used & ((held < 0) | (held >= count))).any():
+    out_of_range = nodes[leaf, 1:1 + slots].view(np.uint32) >= count
+    if (out_of_range & (np.arange(slots) < descendants[leaf, None])).any():
         raise _node_error(path, "an item id out of range")
 
 
