@@ -29,6 +29,7 @@ class ImageFolder:
     paths: list = field(default_factory=list)    # absolute str paths of candidate images
     classes: list = field(default_factory=list)  # class folder name per path, or None
     skipped: list = field(default_factory=list)  # (path, reason) for files left out: non-images, broken links, aliases
+    unreadable: list = field(default_factory=list)  # folders that could not be listed, so their images are missing
 
     @property
     def labelled(self) -> bool:
@@ -45,7 +46,8 @@ class ImageFolder:
 
     def subset(self, keep):
         """A new ImageFolder holding only the indices in `keep`."""
-        return ImageFolder(self.root, [self.paths[i] for i in keep], [self.classes[i] for i in keep], [])
+        return ImageFolder(self.root, [self.paths[i] for i in keep], [self.classes[i] for i in keep], [],
+                           list(self.unreadable))
 
 
 def _identity(st):
@@ -93,11 +95,15 @@ def _follow(dirpath, names, seen, real, warn):
     return kept
 
 
-def _walk(root, excluded, warn):
-    """os.walk(root, followlinks=True) that enters each real folder once, warning about the links it does not follow."""
+def _walk(root, excluded, warn, on_error=None):
+    """os.walk(root, followlinks=True) that enters each real folder once, warning about the links it does not follow.
+
+    `on_error(path, OSError)` hears of each folder that could not be listed (os.walk skips it).
+    """
     real = _real_folders(root, excluded)
     seen = {_identity(os.stat(root)): str(root)}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    onerror = None if on_error is None else (lambda exc: on_error(exc.filename, exc))
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=onerror):
         at_root = dirpath == str(root)
         dirnames[:] = _follow(dirpath, _subfolders(dirnames, at_root, excluded), seen, real, warn)
         yield dirpath, filenames
@@ -124,7 +130,12 @@ def scan(root, exclude=(), warn=True) -> ImageFolder:
         if warn:
             print_warning(f"{path}: {reason}; skipped.")
 
-    for dirpath, filenames in _walk(found.root, {e.lower() for e in exclude}, warn):
+    def unlistable(path, exc):
+        found.unreadable.append(str(path))
+        what = "permission denied" if isinstance(exc, PermissionError) else exc.strerror or str(exc)
+        skip(path, f"folder cannot be listed ({what}), so none of its images are included")
+
+    for dirpath, filenames in _walk(found.root, {e.lower() for e in exclude}, warn, unlistable):
         rel = Path(dirpath).relative_to(found.root)
         top = rel.parts[0] if rel.parts else None
         for name in sorted(filenames):
@@ -151,8 +162,17 @@ def scan(root, exclude=(), warn=True) -> ImageFolder:
             candidates.append((path, top, key, link))
     _one_path_per_file(found, candidates, skip)
     if not found.paths:
-        raise DataError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))}).")
+        raise DataError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+                        f"{_unlisted(found)}.")
     return found
+
+
+def _unlisted(folder) -> str:
+    """Why fewer images or classes were found than the folder holds, if some of it could not be listed."""
+    if not folder.unreadable:
+        return ""
+    first = folder.unreadable[0] + (f" and {len(folder.unreadable) - 1} more" if len(folder.unreadable) > 1 else "")
+    return f"; {len(folder.unreadable)} folder(s) could not be listed ({first}): make them readable"
 
 
 def _one_path_per_file(found, candidates, skip):
@@ -176,4 +196,5 @@ def require_labelled(folder: ImageFolder, min_classes=2):
             f"{folder.root}: {loose} image(s) sit directly in the folder; training needs one subfolder per class."
         )
     if len(folder.class_names()) < min_classes:
-        raise DataError(f"{folder.root}: found {len(folder.class_names())} class folder(s); need at least {min_classes}.")
+        raise DataError(f"{folder.root}: found {len(folder.class_names())} class folder(s); need at least {min_classes}"
+                        f"{_unlisted(folder)}.")

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 from PIL import Image
 
-from devise.core.errors import BadImageError
+from devise.core.errors import BadImageError, UnreadableFileError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 # ~90 megapixels: far above any camera photo, far below what exhausts 24 GB.
@@ -88,8 +88,12 @@ def open_image_file(path):
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise BadImageError(f"{path}: file not found.") from None
+    except PermissionError:
+        raise UnreadableFileError(f"{path}: permission denied; make it readable to include it; skipped.") from None
     except OSError as exc:
-        raise _bad_image(path, exc) from None
+        raise UnreadableFileError(f"{path}: cannot be opened ({exc.strerror or exc}); skipped.") from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
@@ -118,8 +122,6 @@ def _bad_image(path, exc) -> BadImageError:
         return BadImageError(f"{path}: image is too large to decode safely (decompression bomb?); skipped.")
     if isinstance(exc, FileNotFoundError):
         return BadImageError(f"{path}: file not found.")
-    if isinstance(exc, PermissionError):
-        return BadImageError(f"{path}: permission denied; make it readable to include it; skipped.")
     if isinstance(exc, Image.UnidentifiedImageError):
         return BadImageError(f"{path}: not an image file Pillow can read; skipped.")
     return BadImageError(f"{path}: corrupt or truncated image ({exc}); skipped.")

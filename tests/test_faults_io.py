@@ -40,6 +40,17 @@ def one_line_error(result, *words):
     return lines[0]
 
 
+def error_line(result, *words):
+    """The command failed with exit 1; its last stderr line is the error, holding `words`; warnings may precede it."""
+    assert result.exit_code == 1, result.output
+    assert "bug" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: "), result.stderr
+    for word in words:
+        assert word in line, line
+    return line
+
+
 # --- 1. a FIFO named like an image -------------------------------------------------------------------------------
 
 def test_fifo_is_skipped_by_index_tag_and_similar(no_hang, words_home, colour_folder, fake_backbone, run):
@@ -298,3 +309,77 @@ def test_file_cache_keys_old_and_odd_names_apart(tmp_path):
         assert cache.lookup([str(plain), odd]) == {str(plain): (1,), odd: (2,)}
         stored = cache.db.execute("SELECT path FROM facts ORDER BY path").fetchall()
     assert sorted(stored, key=repr) == sorted([(str(plain),), (os.fsencode(odd),)], key=repr)  # plain names: TEXT as before
+
+
+# --- 6, 7. an unreadable folder, an unreadable file ---------------------------------------------------------------
+
+@pytest.fixture
+def deny(monkeypatch):
+    """deny(path): make `path` unreadable. Root ignores permission bits, so there the OS call itself is made to fail."""
+    denied, modes = set(), {}
+    real_scandir, real_open = os.scandir, os.open
+
+    def scandir(path="."):
+        if os.fspath(path) in denied:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    def os_open(path, flags, *args, **kwargs):
+        if os.fspath(path) in denied and not flags & (os.O_WRONLY | os.O_RDWR):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def make_unreadable(path):
+        """Returns a function that makes `path` readable again."""
+        modes[path] = path.stat().st_mode
+        path.chmod(0)
+        if os.geteuid() == 0:
+            denied.add(str(path))
+            monkeypatch.setattr(os, "scandir", scandir)
+            monkeypatch.setattr(os, "open", os_open)
+
+        def allow():
+            path.chmod(modes.pop(path))
+            denied.discard(str(path))
+        return allow
+
+    yield make_unreadable
+    for path, mode in modes.items():
+        path.chmod(mode)
+
+
+def test_an_unreadable_folder_is_named(words_home, colour_folder, fake_backbone, run, deny):
+    deny(colour_folder / "green")
+    result = run("index", colour_folder, "--json")
+    assert result.exit_code == 0, result.output
+    assert f"{colour_folder / 'green'}: folder cannot be listed (permission denied)" in result.stderr
+    assert json.loads(result.stdout)["items"] == 40
+
+
+def test_train_says_why_it_found_one_class(words_home, tmp_path, fake_backbone, run, deny):
+    from helpers import COLOURS, make_image
+
+    for name in ("red", "blue"):
+        for i in range(4):
+            make_image(tmp_path / "two" / name / f"{i}.jpg", COLOURS[name], seed=i)
+    deny(tmp_path / "two" / "blue")
+    result = run("train", tmp_path / "two", "--out", tmp_path / "model", "--epochs", "1")
+    line = error_line(result, "found 1 class folder", "could not be listed", str(tmp_path / "two" / "blue"))
+    assert "make them readable" in line
+
+
+def test_an_unreadable_file_is_permission_denied_not_corrupt(words_home, colour_folder, fake_backbone, run, deny):
+    target = colour_folder / "red" / "000.jpg"
+    allow = deny(target)
+    result = run("index", colour_folder, "--json")
+    assert result.exit_code == 0, result.output
+    assert f"{target}: permission denied" in result.stderr and "corrupt" not in result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["items"], summary["embedded"]) == (47, 47)
+    for command in ("tag", "similar"):
+        failed = run(command, target)
+        assert failed.exit_code == 1 and "permission denied" in failed.stderr and "corrupt" not in failed.stderr
+    allow()  # size and mtime unchanged: the refusal must not have been remembered as the file's contents
+    fixed = run("index", colour_folder, "--json")
+    assert fixed.exit_code == 0, fixed.output
+    assert (json.loads(fixed.stdout)["items"], json.loads(fixed.stdout)["embedded"]) == (48, 1)
