@@ -44,7 +44,8 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     out = np.empty((img.height, img.width), np.uint8)
     band = max(1, BAND_BYTES // (4 * img.width))
     for top in range(0, img.height, band):
-        rows = np.asarray(img.crop((0, top, img.width, min(img.height, top + band))), np.float32)
+        # A copy: for a float image ("F") asarray would be a read-only view of Pillow's buffer.
+        rows = np.array(img.crop((0, top, img.width, min(img.height, top + band))), np.float32)
         rows -= np.float32(lo)
         rows *= scale
         out[top:top + len(rows)] = rows.astype(np.uint8)

@@ -383,3 +383,33 @@ def test_an_unreadable_file_is_permission_denied_not_corrupt(words_home, colour_
     fixed = run("index", colour_folder, "--json")
     assert fixed.exit_code == 0, fixed.output
     assert (json.loads(fixed.stdout)["items"], json.loads(fixed.stdout)["embedded"]) == (48, 1)
+
+
+# --- 8. a 32-bit float TIFF --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode, values", [("F", (-1.5, 0.25, 3.0)), ("I", (-70000, 0, 900000)), ("I;16", (0, 300, 65535))])
+def test_high_depth_tiffs_decode(tmp_path, mode, values):
+    from PIL import Image
+
+    from devise.data.images import open_rgb
+
+    low, mid, high = values
+    arr = np.full((40, 60), mid, {"F": np.float32, "I": np.int32, "I;16": np.uint16}[mode])
+    arr[:, :20], arr[:, 40:] = low, high
+    img = Image.fromarray(arr)
+    assert img.mode == mode
+    img.save(tmp_path / "deep.tif")
+    rgb = np.asarray(open_rgb(tmp_path / "deep.tif"))
+    assert rgb.shape == (40, 60, 3)
+    assert rgb[:, :20].max() == 0 and rgb[:, 40:].min() == 255  # stretched from its own range
+    assert 0 < rgb[0, 30, 0] < 255
+
+
+def test_float_tiff_indexes(words_home, colour_folder, fake_backbone, run):
+    from PIL import Image
+
+    Image.fromarray(np.linspace(0, 1, 48 * 64, dtype=np.float32).reshape(48, 64)).save(
+        colour_folder / "red" / "float.tif")
+    result = run("index", colour_folder, "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["items"] == 49, result.output
+    assert "float.tif" not in result.stderr
