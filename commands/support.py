@@ -15,6 +15,7 @@ import time
 import click
 
 from devise.core.errors import DeviseError
+from devise.core.home import storage_error
 from devise.core.text import printable
 from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, LOSSES, MAX_HEADS
 
@@ -32,6 +33,9 @@ class DeviseGroup(click.Group):
         except (click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
+            full_or_read_only = storage_error(exc)  # any write the library did not map itself
+            if full_or_read_only is not None:
+                raise click.ClickException(printable(full_or_read_only)) from None
             if ctx.params.get("debug") or os.environ.get("DEVISE_DEBUG") not in (None, "", "0"):
                 raise
             command = ctx.invoked_subcommand or "devise"

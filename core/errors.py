@@ -58,3 +58,7 @@ class UnreadableFileError(BadImageError):
 
     Not remembered in the feature cache: making it readable changes no size or mtime.
     """
+
+
+class StorageError(DeviseError):
+    """The devise home, or an output path, is on a file system that is read-only or full."""

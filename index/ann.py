@@ -11,6 +11,9 @@ only after its caller has checked it against the checksum in its manifest
 which catches damage the checksum memo cannot see (bit rot keeps a file's
 size and times), then checks that it holds as many items as expected.
 """
+import os
+import re
+
 import numpy as np
 
 from devise.core.atomic import atomic_path
@@ -19,6 +22,7 @@ from devise.core.vectors import unit_rows
 from devise.index import tuning
 
 METRIC = "angular"
+_ANNOY_ERRNO = re.compile(r"\((\d+)\)\s*$")
 
 
 def cosine_from_angular(distances):
@@ -46,7 +50,16 @@ def build_annoy(vectors, target, n_trees, seed=tuning.SEED):
     """Write an angular Annoy index over the rows of `vectors` to `target` (atomically)."""
     ann = annoy_index(vectors, n_trees, seed)
     with atomic_path(target, suffix=".ann") as tmp:
-        ann.save(str(tmp))
+        try:
+            ann.save(str(tmp))
+        except OSError as exc:
+            # Annoy gives the errno only in its message ("Unable to write: ... (28)"): restored, a full
+            # or read-only disk is reported as such.
+            found = _ANNOY_ERRNO.search(str(exc))
+            if exc.errno is None and found:
+                code = int(found.group(1))
+                raise OSError(code, os.strerror(code), str(tmp)) from None
+            raise
     ann.unload()
     return target
 

@@ -413,3 +413,214 @@ def test_float_tiff_indexes(words_home, colour_folder, fake_backbone, run):
     result = run("index", colour_folder, "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)["items"] == 49, result.output
     assert "float.tif" not in result.stderr
+
+
+# --- 9, 10. a read-only or full home -----------------------------------------------------------------------------
+
+@pytest.fixture
+def refuse_writes():
+    """refuse_writes(root, code): every write under `root` fails with errno `code`, as a read-only or full disk does.
+
+    Python's own writes (os.open, open, os.mkdir) raise OSError(code); SQLite, which writes
+    through its own code, opens read-only for EROFS and answers "database or disk is full" for ENOSPC;
+    os.statvfs says the file system is read-only, or has no space left.
+    """
+    import builtins
+    import errno
+    import sqlite3
+    import urllib.parse
+
+    patches = pytest.MonkeyPatch()  # its own: undoing it leaves the test's home and backbone in place
+
+    def refuse(root, code):
+        root = os.path.realpath(root)
+        real_os_open, real_open, real_mkdir, real_connect = os.open, builtins.open, os.mkdir, sqlite3.connect
+        real_statvfs = os.statvfs
+
+        def under(path):
+            if not isinstance(path, (str, bytes, os.PathLike)):
+                return False
+            real = os.path.realpath(os.fsdecode(path))
+            return real == root or real.startswith(root + os.sep)
+
+        def failure(path):
+            return OSError(code, os.strerror(code), os.fsdecode(path))
+
+        def refused(path, writing, new_data):
+            # A full disk still opens an existing file for appending (a lock file); only new data fails.
+            return under(path) and writing and (code == errno.EROFS or new_data or not os.path.exists(path))
+
+        def os_open(path, flags, *args, **kwargs):
+            if refused(path, flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT), flags & os.O_TRUNC):
+                raise failure(path)
+            return real_os_open(path, flags, *args, **kwargs)
+
+        def open_(file, mode="r", *args, **kwargs):
+            if refused(file, any(c in mode for c in "wax+"), any(c in mode for c in "wx")):
+                raise failure(file)
+            return real_open(file, mode, *args, **kwargs)
+
+        def mkdir(path, *args, **kwargs):
+            if under(path) and not os.path.isdir(path):
+                raise failure(path)
+            return real_mkdir(path, *args, **kwargs)
+
+        class FullDatabase(sqlite3.Connection):
+            def execute(self, sql, *args):
+                if sql.lstrip().upper().startswith(("INSERT", "CREATE", "PRAGMA JOURNAL")):
+                    full = sqlite3.OperationalError("database or disk is full")
+                    full.sqlite_errorcode = 13
+                    raise full
+                return super().execute(sql, *args)
+
+            def executemany(self, sql, *args):
+                return self.execute(sql, *args)
+
+        def connect(database, *args, **kwargs):
+            if not under(database):
+                return real_connect(database, *args, **kwargs)
+            if code == errno.EROFS:
+                kwargs.pop("uri", None)
+                return real_connect(f"file:{urllib.parse.quote(os.fsdecode(database))}?mode=ro", *args, uri=True,
+                                    **kwargs)
+            return real_connect(database, *args, factory=FullDatabase, **kwargs)
+
+        def statvfs(path):
+            st = real_statvfs(path)
+            if not under(path):
+                return st
+            fields = list(st)
+            if code == errno.EROFS:
+                fields[8] |= os.ST_RDONLY  # f_flag
+            else:
+                fields[4] = fields[5] = 0  # f_bfree, f_bavail
+            return os.statvfs_result(fields)
+
+        patches.setattr(os, "statvfs", statvfs)
+        patches.setattr(os, "open", os_open)
+        patches.setattr(builtins, "open", open_)
+        patches.setattr(os, "mkdir", mkdir)
+        patches.setattr(sqlite3, "connect", connect)
+        return patches.undo
+
+    yield refuse
+    patches.undo()
+
+
+def search_count(run):
+    listed = run("indexes", "--json")
+    assert listed.exit_code == 0, listed.output
+    return json.loads(listed.stdout)[0]["count"]
+
+
+READING = [("search", "red"), ("tag", "red/000.jpg"), ("similar", "red/000.jpg"), ("walk",), ("dedupe",),
+           ("indexes",)]
+
+
+def check_read_only_home(run, colour_folder, home):
+    for args in READING:
+        args = [colour_folder / a if a.endswith(".jpg") else a for a in args]
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "bug" not in result.stderr
+    for args in (("index", colour_folder), ("label", "--labels", "red,green", "--assign")):
+        one_line_error(run(*args), f"the devise home {os.path.realpath(home)} is read-only",
+                       "pass --home (or set DEVISE_HOME) to a writable folder")
+
+
+def test_read_only_home_by_fault_injection(words_home, colour_folder, fake_backbone, run, refuse_writes):
+    import errno
+
+    assert run("index", colour_folder).exit_code == 0
+    allow = refuse_writes(words_home, errno.EROFS)
+    check_read_only_home(run, colour_folder, words_home)
+    allow()
+    assert search_count(run) == 48
+
+
+@pytest.fixture
+def mount_or_skip():
+    """mount(*args): run `mount`, skipping the test where this user may not mount; everything is unmounted after."""
+    mounted = []
+
+    def mount(*args):
+        done = subprocess.run(["mount", *map(str, args)], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount here ({done.stderr.strip() or done.returncode}); the fault-injection test "
+                        f"covers this case")
+        mounted.append(args[-1])
+
+    yield mount
+    for target in reversed(mounted):
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)  # lazily: the test process may hold files there
+
+
+def test_read_only_home_on_a_read_only_mount(words_home, colour_folder, fake_backbone, run, mount_or_skip):
+    assert run("index", colour_folder).exit_code == 0
+    mount_or_skip("--bind", words_home, words_home)
+    mount_or_skip("-o", "remount,bind,ro", words_home)
+    check_read_only_home(run, colour_folder, words_home)
+
+
+def test_full_home_during_index_by_fault_injection(words_home, colour_folder, fake_backbone, run, refuse_writes):
+    import errno
+
+    from helpers import COLOURS, make_image
+
+    assert run("index", colour_folder).exit_code == 0
+    for i in range(8):
+        make_image(colour_folder / "red" / f"new{i}.jpg", COLOURS["red"], seed=500 + i)
+    allow = refuse_writes(words_home / "indexes", errno.ENOSPC)  # the features are cached; the index cannot be written
+    error_line(run("index", colour_folder), f"the devise home {os.path.realpath(words_home)} is full",
+               "free some space")
+    allow()
+    assert search_count(run) == 48 and run("search", "red").exit_code == 0  # the old index is intact
+    allow = refuse_writes(words_home / "cache", errno.ENOSPC)  # now the feature cache cannot be written either
+    for i in range(8, 12):
+        make_image(colour_folder / "red" / f"new{i}.jpg", COLOURS["red"], seed=500 + i)
+    error_line(run("index", colour_folder), "is full")
+    allow()
+    again = run("index", colour_folder, "--json")
+    assert again.exit_code == 0, again.output
+    assert (json.loads(again.stdout)["items"], json.loads(again.stdout)["embedded"]) == (60, 4)  # resumed
+
+
+def test_thumbnails_and_map_on_a_full_home_come_from_memory(words_home, colour_folder, fake_backbone, run,
+                                                            refuse_writes):
+    import errno
+
+    assert run("index", colour_folder).exit_code == 0
+    client = web_client()
+    allow = refuse_writes(words_home / "cache", errno.ENOSPC)
+    thumb = client.get("/thumb/3")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    mapped = client.get("/api/map", params={"color_by": "class"})
+    assert mapped.status_code == 200, mapped.text
+    assert len(mapped.json()["points"]) == 48 and mapped.json()["out"] is None
+    assert client.get("/api/map", params={"color_by": "class"}).json() == mapped.json()
+    allow()
+    assert not list((words_home / "cache").rglob("*.jpg"))
+
+
+def test_full_home_on_a_small_tmpfs(tmp_path, colour_folder, fake_backbone, run, glove_dir, monkeypatch,
+                                    mount_or_skip):
+    from devise.core import home as home_module
+    from devise.data import words
+
+    home = tmp_path / "small-home"
+    home.mkdir()
+    mount_or_skip("-t", "tmpfs", "-o", "size=3m", "tmpfs", home)
+    (home / "words").mkdir()
+    os.symlink(glove_dir, home / "words" / "glove-6b-50d")
+    monkeypatch.setenv("DEVISE_HOME", str(home))
+    home_module.set_home(None)
+    words.clear_cache()
+    assert run("index", colour_folder).exit_code == 0
+    free = os.statvfs(home)
+    (home / "filler").write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 8192))
+    result = run("index", colour_folder, "--rebuild")
+    error_line(result, f"the devise home {home} is full", "free some space")
+    assert search_count(run) == 48 and run("search", "red").exit_code == 0
+    (home / "filler").unlink()
+    assert run("index", colour_folder, "--rebuild").exit_code == 0
+    words.clear_cache()

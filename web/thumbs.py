@@ -13,6 +13,7 @@ expects (`?v=`) may be cached by the browser for good.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -23,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from devise.core import atomic
-from devise.core.errors import BadImageError, SearchIndexError
+from devise.core.errors import BadImageError, SearchIndexError, StorageError
 from devise.core.home import subdir
 from devise.index import layout
 from devise.index.store import open_index
@@ -64,7 +65,7 @@ def _folder(idx):
         for old in base.iterdir():
             if old.is_dir() and old.name not in live:
                 shutil.rmtree(old, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
+        subdir("cache", "thumbs", idx.name, folder.name)  # created as the home's folders are: full is a StorageError
     return folder
 
 
@@ -82,16 +83,23 @@ def cached_thumbnail(index, raw_id, side=SIDE):
     if image_id >= len(idx):
         raise HTTPException(404, f"index {idx.name!r} has no image {image_id}.")
     version = idx.version_dir.name
-    cached = _folder(idx) / (f"{image_id}.jpg" if side == SIDE else f"{image_id}-{side}.jpg")
+    name = f"{image_id}.jpg" if side == SIDE else f"{image_id}-{side}.jpg"
     try:
-        return cached.read_bytes(), version
-    except FileNotFoundError:
-        pass
+        cached = _folder(idx) / name
+    except StorageError:
+        cached = None  # a full or read-only home: thumbnails are made for each request, not kept
+    if cached is not None:
+        try:
+            return cached.read_bytes(), version
+        except FileNotFoundError:
+            pass
     try:
         data = thumbnail_bytes(idx.items[image_id]["path"], side)
     except BadImageError as exc:
         raise HTTPException(404, str(exc)) from None
-    atomic.write_bytes(cached, data)
+    if cached is not None:
+        with contextlib.suppress(StorageError):
+            atomic.write_bytes(cached, data)
     return data, version
 
 
