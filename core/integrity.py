@@ -23,6 +23,7 @@ import stat
 import time
 
 from devise.core import atomic, home
+from devise.core.errors import StorageError
 
 BLOCK = 1 << 20
 MEMO, MAX_MEMO = "verified.json", 1024
@@ -140,7 +141,7 @@ def _remember(entries):
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         atomic.write_text(path, json.dumps(memo, separators=(",", ":")))
-    except OSError:
+    except (OSError, StorageError):
         pass  # a read-only or full home: files are simply hashed again next time
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from devise.core import manifest
 from devise.core.atomic import atomic_path
-from devise.core.errors import OutputError
+from devise.core.errors import DataError, OutputError, StorageError
 from devise.core.home import subdir
 from devise.core.progress import warn
 from devise.core.text import path_key
@@ -190,7 +190,7 @@ def _registry(sql, rows, retry=True):
     """
     try:
         db_path = subdir("cache") / REGISTRY
-    except OSError as exc:
+    except (OSError, DataError, StorageError) as exc:  # a home that cannot be created, or is read-only or full
         warn(f"the devise home cannot hold the record of written files ({exc}); going on without it.")
         return False
     db = None
