@@ -6,6 +6,7 @@ import click
 from devise.commands.support import (
     ModelOrConse,
     backbone_option,
+    echo,
     emit_json,
     json_option,
     print_hits,
@@ -48,12 +49,12 @@ def index_command(images_dir, model, name, make_default, trees, rebuild, method,
                     gpus_per_worker=gpus_per_worker, default=make_default)
     if as_json:
         return emit_json(s)
-    click.echo(f"index {s.name!r}: {s.items:,} images from {s.root} in {s.seconds} s")
-    click.echo(f"  {s.embedded:,} embedded now, {s.projected:,} projected from cached features, {s.reused:,} unchanged; "
+    echo(f"index {s.name!r}: {s.items:,} images from {s.root} in {s.seconds} s")
+    echo(f"  {s.embedded:,} embedded now, {s.projected:,} projected from cached features, {s.reused:,} unchanged; "
                f"{s.removed:,} removed, {s.skipped:,} unreadable, {s.tombstoned:,} tombstoned")
-    click.echo(f"  model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); image search: {s.image_search}")
+    echo(f"  model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); image search: {s.image_search}")
     if s.default_index != s.name:
-        click.echo(f"  the default index is still {s.default_index!r}; pass --default to make it {s.name!r}, "
+        echo(f"  the default index is still {s.default_index!r}; pass --default to make it {s.name!r}, "
                    f"or --index {s.name} to use this one")
 
 
@@ -102,11 +103,11 @@ def say_if_filtered_out(results, other=False):
         return
     what = "other image" if other else "image"
     if not results.filter:
-        click.echo(f"no results: index {results.index!r} holds no {what}.", err=True)
+        echo(f"no results: index {results.index!r} holds no {what}.", err=True)
         return
     shown = " ".join(results.filter.split())
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    click.echo(f"no results: no {what} in index {results.index!r} matches --filter {shown!r}.", err=True)
+    echo(f"no results: no {what} in index {results.index!r} matches --filter {shown!r}.", err=True)
 
 
 @click.command()
@@ -126,7 +127,7 @@ def words(word, top, word_vectors, index_name, as_json):
     if as_json:
         return emit_json(result)
     for rank, hit in enumerate(result.results, 1):
-        click.echo(f"{rank:>3}  {hit.score:+.3f}  {hit.word}")
+        echo(f"{rank:>3}  {hit.score:+.3f}  {hit.word}")
 
 
 @click.command()
@@ -139,8 +140,8 @@ def indexes(as_json):
     if as_json:
         return emit_json(found.to_dict()["indexes"])
     if not found:
-        click.echo("no indexes yet; build one with `devise index IMAGES_DIR`.")
+        echo("no indexes yet; build one with `devise index IMAGES_DIR`.")
     for i in found:
         mark = "*" if i.default else " "
-        click.echo(f"{mark} {i.name}: " + (i.error if i.error else
+        echo(f"{mark} {i.name}: " + (i.error if i.error else
                    f"{i.count} images, {i.mode} search, model {i.model}, from {i.root}"))

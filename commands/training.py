@@ -5,6 +5,8 @@ import click
 
 from devise.commands.support import (
     backbone_option,
+    echo,
+    echo_block,
     emit_json,
     json_option,
     labels_option,
@@ -33,14 +35,14 @@ def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, heads
     if as_json:
         return emit_json(r)
     more = " ..." if len(r.unseen) > 8 else ""
-    click.echo(f"trained on {r.train_images} images of {len(r.seen)} classes; "
+    echo(f"trained on {r.train_images} images of {len(r.seen)} classes; "
                f"held out {len(r.unseen)} classes ({', '.join(r.unseen[:8])}{more})")
-    click.echo(f"gated blend {r.blend} (head vs ConSE), calibrated stacking gamma={r.gamma}, "
+    echo(f"gated blend {r.blend} (head vs ConSE), calibrated stacking gamma={r.gamma}, "
                f"search gamma={r.search_gamma}; skipped {r.skipped} file(s)")
     if r.folds:
-        click.echo(f"seen-class folds: ZSL hit@1 {r.folds['zsl_hit1']:.3f}, GZSL H {r.folds['gzsl_h']:.3f} "
+        echo(f"seen-class folds: ZSL hit@1 {r.folds['zsl_hit1']:.3f}, GZSL H {r.folds['gzsl_h']:.3f} "
                    "(compare backbones and recipes by these: no held-out class is in them)")
-    click.echo(f"model: {r.model_dir}")
+    echo(f"model: {r.model_dir}")
 
 
 @click.command()
@@ -67,7 +69,7 @@ def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, excl
                           calibration=calibration, verbose=verbose)
     if as_json:
         return emit_json(report)
-    click.echo(evaluation_table(report.to_dict()))
+    echo_block(evaluation_table(report.to_dict()))
 
 
 @click.command()
@@ -121,11 +123,11 @@ def demo(data_dir, out, epochs, per_class, full, as_json):
     if as_json:
         return emit_json(summary)
     if summary.evaluation is not None:
-        click.echo(evaluation_table(summary.evaluation.to_dict()))
-        click.echo()
-        click.echo(summary.legend)
-        click.echo()
-        click.echo(f"held-out images on the sheet whose best label is their class: {summary.right} of {len(summary.tags)}")
+        echo_block(evaluation_table(summary.evaluation.to_dict()))
+        echo()
+        echo_block(summary.legend)
+        echo()
+        echo(f"held-out images on the sheet whose best label is their class: {summary.right} of {len(summary.tags)}")
     for r in summary.tags:
-        click.echo(f"{r.image}: " + ", ".join(f"{t.word} ({t.score:.2f})" for t in r.tags))
-    click.echo(f"{summary.images:,} images, {summary.seconds:.0f} s; wrote: " + ", ".join(summary.wrote))
+        echo(f"{r.image}: " + ", ".join(f"{t.word} ({t.score:.2f})" for t in r.tags))
+    echo(f"{summary.images:,} images, {summary.seconds:.0f} s; wrote: " + ", ".join(summary.wrote))
