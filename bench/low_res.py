@@ -2,6 +2,7 @@
 
     python bench/low_res.py                    # Lite0; ~10 min on 2 cores
     python bench/low_res.py --sides 32,64 --json
+    python bench/low_res.py --caltech          # also Caltech-101's own small photos
 
 Every photo of imagenet-probe-dev (500 photos, one per class, short side
 256 px) is reduced, keeping its aspect, to each short side (Lanczos, then
@@ -19,6 +20,12 @@ ConSE's hit@1 among the 500 probe classes (each class's WordNet lemmas in
 GloVe, as ConSE's own label vectors). The last column says which recipe the
 rule in models/backbones/preprocessing.py picks at that side. The rule's
 threshold was set from this table.
+
+With --caltech, a check on photos that are small as they were taken rather
+than reduced: Caltech-101's photos (every class but BACKGROUND_Google and
+Faces_easy) whose short side falls in each of BANDS (at most 500 of each,
+evenly spaced), ConSE's hit@1 among
+Caltech's 100 class phrases (data/label_maps/caltech101.txt) per recipe.
 """
 import argparse
 import json
@@ -31,10 +38,13 @@ import numpy as np
 from backbones import probe_labels
 from PIL import Image
 
-from common import DEFAULT_DATA_ROOT
+from common import DEFAULT_DATA_ROOT, ROOT
 
 SIDES = (32, 48, 64, 96, 128, 160, 192)
 JPEG_QUALITY = 95
+BANDS = ((80, 128), (128, 160), (160, 192))  # Caltech-101's short sides start at 80 px
+BAND_PHOTOS = 500  # at most, evenly spaced over the band's sorted paths
+CALTECH_EXCLUDE = ("BACKGROUND_Google", "Faces_easy")
 
 
 def candidates(size):
@@ -108,6 +118,37 @@ def measure(backbone, files, labels, sides):
     return rule, rows
 
 
+def caltech_bands(backbone, caltech):
+    """Caltech-101's photos by short side: ConSE hit@1 among its classes, per recipe and band."""
+    from devise.data.labels import class_phrases, phrase_vectors, read_label_map
+    from devise.data.words import load_words
+    from devise.models.conse import ConSE
+
+    words = load_words(None)
+    conse = ConSE(words)
+    classes = sorted(p.name for p in Path(caltech).iterdir() if p.is_dir() and p.name not in CALTECH_EXCLUDE)
+    phrases = class_phrases(classes, read_label_map(ROOT / "data" / "label_maps" / "caltech101.txt"))
+    names, vectors = phrase_vectors(phrases, words)
+    rows = []
+    for low, high in BANDS:
+        start = time.perf_counter()
+        paths, y = [], []
+        for i, cls in enumerate(names):
+            for f in sorted((Path(caltech) / cls).glob("*.jpg")):
+                if low <= _short_side(f) < high:
+                    paths.append(str(f))
+                    y.append(i)
+        keep = np.unique(np.linspace(0, len(paths) - 1, min(BAND_PHOTOS, len(paths))).round().astype(int))
+        paths, y = [paths[k] for k in keep], [y[k] for k in keep]
+        row = {"band": f"{low}-{high - 1} px", "photos": len(paths), "recipes": {}}
+        for name, recipe in candidates(backbone.input_size):
+            logits = predict_logits(backbone, np.stack([recipe.load(p) for p in paths]))
+            row["recipes"][name] = float(((conse.project(logits) @ vectors.T).argmax(1) == np.array(y)).mean())
+        rows.append(row)
+        print(f"Caltech-101 {row['band']} done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    return rows
+
+
 def print_table(backbone, rule, rows, n):
     names = list(rows[0]["recipes"])
     print(f"{backbone.name} at {backbone.input_size} px; imagenet-probe-dev, {n} photos; "
@@ -126,17 +167,30 @@ def print_table(backbone, rule, rows, n):
         print(f"| {side} | " + " | ".join(cells) + f" | {row['rule_picks']} |")
 
 
+def print_caltech(rows):
+    names = list(rows[0]["recipes"])
+    print("\nCaltech-101 photos by their own short side: ConSE hit@1 among 100 classes")
+    print("| short side | photos | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for row in rows:
+        best = max(row["recipes"].values())
+        cells = [f"**{v:.3f}**" if v == best else f"{v:.3f}" for v in row["recipes"].values()]
+        print(f"| {row['band']} | {row['photos']} | " + " | ".join(cells) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT))
     ap.add_argument("--backbone", default="efficientnet-lite0")
     ap.add_argument("--sides", default=",".join(map(str, SIDES)),
                     help="comma-separated short sides in px; the original photos are always measured too")
+    ap.add_argument("--caltech", action="store_true", help="also Caltech-101's photos by their own short side")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    probe_dir = Path(args.data_root) / "imagenet-probe-dev"
-    if not probe_dir.is_dir():
-        sys.exit(f"{probe_dir}: not found; pass --data-root DIR holding imagenet-probe-dev/")
+    probe_dir, caltech = Path(args.data_root) / "imagenet-probe-dev", Path(args.data_root) / "caltech101"
+    for needed in [probe_dir] + ([caltech] if args.caltech else []):
+        if not needed.is_dir():
+            sys.exit(f"{needed}: not found; pass --data-root DIR holding imagenet-probe-dev/ and caltech101/")
     try:
         sides = [int(s) for s in args.sides.split(",") if s]
     except ValueError:
@@ -147,10 +201,14 @@ def main():
     backbone = get_backbone(args.backbone)
     files, labels = probe_labels(probe_dir)
     rule, rows = measure(backbone, files, labels, sides + [0])
+    caltech_rows = caltech_bands(backbone, caltech) if args.caltech else []
     if args.json:
-        print(json.dumps({"backbone": backbone.name, "rule": rule.to_dict(), "rows": rows}, indent=2))
-    else:
-        print_table(backbone, rule, rows, len(files))
+        print(json.dumps({"backbone": backbone.name, "rule": rule.to_dict(), "rows": rows, "caltech": caltech_rows},
+                         indent=2))
+        return
+    print_table(backbone, rule, rows, len(files))
+    if caltech_rows:
+        print_caltech(caltech_rows)
 
 
 if __name__ == "__main__":
