@@ -201,10 +201,11 @@ def matches_of(query_thumb, thumbs, threshold=DEFAULT_THRESHOLD, rows=None, floo
     sig = signatures(query_thumb[None])
     if not sig.any():
         return rows[:0], np.zeros(0, np.float32)
-    near_sigs = signatures(thumbs[rows]) @ sig[0]
+    sigs = signatures(thumbs[rows])
+    cosines = sigs @ sig[0]
     if mirror:
-        near_sigs = np.maximum(near_sigs, signatures(thumbs[rows]) @ mirrored_signatures(sig)[0])
-    near = rows[near_sigs >= floor]
+        cosines = np.maximum(cosines, sigs @ mirrored_signatures(sig)[0])
+    near = rows[cosines >= floor]
     scores, _ = compare_to(query_thumb, thumbs[near], mirror)
     hit = scores >= threshold
     return near[hit], scores[hit]
