@@ -111,8 +111,9 @@ def measure(backbone, files, labels, sides):
             for name, recipe in candidates(backbone.input_size):
                 pixels = np.stack([recipe.load(p) for p in paths])
                 row["recipes"][name] = scores(predict_logits(backbone, pixels), labels, conse, probe_vectors)
-            short = side or min(_short_side(p) for p in paths)
-            row["rule_picks"] = "full square, bilinear" if short < rule.thumbnail_side else "crop, bicubic"
+            low_res = sum((side or _short_side(p)) < rule.thumbnail_side for p in paths)
+            row["rule_picks"] = ("full square, bilinear" if low_res == len(paths) else "crop, bicubic" if not low_res
+                                 else f"crop, bicubic ({low_res} under {rule.thumbnail_side} px: full square)")
             rows.append(row)
             print(f"{row['side']} px done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     return rule, rows
@@ -163,7 +164,7 @@ def print_table(backbone, rule, rows, n):
             r = row["recipes"][name]
             top1 = f"**{r['top1']:.3f}**" if r["top1"] == best else f"{r['top1']:.3f}"
             cells.append(f"{top1} / {r['top5']:.3f} / {r['conse_hit1']:.3f}")
-        side = f"{row['side']} px" if row["side"] != "original" else "original (256 px)"
+        side = f"{row['side']} px" if row["side"] != "original" else "as they are (most 256 px)"
         print(f"| {side} | " + " | ".join(cells) + f" | {row['rule_picks']} |")
 
 
