@@ -19,33 +19,35 @@ from devise.commands.support import (
               help="Minimum pixel similarity of a duplicate pair (default 0.93; see bench/dedupe.py).")
 @click.option("--like", type=click.Path(exists=True, dir_okay=False), help="Only duplicates of this image.")
 @click.option("--query", help='Only duplicates of the best match for this text, e.g. "a black image".')
+@click.option("--mirror/--no-mirror", default=True, show_default=True,
+              help="Count a left-right mirror image as a copy.")
 @click.option("--delete", is_flag=True, help="Remove all but one image per group from the index (tombstoned; files stay).")
 @click.option("--move-to", type=click.Path(file_okay=False),
               help="Also move the removed files into this folder for review (implies --delete); it must lie outside the indexed folder.")
 @click.option("--restore", "restore_paths", multiple=True, type=click.Path(dir_okay=False), metavar="PATH",
               help="Put a file that --delete or --move-to removed back on the list to index (repeatable); then run `devise index`.")
 @filter_option
-@click.option("--json", "as_json", is_flag=True, help='Print {"groups": [{"keep": p, "duplicates": [{"path", "score"}]}]}.')
-def dedupe(index_name, threshold, like, query, delete, move_to, restore_paths, filter_text, as_json):
-    """Find near-duplicate images (re-encoded, resized, constant) and optionally remove them."""
+@click.option("--json", "as_json", is_flag=True, help='Print {"groups": [{"keep": p, "duplicates": [{"path", "score", "mirrored"}]}]}.')
+def dedupe(index_name, threshold, like, query, mirror, delete, move_to, restore_paths, filter_text, as_json):
+    """Find near-duplicate images (re-encoded, resized, mirrored, constant) and optionally remove them."""
     from devise.curate.dedupe import dedupe as run_dedupe
     from devise.curate.duplicates import DEFAULT_THRESHOLD
 
     if like and query:
         raise click.UsageError("give --like or --query, not both.")
     if restore_paths:
-        if like or query or delete or move_to or filter_text or threshold is not None:
+        if like or query or delete or move_to or filter_text or threshold is not None or not mirror:
             raise click.UsageError("--restore takes no other option but --index and --json.")
         return _restore(restore_paths, index_name, as_json)
     report = run_dedupe(index=index_name, threshold=DEFAULT_THRESHOLD if threshold is None else threshold, like=like,
-                        query=query, filter=filter_text, delete=delete, move_to=move_to)
+                        query=query, filter=filter_text, delete=delete, move_to=move_to, mirror=mirror)
     if as_json:
         return emit_json(report)
     for g in report.groups:
         kind = f"  (constant {g.constant})" if g.constant else ""
         echo(f"keep {g.keep}{kind}")
         for d in g.duplicates:
-            echo(f"  {d.score:.4f}  {d.path}")
+            echo(f"  {d.score:.4f}  {d.path}" + ("  (mirrored)" if d.mirrored else ""))
     echo(f"{len(report.groups)} group(s), {report.duplicates} duplicate(s) among {report.images} images "
                f"(threshold {report.threshold})", err=True)
     for left in report.left_in_place:

@@ -50,6 +50,7 @@ class Duplicate(Result):
     path: str
     score: float            # pixel similarity with the kept image, in [0, 1]
     feature_cosine: float   # cosine of the backbone features, for reference
+    mirrored: bool = False  # the score compares it with the kept image's left-right mirror
 
 
 @dataclass
@@ -81,29 +82,30 @@ class RestoreReport(Result):
     missing: list[str]         # of those, the ones with no file there now (e.g. moved for review)
 
 
-def _report_group(sel, members, px, row_of, constant):
+def _report_group(sel, members, px, row_of, constant, mirror):
     items = sorted((sel.items[m] for m in members), key=keep_order)
     keep = items[0]
     rows = [row_of[it["id"]] for it in items]
-    smoothed = duplicates.smooth(px.thumbs[rows])
-    scores = duplicates.pixel_similarity(smoothed, np.zeros(len(rows) - 1, np.int64), np.arange(1, len(rows)))
+    scores, flipped = duplicates.compare_to(px.thumbs[rows[0]], px.thumbs[rows[1:]], mirror)
     feats = sel.vectors("features", [it["id"] for it in items])
     cosines = feats[1:] @ feats[0]
-    dups = [Duplicate(it["path"], round(float(s), 4), round(float(c), 4)) for it, s, c in zip(items[1:], scores, cosines)]
+    dups = [Duplicate(it["path"], round(float(s), 4), round(float(c), 4), bool(f))
+            for it, s, c, f in zip(items[1:], scores, cosines, flipped)]
     dups.sort(key=lambda d: -d.score)
     return DuplicateGroup(keep["path"], dups, f"#{int(px.rgb[rows[0]]):06x}" if constant else None)
 
 
 def dedupe(*, index: str | None = None, threshold: float = duplicates.DEFAULT_THRESHOLD, like: str | Path | None = None,
            query: str | None = None, filter: str | None = None, delete: bool = False,
-           move_to: str | Path | None = None, progress: bool = True) -> DedupeReport:
-    """Near-duplicate groups of an index (re-encoded, resized, one-colour images); optionally remove them.
+           move_to: str | Path | None = None, mirror: bool = True, progress: bool = True) -> DedupeReport:
+    """Near-duplicate groups of an index (re-encoded, resized, mirrored, one-colour images); optionally remove them.
 
     like: only duplicates of this image; query: of the best match for this
     text. delete: keep one image per group in the index (the others are
     tombstoned; files stay). move_to: also move the removed files into this
     folder for review; it must lie outside the indexed folder, and a file
     that a kept path also shows (a symlinked folder) is never moved.
+    mirror: a left-right mirror image counts as a copy too.
     """
     if like and query:
         raise DataError(f"give {option('like')} or {option('query')}, not both.")
@@ -119,21 +121,21 @@ def dedupe(*, index: str | None = None, threshold: float = duplicates.DEFAULT_TH
     rows = np.array([row_of[int(i)] for i in readable], np.int64)
     anchor = None
     if like or query:
-        anchor, groups = _duplicates_of(sel, px, rows, row_of, like, query, threshold)
+        anchor, groups = _duplicates_of(sel, px, rows, row_of, like, query, threshold, mirror)
     else:
-        found, _ = duplicates.find_groups(px.thumbs, px.constant, px.rgb, threshold, rows)
+        found, _ = duplicates.find_groups(px.thumbs, px.constant, px.rgb, threshold, rows, mirror=mirror)
         groups = [[int(sel.ids[r]) for r in g] for g in found]
     report = DedupeReport(sel.index.name, threshold, len(sel.ids), like=anchor)
     for members in groups:
         constant = bool(px.constant[row_of[members[0]]]) and all(px.constant[row_of[m]] for m in members)
-        report.groups.append(_report_group(sel, members, px, row_of, constant))
+        report.groups.append(_report_group(sel, members, px, row_of, constant, mirror))
     report.duplicates = sum(len(g.duplicates) for g in report.groups)
     if (delete or move_to) and report.duplicates:
         _remove(sel, report, move_to)
     return report
 
 
-def _duplicates_of(sel, px, rows, row_of, like, query, threshold):
+def _duplicates_of(sel, px, rows, row_of, like, query, threshold, mirror):
     """(anchor path, [one group of ids]) for --like / --query."""
     if query:
         anchor_id = nearest_in(sel, "words", text_vector(sel, query), sel.ids[rows])
@@ -150,7 +152,7 @@ def _duplicates_of(sel, px, rows, row_of, like, query, threshold):
     if constant:
         hits = rows[px.constant[rows] & (px.rgb[rows] == rgb)]
     else:
-        hits, _ = duplicates.matches_of(thumb, px.thumbs, threshold, rows[~px.constant[rows]])
+        hits, _ = duplicates.matches_of(thumb, px.thumbs, threshold, rows[~px.constant[rows]], mirror=mirror)
     members = sorted({int(sel.ids[r]) for r in hits} | ({anchor_id} if anchor_id is not None else set()))
     return anchor, [members] if len(members) > 1 else []
 

@@ -8,6 +8,9 @@
    lightly smoothed 24x24 thumbnails) / 255. A re-encoded or resized copy
    differs a little everywhere; a different photo differs a lot somewhere,
    and the percentile catches that region where a mean would dilute it.
+   With `mirror`, each thumbnail is also compared with the others' left-right
+   mirror images (both stages), so a flipped copy counts as a copy; a pair's
+   score is the better of the two comparisons.
 3. Groups: confirmed pairs joined transitively (the connected components
    of the graph whose edges are the confirmed pairs). Constant
    images (every pixel one colour) form one group per colour whatever
@@ -81,15 +84,26 @@ def _first_axis(s, sample=20_000):
     return vecs[:, -1].astype(np.float32)
 
 
-def pixel_similarity(smoothed, a, b, chunk=8192):
-    """1 - q99(max-channel |A - B|) / 255 for each pair of rows (a[i], b[i]) of `smoothed` thumbnails."""
+def mirrored_signatures(sigs):
+    """The signatures of the thumbnails' left-right mirror images: the 8x8 cells in mirrored order
+    (a 24 px thumbnail splits into whole 3 px cells, so this is exact)."""
+    return np.ascontiguousarray(sigs.reshape(len(sigs), 8, 8)[:, :, ::-1].reshape(len(sigs), 64))
+
+
+def pixel_similarity(smoothed, a, b, chunk=8192, flip=None):
+    """1 - q99(max-channel |A - B|) / 255 for each pair of rows (a[i], b[i]) of `smoothed` thumbnails;
+    where flip[i], B is mirrored left-right first."""
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     out = np.empty(len(a), np.float32)
     pixels = smoothed.shape[1] * smoothed.shape[2]
     kth = int(np.ceil(QUANTILE * (pixels - 1)))
     for start in range(0, len(a), chunk):
         sa, sb = a[start:start + chunk], b[start:start + chunk]
-        diff = np.abs(smoothed[sa] - smoothed[sb]).max(axis=3).reshape(len(sa), pixels)
+        other = smoothed[sb]
+        if flip is not None:
+            turn = np.asarray(flip[start:start + chunk], bool)
+            other[turn] = other[turn][:, :, ::-1]
+        diff = np.abs(smoothed[sa] - other).max(axis=3).reshape(len(sa), pixels)
         out[start:start + chunk] = 1.0 - np.partition(diff, kth, axis=1)[:, kth] / 255.0
     return out
 
@@ -123,29 +137,75 @@ def constant_groups(constant, rgb, rows=None):
     return [sorted(g) for g in by_colour.values() if len(g) > 1]
 
 
-def find_groups(thumbs, constant, rgb, threshold=DEFAULT_THRESHOLD, rows=None, floor=SIGNATURE_FLOOR):
+def mirror_candidates(sigs, floor=SIGNATURE_FLOOR, rows=None):
+    """(a, b, flip): candidate_pairs, plus the pairs whose b is a candidate once mirrored (flip True).
+
+    One search over the signatures and their mirrors: a row against another's
+    mirror is a mirrored pair, two mirrors repeat a plain pair, and a row
+    against its own mirror (a symmetric picture) is no pair.
+    """
+    n = len(sigs)
+    rows = np.arange(n) if rows is None else np.asarray(rows, np.int64)
+    a, b = candidate_pairs(np.concatenate([sigs, mirrored_signatures(sigs)]), floor, np.concatenate([rows, rows + n]))
+    keep = (b < n) | ((a < n) & (b - n != a))
+    a, b = a[keep], b[keep]
+    flip = b >= n
+    b = np.where(flip, b - n, b)
+    return np.minimum(a, b), np.maximum(a, b), flip
+
+
+def best_per_pair(a, b, scores):
+    """{(a, b): score}, keeping each pair's better comparison (plain or mirrored)."""
+    best = {}
+    for x, y, score in zip(a.tolist(), b.tolist(), scores.tolist()):
+        best[(x, y)] = max(score, best.get((x, y), score))
+    return best
+
+
+def find_groups(thumbs, constant, rgb, threshold=DEFAULT_THRESHOLD, rows=None, floor=SIGNATURE_FLOOR, mirror=False):
     """Duplicate groups (sorted lists of rows) among `rows` (default all), constant ones included.
 
     Returns (groups, confirmed) where confirmed maps (a, b) -> pixel similarity.
     """
     rows = np.arange(len(thumbs)) if rows is None else np.asarray(rows, np.int64)
     varied = rows[~constant[rows]]  # a constant image groups only by colour, never with a dark photo
-    a, b = candidate_pairs(signatures(thumbs), floor, varied)
-    smoothed = smooth(thumbs)
-    scores = pixel_similarity(smoothed, a, b)
+    sigs = signatures(thumbs)
+    if mirror:
+        a, b, flip = mirror_candidates(sigs, floor, varied)
+    else:
+        a, b = candidate_pairs(sigs, floor, varied)
+        flip = np.zeros(len(a), bool)
+    scores = pixel_similarity(smooth(thumbs), a, b, flip=flip)
     hit = scores >= threshold
-    confirmed = {(int(x), int(y)): float(s) for x, y, s in zip(a[hit], b[hit], scores[hit])}
-    groups = group_pairs(len(thumbs), confirmed)
+    confirmed = best_per_pair(a[hit], b[hit], scores[hit])
+    groups = group_pairs(len(thumbs), list(confirmed))
     groups += constant_groups(constant, rgb, rows)
     return sorted(groups, key=lambda g: g[0]), confirmed
 
 
-def matches_of(query_thumb, thumbs, threshold=DEFAULT_THRESHOLD, rows=None, floor=SIGNATURE_FLOOR):
+def compare_to(thumb, thumbs, mirror=False):
+    """(similarity, mirrored) of one thumbnail against each of `thumbs`, the better of plain and
+    mirrored with `mirror`."""
+    both = smooth(np.concatenate([thumb[None], thumbs]))
+    first, others = np.zeros(len(thumbs), np.int64), np.arange(1, len(thumbs) + 1)
+    plain = pixel_similarity(both, first, others)
+    if not mirror:
+        return plain, np.zeros(len(thumbs), bool)
+    flipped = pixel_similarity(both, first, others, flip=np.ones(len(thumbs), bool))
+    return np.maximum(plain, flipped), flipped > plain
+
+
+def matches_of(query_thumb, thumbs, threshold=DEFAULT_THRESHOLD, rows=None, floor=SIGNATURE_FLOOR, mirror=False):
     """(rows, similarities) of the thumbnails that duplicate one query thumbnail (for --like)."""
     rows = np.arange(len(thumbs)) if rows is None else np.asarray(rows, np.int64)
-    sig = signatures(query_thumb[None])[0]
-    near = rows[signatures(thumbs[rows]) @ sig >= floor] if sig.any() else rows[:0]
-    both = smooth(np.concatenate([query_thumb[None], thumbs[near]]))
-    scores = pixel_similarity(both, np.zeros(len(near), np.int64), np.arange(1, len(near) + 1))
+    sig = signatures(query_thumb[None])
+    if not sig.any():
+        return rows[:0], np.zeros(0, np.float32)
+    sigs = signatures(thumbs[rows])
+    cosines = sigs @ sig[0]
+    if mirror:
+        cosines = np.maximum(cosines, sigs @ mirrored_signatures(sig)[0])
+    near = rows[cosines >= floor]
+    scores, _ = compare_to(query_thumb, thumbs[near], mirror)
     hit = scores >= threshold
     return near[hit], scores[hit]

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from helpers import expected_groups
+from helpers import expected_groups, pattern
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -128,3 +129,47 @@ def test_duplicate_groups_on_arrays():
     groups, confirmed = duplicates.find_groups(thumbs, constant, rgb)
     assert groups == [[3, 50, 51], [7, 52], [53, 54]]
     assert all(s >= duplicates.DEFAULT_THRESHOLD for s in confirmed.values())
+
+
+def _thumb(img):
+    from devise.curate.pixels import SIDE
+
+    return np.asarray(img.convert("RGB").resize((SIDE, SIDE), Image.BOX), np.uint8)
+
+
+def test_a_mirrored_copy_is_found_and_different_pictures_are_not():
+    from devise.curate import duplicates
+
+    distinct = [pattern(seed) for seed in range(40)]
+    copy = distinct[5].transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((70, 52), Image.LANCZOS)
+    half = np.asarray(pattern(99), np.uint8)[:, :48]
+    symmetric = Image.fromarray(np.concatenate([half, half[:, ::-1]], axis=1))  # its own mirror, still one picture
+    thumbs = np.stack([_thumb(img) for img in distinct + [copy, symmetric]])
+    constant, rgb = np.zeros(len(thumbs), bool), np.full(len(thumbs), -1)
+
+    groups, confirmed = duplicates.find_groups(thumbs, constant, rgb, mirror=True)
+    assert groups == [[5, 40]] and confirmed[(5, 40)] >= duplicates.DEFAULT_THRESHOLD
+    assert duplicates.find_groups(thumbs, constant, rgb, mirror=False)[0] == []
+    rows, _ = duplicates.matches_of(thumbs[40], thumbs, mirror=True)
+    assert sorted(rows.tolist()) == [5, 40]
+    assert duplicates.matches_of(thumbs[40], thumbs, mirror=False)[0].tolist() == [40]
+
+
+def test_dedupe_reports_a_mirrored_copy_unless_told_not_to(dup_index, run):
+    original = dup_index / "gamma" / "003.png"
+    mirrored = dup_index / "copies" / "gamma_003_mirror.jpg"
+    Image.open(original).convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirrored, quality=90)
+    assert run("index", dup_index).exit_code == 0
+
+    doc = json.loads(run("dedupe", "--json").stdout)
+    assert sorted(map(sorted, groups_of(doc))) == sorted(map(sorted, expected_groups(dup_index)
+                                                             + [{str(original), str(mirrored)}]))
+    group = next(g for g in doc["groups"] if g["keep"] == str(original))
+    assert [(d["path"], d["mirrored"]) for d in group["duplicates"]] == [(str(mirrored), True)]
+    assert all(not d["mirrored"] for g in doc["groups"] if g is not group for d in g["duplicates"])
+    assert "(mirrored)" in run("dedupe").stdout
+
+    no_mirror = json.loads(run("dedupe", "--no-mirror", "--json").stdout)
+    assert sorted(map(sorted, groups_of(no_mirror))) == sorted(map(sorted, expected_groups(dup_index)))
+    like = json.loads(run("dedupe", "--like", mirrored, "--json").stdout)
+    assert groups_of(like) == [{str(original), str(mirrored)}]

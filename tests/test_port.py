@@ -70,22 +70,35 @@ def test_crop_is_resized_bicubically(tmp_path):
 
 
 @pytest.mark.parametrize("size", [224, 240, 260])
-def test_thumbnails_take_the_full_square_bilinear_and_photos_the_crop(tmp_path, size):
-    """Under a quarter of the input size a photo is a thumbnail (CIFAR's 32 px): full square, bilinear.
-    From that side up, the published crop as before, so a 56 px image at 224 is cropped."""
+def test_low_resolution_photos_take_the_full_square_bilinear_and_photos_the_crop(tmp_path, size):
+    """Under 9/14 of the input size (144 px at 224) a photo takes the full square, bilinear; from there up,
+    the published crop. The limit is in the recipe id, so caches made under another limit are not read."""
     recipe = published_crop(size)
-    limit = size // 4
-    assert recipe.thumbnail_side == limit and f"thumb{limit}" in recipe.id
+    limit = round(size * 9 / 14)
+    assert recipe.thumbnail_side == limit and recipe.id.endswith(f"-thumb{limit}")
     rng = np.random.default_rng(2)
-    for w, h, thumb in ((32, 32, True), (limit - 1, 80, True), (limit, limit, False), (120, 90, False)):
+    for w, h, low_res in ((32, 32, True), (limit - 1, 200, True), (limit, limit, False), (300, 200, False)):
         arr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         path = tmp_path / f"{w}x{h}.png"
         Image.fromarray(arr).save(path)
         img = Image.fromarray(arr)
         cropped = fit_crop(img, size, crop=recipe.crop, resample=Image.Resampling.BICUBIC)
         square = fit_crop(img, size)
-        np.testing.assert_array_equal(recipe.load(path), square if thumb else cropped)
+        np.testing.assert_array_equal(recipe.load(path), square if low_res else cropped)
         assert not np.array_equal(square, cropped)
+
+
+@pytest.mark.parametrize("side, pick", [(32, "full"), (64, "full"), (96, "full"), (128, "full"),
+                                        (160, "crop"), (192, "crop"), (256, "crop")])
+def test_lite0_picks_what_bench_low_res_measured_on_either_side_of_the_limit(tmp_path, side, pick):
+    """bench/low_res.py (docs/backbones.md, "Low-resolution photos"): on imagenet-probe-dev the full square
+    scores the higher top-1 up to 128 px and the crop from 160 px; Lite0's recipe follows the table."""
+    recipe = recipe_for(_Named("efficientnet-lite0", 224))
+    img = Image.fromarray(np.random.default_rng(side).integers(0, 256, (side, side * 3 // 2, 3), dtype=np.uint8))
+    path = tmp_path / "photo.png"
+    img.save(path)
+    want = fit_crop(img, 224) if pick == "full" else fit_crop(img, 224, crop=0.875, resample=Image.Resampling.BICUBIC)
+    np.testing.assert_array_equal(recipe.load(path), want)
 
 
 def test_draft_decode_keeps_what_the_crop_needs_and_nearly_the_same_pixels():

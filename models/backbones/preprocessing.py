@@ -11,14 +11,14 @@ size / (size + 32) of the short side, resized bicubically, i.e. 87.5% at
 224 px, 88.2% at 240 and 89.0% at 260. Every other backbone keeps the full
 centre square, resized bilinearly.
 
-Thumbnails are the exception: a photo whose short side is under a quarter
-of the input size (CIFAR's 32 px) is upsampled more than fourfold, is
-usually framed tightly already, and loses to the crop what little it has.
-It takes the full square, bilinear. On ImageNet probe-dev photos reduced to
-32 px, the full square scores 0.286 top-1 against the crop's 0.266 (the
-crop wins from 64 px up: 0.558 against 0.526); on 2,400 CIFAR-10 training
-images of the eight Socher seen classes, ConSE's 8-way hit@1 is 0.290
-against 0.242.
+Low-resolution photos are the exception: a photo whose short side is under
+9/14 of the input size (144 px at 224) takes the full square, bilinear. Up
+to 128 px the crop is upsampled at least twice and what it cuts away costs
+more than the border it removes; from 160 px up the crop wins, as published.
+On imagenet-probe-dev reduced to each short side (bench/low_res.py), top-1
+of full square against crop: 0.242 / 0.212 at 32 px, 0.504 / 0.494 at 64,
+0.732 / 0.706 at 128, 0.768 / 0.796 at 160 (docs/backbones.md, "Low-resolution
+photos", has the table).
 """
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ from devise.data.images import draft_side, fit_crop, open_rgb
 from devise.models.backbones.ensemble import FINGERPRINT_PREFIX, JOIN, member_names
 
 CROP_PADDING = 32
-# Upsampled more than this many times, a thumbnail keeps its full square (see above).
-THUMBNAIL_FACTOR = 4
+# A photo whose short side is under this share of the input size keeps its full square (see above):
+# 144 px at 224, between bench/low_res.py's 128 px (the full square wins) and 160 px (the crop wins).
+LOW_RES_SHARE = 9 / 14
 RESAMPLE = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC}
 # The backbones whose checkpoints were evaluated with the published crop.
 PUBLISHED_CROP = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
@@ -46,11 +47,11 @@ class Recipe:
     crop: float      # the centre square's side as a share of the image's short side
     resample: str    # a key of RESAMPLE
     draft: bool = True  # decode JPEGs reduced (never below what the crop needs)
-    thumbnail_side: int = 0  # images with a shorter short side take the full square, bilinear
+    thumbnail_side: int = 0  # low-resolution photos (a shorter short side) take the full square, bilinear
 
     def load(self, path) -> np.ndarray:
         """`path` as a size x size x 3 uint8 array; raises BadImageError for unreadable files."""
-        # A reduced decode keeps at least draft_side >= size pixels, so it never turns a photo into a thumbnail.
+        # A reduced decode keeps at least draft_side >= size pixels, so it never turns a photo into a low-resolution one.
         img = open_rgb(path, draft_side(self.size, self.crop) if self.draft else None)
         if min(img.size) < self.thumbnail_side:
             return fit_crop(img, self.size)
@@ -66,9 +67,9 @@ def full_square(size: int) -> Recipe:
 
 
 def published_crop(size: int) -> Recipe:
-    """EfficientNet's evaluation recipe: size / (size + 32) of the short side, bicubic; thumbnails
-    (short side under size / 4) take the full square, bilinear."""
-    crop, thumbnail_side = size / (size + CROP_PADDING), size // THUMBNAIL_FACTOR
+    """EfficientNet's evaluation recipe: size / (size + 32) of the short side, bicubic; low-resolution
+    photos (short side under 9/14 of size) take the full square, bilinear."""
+    crop, thumbnail_side = size / (size + CROP_PADDING), round(size * LOW_RES_SHARE)
     return Recipe(f"crop{round(crop * 1000)}-bicubic-thumb{thumbnail_side}", size, crop, "bicubic",
                   thumbnail_side=thumbnail_side)
 
