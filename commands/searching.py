@@ -59,22 +59,39 @@ def index_command(images_dir, model, name, trees, rebuild, method, engine, addre
 @click.option("--feedback/--no-feedback", default=True, show_default=True,
               help="Refine the ranking by how much images look like the best hits; --no-feedback ranks by word space alone.")
 def search_command(query, index_name, top, as_json, sheet, filter_text, feedback):
-    """Images matching a text QUERY: "cat sofa", "beach + sunset - people", "dog:2 snow".
+    """Images matching a text QUERY: "cat", "a photo of a cat", "cat sofa", "beach + sunset - people".
 
-    Words in a part are averaged; + and - add and subtract parts; word:W
-    weights a word; "quoted words" make one phrase. A query starting with
-    '-' needs `--` before it: devise search -- "-people beach".
+    Stop words and framing ("a photo of") are dropped. Bare words are
+    separate things ("cat sofa": cats and sofas, both first), as are parts
+    joined by "and" or ","; a sentence ("a dog running on the beach"), a
+    known phrase ("hot dog"), a colour or size with its noun ("red car") and
+    "quoted words" are one thing each. word:W weights a thing; + and - add
+    and subtract parts as vectors. A query starting with '-' needs `--`
+    before it: devise search -- "-people beach". --json lists the things
+    and the words used and dropped.
 
     Scores are at most 1: the cosine in word space (Annoy's 'angular'
     distance d is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2),
     less a seen class's lead in a trained model's index, blended with the
-    visual similarity to the best hits unless --no-feedback.
+    visual similarity to the best hits unless --no-feedback; for several
+    things, their rankings fused. When nothing matches better than random
+    words do in this index, a line on stderr says so ("weak" in --json).
     """
     from devise.search.text import search
 
     results = search(query, index=index_name, top=top, filter=filter_text, sheet=sheet, feedback=feedback)
     print_hits(results, as_json)
     say_if_filtered_out(results)
+    say_if_weak(results)
+
+
+def say_if_weak(results):
+    """One line on stderr when no thing in the query matches better than unrelated words do."""
+    if results.results and results.weak_terms:
+        things = ", ".join(repr(t) for t in results.weak_terms)
+        what = "nothing" if results.weak else "for some things, nothing"
+        click.echo(f"{what} in index {results.index!r} matches {things} better than unrelated words do "
+                   f"(noise level {results.noise_threshold:.3f}); the results are only the nearest.", err=True)
 
 
 @click.command()
