@@ -139,6 +139,9 @@ VARIANTS = {
     "default": {},
     "fuse=soft_and": {"fuse": "soft_and"},
     "fuse=mean": {"fuse": "mean"},
+    "fuse=and_rrf": {"fuse": "and_rrf"},
+    "fuse=rrf": {"fuse": "rrf"},
+    "fuse=gated": {"fuse": "gated"},
     "sentence context 0": {"context": 0.0},
     "sentence context 0.5": {"context": 0.5},
 }

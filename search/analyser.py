@@ -130,7 +130,7 @@ def sentence_weights(tokens, keep, context):
             started = started or not framed_next
     weights = np.array(weights)
     rest = weights < 0
-    if rest.all():
+    if rest.all() or not rest.any():
         return np.ones(len(weights))
     weights[rest] = context * weights[~rest].sum() / rest.sum()  # the context together weighs `context` x the head
     return weights
@@ -241,16 +241,21 @@ def analyse(query, words, phrases=(), context=None) -> Analysis:
 
 
 def _arithmetic(query, parts, words):
-    """`+`/`-` parts: one thing, the signed sum of the parts' unit vectors, stop words and framing dropped."""
+    """`+`/`-` parts: one thing, the signed sum of the parts' unit vectors, stop words and framing dropped
+    (unless a part has nothing else)."""
     dropped = []
     for part in parts:
+        plain = " ".join(text for text, _, quoted in part.elements if not quoted)
+        if not content_words(words, plain)[1]:
+            continue  # nothing to drop in this part, or nothing but stop words and framing: keep it whole
         cleaned = []
         for text, weight, quoted in part.elements:
             if not quoted:
-                kept, gone = content_words(words, text)
-                dropped.extend(gone)
-                text = " ".join(kept) or text
-            cleaned.append((text, weight, quoted))
+                found, _ = words.phrase_words(text)
+                dropped.extend(w for w in found if ignorable(w))
+                text = " ".join(w for w in found if not ignorable(w)) if found else text
+            if text:
+                cleaned.append((text, weight, quoted))
         part.elements = cleaned
     vector, used = query_vector(parts, words, query)
     return Analysis(query, [Term(query, used, 1.0, "arithmetic", vector)], used, dropped)
