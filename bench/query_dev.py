@@ -52,7 +52,7 @@ def prepare(collection):
     devise.build_index(images, model="conse", name=conse, progress=False)
     model = subdir("bench") / trained
     if not (model / "manifest.json").exists():
-        devise.train(train_dir, out=model, holdout=0.0, seed=0, **options)
+        devise.train(train_dir, out=model, holdout=0.0, seed=0, heads=1, **options)  # one head: a dev index, not the shipped default
     devise.build_index(images, model=str(model), name=trained, progress=False)
 
 
@@ -154,6 +154,7 @@ def main():
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma list of variant names")
     ap.add_argument("--pairs", type=int, default=60, help="pair queries sampled (seed 0) when there are more")
     ap.add_argument("--only", choices=["conse", "trained"], help="evaluate one of the two indexes")
+    ap.add_argument("--index", action="append", default=[], help="evaluate this index instead (repeatable)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.prepare:
@@ -161,7 +162,7 @@ def main():
     phrases = class_words(args.collection)
     report, start = {}, time.perf_counter()
     conse, trained = INDEXES[args.collection]
-    for index in {"conse": [conse], "trained": [trained]}.get(args.only, [conse, trained]):
+    for index in args.index or {"conse": [conse], "trained": [trained]}.get(args.only, [conse, trained]):
         for variant in args.variants.split(","):
             report[f"{index} / {variant}"] = evaluate(index, VARIANTS[variant], phrases, args.pairs)
     if args.json:

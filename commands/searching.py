@@ -59,16 +59,19 @@ def index_command(images_dir, model, name, trees, rebuild, method, engine, addre
 @click.option("--feedback/--no-feedback", default=True, show_default=True,
               help="Refine the ranking by how much images look like the best hits; --no-feedback ranks by word space alone.")
 def search_command(query, index_name, top, as_json, sheet, filter_text, feedback):
-    """Images matching a text QUERY: "cat", "a photo of a cat", "cat sofa", "beach + sunset - people".
+    """Images matching a text QUERY: "cat", "a photo of a cat", "cat strawberry", "rocket - astronaut".
 
-    Stop words and framing ("a photo of") are dropped. Bare words are
-    separate things ("cat sofa": cats and sofas, both first), as are parts
-    joined by "and" or ","; a sentence ("a dog running on the beach"), a
-    known phrase ("hot dog"), a colour or size with its noun ("red car") and
-    "quoted words" are one thing each. word:W weights a thing; + and - add
-    and subtract parts as vectors. A query starting with '-' needs `--`
-    before it: devise search -- "-people beach". --json lists the things
-    and the words used and dropped.
+    \b
+    Stop words and framing ("a photo of") are dropped. What is one thing:
+      "cat strawberry"                   two things: images with both first, else each its share
+      "bald eagle"                       one thing: a known phrase (an ImageNet class, a model's class)
+      "an eagle flying over the water"   one thing: a sentence, led by its head ("eagle")
+      "cat:2 strawberry"                 a weight: cats count twice in the fusion
+      "rocket - astronaut"               + and - add and subtract parts as vectors
+    Words joined by "and" or "," are separate things; a colour or size goes
+    with its noun; "quoted words" are one thing, kept as typed. A query
+    starting with '-' needs `--` before it. --json lists the things and the
+    words used and dropped.
 
     Scores are at most 1: the cosine in word space (Annoy's 'angular'
     distance d is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2),

@@ -25,11 +25,11 @@ them (docs/query.md); FUSE names the default, "gated":
 """
 import numpy as np
 
-RRF_K = 10
+RRF_K = 1
 AND_POWER = -4.0  # soft_and's power mean: 0 would be the geometric mean, -inf the minimum
 FUSE = "gated"
 METHODS = ("rrf", "soft_and", "and_rrf", "gated", "mean")
-AND_GATE = 0.75
+AND_GATE = 0.8
 
 
 def _ranks(scores):

@@ -33,6 +33,9 @@ from devise.search.results import Hit, SearchResults, write_sheet
 # (index.noise); bench/query_dev.py measured the choice (docs/query.md).
 NOISE_QUANTILE = "95"
 LAZY_NOISE_MAX = 200_000   # an index built before noise records gets one on first search up to this size
+# Below this many images the best-10 statistic covers much of the collection and present words were flagged
+# (3 of 10 on the 26 sample photos of tests/test_query_examples.py): no flag there.
+NOISE_MIN_ITEMS = 10 * noise.TOP
 
 
 def hits_of(idx, pairs) -> list[Hit]:
@@ -98,8 +101,10 @@ def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, met
 
 def noise_of(idx):
     """The index's noise record (index.noise): from its manifest, else computed once per process; None for a
-    large index built before noise records (no weak flag then, and no slow first search)."""
+    large index built before noise records (no weak flag then, and no slow first search) and a small one."""
     record = idx.manifest.get("noise")
+    if len(idx.items) < NOISE_MIN_ITEMS:
+        return None
     if record is None and len(idx.items) <= LAZY_NOISE_MAX:
         key = (idx.name, idx.manifest.get("version"))
         if key not in _lazy_noise:

@@ -74,9 +74,11 @@ def test_stop_words_only_is_one_line_exit_1(colour_folder, fake_backbone, run):
 
 
 def test_fusion_rules_rank_candidates_good_on_every_thing_first():
-    scores = np.array([[0.9, 0.8, 0.1, 0.7], [0.1, 0.75, 0.9, 0.2]])  # candidate 1 is good at both
-    for method in ("rrf", "soft_and"):
+    scores = np.array([[0.9, 0.85, 0.1, 0.7, 0.2], [0.1, 0.85, 0.9, 0.2, 0.1]])  # candidate 1 is good at both
+    for method in ("soft_and", "gated"):
         assert int(np.argmax(fuse(scores, [1, 1], method))) == 1, method
+    # Reciprocal ranks share the page: each thing's own best comes next, before an image good at neither.
+    assert list(np.argsort(-fuse(scores, [1, 1], "gated"))[:3]) in ([1, 0, 2], [1, 2, 0])
     assert np.allclose(fuse(scores[:1], [1]), scores[0])  # one thing: its own scores
 
 
@@ -120,7 +122,7 @@ def test_an_image_of_both_things_ranks_first_and_each_thing_gets_its_share(wv):
 
 def test_nothing_matches_is_said_once_and_flagged(wv, run):
     red, blue = (wv.vector(w) for w in ("red", "blue"))
-    synthetic_index("colours", [(20, red, 0.02), (20, blue, 0.02)])
+    synthetic_index("colours", [(60, red, 0.02), (60, blue, 0.02)])
     result = run("search", "pizza", "--index", "colours", "--json")
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
@@ -128,6 +130,8 @@ def test_nothing_matches_is_said_once_and_flagged(wv, run):
     assert len(result.stderr.strip().splitlines()) == 1 and "nothing in index 'colours' matches 'pizza'" in result.stderr
     fine = run("search", "red", "--index", "colours", "--json")
     assert json.loads(fine.stdout)["weak"] is False and fine.stderr.strip() == ""
+    synthetic_index("few", [(30, red, 0.02), (30, blue, 0.02)])  # too few images to tell noise: no flag
+    assert json.loads(run("search", "pizza", "--index", "few", "--json").stdout)["weak"] is False
 
 
 def test_index_records_its_noise_level(colour_folder, fake_backbone):
