@@ -9,12 +9,19 @@ cosine of its TOP best images in word space; the manifest keeps quantiles
 of that statistic. search.text compares a query's own statistic with them.
 Computed at index time (index.builder); older indexes get it on first
 search (search.text.noise_of).
+
+Measured (bench/query_dev.py, docs/query.md): on CIFAR-10 this separates
+class words from absent things well; on Caltech-101 with ConSE it does
+not (a third of the class words fall within the noise). One-word ImageNet
+class names as the sample did worse there: ConSE's images are mixtures of
+exactly those words.
 """
 import numpy as np
 
 from devise.data.words import stopwords
 
 WORDS, TOP, SEED = 300, 10, 0
+SAMPLE = "vocabulary-1000-30000"
 VOCAB = (1_000, 30_000)        # frequency ranks drawn from: common content words, not function words
 QUANTILES = (50, 75, 90, 95, 99)
 CHUNK = 65_536
@@ -46,5 +53,5 @@ def profile(words, vectors):
         part = np.partition(sims, -min(TOP, len(sims)), axis=0)[-min(TOP, len(sims)):]
         best = part if best is None else np.partition(np.vstack([best, part]), -TOP, axis=0)[-TOP:]
     stat = top_mean(best)
-    return {"words": len(queries), "top": TOP, "seed": SEED,
+    return {"words": len(queries), "top": TOP, "seed": SEED, "sample": SAMPLE,
             "quantiles": {str(q): round(float(np.percentile(stat, q)), 5) for q in QUANTILES}}

@@ -103,6 +103,7 @@ def noise_of(idx):
     """The index's noise record (index.noise): from its manifest, else computed once per process; None for a
     large index built before noise records (no weak flag then, and no slow first search) and a small one."""
     record = idx.manifest.get("noise")
+    record = record if record and record.get("sample") == noise.SAMPLE else None
     if len(idx.items) < NOISE_MIN_ITEMS:
         return None
     if record is None and len(idx.items) <= LAZY_NOISE_MAX:
