@@ -28,12 +28,20 @@ CHUNK = 65_536
 
 
 def random_rows(words, n=WORDS, seed=SEED):
-    """Rows of `n` distinct plain lowercase words, drawn with a fixed seed from the VOCAB rank range."""
-    stop = stopwords()
+    """Rows of `n` distinct plain lowercase words, drawn with a fixed seed from the VOCAB rank range.
+
+    Candidates are drawn first and only they are decoded: decoding GloVe's 400,000 words would cost a cold
+    search more than the rest of this record."""
+    stop, rng = stopwords(), np.random.default_rng(seed)
     lo, hi = VOCAB[0], min(VOCAB[1], len(words))
-    rows = [r for r in range(lo, hi) if words.words[r].isalpha() and words.words[r] not in stop]
-    rng = np.random.default_rng(seed)
-    return sorted(rng.choice(rows, size=min(n, len(rows)), replace=False).tolist())
+    rows = []
+    for row in rng.permutation(np.arange(lo, hi)).tolist():
+        word = words.word(row)
+        if word.isalpha() and word not in stop:
+            rows.append(row)
+            if len(rows) == n:
+                break
+    return sorted(rows)
 
 
 def top_mean(similarities, top=TOP):
