@@ -18,7 +18,8 @@ One thing or several (`analyse`), within a query without `+`/`-`:
     they are (GloVe's row order) was measured and did not help;
   - bare words ("dolphin pizza") are one thing each, except a known
     multiword phrase (an ImageNet class name such as "hot dog", a class
-    phrase of the index's model, or a GloVe compound such as "ice-cream")
+    phrase of the index's model, or a GloVe compound: "ice-cream", and
+    "water lily" since GloVe has "water-lily")
     and a MODIFIER (a colour, a size) with the word after it ("red car");
   - a weighted word (`dog:2 snow`) is its own thing, and its weight is that
     thing's weight when the things' rankings are fused (search.fusion).
@@ -142,12 +143,15 @@ def _imagenet_phrases():
                      if " " in name and all(w.isalpha() for w in name.split()))
 
 
-def _groups(tokens, known):
-    """Bare words -> things: known multiword phrases (longest first), a modifier with the word after it."""
+def _groups(tokens, known, words):
+    """Bare words -> things: known multiword phrases (longest first) or GloVe compounds ("water lily" as
+    "water-lily"), a modifier with the word after it."""
     out, i = [], 0
     longest = max((len(p) for p in known), default=1)
     while i < len(tokens):
         span = next((n for n in range(min(longest, len(tokens) - i), 1, -1) if tuple(tokens[i:i + n]) in known), 0)
+        if not span and i + 1 < len(tokens) and f"{tokens[i]}-{tokens[i + 1]}".lower() in words:
+            span = 2
         if span:
             out.append((tokens[i:i + span], "phrase"))
             i += span
@@ -212,7 +216,7 @@ class _Collector:
         if len(kept) < len(plain):  # a sentence: one thing, its head outweighing its context
             self.add(" ".join(plain), kept, 1.0, "sentence", sentence_weights(plain, keep, self.context))
             return
-        for group, kind in _groups(kept, known):
+        for group, kind in _groups(kept, known, self.words):
             self.add(" ".join(group), group, 1.0, kind)
 
 

@@ -40,6 +40,7 @@ def test_bare_words_are_several_things_but_phrases_and_modifiers_are_one(wv):
     assert things("hot dog bun", wv) == [(["hot", "dog"], "phrase"), (["bun"], "word")]  # an ImageNet class name
     assert things("red car", wv) == [(["red", "car"], "phrase")]
     assert things("ice-cream", wv) == [(["ice-cream"], "word")]  # a GloVe compound
+    assert things("water lily pizza", wv) == [(["water", "lily"], "phrase"), (["pizza"], "word")]  # GloVe has water-lily
     assert things("a dog and a cat", wv) == [(["dog"], "sentence"), (["cat"], "sentence")]
     assert things("pizza, laptop", wv) == [(["pizza"], "word"), (["laptop"], "word")]
     # A trained model's class phrases are known phrases too.
