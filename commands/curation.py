@@ -101,7 +101,7 @@ def label(labels, index_name, field_prefix, assign, min_score, calibrate, drop, 
 
 @click.command()
 @click.option("--index", "index_name", help="Index to walk (default: the last one built).")
-@click.option("--start", help='Start at the image best matching this text, e.g. "a photo of a smiling face".')
+@click.option("--start", help='Start at search\'s first hit for this text, e.g. "a photo of an astronaut".')
 @click.option("--start-image", type=click.Path(exists=True, dir_okay=False), help="Start at the image most like this one.")
 @filter_option
 @click.option("--limit", type=click.IntRange(1), help="Stop after N images.")

@@ -64,22 +64,42 @@ def index_command(images_dir, model, name, make_default, trees, rebuild, method,
 @click.option("--feedback/--no-feedback", default=True, show_default=True,
               help="Refine the ranking by how much images look like the best hits; --no-feedback ranks by word space alone.")
 def search_command(query, index_name, top, as_json, sheet, filter_text, feedback):
-    """Images matching a text QUERY: "cat sofa", "beach + sunset - people", "dog:2 snow".
+    """Images matching a text QUERY: "cat", "a photo of a cat", "cat strawberry", "rocket - astronaut".
 
-    Words in a part are averaged; + and - add and subtract parts; word:W
-    weights a word; "quoted words" make one phrase. A query starting with
-    '-' needs `--` before it: devise search -- "-people beach".
+    \b
+    Stop words and framing ("a photo of") are dropped. What is one thing:
+      "cat strawberry"                   two things: images with both first, else each its share
+      "bald eagle"                       one thing: a known phrase (an ImageNet class, a model's class)
+      "an eagle flying over the water"   one thing: a sentence, led by its head ("eagle")
+      "cat:2 strawberry"                 a weight: cats count twice in the fusion
+      "rocket - astronaut"               + and - add and subtract parts as vectors
+    Words joined by "and" or "," are separate things; a colour or size goes
+    with its noun; "quoted words" are one thing, kept as typed. A query
+    starting with '-' needs `--` before it. --json lists the things and the
+    words used and dropped.
 
     Scores are at most 1: the cosine in word space (Annoy's 'angular'
     distance d is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2),
     less a seen class's lead in a trained model's index, blended with the
-    visual similarity to the best hits unless --no-feedback.
+    visual similarity to the best hits unless --no-feedback; for several
+    things, their rankings fused. When nothing matches better than random
+    words do in this index, a line on stderr says so ("weak" in --json).
     """
     from devise.search.text import search
 
     results = search(query, index=index_name, top=top, filter=filter_text, sheet=sheet, feedback=feedback)
     print_hits(results, as_json)
     say_if_filtered_out(results)
+    say_if_weak(results)
+
+
+def say_if_weak(results):
+    """One line on stderr when no thing in the query matches better than unrelated words do."""
+    if results.results and results.weak_terms:
+        things = ", ".join(repr(t) for t in results.weak_terms)
+        what = "nothing" if results.weak else "for some things, nothing"
+        click.echo(f"{what} in index {results.index!r} matches {things} better than unrelated words do "
+                   f"(noise level {results.noise_threshold:.3f}); the results are only the nearest.", err=True)
 
 
 @click.command()

@@ -32,6 +32,7 @@ from devise.core.results import Result
 from devise.core.vectors import unit_rows
 from devise.curate.selection import select
 from devise.index.edit import edit_fields
+from devise.search.analyser import phrase_matrix
 
 CALIBRATIONS = ("refine", "center", "none")
 REFINE_ROUNDS, REFINE_KEEP = 3, 0.5
@@ -142,7 +143,7 @@ def label(labels: Sequence[str] | str = (), *, index: str | None = None, field_p
     summary = LabelSummary(sel.index.name, len(sel.ids), len(sel.items))
     updates = {}
     if phrases:
-        matrix = sel.index.word_vectors().phrase_matrix(phrases)
+        matrix = phrase_matrix(sel.index.word_vectors(), phrases)  # the query analyser: "a face" is "face"
         # Rounded once, so what is stored and what --min-score compared are the same numbers.
         scores = np.round(sel.vectors("words") @ matrix.T, 4)
         summary.fields = sorted((FieldStats(name, phrases[j], round(float(scores[:, j].mean()), 4),

@@ -2,8 +2,9 @@
 
 The tour runs in the "features" space by default (the backbone's view:
 consecutive frames look alike) or in the "words" space (consecutive
-frames mean alike). It starts at the image nearest to --start (text, in
-word space) or --start-image (in feature space), else at the first image.
+frames mean alike). It starts at search's first hit for --start (text,
+search.text.top_hit: the same ranking as `devise search`), at the image
+most like --start-image (in feature space), else at the first image.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from devise.core.atomic import write_text
 from devise.core.errors import DataError
 from devise.core.results import Result
 from devise.curate import tour
-from devise.curate.selection import image_features, nearest_in, select, text_vector
+from devise.curate.selection import image_features, nearest_in, select
+from devise.search.text import top_hit
 
 
 @dataclass
@@ -44,7 +46,7 @@ def walk(*, index: str | None = None, start: str | None = None, start_image: str
          fps: int = 12, size: int = 256) -> WalkSummary:
     """A greedy nearest-neighbour tour: each image visited once, consecutive images alike.
 
-    start: begin at the image best matching this text; start_image: at the
+    start: begin at search's first hit for this text (among the filtered images); start_image: at the
     image most like this file; else at the first image. out/gif/frames:
     also write the paths, an animated GIF, or numbered PNG frames; each must
     be new or devise's own (core.outputs), checked before any work.
@@ -60,7 +62,7 @@ def walk(*, index: str | None = None, start: str | None = None, start_image: str
         outputs.claim_folder(frames, "frames")
     sel = select(index, filter)
     if start:
-        first = nearest_in(sel, "words", text_vector(sel, start))
+        first = top_hit(start, idx=sel.index, allowed=sel.ids)  # search's first hit, so walk and search agree
     elif start_image:
         first = nearest_in(sel, "features", image_features(sel, start_image))
     else:

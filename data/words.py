@@ -65,6 +65,10 @@ class WordVectors:
             self._words = self._vocab.decode("utf-8", "replace").split("\n")[:-1]
         return self._words
 
+    def word(self, row):
+        """The word of one row, without decoding the whole vocabulary as `words` does."""
+        return bytes(self._vocab[self._offsets[row]:self._offsets[row + 1] - 1]).decode("utf-8", "replace")
+
     def _find(self, word):
         key = word.encode("utf-8", "replace")
         digest = zlib.crc32(key)

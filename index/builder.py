@@ -21,7 +21,7 @@ from devise.core.progress import warn
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
 from devise.index import items as items_file
-from devise.index import layout, store, tuning, writer
+from devise.index import layout, noise, store, tuning, writer
 
 
 def model_fingerprint(projector):
@@ -226,6 +226,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
             method=method or (prev.manifest["search"].get("method", "auto") if prev else "auto"), make_default=make_default,
             root=str(folder.root), model=key, model_fingerprint=fingerprint, backbone=projector.backbone,
             backbone_fingerprint=backbone_fp, words=projector.words.name, seen_margin=projector.seen_margin,
+            noise=noise.profile(projector.words, vectors),
             counts={"items": len(items), "embedded": embedded, "reused": len(reuse), "removed": removed,
                     "skipped": len(bad), "tombstoned": len(tombstones)})
     counts = data["counts"]

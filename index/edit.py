@@ -11,7 +11,7 @@ import os
 from devise.core.errors import SearchIndexError
 from devise.index import layout, store, writer
 
-CARRIED = ("root", "model", "model_fingerprint", "backbone", "backbone_fingerprint", "words", "seen_margin")
+CARRIED = ("root", "model", "model_fingerprint", "backbone", "backbone_fingerprint", "words", "seen_margin", "noise")
 
 
 def _carry(idx, **counts):

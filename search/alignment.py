@@ -5,12 +5,12 @@ The score is the cosine, in word space, between the image's projected vector
 folder the prompt comes from `metadata.jsonl`; for a labelled folder the
 class phrase stands in for it.
 
-Prompts are reduced to their content words first. A prompt vector is the
-mean of its word vectors, so "a photo of a cat" would otherwise be mostly
-"a", "of" and "photo": every prompt from one template would share most of
-its vector and the scores would measure the template, not the class. Stop
-words (data/stopwords.txt) and the usual framing words of prompt templates
-(FRAMING) are dropped; a prompt made only of such words is kept whole.
+Prompts are reduced to their content words first, by the query analyser
+that search uses (search.analyser.text_vector): a prompt vector is the mean
+of its word vectors, so "a photo of a cat" would otherwise be mostly "a",
+"of" and "photo": every prompt from one template would share most of its
+vector and the scores would measure the template, not the class. A prompt
+made only of stop words and framing is kept whole.
 """
 import json
 import os
@@ -19,30 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from devise.core.errors import VocabularyError
+from devise.search.analyser import text_vector
 
 FIELD = "alignment"
-# Words that describe the picture rather than what is in it.
-FRAMING = frozenset(["photo", "photos", "photograph", "photographs", "photographic", "picture", "pictures", "image", "images", "pic", "pics", "shot", "snapshot", "closeup", "close-up", "portrait", "rendering", "render", "illustration", "drawing", "painting", "high", "quality", "detailed", "realistic", "photorealistic", "hd", "4k", "8k"])
-
-
-def content_words(words, prompt):
-    """The in-vocabulary words of `prompt` that say what should be in the picture."""
-    from devise.data.words import stopwords
-
-    used, _ = words.phrase_words(prompt)
-    stop = stopwords() | FRAMING
-    kept = [w for w in used if w.lower() not in stop]
-    return kept or used
-
-
-def prompt_vector(words, prompt):
-    """Unit vector of the prompt's content words; VocabularyError when none has a vector."""
-    kept = content_words(words, prompt)
-    if not kept:
-        raise VocabularyError(f"'{prompt}': none of its words are in the word vectors {words.name}.")
-    rows = [words.row(w) for w in kept]
-    vec = np.asarray(words.vectors[rows], np.float64).mean(axis=0)
-    return (vec / max(np.linalg.norm(vec), 1e-12)).astype(np.float32)
 
 
 def read_prompts(root):
@@ -104,7 +83,7 @@ def alignment_scores(words, vectors, texts):
             continue
         if text not in cache:
             try:
-                cache[text] = prompt_vector(words, text)
+                cache[text] = text_vector(words, text)
             except VocabularyError as exc:
                 cache[text], unknown[text] = None, str(exc)
         if cache[text] is not None:

@@ -1,7 +1,11 @@
-"""Text queries -> one unit vector in word space.
+"""The query grammar, and vector arithmetic over its parts.
+
+search.analyser decides what a query's words mean for search (stop words
+dropped, one thing or several); this module parses the grammar and gives
+the one-vector reading, which `devise words` and `+`/`-` queries use.
 
 Grammar, as in the blog post plus arithmetic and weights:
-    cat sofa                  words in one part are averaged (a phrase)
+    cat sofa                  words in one part (one vector here; two things for search.analyser)
     beach + sunset - people   `+` / `-` split the query into parts that are added / subtracted
     dog:2 snow                a weight inside a part: (2 * dog + snow) / 3
     "hot dog":2 bun           quotes make a multiword phrase one weighted element
@@ -30,10 +34,10 @@ SHOWN_CHARS, SHOWN_UNKNOWN = 60, 10
 @dataclass
 class Part:
     sign: float
-    elements: list = field(default_factory=list)  # (text, weight)
+    elements: list = field(default_factory=list)  # (text, weight, quoted)
 
 
-def _shown(text):
+def shown(text):
     return repr(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "...")
 
 
@@ -41,19 +45,19 @@ def _weight(text, raw):
     try:
         weight = float(raw)
     except ValueError:
-        raise QueryError(f"{_shown(f'{text}:{raw}')}: the weight after ':' must be a number, e.g. dog:2.") from None
+        raise QueryError(f"{shown(f'{text}:{raw}')}: the weight after ':' must be a number, e.g. dog:2.") from None
     if not np.isfinite(weight):
-        raise QueryError(f"{_shown(f'{text}:{raw}')}: the weight must be finite.")
+        raise QueryError(f"{shown(f'{text}:{raw}')}: the weight must be finite.")
     return weight
 
 
 def parse(query):
-    """Split a query into signed parts of (phrase, weight) elements; syntax errors raise QueryError."""
+    """Split a query into signed parts of (phrase, weight, quoted) elements; syntax errors raise QueryError."""
     text = (query or "").strip()
     if not text:
         raise QueryError(f"empty query; give one or more words, e.g. {EXAMPLES}.")
     if text.count('"') % 2:
-        raise QueryError(f"{_shown(query)}: unbalanced double quote.")
+        raise QueryError(f"{shown(query)}: unbalanced double quote.")
     parts, after_op, pos = [Part(1.0)], False, 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
@@ -62,7 +66,7 @@ def parse(query):
         pos = m.end()
         if m.group("op"):
             if after_op:
-                raise QueryError(f"{_shown(query)}: two operators in a row; put a word between them.")
+                raise QueryError(f"{shown(query)}: two operators in a row; put a word between them.")
             sign = 1.0 if m.group("op") == "+" else -1.0
             if parts[-1].elements:
                 parts.append(Part(sign))
@@ -74,26 +78,29 @@ def parse(query):
         if m.group("quoted") is not None:
             phrase, raw = m.group("quoted").strip(), m.group("qweight")
             if phrase:
-                parts[-1].elements.append((phrase, 1.0 if raw is None else _weight(f'"{phrase}"', raw)))
+                parts[-1].elements.append((phrase, 1.0 if raw is None else _weight(f'"{phrase}"', raw), True))
         else:
             weighted = _WEIGHTED.fullmatch(m.group("word"))
             if weighted:
-                parts[-1].elements.append((weighted.group("text"), _weight(weighted.group("text"), weighted.group("weight"))))
+                parts[-1].elements.append((weighted.group("text"), _weight(weighted.group("text"), weighted.group("weight")),
+                                           False))
             else:
-                parts[-1].elements.append((m.group("word"), 1.0))
+                parts[-1].elements.append((m.group("word"), 1.0, False))
     if not parts[-1].elements:
-        raise QueryError(f"{_shown(query)}: " + ("ends with an operator." if after_op and any(p.elements for p in parts)
+        raise QueryError(f"{shown(query)}: " + ("ends with an operator." if after_op and any(p.elements for p in parts)
                                            else f"no words in it; try {EXAMPLES}."))
     return parts
 
 
-def query_vector(query, words):
-    """(unit vector, the in-vocabulary words used). Any unknown word raises VocabularyError with suggestions."""
-    parts = parse(query)
+def query_vector(query, words, shown_query=None):
+    """(unit vector, the in-vocabulary words used) of a query, or of its parsed parts (then `shown_query`
+    names it in errors). Any unknown word raises VocabularyError with suggestions."""
+    parts = parse(query) if isinstance(query, str) else query
+    query = query if isinstance(query, str) else shown_query
     unknown, used, total = [], [], np.zeros(words.dim, np.float64)
     for part in parts:
         acc, weight_sum = np.zeros(words.dim, np.float64), 0.0
-        for phrase, weight in part.elements:
+        for phrase, weight, _quoted in part.elements:
             found, missing = words.phrase_words(phrase)
             unknown.extend(missing)
             if found:
@@ -106,20 +113,20 @@ def query_vector(query, words):
             if norm > 1e-9:
                 total += part.sign * acc / weight_sum / norm
     if unknown:
-        raise VocabularyError(_unknown_message(query, unknown, words))
+        raise VocabularyError(unknown_message(query, unknown, words))
     norm = np.linalg.norm(total)
     if not used:
-        raise QueryError(f"{_shown(query)}: no words in it; try {EXAMPLES}.")
+        raise QueryError(f"{shown(query)}: no words in it; try {EXAMPLES}.")
     if norm < 1e-6:
-        raise QueryError(f"{_shown(query)}: its parts cancel out (zero vector); change the words or weights.")
+        raise QueryError(f"{shown(query)}: its parts cancel out (zero vector); change the words or weights.")
     return (total / norm).astype(np.float32), used
 
 
-def _unknown_message(query, unknown, words):
+def unknown_message(query, unknown, words):
     distinct, notes = list(dict.fromkeys(unknown)), []
     for word in distinct[:SHOWN_UNKNOWN]:
         close = words.suggest(word)
-        notes.append(_shown(word) + (f" (did you mean: {', '.join(close)}?)" if close else ""))
+        notes.append(shown(word) + (f" (did you mean: {', '.join(close)}?)" if close else ""))
     more = len(distinct) - SHOWN_UNKNOWN
     rest = f"; and {more:,} more unknown word{'s' if more > 1 else ''}" if more > 0 else ""
-    return f"{_shown(query)}: not in the word vectors {words.name}: {'; '.join(notes)}{rest}."
+    return f"{shown(query)}: not in the word vectors {words.name}: {'; '.join(notes)}{rest}."

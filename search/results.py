@@ -28,6 +28,16 @@ class SearchResults(Listing):
     results: list[Hit] = field(default_factory=list)
     filter: str | None = None
     sheet: str | None = None
+    analysis: dict | None = None          # text search: the things and words used (search.analyser)
+    weak: bool = False                    # text search: nothing matches better than unrelated words do
+    weak_terms: list = field(default_factory=list)
+    noise_threshold: float | None = None  # the score unrelated words reach in this index (index.noise)
+
+    TEXT_ONLY = ("analysis", "weak", "weak_terms", "noise_threshold")
+
+    def to_dict(self):
+        out = super().to_dict()
+        return out if self.analysis is not None else {k: v for k, v in out.items() if k not in self.TEXT_ONLY}
 
     @property
     def paths(self) -> list[str]:

@@ -1,26 +1,41 @@
 """Text -> images: `devise search "cat sofa"`.
 
-A query is parsed into one unit vector in the index's word space
-(search.query) and matched against the images projected into that space.
-The best candidates are then re-ranked (models.seen_margin,
-models.feedback), reading their rows of the memory-mapped features. Only
-NumPy, Annoy and memory-mapped arrays are loaded, so a cold process answers
-in a few hundred milliseconds, without TensorFlow.
+A query is split into the things it asks for (search.analyser). Each thing
+finds its own nearest candidates in word space; every thing then scores
+all the candidates with one function, term_scores (the cosine, less the
+seen-class lead for a trained model's index, models.seen_margin, then
+visual feedback, models.feedback), and several things' scores are fused
+(search.fusion). Only NumPy, Annoy and memory-mapped arrays are loaded, so a
+cold process answers in a few hundred milliseconds, without TensorFlow.
+
+A query whose best hits score no better than unrelated words do
+(index.noise) is marked weak: "nothing matches".
 """
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from devise.index import noise
 from devise.index.filters import select
 from devise.index.store import open_index
 from devise.models import seen_margin
 from devise.models.feedback import feedback_scores
+from devise.search.analyser import Analysis, analyse
 from devise.search.filtered import nearest
-from devise.search.query import query_vector
+from devise.search.fusion import fuse
 from devise.search.results import Hit, SearchResults, write_sheet
+
+# A thing is weak when its best images match it no better than this quantile of random words match the index
+# (index.noise); bench/query_dev.py measured the choice (docs/query.md).
+NOISE_QUANTILE = "95"
+LAZY_NOISE_MAX = 200_000   # an index built before noise records gets one on first search up to this size
+# Below this many images the best-10 statistic covers much of the collection and present words were flagged
+# (3 of 10 on the 26 sample photos of tests/test_query_examples.py): no flag there.
+NOISE_MIN_ITEMS = 10 * noise.TOP
 
 
 def hits_of(idx, pairs) -> list[Hit]:
@@ -34,45 +49,121 @@ def _seen_labels(words, phrases):
     return words.phrase_matrix(list(phrases))
 
 
-def ranked(idx, words, vector, top, allowed=None, feedback=True):
-    """[(id, score)] best first: cosine, less the seen-class lead where the index's model has seen
-    classes, then refined by visual feedback (models.feedback) unless `feedback` is False."""
-    space, margin = idx.space("words"), idx.manifest.get("seen_margin")
-    trained = bool(margin and margin.get("phrases"))
-    if not trained and not feedback:
-        return nearest(space, vector, top, allowed)
-    pool = nearest(space, vector, seen_margin.pool_size(top, space.count), allowed)
-    if trained:
-        seen = _seen_labels(words, tuple(margin["phrases"]))
-        ids, scores = seen_margin.candidate_scores(pool, space.vectors, vector, seen, float(margin["gamma"]))
-    else:
-        ids, scores = seen_margin.pool_arrays(pool)
-    if feedback and len(ids):
+def _model_phrases(idx):
+    margin = idx.manifest.get("seen_margin") or {}
+    return tuple(margin.get("phrases") or ())
+
+
+def term_scores(idx, words, term, ids, feedback=True):
+    """THE score of one thing for candidate `ids`: -> (ids, scores), to be fused with the other things'.
+
+    Cosine in word space, less the seen-class lead where the index's model
+    has seen classes, then refined by visual feedback unless `feedback` is
+    False. Anything else that scores a thing (a category's blend) belongs
+    here, at the end, so that every thing passes through it before fusion.
+    """
+    space, phrases = idx.space("words"), _model_phrases(idx)
+    if not len(ids):
+        return ids, np.zeros(0, np.float32)
+    vectors = np.asarray(space.vectors[ids], np.float32)
+    scores = np.clip(vectors @ term.vector, -1.0, 1.0)
+    if phrases:
+        seen = _seen_labels(words, phrases)
+        gamma = float(idx.manifest["seen_margin"]["gamma"])
+        scores = seen_margin.margin_scores(scores, seen_margin.best_seen_cos(vectors, seen, term.vector), gamma)
+    if feedback:
         scores = feedback_scores(scores, np.asarray(idx.vectors("features")[ids], np.float32))
-    return seen_margin.best_first(ids, scores, top)
+    return ids, np.asarray(scores, np.float32)
+
+
+@dataclass
+class Ranking:
+    pairs: list                 # [(id, score)] best first
+    strength: list              # per thing: the mean cosine of its TOP nearest images (index.noise's statistic)
+
+
+def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, method=None) -> Ranking:
+    """The `top` best (id, score) for an analysed query, fused over its things."""
+    space = idx.space("words")
+    size = seen_margin.pool_size(top, space.count)
+    pools = [nearest(space, term.vector, size, allowed) for term in analysis.terms]
+    strength = [float(np.mean([s for _, s in pool[:noise.TOP]])) if pool else -1.0 for pool in pools]
+    ids = np.array(list(dict.fromkeys(i for pool in pools for i, _ in pool)), np.int64)
+    per_term = []
+    for term in analysis.terms:
+        term_ids, scores = term_scores(idx, words, term, ids, feedback)
+        lookup = dict(zip(term_ids.tolist(), scores.tolist()))
+        floor = min(lookup.values(), default=0.0)
+        per_term.append([lookup.get(i, floor) for i in ids.tolist()])
+    fused = fuse(per_term, [t.weight for t in analysis.terms], method) if len(ids) else np.zeros(0)
+    return Ranking(seen_margin.best_first(ids, fused, top), strength)
+
+
+def noise_of(idx):
+    """The index's noise record (index.noise): from its manifest, else computed once per process; None for a
+    large index built before noise records (no weak flag then, and no slow first search) and a small one."""
+    record = idx.manifest.get("noise")
+    record = record if record and record.get("sample") == noise.SAMPLE else None
+    if len(idx.items) < NOISE_MIN_ITEMS:
+        return None
+    if record is None and len(idx.items) <= LAZY_NOISE_MAX:
+        key = (idx.name, idx.manifest.get("version"))
+        if key not in _lazy_noise:
+            _lazy_noise[key] = noise.profile(idx.word_vectors(), np.asarray(idx.vectors("words"), np.float32))
+        record = _lazy_noise[key]
+    return record
+
+
+_lazy_noise: dict = {}  # (index, version) -> noise record, for indexes built before noise records
+
+
+def weak_terms(analysis, ranking, record):
+    """(threshold, [texts of the things that match no better than unrelated words]); (None, []) unknown."""
+    if not record:
+        return None, []
+    threshold = float(record["quantiles"][NOISE_QUANTILE])
+    return threshold, [t.text for t, s in zip(analysis.terms, ranking.strength) if s <= threshold]
 
 
 def search(query: str, *, index: str | None = None, top: int = 10, filter: str | None = None,
            sheet: str | Path | None = None, feedback: bool = True) -> SearchResults:
     """Images matching a text query, best first, by a score of at most 1.
 
-    The score starts as the cosine between the query and the image in word
+    The query is split into things (search.analyser: stop words and
+    framing dropped, "dolphin pizza" two things, a sentence one). For one
+    thing, the score starts as the cosine between it and the image in word
     space. In an index built with a trained model, an image also loses the
     lead its best seen class holds over the query (models.seen_margin), so
     new words are not buried under the seen classes next to them. With
     `feedback` (the default), the ranking is then refined by how much each
     image looks like the best hits (models.feedback); feedback=False keeps
-    the word-space score alone.
+    the word-space score alone. Several things' scores are fused
+    (search.fusion); the shown score is then the fused one.
 
-    query: words, phrases, `+`/`-` parts and `word:2` weights ("beach + sunset - people").
+    `weak` in the result says that no thing matched better than unrelated
+    words do in this index (index.noise); `weak_terms` names the things that did not.
+
+    query: words, sentences, phrases, `+`/`-` parts and `word:2` weights ("beach + sunset - people").
     index: an index name (default: the last one built). filter: only items
     matching this filter expression. sheet: also write a contact sheet PNG here.
     """
     idx = open_index(index)
     allowed = select(idx.items, filter) if filter else None
     words = idx.word_vectors()
-    vector, _ = query_vector(query, words)
-    hits = hits_of(idx, ranked(idx, words, vector, top, allowed, feedback))
+    analysis = analyse(query, words, _model_phrases(idx))
+    ranking = ranked(idx, words, analysis, top, allowed, feedback)
+    hits = hits_of(idx, ranking.pairs)
+    threshold, weak = weak_terms(analysis, ranking, noise_of(idx))
     title = f"{query}" + (f" [{filter}]" if filter else "") + f"  (index {idx.name})"
     written = write_sheet(hits, sheet, title) if sheet else None
-    return SearchResults(query, idx.name, hits, filter, written)
+    return SearchResults(query, idx.name, hits, filter, written, analysis=analysis.to_dict(),
+                         weak=bool(weak) and len(weak) == len(analysis.terms), weak_terms=weak,
+                         noise_threshold=threshold)
+
+
+def top_hit(query, *, index=None, allowed=None, idx=None):
+    """The id of search's first hit for `query` among `allowed` ids (walk's start); None when nothing is left."""
+    idx = idx or open_index(index)
+    words = idx.word_vectors()
+    pairs = ranked(idx, words, analyse(query, words, _model_phrases(idx)), 1, allowed).pairs
+    return pairs[0][0] if pairs else None

@@ -6,7 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from devise.cli import cli
-from devise.search import alignment, slices
+from devise.search import slices
+from devise.search.analyser import content_words, text_vector
 
 from helpers import COLOURS, make_image
 
@@ -40,10 +41,10 @@ def test_prompts_lose_template_words():
     from devise.data.words import load_words
 
     words = load_words()
-    assert alignment.content_words(words, "a photo of a hot dog") == ["hot", "dog"]
-    assert alignment.content_words(words, "A high quality picture of the Eiffel tower") == ["eiffel", "tower"]
-    assert alignment.content_words(words, "a photo") == ["a", "photo"]  # nothing left: keep it whole
-    vec = alignment.prompt_vector(words, "a photo of a cat")
+    assert content_words(words, "a photo of a hot dog") == (["hot", "dog"], ["a", "photo", "of", "a"])
+    assert content_words(words, "A high quality picture of the Eiffel tower")[0] == ["eiffel", "tower"]
+    assert content_words(words, "a photo") == (["a", "photo"], [])  # nothing left: keep it whole
+    vec = text_vector(words, "a photo of a cat")
     cat = words.vector("cat")
     assert np.allclose(vec, cat / np.linalg.norm(cat), atol=1e-6)
 
@@ -61,7 +62,7 @@ def test_score_generated_folder_uses_each_prompt(generated_folder, fake_backbone
     words, vectors = idx.word_vectors(), idx.space("words").vectors
     for i, item in enumerate(idx.items):
         cls = item["class"]
-        want = float(vectors[i] @ alignment.prompt_vector(words, f"{cls} car"))
+        want = float(vectors[i] @ text_vector(words, f"{cls} car"))
         assert scores[item["path"]] == pytest.approx(want, abs=1e-5)
 
 
@@ -77,7 +78,7 @@ def test_score_labelled_folder_uses_class_phrases(colour_folder, fake_backbone, 
     scores, idx = stored(name="colours")
     words = idx.word_vectors()
     red = next(i for i, item in enumerate(idx.items) if item["class"] == "red")
-    want = float(idx.space("words").vectors[red] @ alignment.prompt_vector(words, "crimson"))
+    want = float(idx.space("words").vectors[red] @ text_vector(words, "crimson"))
     assert scores[idx.items[red]["path"]] == pytest.approx(want, abs=1e-5)
     assert all(isinstance(v, float) for v in scores.values())
 

@@ -9,7 +9,8 @@ from devise.search.query import parse, query_vector
 
 
 def elements(query):
-    return [(p.sign, p.elements) for p in parse(query)]
+    """Parts as (sign, [(text, weight)]); quoting is checked separately."""
+    return [(p.sign, [(text, weight) for text, weight, _ in p.elements]) for p in parse(query)]
 
 
 def test_parse_parts_weights_and_phrases():
@@ -20,6 +21,7 @@ def test_parse_parts_weights_and_phrases():
     assert elements('"hot dog":0.5 bun -ketchup') == [(1.0, [("hot dog", 0.5), ("bun", 1.0)]), (-1.0, [("ketchup", 1.0)])]
     assert elements("-people beach") == [(-1.0, [("people", 1.0), ("beach", 1.0)])]
     assert elements("t-shirt") == [(1.0, [("t-shirt", 1.0)])]  # a hyphen inside a word is no operator
+    assert [quoted for _, _, quoted in parse('"hot dog" bun')[0].elements] == [True, False]
 
 
 @pytest.mark.parametrize("query, message", [

@@ -145,8 +145,11 @@
                                                  feedback: state.feedback });
     if (ticket !== serial) return;
     await showHits(found.results, $("#results"));
+    const weak = found.weak_terms && found.weak_terms.length
+      ? ` (${found.weak ? "nothing" : "for some things, nothing"} here matches ${found.weak_terms.map((t) => `“${t}”`).join(", ")}`
+        + " better than unrelated words do: these are only the nearest)" : "";
     setStatus("#search-status", found.results.length
-      ? `${found.results.length} results for “${found.query}” in index ${found.index}${found.filter ? ` [${found.filter}]` : ""}`
+      ? `${found.results.length} results for “${found.query}” in index ${found.index}${found.filter ? ` [${found.filter}]` : ""}${weak}`
       : `no results: no image in index ${found.index} matches${found.filter ? ` the filter ${found.filter}` : ""}.`);
   }
 

@@ -1,0 +1,157 @@
+"""The query analyser, fusion of several things, walk's start, and "nothing matches"."""
+import json
+
+import numpy as np
+import pytest
+
+from devise.core.errors import QueryError
+from devise.search.analyser import analyse, content_words, mean_vector
+from devise.search.fusion import fuse
+from devise.search.query import query_vector
+
+
+@pytest.fixture
+def wv(words_home):
+    from devise.data.words import load_words
+
+    return load_words()
+
+
+def things(query, wv, **options):
+    return [(t.words, t.kind) for t in analyse(query, wv, **options).terms]
+
+
+def test_stop_words_and_framing_are_dropped_from_sentences(wv):
+    analysis = analyse("a photo of a dolphin", wv)
+    assert things("a photo of a dolphin", wv) == [(["dolphin"], "sentence")]
+    assert analysis.dropped == ["a", "photo", "of", "a"] and analysis.used == ["dolphin"]
+    assert np.allclose(analysis.terms[0].vector, mean_vector(wv, ["dolphin"]))
+    # A sentence is one thing; its head leads and its context weighs a quarter of it.
+    sentence = analyse("a dolphin jumping out of the water", wv).terms
+    assert [t.words for t in sentence] == [["dolphin", "jumping", "water"]]
+    head = mean_vector(wv, ["dolphin"])
+    assert float(sentence[0].vector @ head) > float(sentence[0].vector @ mean_vector(wv, ["water"]))
+    assert things("photo", wv) == [(["photo"], "word")]  # framing alone is what there is to find
+    assert content_words(wv, "an image of the eiffel tower") == (["eiffel", "tower"], ["an", "image", "of", "the"])
+
+
+def test_bare_words_are_several_things_but_phrases_and_modifiers_are_one(wv):
+    assert things("dolphin pizza", wv) == [(["dolphin"], "word"), (["pizza"], "word")]
+    assert things("hot dog bun", wv) == [(["hot", "dog"], "phrase"), (["bun"], "word")]  # an ImageNet class name
+    assert things("red car", wv) == [(["red", "car"], "phrase")]
+    assert things("ice-cream", wv) == [(["ice-cream"], "word")]  # a GloVe compound
+    assert things("water lily pizza", wv) == [(["water", "lily"], "phrase"), (["pizza"], "word")]  # GloVe has water-lily
+    assert things("a dog and a cat", wv) == [(["dog"], "sentence"), (["cat"], "sentence")]
+    assert things("pizza, laptop", wv) == [(["pizza"], "word"), (["laptop"], "word")]
+    # A trained model's class phrases are known phrases too.
+    assert things("stop sign", wv) == [(["stop"], "word"), (["sign"], "word")]
+    assert things("stop sign", wv, phrases=["stop sign"]) == [(["stop", "sign"], "phrase")]
+
+
+def test_quotes_weights_and_operators_keep_their_meaning(wv):
+    quoted = analyse('"the who" guitar', wv)
+    assert [(t.words, t.kind) for t in quoted.terms] == [(["the", "who"], "phrase"), (["guitar"], "word")]
+    assert [t.weight for t in analyse("dog:2 snow", wv).terms] == [2.0, 1.0]
+    arithmetic = analyse("a beach + the sunset - people", wv)
+    assert len(arithmetic.terms) == 1 and arithmetic.terms[0].kind == "arithmetic"
+    assert arithmetic.dropped == ["a", "the"]
+    want, _ = query_vector("beach + sunset - people", wv)
+    assert np.allclose(arithmetic.terms[0].vector, want, atol=1e-6)
+
+
+@pytest.mark.parametrize("query", ["the of and", "a", "of the, and"])
+def test_stop_words_only_is_a_query_error(wv, query):
+    with pytest.raises(QueryError, match="only stop words"):
+        analyse(query, wv)
+
+
+def test_stop_words_only_is_one_line_exit_1(colour_folder, fake_backbone, run):
+    from devise.index.builder import build_index
+
+    build_index(str(colour_folder), name="colours", progress=False)
+    result = run("search", "the of and")
+    assert result.exit_code == 1
+    assert "only stop words" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_fusion_rules_rank_candidates_good_on_every_thing_first():
+    scores = np.array([[0.9, 0.85, 0.1, 0.7, 0.2], [0.1, 0.85, 0.9, 0.2, 0.1]])  # candidate 1 is good at both
+    for method in ("soft_and", "gated"):
+        assert int(np.argmax(fuse(scores, [1, 1], method))) == 1, method
+    # Reciprocal ranks share the page: each thing's own best comes next, before an image good at neither.
+    assert list(np.argsort(-fuse(scores, [1, 1], "gated"))[:3]) in ([1, 0, 2], [1, 2, 0])
+    assert np.allclose(fuse(scores[:1], [1]), scores[0])  # one thing: its own scores
+
+
+def synthetic_index(name, groups, seed=0, mixed=()):
+    """An index whose images sit in word space where `groups` says: [(count, word vector, noise)]. Each group
+    looks alike (backbone features); a group in `mixed` shows the two groups before it, and looks like both."""
+    from devise.index import items, writer
+
+    rng = np.random.default_rng(seed)
+    vectors, features, rows, labels, looks = [], [], [], [], []
+    for g, (count, centre, spread) in enumerate(groups):
+        looks.append((looks[-1] + looks[-2]) / 2 if g in mixed else np.abs(rng.normal(size=16)) * (rng.random(16) < 0.4))
+        look = looks[-1]
+        for _ in range(count):
+            vectors.append(centre / np.linalg.norm(centre) + spread * rng.normal(size=len(centre)))
+            features.append(np.abs(look + 0.1 * rng.normal(size=16)))
+            labels.append(g)
+    rows = [items.make_item(i, f"/photos/g{g}/img{i:04d}.jpg", f"g{g}", 1, 0) for i, g in enumerate(labels)]
+    counts = {"items": len(rows), "embedded": 0, "reused": 0, "removed": 0, "skipped": 0, "tombstoned": 0}
+    writer.write_version(name, np.array(vectors, np.float32), np.array(features, np.float32), rows, method="exact",
+                         root="/photos", model="conse", model_fingerprint="synthetic", backbone="fake",
+                         backbone_fingerprint=None, words="glove-6b-50d", counts=counts)
+    return labels
+
+
+def test_an_image_of_both_things_ranks_first_and_each_thing_gets_its_share(wv):
+    import devise
+
+    pizza, laptop, dolphin = (wv.vector(w) / np.linalg.norm(wv.vector(w)) for w in ("pizza", "laptop", "dolphin"))
+    # Pizza photos sit right on "pizza"; laptop photos are noisier, so averaging or raw scores would favour pizza.
+    synthetic_index("things", [(15, dolphin, 0.05), (15, pizza, 0.03), (15, laptop, 0.12), (1, pizza + laptop, 0.0)],
+                    mixed=[3])
+    found = devise.search("pizza laptop", index="things", top=10)
+    groups = [p.split("/")[2] for p in found.paths]
+    assert groups[0] == "g3", groups
+    assert groups.count("g1") >= 3 and groups.count("g2") >= 3 and "g0" not in groups, groups
+    assert [t["words"] for t in found.analysis["terms"]] == [["pizza"], ["laptop"]]
+    scores = [h.score for h in found.results]
+    assert scores == sorted(scores, reverse=True) and all(s <= 1.0 for s in scores)
+
+
+def test_nothing_matches_is_said_once_and_flagged(wv, run):
+    red, blue = (wv.vector(w) for w in ("red", "blue"))
+    synthetic_index("colours", [(60, red, 0.02), (60, blue, 0.02)])
+    result = run("search", "pizza", "--index", "colours", "--json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["weak"] is True and answer["weak_terms"] == ["pizza"] and answer["noise_threshold"] > 0
+    assert len(result.stderr.strip().splitlines()) == 1 and "nothing in index 'colours' matches 'pizza'" in result.stderr
+    fine = run("search", "red", "--index", "colours", "--json")
+    assert json.loads(fine.stdout)["weak"] is False and fine.stderr.strip() == ""
+    synthetic_index("few", [(30, red, 0.02), (30, blue, 0.02)])  # too few images to tell noise: no flag
+    assert json.loads(run("search", "pizza", "--index", "few", "--json").stdout)["weak"] is False
+
+
+def test_index_records_its_noise_level(colour_folder, fake_backbone):
+    from devise.index.builder import build_index
+    from devise.index.store import open_index
+
+    build_index(str(colour_folder), name="colours", progress=False)
+    record = open_index("colours").manifest["noise"]
+    assert record["words"] == 300 and set(record["quantiles"]) == {"50", "75", "90", "95", "99"}
+    values = list(record["quantiles"].values())
+    assert values == sorted(values)
+
+
+@pytest.mark.parametrize("start", ["red", "a photo of something blue", "green yellow"])
+def test_walk_starts_at_searchs_top_hit(colour_folder, fake_backbone, start):
+    import devise
+    from devise.index.builder import build_index
+
+    build_index(str(colour_folder), name="colours", progress=False)
+    assert devise.walk(index="colours", start=start).start == devise.search(start, index="colours", top=1).paths[0]
+    kept = devise.walk(index="colours", start=start, filter="class:red OR class:green")
+    assert kept.start == devise.search(start, index="colours", top=1, filter="class:red OR class:green").paths[0]
