@@ -106,8 +106,8 @@ def named_senses(wn, word, below):
     senses = wn.synsets(word.replace(" ", "_"), "n")
     if not senses:
         return []
-    kind = senses[0].lexname()
-    return [s for s in senses if s in below and (s.lexname() == kind or any(
+    kind = senses[0].lexname()  # noun.Tops (food.n.01, animal.n.01) says nothing of the kind: any goes
+    return [s for s in senses if s in below and (kind in (s.lexname(), "noun.Tops") or any(
         lemma.count() for lemma in s.lemmas() if lemma.name().lower() == word))]
 
 
