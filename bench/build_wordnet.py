@@ -18,11 +18,14 @@ Tables written (tab-separated, sorted, regenerated whole):
   categories.tsv      offset, synset name, the ImageNet class indices at or below it
                       (every noun synset with at least one ImageNet-1k class under it)
   category_words.tsv  word, the offsets of the category synsets it names (see named_senses)
-  nouns.tsv           picturable nouns: single lowercase words whose first noun sense is a
-                      physical entity (see picturable), that are used as nouns at least as often
-                      as as verbs/adjectives/adverbs (SemCor tag counts)
+  nouns.tsv           picturable nouns: single lowercase words whose picturable noun senses (physical
+                      entities, see picturable) are tagged in SemCor at least as often as their other
+                      noun senses (so "dalmatian", a dog and a native of Dalmatia, both untagged, is in;
+                      "state" is out), and that are used as nouns at least as often as as
+                      verbs/adjectives/adverbs
   forms.tsv           word form, lemma: noun.exc's irregular forms of known lemmas, and (as
-                      "form<TAB>form") nouns that must not lose their -s ("glasses" is not "glass")
+                      "form<TAB>form") forms that must not lose their -s: nouns of their own
+                      ("glasses" is not "glass") and verb forms more common than the noun ("does")
 """
 from __future__ import annotations
 
@@ -85,11 +88,32 @@ def picturable(wn):
     return out | keep
 
 
-def counts(wn, word):
-    noun = sum(lemma.count() for s in wn.synsets(word, "n") for lemma in s.lemmas() if lemma.name() == word)
-    other = sum(lemma.count() for pos in "vars" for s in wn.synsets(word, pos)
-                for lemma in s.lemmas() if lemma.name().lower() == word)
-    return noun, other
+def count(synset, word):
+    return sum(lemma.count() for lemma in synset.lemmas() if lemma.name().lower() == word)
+
+
+def other_uses(wn, form):
+    """SemCor count of `form` as a verb, adjective or adverb, through its base forms ("led" is "lead")."""
+    return sum(count(s, base) for pos in "vars" for base in set(wn._morphy(form, pos))
+               for s in wn.synsets(base, pos))
+
+
+def is_picturable(wn, word, allowed):
+    senses = wn.synsets(word, "n")
+    if any(lemma.name()[0].isupper() for lemma in senses[0].lemmas() if lemma.name().lower() == word):
+        return False  # a name first ("john"), whatever else WordNet lists
+    seen = sum(count(s, word) for s in senses if s in allowed)
+    unseen = sum(count(s, word) for s in senses if s not in allowed)
+    return any(s in allowed for s in senses) and seen >= unseen and seen >= other_uses(wn, word)
+
+
+def plurals(lemma):
+    out = {lemma + "s", lemma + "es"}
+    if lemma.endswith("y"):
+        out.add(lemma[:-1] + "ies")
+    if lemma.endswith("man"):
+        out.add(lemma[:-3] + "men")
+    return out
 
 
 def category_table(wn, classes):
@@ -136,9 +160,7 @@ def main():
     for word in wn.all_lemma_names("n"):
         if not SIMPLE.fullmatch(word):
             continue
-        first = wn.synsets(word, "n")[0]
-        noun, other = counts(wn, word)
-        if first in allowed and noun >= other:
+        if is_picturable(wn, word, allowed):
             nouns.add(word)
     (OUT / "nouns.tsv").write_text("".join(f"{w}\n" for w in sorted(nouns)))
 
@@ -155,6 +177,12 @@ def main():
             continue
         if any(word.endswith(suf) and word[:len(word) - len(suf)] + end in known for suf, end in RULES):
             forms[word] = word
+    # A noun's regular plural that is more often a verb form ("does" is not two deer) stays no noun.
+    for lemma in nouns:
+        noun_uses = sum(count(s, lemma) for s in wn.synsets(lemma, "n"))
+        for form in plurals(lemma) - known - set(forms):
+            if (not wn.synsets(form, "n") or wn._morphy(form, "n") == [lemma]) and other_uses(wn, form) > noun_uses:
+                forms[form] = form
     (OUT / "forms.tsv").write_text("".join(f"{f}\t{lm}\n" for f, lm in sorted(forms.items())))
     shutil.copy(work / "LICENSE.txt" if (work / "LICENSE.txt").exists() else work / "LICENSE", OUT / "LICENSE")
     print(f"{len(rows)} categories, {len(words)} category words, {len(nouns)} nouns, {len(forms)} forms -> {OUT}")
