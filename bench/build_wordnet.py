@@ -42,8 +42,17 @@ OUT = HERE / "data" / "wordnet"
 SIMPLE = re.compile(r"[a-z]{2,}")
 # Person roles (occupations, relations, agents: "hijacker", "chairman") cannot be told apart in a photo;
 # only these plain words for people stay.
-PEOPLE_KEPT = {"person.n.01", "man.n.01", "woman.n.01", "child.n.01", "male_child.n.01", "female_child.n.01",
-               "baby.n.01", "people.n.01", "girl.n.01", "boy.n.01", "kid.n.01"}
+PEOPLE_KEPT = ("person.n.01", "man.n.01", "woman.n.01", "child.n.01", "male_child.n.01", "female_child.n.01",
+               "baby.n.01", "people.n.01", "girl.n.01", "boy.n.01", "kid.n.01")
+# Branches of physical_entity a photo cannot show, each with the sub-branches it can:
+#   causal agents: person roles (occupations, relations: "hijacker", "chairman") and abstract agents
+#     ("threat", "cause"); plain words for people stay;
+#   processes: phenomena and processes ("growth", "inflation", "result"); weather stays ("storm", "rainbow");
+#   locations: regions as places on a map ("state", "district", "zone"); land and towns stay ("park", "city").
+# Each: (sub-branches kept whole, single synsets kept without what lies under them).
+UNPICTURABLE = {"causal_agent.n.01": ((), PEOPLE_KEPT),
+                "process.n.06": (("atmospheric_phenomenon.n.01", "fire.n.01"), ()),
+                "location.n.01": (("tract.n.01", "municipality.n.01"), ())}
 # Morphy's noun rules (WordNet's morphy(7WN)); runtime data.wordnet applies the same list.
 RULES = (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
          ("men", "man"), ("ies", "y"))
@@ -79,13 +88,20 @@ def ancestors(synset):
     return set(synset.closure(lambda s: s.hypernyms() + s.instance_hypernyms())) | {synset}
 
 
+def below(wn, *names):
+    out = set()
+    for name in names:
+        top = wn.synset(name)
+        out |= set(top.closure(lambda s: s.hyponyms())) | {top}
+    return out
+
+
 def picturable(wn):
-    """Synsets under physical_entity, less person roles; instances (proper names) are never tags."""
-    person = wn.synset("person.n.01")
-    keep = {wn.synset(n) for n in PEOPLE_KEPT}
-    roles = set(person.closure(lambda s: s.hyponyms())) | {person}
-    out = set(wn.synset("physical_entity.n.01").closure(lambda s: s.hyponyms())) - roles
-    return out | keep
+    """Synsets under physical_entity, less the branches a photo cannot show (see UNPICTURABLE)."""
+    out = below(wn, "physical_entity.n.01")
+    for branch, (subtrees, single) in UNPICTURABLE.items():
+        out -= below(wn, branch) - below(wn, *subtrees) - {wn.synset(name) for name in single}
+    return out
 
 
 def count(synset, word):
@@ -100,8 +116,8 @@ def other_uses(wn, form):
 
 def is_picturable(wn, word, allowed):
     senses = wn.synsets(word, "n")
-    if any(lemma.name()[0].isupper() for lemma in senses[0].lemmas() if lemma.name().lower() == word):
-        return False  # a name first ("john"), whatever else WordNet lists
+    if any(s.instance_hypernyms() for s in senses):
+        return False  # also a name ("john", "turkey", "bush"): word vectors mostly know it as the name
     seen = sum(count(s, word) for s in senses if s in allowed)
     unseen = sum(count(s, word) for s in senses if s not in allowed)
     return any(s in allowed for s in senses) and seen >= unseen and seen >= other_uses(wn, word)
@@ -165,11 +181,12 @@ def main():
     (OUT / "nouns.tsv").write_text("".join(f"{w}\n" for w in sorted(nouns)))
 
     known = nouns | set(words)
-    forms = {}
+    forms, lemma_names = {}, {name.lower() for pos in "nvar" for name in wn.all_lemma_names(pos)}
     for line in (work / "noun.exc").read_text().splitlines():
         form, *lemmas = line.replace("_", " ").split()
         lemma = next((x for x in lemmas if x in known), None)
-        if lemma and form not in known and form != lemma:
+        # A form that is a word of its own is that word ("chinese" is listed as a plural of "eddo").
+        if lemma and form not in known and form != lemma and form.replace(" ", "_") not in lemma_names:
             forms[form] = lemma
     for word in wn.all_lemma_names("n"):
         word = word.replace("_", " ")

@@ -246,8 +246,8 @@ def tag_vocabulary(wv, size=TAG_SIZE, max_rank=TAG_MAX_RANK) -> np.ndarray:
     A tag must name something a photo can show: a noun whose picturable
     senses (physical things, less person roles) lead in WordNet
     (data.wordnet.nouns), so no "hijacked" or "subcommittees". Each noun
-    comes once, as its lemma ("sandwiches" is "sandwich"), at the row of its
-    first form in frequency order. GloVe lists words from the most to the
+    comes once, as its lemma ("sandwiches" is "sandwich"), in the order its
+    first form comes in frequency order. GloVe lists words from the most to the
     least frequent, so `max_rank` keeps the rare words whose vectors are
     too noisy to trust.
     """
@@ -256,11 +256,11 @@ def tag_vocabulary(wv, size=TAG_SIZE, max_rank=TAG_MAX_RANK) -> np.ndarray:
         if not _TAGGABLE.fullmatch(w) or w in stop:  # "he" is helium to WordNet, "does" two deer
             continue
         lemma = wordnet.lemma(w)
-        if lemma is None or lemma in seen or lemma not in nouns:
+        found = wv.row(lemma) if lemma in nouns and lemma not in seen else None
+        if found is None:  # a tag is shown as its lemma, so a form whose lemma has no vector is no tag
             continue
         seen.add(lemma)
-        found = wv.row(lemma)
-        rows.append(row if found is None else found)
+        rows.append(found)
         if len(rows) >= size:
             break
     return np.asarray(rows, dtype=np.int64)
