@@ -256,7 +256,7 @@ def tag_vocabulary(wv, size=TAG_SIZE, max_rank=TAG_MAX_RANK) -> np.ndarray:
         if not _TAGGABLE.fullmatch(w) or w in stop:  # "he" is helium to WordNet, "does" two deer
             continue
         lemma = wordnet.lemma(w)
-        found = wv.row(lemma) if lemma in nouns and lemma not in seen else None
+        found = wv.row(lemma) if lemma in nouns and lemma not in seen and lemma not in stop else None
         if found is None:  # a tag is shown as its lemma, so a form whose lemma has no vector is no tag
             continue
         seen.add(lemma)
