@@ -179,6 +179,7 @@ def main():
     ap.add_argument("--weights", default="0,0.25,0.5,0.75,1")
     ap.add_argument("--wordnet", default=os.environ.get("WORDNET_DIR", ""), help="WordNet 3.0 folder (nltk)")
     ap.add_argument("--skip-model", action="store_true", help="ConSE index only")
+    ap.add_argument("--heads", type=int, default=None, help="heads of the trained model (default: the trainer's)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -206,9 +207,10 @@ def main():
     report = {"dataset": args.dataset, "weight": categories.WEIGHT, "indexes": {}}
     kinds = [("ConSE", "conse")]
     if not args.skip_model:
-        model_dir = subdir("bench") / f"cat-model-{args.dataset}"
+        model_dir = subdir("bench") / f"cat-model-{args.dataset}{f'-heads{args.heads}' if args.heads else ''}"
         if not (model_dir / "manifest.json").exists():
-            devise.train(train_dir, out=model_dir, holdout=0.0, exclude=exclude, label_map=label_map)
+            devise.train(train_dir, out=model_dir, holdout=0.0, exclude=exclude, label_map=label_map,
+                         **({"heads": args.heads} if args.heads else {}))
         kinds.append(("trained", str(model_dir)))
     for label, model in kinds:
         name = f"cat-{args.dataset}-{'conse' if model == 'conse' else 'model'}"
