@@ -60,7 +60,8 @@ def category_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarr
     return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).sum(axis=1)
 
 
-def blend(word_scores, mass, weight=WEIGHT):
+def blend(word_scores, mass, weight=None):
+    weight = WEIGHT if weight is None else weight
     return (1.0 - weight) * np.asarray(word_scores, np.float32) + weight * np.asarray(mass, np.float32)
 
 
