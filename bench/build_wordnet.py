@@ -147,8 +147,10 @@ def named_senses(wn, word, below):
     if not senses:
         return []
     kind = senses[0].lexname()  # noun.Tops (food.n.01, animal.n.01) says nothing of the kind: any goes
-    return [s for s in senses if s in below and (kind in (s.lexname(), "noun.Tops") or any(
+    named = [s for s in senses if s in below and (kind in (s.lexname(), "noun.Tops") or any(
         lemma.count() for lemma in s.lemmas() if lemma.name().lower() == word))]
+    # When the main senses hold no ImageNet class ("canine": a tooth first), the senses that do (canids).
+    return named or [s for s in senses if s in below]
 
 
 def main():
