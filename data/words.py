@@ -252,7 +252,7 @@ def tag_vocabulary(wv, size=TAG_SIZE, max_rank=TAG_MAX_RANK) -> np.ndarray:
     too noisy to trust.
     """
     nouns, stop, seen, rows = wordnet.nouns(), stopwords(), set(), []
-    for row, w in enumerate(wv.words[:max_rank]):
+    for w in wv.words[:max_rank]:
         if not _TAGGABLE.fullmatch(w) or w in stop:  # "he" is helium to WordNet, "does" two deer
             continue
         lemma = wordnet.lemma(w)
