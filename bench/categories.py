@@ -132,7 +132,7 @@ class Judge:
 
 def open_tags(idx, projector, rows_of, phrases, judge, per_class=TAGS_PER_CLASS):
     from devise.data.words import unit_matrix
-    from devise.search.tag import rank, seen_penalty
+    from devise.search.tag import label_scores, rank, seen_penalty
 
     by_class = {}
     for i in range(len(idx)):
@@ -142,11 +142,12 @@ def open_tags(idx, projector, rows_of, phrases, judge, per_class=TAGS_PER_CLASS)
     ids = [i for c in sorted(by_class) for i in by_class[c]]
     vectors = np.asarray(idx.vectors("words")[ids], np.float32)
     out = {}
-    for label, rows in rows_of.items():
+    for label, (rows, centred) in rows_of.items():
         texts = [projector.words.words[r] for r in rows]
         matrix = projector.labels(unit_matrix(projector.words, rows))
         penalty = seen_penalty(projector, texts) if projector.gamma else None
-        tags = rank(vectors, texts, matrix, 5, penalty)
+        scores = label_scores(projector, vectors, unit_matrix(projector.words, rows), texts)[0] if centred else None
+        tags = rank(vectors, texts, matrix, 5, penalty, scores=scores)
         classes = [Path(idx.items[i]["path"]).parent.name for i in ids]
         words = [[t.word for t in ts] for ts in tags]
         hits = [judge.hit(w, phrases[c]) for w, c in zip(words, classes)]
@@ -237,8 +238,10 @@ def main():
         projector = Projector(None if model == "conse" else model, backbone=idx.manifest["backbone"]
                               if model == "conse" else None)
         if judge is not None:
-            summary["open tags"] = open_tags(idx, projector, {"before": old_vocabulary(projector.words),
-                                                              "after": tag_vocabulary(projector.words)},
+            vocabulary = tag_vocabulary(projector.words)
+            summary["open tags"] = open_tags(idx, projector, {"before": (old_vocabulary(projector.words), False),
+                                                              "after": (vocabulary, False),
+                                                              "after, ranked by label_scores": (vocabulary, True)},
                                              phrases, judge)
         summary["tag/label on Faces"] = agreement(idx, projector, collection)
         report["indexes"][label] = {"summary": summary, **table}
