@@ -116,9 +116,9 @@ def other_uses(wn, form):
 
 def is_picturable(wn, word, allowed):
     senses = wn.synsets(word, "n")
-    if any(s.instance_hypernyms() for s in senses):
-        return False  # also a name ("john", "turkey", "bush"): word vectors mostly know it as the name
     seen = sum(count(s, word) for s in senses if s in allowed)
+    if sum(count(s, word) for s in senses if s.instance_hypernyms()) > seen:
+        return False  # a name first ("john"): word vectors know it as the name
     unseen = sum(count(s, word) for s in senses if s not in allowed)
     return any(s in allowed for s in senses) and seen >= unseen and seen >= other_uses(wn, word)
 
