@@ -17,7 +17,7 @@ def test_the_open_vocabulary_holds_picturable_nouns_once_each(words_home):
     assert lemmas == tags, "every tag is its own lemma, so no 'sandwich' beside 'sandwiches'"
     assert {"sandwich", "cat", "chair", "airliner", "dolphin", "face", "pizza"} <= set(tags)
     junk = {"sandwiches", "hijacked", "subcommittees", "chairing", "democracy", "the", "does", "he", "chairman",
-            "hijacker", "john", "led", "idea"}
+            "hijacker", "led", "idea"}
     assert not junk & set(tags)
     assert set(tags) <= wordnet.nouns()
 
