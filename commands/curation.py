@@ -76,8 +76,11 @@ def _restore(paths, index_name, as_json):
 @click.option("--field-prefix", default="", help="Prefix for the field names (a_face -> PREFIXa_face).")
 @click.option("--assign", is_flag=True, help="Also store the best label in the field `label`.")
 @click.option("--min-score", type=float, help="With --assign: below this cosine, `label` is null.")
-@click.option("--calibrate", type=click.Choice(["refine", "center", "none"]), default="refine", show_default=True,
-              help="With --assign: refine = centred scores then feature-space prototypes; center = subtract each label's mean; none = raw.")
+@click.option("--calibrate", type=click.Choice(["reference", "refine", "center", "none"]), default="reference",
+              show_default=True,
+              help="With --assign: reference = the score `tag --labels` ranks by (each label's mean over ImageNet's "
+                   "classes subtracted), so the two agree; refine = centred scores then feature-space prototypes "
+                   "(uses the other images); center = subtract each label's mean over the images; none = raw.")
 @click.option("--drop", multiple=True, metavar="FIELD", help="Remove this field from every image (repeatable).")
 @filter_option
 @json_option

@@ -8,6 +8,9 @@ raw cosines, so a range filter means the same thing in every index.
 `--assign` stores the best of this run's labels in the field `label`
 (null when its raw score is below `min_score`), with that score in
 `label_score`. How "best" is decided (calibrate):
+  reference (default) the score `tag --labels` ranks by (search.tag.label_scores):
+          the cosine less each label's mean over the ImageNet class vectors,
+          so tagging one image and labelling a collection agree;
   none    the raw maximum cosine;
   center  after subtracting each label's mean score over the images being
           labelled: some phrases sit close to every image in word space
@@ -16,8 +19,9 @@ raw cosines, so a range filter means the same thing in every index.
           backbone's feature space, where classes cluster far better than
           in the 50-d word space (see `refine`).
 centre and refine are transductive: they use the other images of the same
-run. On Caltech-101 (bench/label.py) refine beats centre on average, but
-not on every set of classes; the figures are in the README.
+run, which a single tagged image has not. On Caltech-101 (bench/label.py)
+refine beats centre on average, but not on every set of classes; the
+figures are in the README.
 """
 from __future__ import annotations
 
@@ -32,9 +36,11 @@ from devise.core.results import Result
 from devise.core.vectors import unit_rows
 from devise.curate.selection import select
 from devise.index.edit import edit_fields
+from devise.models.projector import Projector
 from devise.search.analyser import phrase_matrix
+from devise.search.tag import label_scores
 
-CALIBRATIONS = ("refine", "center", "none")
+CALIBRATIONS = ("reference", "refine", "center", "none")
 REFINE_ROUNDS, REFINE_KEEP = 3, 0.5
 RESERVED = {"label", "label_score", "path", "class"}
 
@@ -80,11 +86,16 @@ def refine(scores, features, rounds=REFINE_ROUNDS, keep=REFINE_KEEP):
     return current
 
 
-def choose(scores, calibrate="refine", min_score=None, features=None):
-    """(best column or -1, raw score of it) per row of a [n, labels] score matrix."""
+def choose(scores, calibrate="reference", min_score=None, features=None, reference=None):
+    """(best column or -1, raw score of it) per row of a [n, labels] score matrix.
+
+    reference: the [n, labels] scores of search.tag.label_scores, which calibrate="reference" ranks by.
+    """
     if calibrate not in CALIBRATIONS:
         raise DataError(f"unknown calibration {calibrate!r}; use one of {', '.join(CALIBRATIONS)}.")
-    if calibrate == "none" or len(scores) < 2:
+    if calibrate == "reference":
+        ranked = reference
+    elif calibrate == "none" or len(scores) < 2:
         ranked = scores
     elif calibrate == "center" or features is None or len(scores) < 2 * scores.shape[1]:
         ranked = scores - scores.mean(axis=0, keepdims=True)
@@ -122,8 +133,15 @@ class LabelSummary(Result):
     dropped: list[str] = field(default_factory=list)
 
 
+def _reference_scores(sel, phrases, matrix):
+    """search.tag.label_scores for the selected images, through the index's own model."""
+    projector = Projector(sel.index.model_dir, backbone=sel.index.manifest["backbone"]
+                          if sel.index.model_dir is None else None)
+    return label_scores(projector, np.asarray(sel.vectors("words"), np.float32), matrix, phrases)[0]
+
+
 def label(labels: Sequence[str] | str = (), *, index: str | None = None, field_prefix: str = "",
-          assign: bool = False, min_score: float | None = None, calibrate: str = "refine",
+          assign: bool = False, min_score: float | None = None, calibrate: str = "reference",
           drop: Sequence[str] = (), filter: str | None = None) -> LabelSummary:
     """Store each label's cosine with every (filtered) image as a field; with `assign`, the best label too.
 
@@ -150,7 +168,8 @@ def label(labels: Sequence[str] | str = (), *, index: str | None = None, field_p
                                             round(float(scores[:, j].min()), 4), round(float(scores[:, j].max()), 4))
                                  for j, name in enumerate(names)), key=lambda f: -f.mean)
         features = sel.vectors("features") if assign and calibrate == "refine" else None
-        best, best_raw = choose(scores, calibrate, min_score, features) if assign else (None, None)
+        reference = _reference_scores(sel, phrases, matrix) if assign and calibrate == "reference" else None
+        best, best_raw = choose(scores, calibrate, min_score, features, reference) if assign else (None, None)
         for r, i in enumerate(sel.ids):
             fields = {name: round(float(scores[r, j]), 4) for j, name in enumerate(names)}
             if assign:

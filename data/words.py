@@ -22,9 +22,13 @@ from devise.core import home as _home
 from devise.core.errors import VocabularyError, WordVectorsError
 from devise.core.progress import warn
 from devise.core.vectors import unit_rows
-from devise.data import word_convert  # stdlib + numpy at import time; gensim/pyarrow only when converting
+from devise.data import (
+    word_convert,  # stdlib + numpy at import time; gensim/pyarrow only when converting
+    wordnet,
+)
 
 DEFAULT_WORDS = "glove-6b-50d"
+TAG_SIZE, TAG_MAX_RANK = 50_000, 100_000  # open tags: at most TAG_SIZE nouns, among the TAG_MAX_RANK commonest words
 SUGGEST_POOL = 100_000  # rarer words make poor suggestions and slow difflib down
 _PUNCT = string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014"
 _SPLIT = re.compile(r"[\s/]+")
@@ -240,18 +244,29 @@ def stopwords() -> frozenset:
     return frozenset(w.strip().lower() for w in text.split("\n") if w.strip() and not w.startswith("#"))
 
 
-def tag_vocabulary(wv, size=50000) -> np.ndarray:
-    """Rows of the `size` most frequent plain words: candidate tags for images.
+def tag_vocabulary(wv, size=TAG_SIZE, max_rank=TAG_MAX_RANK) -> np.ndarray:
+    """Rows of up to `size` picturable nouns among the `max_rank` most frequent words: open-vocabulary tags.
 
-    Numbers, punctuation, hyphenated forms and function words make useless
-    tags and would crowd real nouns out of nearest-neighbour results.
+    A tag must name something a photo can show: a noun whose picturable
+    senses (physical things, less person roles) lead in WordNet
+    (data.wordnet.nouns), so no "hijacked" or "subcommittees". Each noun
+    comes once, as its lemma ("sandwiches" is "sandwich"), in the order its
+    first form comes in frequency order. GloVe lists words from the most to the
+    least frequent, so `max_rank` keeps the rare words whose vectors are
+    too noisy to trust.
     """
-    stop, rows = stopwords(), []
-    for row, w in enumerate(wv.words):
-        if _TAGGABLE.fullmatch(w) and w not in stop:
-            rows.append(row)
-            if len(rows) >= size:
-                break
+    nouns, stop, seen, rows = wordnet.nouns(), stopwords(), set(), []
+    for w in wv.words[:max_rank]:
+        if not _TAGGABLE.fullmatch(w) or w in stop:  # "he" is helium to WordNet, "does" two deer
+            continue
+        lemma = wordnet.lemma(w)
+        found = wv.row(lemma) if lemma in nouns and lemma not in seen and lemma not in stop else None
+        if found is None:  # a tag is shown as its lemma, so a form whose lemma has no vector is no tag
+            continue
+        seen.add(lemma)
+        rows.append(found)
+        if len(rows) >= size:
+            break
     return np.asarray(rows, dtype=np.int64)
 
 

@@ -96,6 +96,10 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
     if reuse:
         try:
             prev.vectors("words"), prev.vectors("features")
+            if prev.imagenet_top() is None:
+                # Built before ImageNet classes were stored (category search needs them): the feature
+                # cache holds the logits, so this costs a cache read, not the backbone, for cached images.
+                return {}
         except SearchIndexError as exc:
             warn(f"{exc} Re-embedding every image instead.")
             return {}
@@ -103,7 +107,7 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
 
 
 def _embed(paths, projector, progress, options):
-    """({path: (word-space vector, features)}, freshly computed count, bad files).
+    """({path: (word-space vector, features, (top classes, probabilities))}, freshly computed count, bad files).
 
     options: embed_paths' engine options (engine, address, workers, batch_size, gpus_per_worker).
     """
@@ -112,7 +116,8 @@ def _embed(paths, projector, progress, options):
 
     emb = embed_paths(paths, get_backbone(projector.backbone), progress=progress, **options)
     vectors = projector.project(emb.features, emb.logits)
-    fresh = {p: (vectors[i], emb.features[i]) for i, p in enumerate(emb.paths)}
+    classes, probs = writer.top_classes(emb.logits)
+    fresh = {p: (vectors[i], emb.features[i], (classes[i], probs[i])) for i, p in enumerate(emb.paths)}
     return fresh, emb.computed, emb.bad
 
 
@@ -218,10 +223,10 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         kept = sorted(e for e in entries if e[0] in reuse or e[0] in fresh)
         if not kept:
             raise DataError(f"{folder.root}: none of the {len(entries)} image(s) could be read; nothing to index.")
-        vectors, features, items = _assemble(kept, reuse, fresh, prev)
+        vectors, features, top, items = _assemble(kept, reuse, fresh, prev)
         removed = len({item["path"] for item in prev.items} - {e[0] for e in kept}) if prev else 0
         version, data = writer.write_version(
-            name, vectors, features, items, tombstones, trees=trees or (prev.manifest["n_trees"] if prev else None),
+            name, vectors, features, items, tombstones, top=top, trees=trees or (prev.manifest["n_trees"] if prev else None),
             progress=progress and len(items) >= 10_000,
             method=method or (prev.manifest["search"].get("method", "auto") if prev else "auto"), make_default=make_default,
             root=str(folder.root), model=key, model_fingerprint=fingerprint, backbone=projector.backbone,
@@ -238,22 +243,26 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
 
 
 def _assemble(kept, reuse, fresh, prev):
-    """Vectors, features and items in path order; reused rows are copied from the previous version."""
+    """Vectors, features, ImageNet top classes and items in path order; reused rows are copied from the
+    previous version."""
     sample = next(iter(fresh.values()), None)
     if sample is None:
         dims = prev.manifest["word_dim"], prev.manifest["feature_dim"]
     else:
         dims = len(sample[0]), len(sample[1])
     vectors, features = np.empty((len(kept), dims[0]), np.float32), np.empty((len(kept), dims[1]), np.float32)
+    top = np.zeros((len(kept), writer.TOP_K), np.int16), np.zeros((len(kept), writer.TOP_K), np.float16)
     old = [(i, reuse[e[0]]["id"]) for i, e in enumerate(kept) if e[0] in reuse]
     if old:
         new_rows, old_rows = (np.array(x) for x in zip(*old))
         vectors[new_rows] = prev.vectors("words")[old_rows]
         features[new_rows] = prev.vectors("features")[old_rows]
+        for mine, theirs in zip(top, prev.imagenet_top()):  # _reusable reuses nothing from an index without them
+            mine[new_rows] = theirs[old_rows]
     items = []
     for i, (path, cls, size, mtime) in enumerate(kept):
         if path in fresh:
-            vectors[i], features[i] = fresh[path]
+            vectors[i], features[i], (top[0][i], top[1][i]) = fresh[path]
         fields = reuse[path].get("fields", {}) if path in reuse else {}
         items.append(items_file.make_item(i, path, cls, size, mtime, fields))
-    return unit_rows(vectors), unit_rows(features), items
+    return unit_rows(vectors), unit_rows(features), top, items

@@ -51,7 +51,9 @@ def remove_items(paths, index=None, tombstone=True):
             items.append({**idx.items[old_id], "id": new_id})
         tombstones = idx.tombstones() | (set(drop.values()) if tombstone else set())
         words, feats = idx.vectors("words"), idx.vectors("features")  # no Annoy file needed: a new one is built
+        top = idx.imagenet_top()
         writer.write_version(name, words[keep], feats[keep], items, tombstones,
+                             top=None if top is None else (top[0][keep], top[1][keep]),
                              **_carry(idx, items=len(items), reused=len(items), removed=len(drop),
                                       tombstoned=len(tombstones)))
     return len(items)

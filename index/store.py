@@ -91,6 +91,34 @@ class OpenIndex:
                                    f"({len(self)} x {dim}); {self.reindex_hint}.")
         return vectors
 
+    def imagenet_top(self):
+        """(classes [N, k] int16, probabilities [N, k] float16): each image's most probable ImageNet classes
+        under the backbone, memory-mapped; None for an index built before they were stored."""
+        if "imagenet_top" not in self._vectors:
+            self._vectors["imagenet_top"] = self._load_top() if writer.TOP_CLASSES_NPY in self.manifest["files"] \
+                else None
+        return self._vectors["imagenet_top"]
+
+    def _load_top(self):
+        import numpy as np
+
+        arrays = []
+        for filename, dtype in ((writer.TOP_CLASSES_NPY, np.int16), (writer.TOP_PROBS_NPY, np.float16)):
+            self._check(filename)
+            path = self.version_dir / filename
+            try:
+                array = np.load(path, mmap_mode="r")
+            except (OSError, ValueError) as exc:
+                raise SearchIndexError(f"{path}: unreadable ({exc}); {self.reindex_hint}.") from None
+            if array.ndim != 2 or len(array) != len(self) or array.dtype != dtype:
+                raise SearchIndexError(f"{path}: shape {array.shape} {array.dtype} does not match the manifest "
+                                       f"({len(self)} rows of {np.dtype(dtype).name}); {self.reindex_hint}.")
+            arrays.append(array)
+        if arrays[0].shape != arrays[1].shape:
+            raise SearchIndexError(f"index {self.name!r}: its ImageNet class and probability tables differ in "
+                                   f"shape; {self.reindex_hint}.")
+        return tuple(arrays)
+
     def space(self, kind):
         """The "words" space (images projected into word space) or the "features" space."""
         if kind not in self._spaces:

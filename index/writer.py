@@ -20,8 +20,13 @@ from devise.index import items as items_file
 KIND = "index"
 WORDS_ANN, FEATURES_ANN = "words.ann", "features.ann"
 WORDS_NPY, FEATURES_NPY = "vectors_words.npy", "features.npy"
+# Each image's TOP_K most probable ImageNet-1k classes under the backbone (int16) and their softmax
+# probabilities (float16): any WordNet category's probability mass is then a sparse sum (search.categories).
+TOP_CLASSES_NPY, TOP_PROBS_NPY = "imagenet_top_classes.npy", "imagenet_top_probs.npy"
+TOP_K = 20
 TOMBSTONES = "tombstones.json"
 ARRAYS = (WORDS_NPY, FEATURES_NPY, WORDS_ANN, FEATURES_ANN)
+OPTIONAL = (TOP_CLASSES_NPY, TOP_PROBS_NPY)  # absent from indexes built before them
 CHECKED = ARRAYS + (items_file.ITEMS, items_file.OFFSETS, TOMBSTONES)
 REINDEX = "re-index the folder with `devise index`"
 
@@ -30,19 +35,33 @@ def _linked(source, version):
     """Hard-link the arrays of version `source` into `version`; their records, checked, carry over."""
     recorded = manifest.read(source, KIND, SearchIndexError)
     files = recorded.get("files") if isinstance(recorded.get("files"), dict) else {}
-    for filename in ARRAYS:
+    present = ARRAYS + tuple(f for f in OPTIONAL if f in files)
+    for filename in present:
         # Checked before they are linked: a record must never vouch for bytes that changed since.
         integrity.check(source / filename, files.get(filename), error=SearchIndexError, fix=REINDEX)
         os.link(source / filename, version / filename)
     search = recorded.get("search") if isinstance(recorded.get("search"), dict) else {}
     method = search.get("method")
-    return {f: files[f] for f in ARRAYS}, method if method in tuning.METHODS else "auto"
+    return {f: files[f] for f in present}, method if method in tuning.METHODS else "auto"
+
+
+def top_classes(logits, k=TOP_K):
+    """([N, k] int16 class indices, [N, k] float16 softmax probabilities), most probable first."""
+    logits = np.asarray(logits, np.float32)
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs = z / z.sum(axis=1, keepdims=True)
+    k = min(k, probs.shape[1])
+    top = np.argpartition(-probs, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(probs, top, axis=1), axis=1), axis=1)
+    return top.astype(np.int16), np.take_along_axis(probs, top, axis=1).astype(np.float16)
 
 
 def write_version(name, vectors, features, items, tombstones=(), trees=None, seed=tuning.SEED,
-                  link_arrays_from=None, make_default=True, progress=False, method=None, **fields):
+                  link_arrays_from=None, make_default=True, progress=False, method=None, top=None, **fields):
     """Build `<name>/v-...` from unit word-space `vectors`, unit `features` and `items`, then swap it in.
 
+    `top`: (classes, probabilities) from top_classes, one row per item, or
+    None to write an index without them (category search then falls back).
     `link_arrays_from`: a version whose vectors and .ann files are reused as
     they are (hard links), when only the item metadata changes.
     `method`: "auto" (exact search below tuning.EXACT_BELOW, else Annoy),
@@ -65,6 +84,12 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
                 raise ValueError("vectors, features and items disagree in length")
             atomic.save_npy(version / WORDS_NPY, vectors)
             atomic.save_npy(version / FEATURES_NPY, features)
+            if top is not None:
+                if len(top[0]) != count or len(top[1]) != count:
+                    raise ValueError("ImageNet top classes and items disagree in length")
+                atomic.save_npy(version / TOP_CLASSES_NPY, np.asarray(top[0], np.int16))
+                atomic.save_npy(version / TOP_PROBS_NPY, np.asarray(top[1], np.float16))
+                fresh += list(OPTIONAL)
             start = time.perf_counter()
             for target, matrix in ((WORDS_ANN, vectors), (FEATURES_ANN, features)):
                 if progress:
@@ -86,7 +111,7 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
             search={"method": method, "mode": mode, "reason": reason, "search_k": tuning.search_k_rule(word_dim),
                     "features": {"mode": features_mode[0], "reason": features_mode[1],
                                  "search_k": tuning.search_k_rule(feature_dim)}},
-            count=count, files={f: files[f] for f in CHECKED}, **fields)
+            count=count, files={f: files[f] for f in CHECKED + OPTIONAL if f in files}, **fields)
     except BaseException:
         layout.discard(version)
         raise

@@ -2,9 +2,17 @@
 
 With a trained model, labels are scored as the model's evaluation scores
 them (anchored on ImageNet classes when calibrated so), and seen-class
-labels carry the model's calibrated-stacking penalty `gamma`: `score`
-(cosine minus that penalty) orders the list and is what is shown; the
-plain `cosine` is kept beside it.
+labels carry the model's calibrated-stacking penalty `gamma`.
+
+Given labels are ranked by `label_scores`, the one function `label --assign`
+ranks by too (so the two agree): the cosine less the label's mean cosine
+over the ImageNet class vectors, the points every image vector is mixed
+from. A phrase such as "chair" sits close to much of that manifold and
+would otherwise win on every photo (hubness); centring on a fixed
+reference, not on the other images of the run, scores a single image the
+same way as a collection. `score` orders the list and is shown; the plain
+`cosine` is kept beside it. Open-vocabulary tags are ranked by cosine less
+the seen-label penalty.
 """
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from devise.core.results import Listing, Result, Skipped, skipped
+from devise.search.analyser import phrase_matrix
 
 TAG_VOCABULARY_SIZE = 50_000
 
@@ -46,15 +55,33 @@ def candidates(words, labels=None):
     from devise.data.words import tag_vocabulary, unit_matrix
 
     if labels:
-        return list(labels), words.phrase_matrix(list(labels))
+        return list(labels), phrase_matrix(words, list(labels))  # as `label` reads them: "a face" is "face"
     rows = tag_vocabulary(words, TAG_VOCABULARY_SIZE)
     return [words.words[r] for r in rows], unit_matrix(words, rows)
 
 
-def rank(vectors, texts, matrix, top, penalty=None) -> list[list[Tag]]:
-    """Top labels per image by cosine less `penalty` (calibrated stacking), best first."""
+def seen_penalty(projector, texts):
+    """Each text's calibrated-stacking penalty: the model's gamma for the labels it trained on, else 0."""
+    seen = projector.seen_phrases
+    return np.array([projector.gamma if t in seen else 0.0 for t in texts], np.float32)
+
+
+def label_scores(projector, vectors, matrix, texts):
+    """(scores, cosines) [images, labels] for label phrases' unit vectors `matrix`: the cosine with the
+    labels as the model scores them, less each label's mean cosine over the ImageNet class vectors and
+    less its seen-label penalty. What `tag --labels` and `label --assign` both rank by."""
+    matrix = projector.labels(matrix)
+    cosines = np.asarray(vectors, np.float32) @ matrix.T
+    reference = projector.conse.label_vectors[projector.conse.known]
+    hub = (reference @ matrix.T).mean(axis=0)
+    return cosines - hub[None, :] - seen_penalty(projector, texts)[None, :], cosines
+
+
+def rank(vectors, texts, matrix, top, penalty=None, scores=None) -> list[list[Tag]]:
+    """Top labels per image by cosine less `penalty` (calibrated stacking), or by `scores`, best first."""
     cosines = vectors @ matrix.T
-    scores = cosines - penalty[None, :] if penalty is not None else cosines
+    if scores is None:
+        scores = cosines - penalty[None, :] if penalty is not None else cosines
     top = min(top, len(texts))
     best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
     out = []
@@ -93,16 +120,17 @@ def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index:
         projector = Projector(model, backbone=backbone)
     phrases = parse_labels(labels) if labels is not None else None
     texts, matrix = candidates(projector.words, phrases)
-    matrix = projector.labels(matrix)
     images = image_files(images)
     emb = embed_paths(images, projector.backbone, progress=len(images) > 64)
     result = TagResults(projector.name, skipped=skipped(emb.bad))
     if not emb.paths:
         return result
     vectors = projector.project(emb.features, emb.logits)
-    penalty = None
-    if projector.gamma:
-        seen = projector.seen_phrases
-        penalty = np.array([projector.gamma if t in seen else 0.0 for t in texts], np.float32)
-    result.images = [ImageTags(p, t) for p, t in zip(emb.paths, rank(vectors, texts, matrix, top, penalty))]
+    if phrases:
+        scores, _ = label_scores(projector, vectors, matrix, texts)
+        ranked = rank(vectors, texts, projector.labels(matrix), top, scores=scores)
+    else:
+        penalty = seen_penalty(projector, texts) if projector.gamma else None
+        ranked = rank(vectors, texts, projector.labels(matrix), top, penalty)
+    result.images = [ImageTags(p, t) for p, t in zip(emb.paths, ranked)]
     return result

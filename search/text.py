@@ -24,6 +24,7 @@ from devise.index.filters import select
 from devise.index.store import open_index
 from devise.models import seen_margin
 from devise.models.feedback import feedback_scores
+from devise.search import categories
 from devise.search.analyser import Analysis, analyse
 from devise.search.filtered import nearest
 from devise.search.fusion import fuse
@@ -73,7 +74,17 @@ def term_scores(idx, words, term, ids, feedback=True):
         scores = seen_margin.margin_scores(scores, seen_margin.best_seen_cos(vectors, seen, term.vector), gamma)
     if feedback:
         scores = feedback_scores(scores, np.asarray(idx.vectors("features")[ids], np.float32))
+    named = category_text(term)
+    if named:  # a word naming ImageNet classes ("animal", "pizza"): blended with their probability mass
+        ids, scores = categories.rescore(idx, named, ids, np.asarray(scores, np.float32), add=False)
     return ids, np.asarray(scores, np.float32)
+
+
+def category_text(term):
+    """The words of a thing that may name a category: a word or phrase itself, a sentence's head word."""
+    if term.kind == "sentence":
+        return term.words[0] if term.words else None
+    return None if term.kind == "arithmetic" else term.text
 
 
 @dataclass
@@ -88,7 +99,13 @@ def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, met
     size = seen_margin.pool_size(top, space.count)
     pools = [nearest(space, term.vector, size, allowed) for term in analysis.terms]
     strength = [float(np.mean([s for _, s in pool[:noise.TOP]])) if pool else -1.0 for pool in pools]
-    ids = np.array(list(dict.fromkeys(i for pool in pools for i, _ in pool)), np.int64)
+    found = [i for pool in pools for i, _ in pool]
+    for term, pool in zip(analysis.terms, pools):
+        named = category_text(term)
+        if named and pool:  # a category's members far from its word in word space join the candidates
+            pool_ids, pool_scores = seen_margin.pool_arrays(pool)
+            found += categories.rescore(idx, named, pool_ids, pool_scores, allowed=allowed)[0].tolist()
+    ids = np.array(list(dict.fromkeys(found)), np.int64)
     per_term = []
     for term in analysis.terms:
         term_ids, scores = term_scores(idx, words, term, ids, feedback)

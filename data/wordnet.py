@@ -1,0 +1,99 @@
+"""WordNet 3.0, as far as tags and category search need it: small tables read at run time.
+
+The tables in data/wordnet/ are derived from the WordNet 3.0 database by
+bench/build_wordnet.py (which documents each one); WordNet's licence is
+beside them. Reading them needs the standard library and NumPy only.
+  - picturable nouns: the open tag vocabulary (`nouns`);
+  - lemmas: morphy's noun rules plus noun.exc, over the known words (`lemma`);
+  - categories: a word's synset and the ImageNet-1k classes under it (`category`).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from devise.core.errors import DataError
+
+TABLES = Path(__file__).with_name("wordnet")
+# WordNet's morphy(7WN) detachment rules for nouns, tried in this order.
+RULES = (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
+         ("men", "man"), ("ies", "y"))
+
+
+def _read(name):
+    path = TABLES / name
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DataError(f"cannot read the WordNet table {path}: {exc.strerror}; reinstall devise.") from exc
+    return [line.split("\t") for line in lines if line]
+
+
+@functools.cache
+def nouns() -> frozenset[str]:
+    """Single-word nouns whose main sense is a picturable physical thing (see bench/build_wordnet.py)."""
+    return frozenset(row[0] for row in _read("nouns.tsv"))
+
+
+@functools.cache
+def _forms() -> dict[str, str]:
+    return {row[0]: row[1] for row in _read("forms.tsv")}
+
+
+@functools.cache
+def _category_words() -> dict[str, tuple[int, ...]]:
+    return {row[0]: tuple(int(o) for o in row[1].split()) for row in _read("category_words.tsv")}
+
+
+@functools.cache
+def _categories() -> dict[int, tuple[str, np.ndarray]]:
+    return {int(o): (name, np.array(c.split(), np.int16)) for o, name, c in _read("categories.tsv")}
+
+
+@functools.cache
+def _known() -> frozenset[str]:
+    return nouns() | frozenset(_category_words())
+
+
+def lemma(word: str) -> str | None:
+    """The known noun `word` is a form of ("sandwiches" -> "sandwich", "mice" -> "mouse"), else None.
+
+    As WordNet's morphy: a word that is itself a noun stays as it is
+    ("glasses"), then the irregular forms of noun.exc, then the suffix rules.
+    """
+    word = " ".join(word.lower().split())
+    if word in _known():
+        return word
+    if word in _forms():
+        found = _forms()[word]
+        return found if found in _known() else None
+    for suffix, ending in RULES:
+        if word.endswith(suffix):
+            base = word[:len(word) - len(suffix)] + ending
+            if base in _known():
+                return base
+    return None
+
+
+@dataclass(frozen=True)
+class Category:
+    word: str            # the lemma the text named ("animals" -> "animal")
+    synset: str          # WordNet's names for the senses it names, e.g. "food.n.01 food.n.02"
+    classes: np.ndarray  # ImageNet-1k class indices at or below it
+
+    def to_dict(self):
+        return {"word": self.word, "synset": self.synset, "classes": [int(c) for c in self.classes]}
+
+
+def category(text: str, min_classes: int = 1) -> Category | None:
+    """The WordNet category `text` names, if at least `min_classes` ImageNet classes lie under it."""
+    found = lemma(text)
+    offsets = _category_words().get(found, ()) if found else ()
+    if not offsets:
+        return None
+    senses = [_categories()[o] for o in offsets]
+    classes = np.unique(np.concatenate([c for _, c in senses]))
+    return Category(found, " ".join(n for n, _ in senses), classes) if len(classes) >= min_classes else None

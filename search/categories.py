@@ -1,0 +1,116 @@
+"""Category words in text search: "animal", "food", "vehicles" score images by ImageNet probability mass.
+
+A word that names a WordNet synset with ImageNet-1k classes under it
+(data.wordnet.category) scores each image by the backbone's probability
+mass on those classes, read from the top classes the index stored per image
+at index time (index.writer.top_classes). In word space such a word sits
+far from most of its members ("animal" is nearer "animals" than "dolphin"),
+which is why it ranks so poorly there.
+
+The blend, per image: (1 - WEIGHT) * word-space score + WEIGHT * mass.
+Both live on the same scale (a cosine in [-1, 1], a probability in [0, 1]),
+so the shown score stays comparable with other terms' scores. WEIGHT and
+MIN_CLASSES were chosen on CIFAR-10 test images (bench/categories.py
+--dataset cifar10, the category words written in bench/category_words.tsv
+before measuring), never on Caltech-101, which is only the held-out check:
+  - WEIGHT 0.75. On CIFAR-10's ConSE index category p@10 rose with the
+    weight: 0.481 (0, word space alone), 0.550 (0.25), 0.756 (0.5), 0.850
+    (0.75), 0.912 (1, mass alone). 0.75 takes most of the gain and keeps a
+    quarter for the word itself: it orders images of equal mass, and a word
+    whose WordNet sense is not the one meant ("amphibian" is first a vehicle)
+    still gets its word-space neighbours. CIFAR's class words ("cat",
+    "truck", themselves WordNet synsets) rose with it (0.64 -> 0.87).
+  - MIN_CLASSES 1: a synset with a single ImageNet class ("airplane" ->
+    airliner) gains from its class's mass just as a broad one does.
+
+Every index stores the same backbone ImageNet probabilities whatever its
+projection (ConSE or a trained head), so a trained index scores categories
+the same way: a trained head regresses word vectors, not probabilities, and
+its own few classes are mostly ImageNet's or fall under the same synsets.
+An index built before the top classes were stored keeps the word-space
+score alone, with one warning saying how to add them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from devise.core.progress import warn
+from devise.data.imagenet import NUM_CLASSES
+from devise.data.wordnet import Category, category
+
+WEIGHT = 0.75       # share of the category mass in a category word's score
+MIN_CLASSES = 1     # ImageNet classes a synset needs under it to count as a category
+MIN_MASS = 0.05     # an image added to the pool for its mass needs at least this much of it
+
+_warned: set[str] = set()
+
+
+def category_of(text: str) -> Category | None:
+    """The category a query term names ("animals" -> animal.n.01 and its 398 ImageNet classes), or None."""
+    return category(text, MIN_CLASSES)
+
+
+def category_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
+    """Each image's (or each of `ids`') backbone probability mass on `cat`'s classes; None when the index
+    was built before it stored ImageNet classes."""
+    top = idx.imagenet_top()
+    if top is None:
+        return None
+    classes, probs = top
+    if ids is not None:
+        classes, probs = classes[ids], probs[ids]
+    member = np.zeros(NUM_CLASSES, bool)
+    member[cat.classes] = True
+    return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).sum(axis=1)
+
+
+def blend(word_scores, mass, weight=None):
+    weight = WEIGHT if weight is None else weight
+    return (1.0 - weight) * np.asarray(word_scores, np.float32) + weight * np.asarray(mass, np.float32)
+
+
+def _added(idx, text, mass, pool, allowed, scores):
+    """Ids, outside the pool (and inside `allowed`), with the most mass: as many as the pool holds."""
+    mask = mass >= MIN_MASS
+    mask[pool] = False
+    if allowed is not None:
+        keep = np.zeros(len(mask), bool)
+        keep[np.asarray(allowed, np.int64)] = True
+        mask &= keep
+    found = np.flatnonzero(mask)
+    found = found[np.argsort(-mass[found], kind="stable")[:max(len(pool), 1)]]
+    if not len(found):
+        return found, np.zeros(0, np.float32)
+    words = idx.word_vectors()
+    cosines = np.asarray(idx.vectors("words")[found], np.float32) @ words.phrase_matrix([text])[0]
+    # Outside the pool means the caller's score ranked them below its last member.
+    floor = float(np.min(scores)) if len(scores) else float(cosines.max())
+    return found, np.minimum(cosines, floor)
+
+
+def rescore(idx, text: str, ids: np.ndarray, scores: np.ndarray, *, allowed: np.ndarray | None = None,
+            add: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """One query term's candidates (ids, word-space scores, higher better), blended with the category mass
+    when `text` names a category; otherwise, or when the index lacks the data, the inputs unchanged.
+
+    add: also take in the images with the most mass that were not candidates
+    (at most as many as there were candidates, each with mass >= MIN_MASS),
+    restricted to `allowed` ids when a filter applies. Returned best first.
+    """
+    cat = category_of(text)
+    if cat is None:
+        return ids, scores
+    mass = category_mass(idx, cat)
+    if mass is None:
+        if idx.name not in _warned:
+            _warned.add(idx.name)
+            warn(f"index {idx.name!r} was built before category search ('{text}' names {cat.synset}); "
+                 f"update it with `devise index {idx.root} --name {idx.name}` to rank by category.")
+        return ids, scores
+    ids, scores = np.asarray(ids, np.int64), np.asarray(scores, np.float32)
+    if add:
+        more, more_scores = _added(idx, text, mass, ids, allowed, scores)
+        ids, scores = np.concatenate([ids, more]), np.concatenate([scores, more_scores])
+    blended = blend(scores, mass[ids])
+    order = np.argsort(-blended, kind="stable")
+    return ids[order], blended[order]

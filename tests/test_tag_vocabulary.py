@@ -1,0 +1,58 @@
+"""Open tags are picturable nouns, once each; user labels are kept as given; tag --labels agrees with label --assign."""
+import json
+
+import numpy as np
+
+from devise.data import wordnet
+from devise.data.words import load_words, tag_vocabulary
+
+from helpers import COLOURS
+
+
+def test_the_open_vocabulary_holds_picturable_nouns_once_each(words_home):
+    wv = load_words()
+    tags = [wv.words[r] for r in tag_vocabulary(wv)]
+    assert len(tags) == len(set(tags)) > 5000
+    lemmas = [wordnet.lemma(t) for t in tags]
+    assert lemmas == tags, "every tag is its own lemma, so no 'sandwich' beside 'sandwiches'"
+    assert {"sandwich", "cat", "chair", "airliner", "dolphin", "face", "pizza"} <= set(tags)
+    junk = {"sandwiches", "hijacked", "subcommittees", "chairing", "democracy", "the", "does", "he", "chairman",
+            "hijacker", "led", "idea"}
+    assert not junk & set(tags)
+    assert set(tags) <= wordnet.nouns()
+
+
+def test_user_labels_are_never_filtered(words_home, colour_folder, fake_backbone, run):
+    images = [colour_folder / "red" / "000.jpg"]
+    doc = json.loads(run("tag", *images, "--labels", "hijacked,sandwiches,democracy", "--top", 3, "--json").stdout)
+    assert sorted(t["word"] for t in doc["images"][0]["tags"]) == ["democracy", "hijacked", "sandwiches"]
+
+
+def test_tag_labels_and_label_assign_agree(words_home, colour_folder, fake_backbone, run):
+    assert run("index", colour_folder).exit_code == 0
+    labels = ",".join(COLOURS) + ",chair,face"
+    assert run("label", "--labels", labels, "--assign").exit_code == 0
+    images = sorted(colour_folder.rglob("*.jpg"))
+    doc = json.loads(run("tag", *images, "--labels", labels, "--top", 1, "--json").stdout)
+    tagged = {e["image"]: e["tags"][0]["word"] for e in doc["images"]}
+    from devise.index.store import open_index
+
+    assigned = {it["path"]: it["fields"]["label"] for it in open_index().items}
+    assert set(assigned) == set(tagged)
+    assert assigned == tagged
+    assert len(set(tagged.values())) > 1  # a ranking that sends everything to one label would agree trivially
+
+
+def test_label_scores_subtract_a_fixed_reference_so_one_image_scores_as_in_a_collection(words_home):
+    from devise.models.projector import Projector
+    from devise.search.tag import label_scores
+
+    projector = Projector(None)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(6, projector.words.dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    matrix = projector.words.phrase_matrix(["cat", "chair", "face"])
+    together, _ = label_scores(projector, vectors, matrix, ["cat", "chair", "face"])
+    alone, cosines = label_scores(projector, vectors[:1], matrix, ["cat", "chair", "face"])
+    np.testing.assert_allclose(together[:1], alone, atol=1e-6)
+    assert not np.allclose(alone, cosines)
