@@ -11,16 +11,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 DEFAULT_DATA_ROOT = Path(os.environ.get("DEVISE_DATASETS", ROOT.parent / "shared" / "datasets"))
 
 
-def subset_folder(src, per_class, name):
-    """A folder of symlinks to the first `per_class` images of each class, under DEVISE_HOME.
+def subset_folder(src, per_class, name, exclude=()):
+    """A folder of symlinks to the first `per_class` images (None: all) of each class not in `exclude`, under DEVISE_HOME.
 
     It lives at a stable path, so the feature cache (keyed by path) is reused between runs.
     """
     from devise.core.home import subdir
 
-    dst = subdir("bench", f"{name}-{per_class}")
+    dst = subdir("bench", f"{name}-{per_class or 'all'}")
     for cls in sorted(os.listdir(src)):
-        if not (Path(src) / cls).is_dir():
+        if not (Path(src) / cls).is_dir() or cls in exclude:
             continue
         (dst / cls).mkdir(exist_ok=True)
         for fname in sorted(os.listdir(Path(src) / cls))[:per_class]:
