@@ -77,14 +77,17 @@ def test_score_counts_same_phrase_folders_pairs_and_the_hub():
     phrases = {"Faces": "face", "Faces_easy": "face", "ant": "ant", "cup": "cup"}
     queries = [field_queries.Query("class", "face", ("Faces", "Faces_easy")),
                field_queries.Query("class", "ant", ("ant",)),
+               field_queries.Query("sentence", "a photo of a face", ("Faces", "Faces_easy")),
                field_queries.Query("pair", "ant cup", ("ant", "cup")),
                field_queries.Query("category", "insect", ("ant",))]
     results = {"face": [f"/c/Faces/{i}.jpg" for i in range(5)] + [f"/c/Faces_easy/{i}.jpg" for i in range(5)],
                "ant": [f"/c/Faces/{i}.jpg" for i in range(6)] + [f"/c/ant/{i}.jpg" for i in range(4)],
+               "a photo of a face": [f"/c/Faces_easy/{i}.jpg" for i in range(7)] + [f"/c/cup/{i}.jpg" for i in range(3)],
                "ant cup": [f"/c/ant/{i}.jpg" for i in range(10)],
                "insect": [f"/c/ant/{i}.jpg" for i in range(3)]}
     figures = field_search.score({"results": results, "errors": {}, "tags": {}}, queries, phrases, judge=None)
     assert figures["class"] == pytest.approx((1.0 + 0.4) / 2)
+    assert figures["sentence_ratio"] == pytest.approx(0.7 / 0.7)
     assert figures["pair"] == pytest.approx(1.0) and figures["pair_both"] == 0.0
     assert figures["category"] == pytest.approx(0.3)  # fewer than 10 results: the missing slots are misses
     assert (figures["hub_class"], figures["hub_share"]) == ("face", pytest.approx(16 / 20))
