@@ -61,6 +61,8 @@ import field_queries
 import wordnet30
 from results_doc import replace_section
 
+from devise.core.atomic import write_text
+
 from common import DEFAULT_DATA_ROOT, ROOT, subset_folder
 
 DEFAULT_BEFORE = "563152a"
@@ -288,6 +290,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a few queries of each kind and 2 images per class")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-doc", action="store_true", help="do not write docs/results.md")
+    ap.add_argument("--from-raw", help="score the raw results a run saved (its 'raw results:' line) instead of measuring")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -316,7 +319,13 @@ def main():
             "tag_images": tag_sample(collection, 2 if args.quick else args.tags_per_class)}
     judge = Judge(wordnet30.reader(wordnet30.dict_folder(home / "bench" / "wordnet-3.0")),
                   field_queries.class_synsets(), phrases)
-    raw = measure_both(args.before, spec, home)
+    if args.from_raw:
+        raw = json.loads(Path(args.from_raw).read_text())
+    else:
+        raw = measure_both(args.before, spec, home)
+        saved = home / "bench" / f"field-search-raw-{args.before}{'-quick' if args.quick else ''}.json"
+        write_text(saved, json.dumps(raw))  # scoring can be redone from it (--from-raw) without measuring again
+        log(f"raw results: {saved}")
     figures = {v: {i: score(raw[v]["indexes"][i], queries, phrases, judge) for i in INDEXES} for v in raw}
     if args.json:
         print(json.dumps({"before": args.before, "figures": figures, "raw": raw}, indent=1))
