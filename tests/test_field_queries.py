@@ -11,6 +11,7 @@ from helpers import CALTECH, needs_caltech
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import field_queries
+import field_scoring
 import field_search
 import results_doc
 
@@ -85,7 +86,7 @@ def test_score_counts_same_phrase_folders_pairs_and_the_hub():
                "a photo of a face": [f"/c/Faces_easy/{i}.jpg" for i in range(7)] + [f"/c/cup/{i}.jpg" for i in range(3)],
                "ant cup": [f"/c/ant/{i}.jpg" for i in range(10)],
                "insect": [f"/c/ant/{i}.jpg" for i in range(3)]}
-    figures = field_search.score({"results": results, "errors": {}, "tags": {}}, queries, phrases, judge=None)
+    figures = field_scoring.score({"results": results, "errors": {}, "tags": {}}, queries, phrases, judge=None)
     assert figures["class"] == pytest.approx((1.0 + 0.4) / 2)
     assert figures["sentence_ratio"] == pytest.approx(0.7 / 0.7)
     assert figures["pair"] == pytest.approx(1.0) and figures["pair_both"] == 0.0
