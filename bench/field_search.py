@@ -12,7 +12,9 @@ BEFORE is git revision --before (default 563152a), checked out into a
 temporary git worktree; AFTER is this working tree. Each is measured by
 `measure()` in its own process (this file run with --measure, PYTHONPATH
 a shim whose `devise` links to that tree), one after the other, sharing
-DEVISE_HOME and so the feature cache. Scoring happens here, the same for both.
+DEVISE_HOME and so the feature cache. Scoring (bench/field_scoring.py) runs in
+this process, the same for both. The raw results are saved under the home
+first; --from-raw FILE scores them again without measuring.
 
 Queries (bench/field_queries.tsv, bench/caltech101_synsets.tsv, written
 before the first measurement; see bench/field_queries.py), all searched with
