@@ -11,15 +11,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 DEFAULT_DATA_ROOT = Path(os.environ.get("DEVISE_DATASETS", ROOT.parent / "shared" / "datasets"))
 
 
-def subset_folder(src, per_class, name):
-    """A folder of symlinks to the first `per_class` images of each class, under DEVISE_HOME.
+def subset_folder(src, per_class, name, exclude=()):
+    """A folder of symlinks to the first `per_class` images (None: all) of each class not in `exclude`, under DEVISE_HOME.
 
     It lives at a stable path, so the feature cache (keyed by path) is reused between runs.
     """
     from devise.core.home import subdir
     from devise.data.datasets import subset_folder as link_subset
 
-    return link_subset(src, per_class, subdir("bench", f"{name}-{per_class}"))
+    return link_subset(src, per_class, subdir("bench", f"{name}-{per_class or 'all'}"), exclude=exclude)
 
 
 @contextlib.contextmanager
