@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from devise.commands.support import NAME, FiniteFloat
+
 INSTALL = "pip install 'devise[web]'"
 WEB_MODULES = ("starlette", "uvicorn", "multipart")
 
@@ -19,14 +21,14 @@ def _check_extra():
 
 
 @click.command()
-@click.option("--index", "index_name", help="Index to show first (default: the last one built; the page can switch).")
+@click.option("--index", "index_name", type=NAME, help="Index to show first (default: the last one built; the page can switch).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Anything but loopback shows the collection to the network.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the default web browser.")
 @click.option("--allow-edits", is_flag=True,
               help="Let the dedupe view remove duplicates from the index and move files to a review folder.")
-@click.option("--max-upload-mb", type=click.FloatRange(0.1, 1024), default=20, show_default=True,
+@click.option("--max-upload-mb", type=FiniteFloat(0.1, 1024), default=20, show_default=True,
               help="Largest image the page may upload.")
 def serve(index_name, host, port, open_browser, allow_edits, max_upload_mb):
     """A local web page to search, tag, curate and walk the indexes (needs the extra: pip install 'devise[web]').
