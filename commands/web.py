@@ -38,9 +38,7 @@ def serve(index_name, host, port, open_browser, allow_edits, max_upload_mb):
     The page's URL holds its state, so a view can be shared.
     """
     _check_extra()
-    import uvicorn
-
-    from devise.web.app import create_app
+    from devise.web.app import create_app, listening_socket, serve_forever
     from devise.web.security import is_loopback
 
     if index_name is not None:
@@ -51,6 +49,7 @@ def serve(index_name, host, port, open_browser, allow_edits, max_upload_mb):
     if allow_edits and not loopback:
         raise click.UsageError(f"--allow-edits needs a loopback --host (127.0.0.1, ::1): on {host}, anyone on the "
                                f"network could load the page, take its token and move your files.")
+    sock = listening_socket(host, port)  # a busy port or an unknown host fails here, before anything is said
     if not loopback:
         click.echo(f"warning: serving on {host}: the collection becomes visible on the network to anyone "
                    f"who can reach this machine.", err=True)
@@ -63,4 +62,4 @@ def serve(index_name, host, port, open_browser, allow_edits, max_upload_mb):
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, [url]).start()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    serve_forever(app, sock)

@@ -8,8 +8,10 @@ library, and TensorFlow only ever loads to embed an uploaded image.
 """
 from __future__ import annotations
 
+import errno
 import html
 import json
+import socket
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -18,6 +20,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from devise.core.errors import DeviseError
 from devise.web import api, curation, thumbs
 from devise.web.responses import HANDLERS
 from devise.web.security import DEFAULT_MAX_UPLOAD_MB, GuardMiddleware, new_token
@@ -71,6 +74,38 @@ def create_app(index: str | None = None, *, allow_edits: bool = False, max_uploa
     app.state.index, app.state.token = index, token
     app.state.allow_edits, app.state.max_upload = allow_edits, int(max_upload_mb * (1 << 20))
     return app
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or one DeviseError line: checked before the server says it is serving."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise DeviseError(f"--host {host!r}: cannot resolve this name ({getattr(exc, 'strerror', None) or exc}); "
+                          f"give an address of this machine, e.g. 127.0.0.1.") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        where = f"{host}:{port}"
+        reason = {errno.EADDRINUSE: f"port {port} is already in use on {host}; stop what uses it or pick another "
+                                    f"--port",
+                  errno.EADDRNOTAVAIL: f"{host} is not an address of this machine; give one of its addresses, "
+                                       f"e.g. 127.0.0.1, as --host",
+                  errno.EACCES: f"permission denied (ports below 1024 need root); pick a --port from 1024 up"}
+        raise DeviseError(f"cannot listen on {where}: " + reason.get(exc.errno, f"{exc.strerror or exc}") + ".") from None
+    return sock
+
+
+def serve_forever(app, sock: socket.socket):
+    """uvicorn on a socket that listening_socket bound: no second bind, so nothing can fail after the announcement."""
+    import uvicorn
+
+    host, port = sock.getsockname()[:2]
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run(sockets=[sock])
 
 
 class BackgroundServer:
