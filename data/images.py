@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 
 from devise.core.errors import BadImageError
+from devise.data.formats import IMAGE_SUFFIXES, prepare  # noqa: F401 (IMAGE_SUFFIXES: this module's public name)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 # ~90 megapixels: far above any camera photo, far below what exhausts 24 GB.
 MAX_PIXELS = 90_000_000
 # The decode itself is bounded in bytes, not pixels: a small 16-bit PNG can hold a huge
@@ -69,6 +69,7 @@ def decode_bytes(img: Image.Image) -> int:
 def _open_header(path) -> Image.Image:
     # Image.open reads only the header. Pillow warns there about sizes above its own
     # process-wide limit; devise leaves that limit alone and checks MAX_PIXELS itself.
+    prepare(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         return Image.open(path)
@@ -87,7 +88,8 @@ def _bad_image(path, exc) -> BadImageError:
     if isinstance(exc, FileNotFoundError):
         return BadImageError(f"{path}: file not found.")
     if isinstance(exc, Image.UnidentifiedImageError):
-        return BadImageError(f"{path}: not an image file Pillow can read; skipped.")
+        hint = prepare(path)
+        return BadImageError(f"{path}: {hint}; skipped." if hint else f"{path}: not an image file Pillow can read; skipped.")
     return BadImageError(f"{path}: corrupt or truncated image ({exc}); skipped.")
 
 
@@ -123,6 +125,16 @@ def open_rgb(path, target_size=None) -> Image.Image:
     return img
 
 
+def _orientation(img):
+    """The EXIF orientation, or None; malformed EXIF is ignored quietly, as viewers do (Pillow would warn raw)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            return img.getexif().get(0x0112)
+        except DECODE_ERRORS:
+            return None
+
+
 def _decode_rgb(img, target_size):
     with warnings.catch_warnings():
         # Frames and sub-images (GIF, ICO, ...) are sized only while decoding: a
@@ -131,7 +143,7 @@ def _decode_rgb(img, target_size):
         if target_size and img.format == "JPEG":
             # JPEG can decode at 1/2, 1/4, 1/8 scale: far faster for big photos.
             img.draft("RGB", (target_size, target_size))
-        orientation = img.getexif().get(0x0112)
+        orientation = _orientation(img)
         img.load()
         if img.mode in HIGH_DEPTH:
             img = _to_8bit(img)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from devise.web import items, uploads
-from devise.web.responses import answer, switch, text, whole
+from devise.web.responses import answer, json_body, switch, text, whole
 from devise.web.security import check_post
 
 MAX_TOP = 10000
@@ -104,12 +104,11 @@ async def describe(request):
     that thumbnails are served by.
     """
     check_post(request, request.app.state.token)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise HTTPException(400, 'send JSON: {"index": NAME, "paths": [PATH, ...]}.') from None
+    body = await json_body(request, '{"index": NAME, "paths": [PATH, ...]}')
     paths = body.get("paths") if isinstance(body, dict) else None
     if not isinstance(paths, list) or not all(isinstance(x, str) for x in paths) or len(paths) > MAX_PATHS:
         raise HTTPException(400, f'"paths" must be a list of at most {MAX_PATHS} path strings.')
-    index = body.get("index") if isinstance(body.get("index"), str) and body["index"] else request.app.state.index
+    if any("\0" in x for x in paths):
+        raise HTTPException(400, '"paths": a path holds a NUL character, which no file name can contain.')
+    index = text(body, "index") or request.app.state.index
     return answer(await run_in_threadpool(items.describe, paths, index))

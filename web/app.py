@@ -95,7 +95,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
                                     f"--port",
                   errno.EADDRNOTAVAIL: f"{host} is not an address of this machine; give one of its addresses, "
                                        f"e.g. 127.0.0.1, as --host",
-                  errno.EACCES: f"permission denied (ports below 1024 need root); pick a --port from 1024 up"}
+                  errno.EACCES: "permission denied (ports below 1024 need root); pick a --port from 1024 up"}
         raise DeviseError(f"cannot listen on {where}: " + reason.get(exc.errno, f"{exc.strerror or exc}") + ".") from None
     return sock
 

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from devise.web import items
 from devise.web.api import index_of
-from devise.web.responses import answer, choice, fraction, text, whole
+from devise.web.responses import answer, choice, fraction, json_body, text, whole
 from devise.web.security import check_post
 
 SPACES = ("features", "words")
@@ -54,12 +54,10 @@ async def dedupe(request):
 
 async def _edit_body(request):
     check_post(request, request.app.state.token)
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise HTTPException(400, 'send the options as a JSON object, e.g. {"index": NAME, "threshold": 0.93}.')
+    example = 'the options as a JSON object, e.g. {"index": NAME, "threshold": 0.93}'
+    body = await json_body(request, example)
+    if not isinstance(body, dict) or not all(isinstance(v, (str, int, float, bool)) or v is None for v in body.values()):
+        raise HTTPException(400, f"send {example}, with text or number values.")
     return {k: str(v) for k, v in body.items() if v is not None}
 
 

@@ -21,7 +21,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from devise.core.errors import DeviseError
-from devise.data.images import IMAGE_SUFFIXES, open_rgb
+from devise.data.formats import IMAGE_SUFFIXES
+from devise.data.images import open_rgb
 
 FIELD = "image"
 FORM_SLACK = 64 << 10  # multipart headers and the small fields that travel with the image
