@@ -12,6 +12,7 @@ output, not written by hand.
 """
 import argparse
 import hashlib
+import html
 import json
 import os
 import shutil
@@ -45,12 +46,15 @@ def run_case(case, base, scratch):
     argv, protected, env = case.setup(ws)
     before = snapshot(protected)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "devise", *map(str, argv)], cwd=ws.root, capture_output=True, text=True,
-                          env={**os.environ, "DEVISE_HOME": str(ws.home), "TF_CPP_MIN_LOG_LEVEL": "3", **env},
-                          timeout=600)
+    command = [sys.executable, "-m", "devise", *map(str, argv)]
+    env = {**os.environ, "DEVISE_HOME": str(ws.home), "TF_CPP_MIN_LOG_LEVEL": "3", **env}
+    problems = []
+    if case.http:
+        proc, said_http = serve_and_send(command, ws.root, env, case.http, problems)
+    else:
+        proc = subprocess.run(command, cwd=ws.root, capture_output=True, text=True, env=env, timeout=600)
     seconds = time.perf_counter() - start
     errors = [line for line in proc.stderr.splitlines() if line.startswith("Error")]
-    problems = []
     if proc.returncode != case.exit_code:
         problems.append(f"exit {proc.returncode}, expected {case.exit_code}")
     if proc.returncode < 0:
@@ -63,14 +67,85 @@ def run_case(case, base, scratch):
         problems.append("no error line")
     if case.expect and case.expect not in proc.stderr + proc.stdout:
         problems.append(f"{case.expect!r} not said")
+    if case.forbid and case.forbid in proc.stderr + proc.stdout:
+        problems.append(f"{case.forbid!r} said")
     if before != snapshot(protected):
         problems.append("a protected file changed")
     notes = [x for x in proc.stderr.splitlines() if x.strip() and "%|" not in x]  # tqdm bars are not answers
     said = (errors or [x for x in notes if x.startswith("warning")] or notes or [""])[0].strip()
+    if case.http:
+        said = said_http
     said = said.replace(str(ws.root), "…")
     shutil.rmtree(ws.root)
     return {"id": case.id, "area": case.area, "input": case.what, "exit": proc.returncode, "answer": said[:160],
             "passed": not problems, "problems": problems, "seconds": round(seconds, 1)}
+
+
+def serve_and_send(command, cwd, env, requests, problems):
+    """Start `devise serve` on a free port, send each request and then GET /api/indexes on one keep-alive connection.
+
+    Each hostile request must get a 4xx with one-line JSON {"error"}; the request after it must still get a 200.
+    Returns the server's CompletedProcess (after SIGINT) and the first error message.
+    """
+    import http.client
+    import re
+    import signal
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*command, "--port", str(port)], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    said = ""
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    problems.append("the server did not start")
+                    return _stop(server), said
+                time.sleep(0.2)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", "/")
+        page = conn.getresponse().read().decode()
+        token = json.loads(html.unescape(re.search(r'name="devise-config" content="([^"]*)"', page).group(1)))["token"]
+        for method, path, body in requests:
+            conn.request(method, path, body=body.encode(), headers={"X-Devise-Token": token,
+                                                                    "Content-Type": "application/json"})
+            reply = conn.getresponse()
+            data = reply.read()
+            try:
+                message = json.loads(data)["error"]
+            except (ValueError, KeyError, TypeError):
+                message = None
+            said = said or f"{reply.status}: {message or data[:80]!r}"
+            if not 400 <= reply.status < 500 or not isinstance(message, str) or "\n" in message:
+                problems.append(f"{method} {path} answered {reply.status} {data[:80]!r}")
+        conn.request("GET", "/api/indexes")
+        after = conn.getresponse()
+        after.read()
+        if after.status != 200:
+            problems.append(f"the next request on the connection got {after.status}")
+    except (OSError, http.client.HTTPException) as exc:
+        problems.append(f"connection failed ({type(exc).__name__}: {exc})")
+    finally:
+        server.send_signal(signal.SIGINT)
+    return _stop(server), said
+
+
+def _stop(server):
+    try:
+        out, err = server.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        out, err = server.communicate()
+    # Ctrl-C is how a server stops: its exit code is the case's 0, not a fault.
+    return subprocess.CompletedProcess(server.args, 0 if server.returncode in (0, -2, 130) and
+                                       "Traceback" not in err else server.returncode, out, err)
 
 
 def markdown(rows, seconds):

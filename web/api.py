@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from devise.web import items, uploads
+from devise.web.decoding import decoder
 from devise.web.responses import answer, json_body, switch, text, whole
 from devise.web.security import check_post
 
@@ -56,8 +57,8 @@ async def similar(request):
     if request.method == "GET":
         p = request.query_params
         path = await run_in_threadpool(items.item_path, _image_id(p), index_of(request))
-        result = await run_in_threadpool(devise.similar, path, index=index_of(request),
-                                         top=whole(p, "top", 10, 1, MAX_TOP), filter=text(p, "filter"))
+        result = await decoder(request).run(devise.similar, path, index=index_of(request),
+                                            top=whole(p, "top", 10, 1, MAX_TOP), filter=text(p, "filter"))
         return answer(result)
     check_post(request, request.app.state.token)
     async with uploads.received(request, request.app.state.max_upload) as up:
@@ -74,8 +75,8 @@ async def tag(request):
 
     if request.method == "GET":
         p = request.query_params
-        result = await run_in_threadpool(items.tag_indexed, _image_id(p), index=index_of(request),
-                                         top=whole(p, "top", 10, 1, MAX_TAGS), labels=_labels(p))
+        result = await decoder(request).run(items.tag_indexed, _image_id(p), index=index_of(request),
+                                            top=whole(p, "top", 10, 1, MAX_TAGS), labels=_labels(p))
         return answer(result)
     check_post(request, request.app.state.token)
     async with uploads.received(request, request.app.state.max_upload) as up:

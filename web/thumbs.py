@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -27,6 +26,7 @@ from devise.core.errors import BadImageError, SearchIndexError
 from devise.core.home import subdir
 from devise.index import layout
 from devise.index.store import open_index
+from devise.web.decoding import decoder
 
 SIDE = 256
 SIDES = (SIDE, 512)  # grid cells, and the walk player's frame
@@ -99,7 +99,7 @@ async def thumb(request):
     index = request.query_params.get("index") or request.app.state.index
     size = request.query_params.get("size", str(SIDE))
     side = int(size) if size in map(str, SIDES) else 0
-    data, version = await run_in_threadpool(cached_thumbnail, index, raw_id, side)
+    data, version = await decoder(request).run(cached_thumbnail, index, raw_id, side)
     asked = request.query_params.get("v")
     if asked and asked != version:
         # Ids are renumbered by edits: the image now at this id may not be the one the page listed.
