@@ -190,7 +190,7 @@ def test_tag_prints_one_row_per_merged_label(words_home, fake_backbone, run, tmp
     (tmp_path / "labels.txt").write_text("cup\ncup\nCUP\n")
     result = run("tag", tmp_path / "x.jpg", "--labels", tmp_path / "labels.txt", "--json")
     assert result.exit_code == 0, result.output
-    assert [t["label"] for t in json.loads(result.stdout)["images"][0]["tags"]] == ["cup"]
+    assert [t["word"] for t in json.loads(result.stdout)["images"][0]["tags"]] == ["cup"]
 
 
 def test_files_gone_since_indexing_are_named_and_drawn_as_missing(words_home, colour_folder, fake_backbone, run,
