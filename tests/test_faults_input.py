@@ -216,3 +216,71 @@ def test_the_missing_tile_says_so_in_words(tmp_path):
     assert missing.tobytes() != unreadable.tobytes()  # the words differ
     text_pixels = sum(1 for p in missing.getdata() if p == (170, 30, 30))
     assert text_pixels > 50  # a word is drawn, not a plain square
+
+
+def _release_fifo(path):
+    """Open `path` for writing and close it, so that any reader blocked on it sees end of file."""
+    import os
+
+    for _ in range(50):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            return
+
+
+def test_the_server_stays_up_under_a_hostile_mix(dup_index, tmp_path):
+    """100 requests touching a FIFO, a decompression bomb and a huge TIFF: /api/search keeps answering within 1 s."""
+    pytest.importorskip("uvicorn")
+    import io
+    import os
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from devise.web.app import BackgroundServer, create_app
+
+    fifo, bomb, huge = dup_index / "alpha" / "000.png", dup_index / "beta" / "000.png", dup_index / "gamma" / "000.png"
+    for path in (fifo, bomb, huge):
+        path.unlink()
+    os.mkfifo(fifo)
+    Image.new("1", (12_000, 12_000)).save(bomb, format="PNG", optimize=True)
+    Image.new("L", (9000, 9000), 90).save(huge, format="TIFF", compression="tiff_lzw")
+    upload_bomb, upload_huge = bomb.read_bytes(), huge.read_bytes()
+    app = create_app(token="t", decode_slots=2, decode_seconds=3, collection_seconds=3)
+    try:
+        with BackgroundServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+            ids = {item["path"]: item["id"] for item in client.post(
+                "/api/items", json={"paths": [str(fifo), str(bomb), str(huge)]},
+                headers={"X-Devise-Token": "t"}).json()["items"]}
+            assert client.get("/api/search", params={"q": "black"}).status_code == 200  # the index is open
+
+            def hostile(i):
+                target = ids[str((fifo, bomb, huge)[i % 3])]
+                kind = i % 5
+                if kind == 0:
+                    return client.get(f"/thumb/{target}")
+                if kind == 1:
+                    return client.get("/api/similar", params={"id": target})
+                if kind == 2:
+                    return client.get("/api/dedupe")
+                data = upload_bomb if i % 2 else upload_huge
+                return client.post("/api/tag", files={"image": ("x.tif" if i % 2 == 0 else "x.png", io.BytesIO(data))},
+                                   headers={"X-Devise-Token": "t"})
+
+            with ThreadPoolExecutor(16) as pool:
+                answers = pool.map(hostile, range(100))
+                time.sleep(1.0)  # the mix is in flight
+                timings = []
+                for _ in range(5):
+                    start = time.perf_counter()
+                    got = client.get("/api/search", params={"q": "white"})
+                    timings.append(time.perf_counter() - start)
+                    assert got.status_code == 200, got.text
+                statuses = [a.status_code for a in answers]
+    finally:
+        _release_fifo(fifo)
+    assert max(timings) < 1.0, timings
+    assert len(statuses) == 100 and not [s for s in statuses if s >= 500 and s != 503], statuses
+    assert {200, 503} & set(statuses) and 500 not in statuses

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from devise.core.errors import DeviseError
 from devise.web import api, curation, thumbs
-from devise.web.decoding import DEFAULT_SECONDS, DEFAULT_SLOTS, Decoder
+from devise.web.decoding import COLLECTION_SECONDS, DEFAULT_SECONDS, DEFAULT_SLOTS, Decoder
 from devise.web.responses import HANDLERS
 from devise.web.security import DEFAULT_MAX_UPLOAD_MB, GuardMiddleware, new_token
 
@@ -43,7 +43,7 @@ def _page(config):
 
 def create_app(index: str | None = None, *, allow_edits: bool = False, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
                loopback_only: bool = True, token: str | None = None, decode_slots: int = DEFAULT_SLOTS,
-               decode_seconds: float = DEFAULT_SECONDS) -> Starlette:
+               decode_seconds: float = DEFAULT_SECONDS, collection_seconds: float = COLLECTION_SECONDS) -> Starlette:
     """The app for `devise serve`.
 
     index: the index to show (default: the default index; the page can pick
@@ -51,9 +51,10 @@ def create_app(index: str | None = None, *, allow_edits: bool = False, max_uploa
     and move files. max_upload_mb: the upload cap. loopback_only: answer only
     requests addressed to localhost (a server bound to loopback; this stops
     DNS rebinding). token: the per-start secret every POST must carry
-    (default: a new random one). decode_slots, decode_seconds: how many
-    requests may decode images at once, and how long one waits before a 503
-    (web/decoding.py).
+    (default: a new random one). decode_slots, decode_seconds,
+    collection_seconds: how many requests may decode images at once, and
+    how long one that decodes an image, or every image of an index (dedupe,
+    map), waits before a 503 (web/decoding.py).
     """
     token = token or new_token()
     config = {"token": token, "edits": allow_edits, "index": index, "maxUploadMb": max_upload_mb}
@@ -77,7 +78,7 @@ def create_app(index: str | None = None, *, allow_edits: bool = False, max_uploa
                     middleware=[Middleware(GuardMiddleware, loopback_only=loopback_only)])
     app.state.index, app.state.token = index, token
     app.state.allow_edits, app.state.max_upload = allow_edits, int(max_upload_mb * (1 << 20))
-    app.state.decoder = Decoder(decode_slots, decode_seconds)
+    app.state.decoder = Decoder(decode_slots, decode_seconds, collection_seconds)
     return app
 
 

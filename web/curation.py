@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from devise.web import items
 from devise.web.api import index_of
-from devise.web.decoding import COLLECTION_SECONDS, decoder
+from devise.web.decoding import decoder
 from devise.web.responses import answer, choice, fraction, json_body, text, whole
 from devise.web.security import check_post
 
@@ -50,7 +50,7 @@ async def dedupe(request):
     import devise
 
     options = await run_in_threadpool(_dedupe_options, request, request.query_params)
-    return answer(await decoder(request).run(devise.dedupe, seconds=COLLECTION_SECONDS, **options))
+    return answer(await decoder(request).run(devise.dedupe, collection=True, **options))
 
 
 async def _edit_body(request):
@@ -68,7 +68,7 @@ async def dedupe_delete(request):
 
     body = await _edit_body(request)
     options = await run_in_threadpool(_dedupe_options, request, body)
-    return answer(await decoder(request).run(devise.dedupe, delete=True, seconds=COLLECTION_SECONDS, **options))
+    return answer(await decoder(request).run(devise.dedupe, delete=True, collection=True, **options))
 
 
 async def dedupe_move(request):
@@ -80,7 +80,7 @@ async def dedupe_move(request):
     if move_to is None:
         raise HTTPException(400, "move_to: give the review folder to move the duplicates into.")
     options = await run_in_threadpool(_dedupe_options, request, body)
-    return answer(await decoder(request).run(devise.dedupe, move_to=move_to, seconds=COLLECTION_SECONDS, **options))
+    return answer(await decoder(request).run(devise.dedupe, move_to=move_to, collection=True, **options))
 
 
 async def walk(request):
@@ -124,4 +124,4 @@ async def map_points(request):
     """GET filter, color_by, space -> `devise map --json` (points with id, path, x, y, value)."""
     p = request.query_params
     return answer(await decoder(request).run(_map, index_of(request), text(p, "filter"), text(p, "color_by"),
-                                             choice(p, "space", "features", SPACES), seconds=COLLECTION_SECONDS))
+                                             choice(p, "space", "features", SPACES), collection=True))

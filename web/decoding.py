@@ -25,13 +25,17 @@ POLL = 0.02
 
 
 class Decoder:
-    def __init__(self, slots: int = DEFAULT_SLOTS, seconds: float = DEFAULT_SECONDS):
-        self.slots, self.seconds = slots, seconds
+    def __init__(self, slots: int = DEFAULT_SLOTS, seconds: float = DEFAULT_SECONDS,
+                 collection_seconds: float = COLLECTION_SECONDS):
+        self.slots, self.seconds, self.collection_seconds = slots, seconds, collection_seconds
         self._free = threading.BoundedSemaphore(slots)
 
-    async def run(self, fn, *args, seconds: float | None = None, **kwargs):
-        """fn(*args, **kwargs) in a decode thread; 503 when no slot frees or no result comes within the bound."""
-        seconds = self.seconds if seconds is None else seconds
+    async def run(self, fn, *args, collection: bool = False, **kwargs):
+        """fn(*args, **kwargs) in a decode thread; 503 when no slot frees or no result comes within the bound.
+
+        collection: fn reads every image of an index (dedupe, map), so it gets the longer bound.
+        """
+        seconds = self.collection_seconds if collection else self.seconds
         deadline = time.monotonic() + seconds
         while not self._free.acquire(blocking=False):
             if time.monotonic() >= deadline:
