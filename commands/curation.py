@@ -7,6 +7,7 @@ from devise.commands.support import (
     NAME,
     FiniteFloat,
     LabelList,
+    echo,
     emit_json,
     filter_option,
     given_path,
@@ -45,15 +46,15 @@ def dedupe(index_name, threshold, like, query, delete, move_to, restore_paths, f
         return emit_json(report)
     for g in report.groups:
         kind = f"  (constant {g.constant})" if g.constant else ""
-        click.echo(f"keep {g.keep}{kind}")
+        echo(f"keep {g.keep}{kind}")
         for d in g.duplicates:
-            click.echo(f"  {d.score:.4f}  {d.path}")
-    click.echo(f"{len(report.groups)} group(s), {report.duplicates} duplicate(s) among {report.images} images "
+            echo(f"  {d.score:.4f}  {d.path}")
+    echo(f"{len(report.groups)} group(s), {report.duplicates} duplicate(s) among {report.images} images "
                f"(threshold {report.threshold})", err=True)
     for left in report.left_in_place:
-        click.echo(f"not moved: {left.path}: {left.reason}", err=True)
+        echo(f"not moved: {left.path}: {left.reason}", err=True)
     if report.removed is not None:
-        click.echo(f"removed {report.removed} from index {report.index!r} ({report.count_after} left)"
+        echo(f"removed {report.removed} from index {report.index!r} ({report.count_after} left)"
                    + (f"; moved {len(report.moved)} file(s) to {move_to}" if move_to else ""), err=True)
 
 
@@ -64,9 +65,9 @@ def _restore(paths, index_name, as_json):
     if as_json:
         return emit_json(report)
     for path in report.restored:
-        click.echo(f"restored {path}" + (" (no file there now: move it back from the review folder)"
+        echo(f"restored {path}" + (" (no file there now: move it back from the review folder)"
                                          if path in report.missing else ""))
-    click.echo(f"{len(report.restored)} file(s) restored to index {report.index!r}; "
+    echo(f"{len(report.restored)} file(s) restored to index {report.index!r}; "
                f"run `devise index {report.root}` to add them back", err=True)
 
 
@@ -90,13 +91,13 @@ def label(labels, index_name, field_prefix, assign, min_score, calibrate, drop, 
     if as_json:
         return emit_json(s)
     for f in s.fields:
-        click.echo(f"{f.mean:.3f}  {f.field}: {f.label!r} (min {f.min:.3f}, max {f.max:.3f})")
+        echo(f"{f.mean:.3f}  {f.field}: {f.label!r} (min {f.min:.3f}, max {f.max:.3f})")
     if s.assigned:
-        click.echo("label: " + ", ".join(f"{c.label if c.label is not None else '(none)'} {c.images}"
+        echo("label: " + ", ".join(f"{c.label if c.label is not None else '(none)'} {c.images}"
                                          for c in s.assigned))
     if s.dropped:
-        click.echo("dropped: " + ", ".join(s.dropped))
-    click.echo(f"index {s.index!r}: {s.images} image(s) labelled", err=True)
+        echo("dropped: " + ", ".join(s.dropped))
+    echo(f"index {s.index!r}: {s.images} image(s) labelled", err=True)
 
 
 @click.command()
@@ -124,13 +125,13 @@ def walk(index_name, start, start_image, filter_text, limit, space, out, gif, fr
         return emit_json(s)
     if not (out or gif or frames):
         for path in s.order:
-            click.echo(path)
-    click.echo(f"walked {s.visited} of {s.images} images from {s.start} in {s.space} space: "
+            echo(path)
+    echo(f"walked {s.visited} of {s.images} images from {s.start} in {s.space} space: "
                f"length {s.tour_length:.2f} vs {s.random_length:.2f} for a random order "
                f"({s.ratio:.2f}x)", err=True)
     for written in (s.out, s.gif, s.frames):
         if written:
-            click.echo(f"wrote {written}", err=True)
+            echo(f"wrote {written}", err=True)
 
 
 @click.command("map")
@@ -149,4 +150,4 @@ def map_command(index_name, filter_text, colour_by, space, size, thumb, out, as_
     s = make_map(out, index=index_name, filter=filter_text, color_by=colour_by, space=space, size=size, thumb=thumb)
     if as_json:
         return emit_json(s)
-    click.echo(f"wrote {s.out}: {s.images} images, {s.layout} layout", err=True)
+    echo(f"wrote {s.out}: {s.images} images, {s.layout} layout", err=True)

@@ -1,8 +1,6 @@
 """Commands for generated data: generate, score (prompt alignment), slices."""
 from __future__ import annotations
 
-import json
-
 import click
 
 from devise.commands.support import (
@@ -10,6 +8,8 @@ from devise.commands.support import (
     SEED,
     FiniteFloat,
     comma_list,
+    echo,
+    echo_block,
     emit_json,
     given_path,
     json_option,
@@ -51,7 +51,7 @@ def generate(classes, classes_file, out, **options):
         raise click.UsageError("--address, --gpus and --workers need --engine ray.")
     with GenerateProgress() as progress:
         summary = run(comma_list(classes), out=out, classes_file=classes_file, progress=progress,
-                      warn=lambda message: click.echo(message, err=True), **options)
+                      warn=lambda message: echo(message, err=True), **options)
     emit_json(summary)
 
 
@@ -65,7 +65,9 @@ def score(index_name, label_map, as_json):
     from devise.search.score import summary_text
 
     summary = run_score(index=index_name, label_map=label_map)
-    click.echo(json.dumps(summary.to_dict(), indent=2) if as_json else summary_text(summary))
+    if as_json:
+        return emit_json(summary)
+    echo_block(summary_text(summary))
 
 
 @click.command()
@@ -89,5 +91,7 @@ def slices(index_name, field, min_support, min_drop, k, method, top, seed, out, 
 
     report = run_slices(index=index_name, field=field, min_support=min_support, min_drop=min_drop, k=k,
                         method=method, top=top, seed=seed, out=out)
-    click.echo(f"wrote {report.written[0]} and {len(report.written) - 1} contact sheet(s)", err=True)
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else text_table(report))
+    echo(f"wrote {report.written[0]} and {len(report.written) - 1} contact sheet(s)", err=True)
+    if as_json:
+        return emit_json(report)
+    echo_block(text_table(report))

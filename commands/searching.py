@@ -8,6 +8,7 @@ from devise.commands.support import (
     FiniteFloat,
     ModelOrConse,
     backbone_option,
+    echo,
     emit_json,
     json_option,
     print_hits,
@@ -48,10 +49,10 @@ def index_command(images_dir, model, name, trees, rebuild, method, engine, addre
                     gpus_per_worker=gpus_per_worker)
     if as_json:
         return emit_json(s)
-    click.echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "
+    echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "
                f"{s.reused} unchanged, {s.removed} removed, {s.skipped} unreadable, {s.tombstoned} tombstoned) "
                f"in {s.seconds} s")
-    click.echo(f"model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); "
+    echo(f"model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); "
                f"image search: {s.image_search}; method: {s.method}")
 
 
@@ -100,11 +101,11 @@ def say_if_filtered_out(results, other=False):
         return
     what = "other image" if other else "image"
     if not results.filter:
-        click.echo(f"no results: index {results.index!r} holds no {what}.", err=True)
+        echo(f"no results: index {results.index!r} holds no {what}.", err=True)
         return
     shown = " ".join(results.filter.split())
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    click.echo(f"no results: no {what} in index {results.index!r} matches --filter {shown!r}.", err=True)
+    echo(f"no results: no {what} in index {results.index!r} matches --filter {shown!r}.", err=True)
 
 
 @click.command()
@@ -124,7 +125,7 @@ def words(word, top, word_vectors, index_name, as_json):
     if as_json:
         return emit_json(result)
     for rank, hit in enumerate(result.results, 1):
-        click.echo(f"{rank:>3}  {hit.score:+.3f}  {hit.word}")
+        echo(f"{rank:>3}  {hit.score:+.3f}  {hit.word}")
 
 
 @click.command()
@@ -137,8 +138,8 @@ def indexes(as_json):
     if as_json:
         return emit_json(found.to_dict()["indexes"])
     if not found:
-        click.echo("no indexes yet; build one with `devise index IMAGES_DIR`.")
+        echo("no indexes yet; build one with `devise index IMAGES_DIR`.")
     for i in found:
         mark = "*" if i.default else " "
-        click.echo(f"{mark} {i.name}: " + (i.error if i.error else
+        echo(f"{mark} {i.name}: " + (i.error if i.error else
                    f"{i.count} images, {i.mode} search, model {i.model}, from {i.root}"))

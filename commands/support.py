@@ -16,6 +16,8 @@ import time
 import click
 
 from devise.core.errors import DeviseError
+from devise.core.home import storage_error
+from devise.core.text import printable
 from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, LOSSES, MAX_HEADS
 
 
@@ -24,14 +26,21 @@ class DeviseGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DeviseError as exc:
-            raise click.ClickException(str(exc)) from None
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt, SystemExit):
+            raise click.ClickException(printable(exc)) from None
+        except click.ClickException as exc:
+            # Usage errors quote what was typed: a file name among it is shown escaped too.
+            exc.message = printable(exc.message, keep_newlines=True)
+            raise
+        except (click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
+            full_or_read_only = storage_error(exc)  # any write the library did not map itself
+            if full_or_read_only is not None:
+                raise click.ClickException(printable(full_or_read_only)) from None
             if ctx.params.get("debug") or os.environ.get("DEVISE_DEBUG") not in (None, "", "0"):
                 raise
             command = ctx.invoked_subcommand or "devise"
-            what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            what = printable(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
             raise click.ClickException(
                 f"`devise {command}` failed unexpectedly ({what}); this is a bug in devise: rerun with --debug "
                 f"and report the command and its traceback to the devise issue tracker.") from None
@@ -180,6 +189,16 @@ def model_options(fn):
     return backbone_option(fn)
 
 
+def echo(line="", err=False):
+    """One line of text output (stdout, or stderr with `err`), control characters from names escaped."""
+    click.echo(printable(line), err=err)
+
+
+def echo_block(text, err=False):
+    """Several lines (a table, a summary): each line's control characters escaped, the line breaks kept."""
+    click.echo(printable(text, keep_newlines=True), err=err)
+
+
 def emit_json(result):
     """Print a result (anything with to_dict(), or plain data) as indented JSON."""
     data = result.to_dict() if hasattr(result, "to_dict") else result
@@ -192,7 +211,7 @@ def print_per_image(result, n_images, as_json, describe):
         emit_json(result)
     else:
         for r in result.images:
-            click.echo(f"{r.image}: " + ", ".join(describe(r)))
+            echo(f"{r.image}: " + ", ".join(describe(r)))
     if not result.images:
         raise click.ClickException(f"none of the {n_images} image(s) could be read.")
 
@@ -205,9 +224,9 @@ def print_hits(results, as_json):
         emit_json(results)
     else:
         for line in lines(results):
-            click.echo(line)
+            echo(line)
     if results.sheet:
-        click.echo(f"wrote {results.sheet}", err=True)
+        echo(f"wrote {results.sheet}", err=True)
 
 
 class GenerateProgress:

@@ -6,6 +6,8 @@ import click
 from devise.commands.support import (
     NAME,
     backbone_option,
+    echo,
+    echo_block,
     emit_json,
     given_path,
     json_option,
@@ -34,14 +36,14 @@ def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, heads
     if as_json:
         return emit_json(r)
     more = " ..." if len(r.unseen) > 8 else ""
-    click.echo(f"trained on {r.train_images} images of {len(r.seen)} classes; "
+    echo(f"trained on {r.train_images} images of {len(r.seen)} classes; "
                f"held out {len(r.unseen)} classes ({', '.join(r.unseen[:8])}{more})")
-    click.echo(f"gated blend {r.blend} (head vs ConSE), calibrated stacking gamma={r.gamma}, "
+    echo(f"gated blend {r.blend} (head vs ConSE), calibrated stacking gamma={r.gamma}, "
                f"search gamma={r.search_gamma}; skipped {r.skipped} file(s)")
     if r.folds:
-        click.echo(f"seen-class folds: ZSL hit@1 {r.folds['zsl_hit1']:.3f}, GZSL H {r.folds['gzsl_h']:.3f} "
+        echo(f"seen-class folds: ZSL hit@1 {r.folds['zsl_hit1']:.3f}, GZSL H {r.folds['gzsl_h']:.3f} "
                    "(compare backbones and recipes by these: no held-out class is in them)")
-    click.echo(f"model: {r.model_dir}")
+    echo(f"model: {r.model_dir}")
 
 
 @click.command()
@@ -68,7 +70,7 @@ def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, excl
                           calibration=calibration, verbose=verbose)
     if as_json:
         return emit_json(report)
-    click.echo(evaluation_table(report.to_dict()))
+    echo_block(evaluation_table(report.to_dict()))
 
 
 @click.command()
@@ -118,9 +120,9 @@ def demo(data_dir, out, epochs, as_json):
     summary = run_demo(data_dir, out=out, epochs=epochs)
     if as_json:
         return emit_json(summary)
-    click.echo(summary.data)
+    echo_block(summary.data)
     if summary.evaluation is not None:
-        click.echo(evaluation_table(summary.evaluation.to_dict()))
+        echo_block(evaluation_table(summary.evaluation.to_dict()))
     for r in summary.tags:
-        click.echo(f"{r.image}: " + ", ".join(f"{t.word} ({t.score:.2f})" for t in r.tags))
-    click.echo("wrote: " + ", ".join(summary.wrote))
+        echo(f"{r.image}: " + ", ".join(f"{t.word} ({t.score:.2f})" for t in r.tags))
+    echo("wrote: " + ", ".join(summary.wrote))

@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from devise.core.home import storage_error
+
 
 @contextlib.contextmanager
 def atomic_path(target, suffix=""):
@@ -17,16 +19,28 @@ def atomic_path(target, suffix=""):
     (e.g. Keras wants `.keras`, Pillow wants `.png`).
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    except OSError as exc:
+        _raise_storage_error(exc, target)
+        raise
     os.close(fd)
     try:
         yield Path(tmp)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        _raise_storage_error(exc, target)
         raise
+
+
+def _raise_storage_error(exc, target):
+    """A read-only or full disk is the user's to fix: one line naming the home or the file, not a traceback."""
+    error = storage_error(exc, target)
+    if error is not None:
+        raise error from None
 
 
 def write_bytes(target, data: bytes):

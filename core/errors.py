@@ -51,3 +51,14 @@ class EngineError(DeviseError):
 
 class OutputError(DeviseError):
     """An output path holds something devise did not write (a user's file or folder, a link)."""
+
+
+class UnreadableFileError(BadImageError):
+    """A file could not be opened at all (permission denied, I/O error): not a fact about its contents.
+
+    Not remembered in the feature cache: making it readable changes no size or mtime.
+    """
+
+
+class StorageError(DeviseError):
+    """The devise home, or an output path, is on a file system that is read-only or full."""

@@ -10,8 +10,10 @@ Hashing reads the whole file: SHA-1 runs at ~700 MB/s here, ahead of
 BLAKE2b (~570 MB/s), so a 100k-image index (1.1 GB) takes ~2.5 s, far
 over a cold search's 0.5 s budget. A file is therefore hashed once and the
 result remembered in HOME/cache/verified.json, keyed by the file's
-device, inode, size and mtime: any write to the file changes its mtime,
-and its next use hashes it again in full.
+device, inode, size, mtime and ctime: any write to the file changes its
+mtime, and its next use hashes it again in full. A write whose mtime is
+then set back (os.utime, a restore that keeps mtimes) still moves the
+ctime, which no user call can set.
 """
 import contextlib
 import hashlib
@@ -21,6 +23,7 @@ import stat
 import time
 
 from devise.core import atomic, home
+from devise.core.errors import StorageError
 
 BLOCK = 1 << 20
 MEMO, MAX_MEMO = "verified.json", 1024
@@ -33,7 +36,8 @@ SETTLE_NS = 2_000_000_000
 # only the whole-file records of those can be checked.
 LEGACY_WHOLE_BYTES = 8 << 20
 
-_memo = {}  # memo file path -> {"dev:ino": [size, mtime_ns, sha1, checked_at_ns]}, loaded once per process
+_memo = {}  # memo file path -> {"dev:ino": [size, mtime_ns, ctime_ns, sha1, checked_at_ns]}, loaded once per process
+MEMO_FIELDS = 5  # entries of another length come from an older devise: those files are hashed again
 
 
 def sha1_of(path):
@@ -77,7 +81,7 @@ def check(path, record, *, error, fix):
     if st.st_size != size:
         raise error(f"{path}: {st.st_size} bytes where {size} were written (truncated or overwritten); {fix}.")
     entry = _load().get(f"{st.st_dev}:{st.st_ino}")
-    if entry is not None and entry[:3] == [st.st_size, st.st_mtime_ns, sha1]:
+    if entry is not None and entry[:4] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, sha1]:
         return
     try:
         actual = sha1_of(path)
@@ -113,7 +117,7 @@ def _read_memo(path):
         return {}  # missing or damaged: the memo only saves time, so start it afresh
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == 4}
+    return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == MEMO_FIELDS}
 
 
 def _load():
@@ -130,14 +134,14 @@ def _remember(entries):
     path, now = _memo_path(), time.time_ns()
     memo = {**_load(), **_read_memo(path)}
     for st, sha1 in entries:
-        memo[f"{st.st_dev}:{st.st_ino}"] = [st.st_size, st.st_mtime_ns, sha1, now]
+        memo[f"{st.st_dev}:{st.st_ino}"] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, sha1, now]
     if len(memo) > MAX_MEMO:
-        memo = dict(sorted(memo.items(), key=lambda kv: kv[1][3] if isinstance(kv[1][3], int) else 0)[-MAX_MEMO:])
+        memo = dict(sorted(memo.items(), key=lambda kv: kv[1][-1] if isinstance(kv[1][-1], int) else 0)[-MAX_MEMO:])
     _memo[path] = memo
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         atomic.write_text(path, json.dumps(memo, separators=(",", ":")))
-    except OSError:
+    except (OSError, StorageError):
         pass  # a read-only or full home: files are simply hashed again next time
 
 

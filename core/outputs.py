@@ -21,9 +21,10 @@ from pathlib import Path
 
 from devise.core import manifest
 from devise.core.atomic import atomic_path
-from devise.core.errors import OutputError
+from devise.core.errors import DataError, OutputError, StorageError
 from devise.core.home import subdir
 from devise.core.progress import warn
+from devise.core.text import path_key
 
 MARK = "devise"
 REGISTRY = "outputs.sqlite"
@@ -161,7 +162,7 @@ def record(*paths):
         real = os.path.realpath(path)
         with contextlib.suppress(OSError):
             st = os.stat(real)
-            rows.append((real, st.st_size, st.st_mtime_ns))
+            rows.append((path_key(real), st.st_size, st.st_mtime_ns))
     if rows:
         _registry("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", rows)
 
@@ -173,7 +174,7 @@ def _recorded(path) -> bool:
     except OSError:
         return False
     return _registry("SELECT 1 FROM outputs WHERE path = ? AND size = ? AND mtime_ns = ?",
-                     [(real, st.st_size, st.st_mtime_ns)]) is True
+                     [(path_key(real), st.st_size, st.st_mtime_ns)]) is True
 
 
 def _refuse_link(path):
@@ -189,7 +190,7 @@ def _registry(sql, rows, retry=True):
     """
     try:
         db_path = subdir("cache") / REGISTRY
-    except OSError as exc:
+    except (OSError, DataError, StorageError) as exc:  # a home that cannot be created, or is read-only or full
         warn(f"the devise home cannot hold the record of written files ({exc}); going on without it.")
         return False
     db = None

@@ -1,6 +1,8 @@
 """Progress bars and warnings, both on stderr so stdout stays free for results (--json)."""
 import sys
 
+from devise.core.text import printable
+
 # Redraw often on a terminal; on a log file every redraw is a new line, so seldom.
 TTY_INTERVAL_S, LOG_INTERVAL_S = 0.2, 10.0
 
@@ -18,5 +20,10 @@ def progress_bar(total, label="", enabled=True):
                 mininterval=TTY_INTERVAL_S if tty else LOG_INTERVAL_S)
 
 
+def note(message):
+    """One line of news on stderr (what is being built, what was done), control characters escaped."""
+    print(printable(message), file=sys.stderr)
+
+
 def warn(message):
-    print(f"warning: {message}", file=sys.stderr)
+    note(f"warning: {message}")

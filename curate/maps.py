@@ -132,7 +132,7 @@ class MapPoint(Result):
 
 @dataclass
 class MapSummary(Result):
-    out: str
+    out: str | None  # None: points only, no PNG (see make_map)
     index: str
     images: int
     layout: str      # umap, tsne, pca or none
@@ -142,24 +142,27 @@ class MapSummary(Result):
     points: list[MapPoint] = field(default_factory=list)
 
 
-def make_map(out: str | Path, *, index: str | None = None, filter: str | None = None, color_by: str | None = None,
+def make_map(out: str | Path | None, *, index: str | None = None, filter: str | None = None, color_by: str | None = None,
              space: str = "features", size: int = 1600, thumb: int = 64, seed: int = 0) -> MapSummary:
     """Draw a 2-D map of the (filtered) images to the PNG `out`: thumbnails, or dots coloured by a field.
 
     `out` must be new or a map devise wrote: a user's file there is refused before any work.
+    With `out` None, only the points are laid out: nothing is drawn or written.
     """
-    outputs.claim_file(out)
+    if out is not None:
+        outputs.claim_file(out)
     sel = select(index, filter, minimum=2)
     xy, method = layout_2d(sel.vectors(space), seed)
     title = f"index {sel.index.name}: {len(sel.ids)} images, {space} space, {method}"
-    summary = MapSummary(str(out), sel.index.name, len(sel.ids), method, space, color_by)
+    summary = MapSummary(None if out is None else str(out), sel.index.name, len(sel.ids), method, space, color_by)
     values = [None] * len(sel.ids)
     if color_by:
         values, numeric = _colour_values(sel, color_by)
-        img = draw_points(xy, values, numeric, size, f"{title}, colour: {color_by}")
-    else:
+        img = draw_points(xy, values, numeric, size, f"{title}, colour: {color_by}") if out is not None else None
+    elif out is not None:
         img, summary.thumbnails = draw_thumbnails(xy, sel.paths(), size, thumb, title)
-    outputs.save_image(img, out, format="PNG")
+    if out is not None:
+        outputs.save_image(img, out, format="PNG")
     summary.points = [MapPoint(int(i), p, round(float(x), 5), round(float(y), 5), v)
                       for i, p, (x, y), v in zip(sel.ids, sel.paths(), xy, values)]
     return summary

@@ -10,13 +10,20 @@ batch it stored, and WAL mode lets a reader and a writer share the file.
 
 The cache is only a cache: a file SQLite cannot read (corrupt, or not a
 database at all) is moved aside to `<name>.corrupt` with a one-line
-warning and a fresh cache starts in its place.
+warning and a fresh cache starts in its place. On a home that cannot be
+written (read-only, or not the user's) the cache is read as it is and new
+rows are kept in memory, with one warning; a full disk is a StorageError,
+so that a long run stops at once with what it has committed kept.
 """
+import contextlib
 import os
 import sqlite3
+import urllib.parse
 from pathlib import Path
 
+from devise.core.home import FULL, storage_error, storage_state
 from devise.core.progress import warn
+from devise.core.text import key_path, path_key
 
 # Older SQLite builds allow at most 999 host parameters per statement.
 LOOKUP_CHUNK = 500
@@ -51,15 +58,34 @@ class FileCache:
         self._select = f"SELECT path, size, mtime_ns, error, {', '.join(self.columns)} FROM {table} WHERE path IN "
         self._insert = f"INSERT OR REPLACE INTO {table} VALUES ({','.join('?' * (4 + len(self.columns)))})"
         self.db = None
+        self.unsaved = None  # {key: row} of rows that could not be written, on a home that cannot be written
         try:
             self._open()
         except sqlite3.DatabaseError as exc:
-            self._start_fresh(exc)
+            if not self._cannot_write(exc):
+                self._start_fresh(exc)
 
     def _open(self):
         self.db = sqlite3.connect(str(self.path), timeout=60)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(self._create)
+
+    def _cannot_write(self, exc) -> bool:
+        """True (now reading the file as it is) when `exc` says the disk is read-only; a full disk raises."""
+        state = storage_state(exc, self.path)
+        if state is None:
+            return False
+        if state == FULL:
+            raise storage_error(exc, self.path) from None
+        if self.db is not None:
+            self.db.close()
+        self.db = None
+        if self.path.exists():
+            # immutable: SQLite may not create the journal and shared-memory files beside it.
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self.db = sqlite3.connect(f"file:{urllib.parse.quote(str(self.path))}?mode=ro&immutable=1", uri=True)
+        self.unsaved, self._why_unsaved = {}, state
+        return True
 
     def _start_fresh(self, exc):
         if not is_corrupt(exc):
@@ -83,18 +109,23 @@ class FileCache:
             self._start_fresh(exc)
             return {}
 
+    def _rows(self, paths):
+        for start in range(0, len(paths) if self.db is not None else 0, LOOKUP_CHUNK):
+            chunk = paths[start:start + LOOKUP_CHUNK]
+            yield from self.db.execute(self._select + f"({','.join('?' * len(chunk))})", [path_key(p) for p in chunk])
+        if self.unsaved:
+            yield from (self.unsaved[key] for key in map(path_key, paths) if key in self.unsaved)
+
     def _lookup(self, paths):
         found = {}
-        for start in range(0, len(paths), LOOKUP_CHUNK):
-            chunk = paths[start:start + LOOKUP_CHUNK]
-            rows = self.db.execute(self._select + f"({','.join('?' * len(chunk))})", chunk).fetchall()
-            for path, size, mtime_ns, error, *values in rows:
-                try:
-                    if (size, mtime_ns) != file_key(path):
-                        continue
-                except OSError:
+        for key, size, mtime_ns, error, *values in list(self._rows(paths)):
+            path = key_path(key)
+            try:
+                if (size, mtime_ns) != file_key(path):
                     continue
-                found[path] = error if error is not None else tuple(values)
+            except OSError:
+                continue
+            found[path] = error if error is not None else tuple(values)
         return found
 
     def store(self, entries):
@@ -106,18 +137,25 @@ class FileCache:
             except OSError:
                 continue
             if isinstance(value, str):
-                rows.append((path, size, mtime_ns, value) + (None,) * len(self.columns))
+                rows.append((path_key(path), size, mtime_ns, value) + (None,) * len(self.columns))
             else:
-                rows.append((path, size, mtime_ns, None, *value))
+                rows.append((path_key(path), size, mtime_ns, None, *value))
         if not rows:
             return
         try:
             self._insert_rows(rows)
         except sqlite3.DatabaseError as exc:
-            self._start_fresh(exc)
+            if not self._cannot_write(exc):
+                self._start_fresh(exc)
             self._insert_rows(rows)
 
     def _insert_rows(self, rows):
+        if self.unsaved is not None:
+            if not self.unsaved:
+                warn(f"{self.path}: cannot be written (the disk is {self._why_unsaved}); what is computed now is "
+                     f"kept in memory only, and computed again next time.")
+            self.unsaved.update((row[0], row) for row in rows)
+            return
         with self.db:
             self.db.executemany(self._insert, rows)
 

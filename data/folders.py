@@ -12,12 +12,13 @@ over a symlinked one, so labels and the paths stored in an index name the
 folder the file actually lives in.
 """
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from devise.core.errors import DataError
 from devise.core.progress import warn as print_warning
-from devise.data.images import IMAGE_SUFFIXES
+from devise.data.images import IMAGE_SUFFIXES, not_regular
 
 QUIET_FILES = {"metadata.jsonl", "manifest.json", "labels.txt", "README.md", "README.txt", "Thumbs.db"}
 
@@ -28,6 +29,7 @@ class ImageFolder:
     paths: list = field(default_factory=list)    # absolute str paths of candidate images
     classes: list = field(default_factory=list)  # class folder name per path, or None
     skipped: list = field(default_factory=list)  # (path, reason) for files left out: non-images, broken links, aliases
+    unreadable: list = field(default_factory=list)  # folders that could not be listed, so their images are missing
 
     @property
     def labelled(self) -> bool:
@@ -44,7 +46,8 @@ class ImageFolder:
 
     def subset(self, keep):
         """A new ImageFolder holding only the indices in `keep`."""
-        return ImageFolder(self.root, [self.paths[i] for i in keep], [self.classes[i] for i in keep], [])
+        return ImageFolder(self.root, [self.paths[i] for i in keep], [self.classes[i] for i in keep], [],
+                           list(self.unreadable))
 
 
 def _identity(st):
@@ -92,11 +95,15 @@ def _follow(dirpath, names, seen, real, warn):
     return kept
 
 
-def _walk(root, excluded, warn):
-    """os.walk(root, followlinks=True) that enters each real folder once, warning about the links it does not follow."""
+def _walk(root, excluded, warn, on_error=None):
+    """os.walk(root, followlinks=True) that enters each real folder once, warning about the links it does not follow.
+
+    `on_error(path, OSError)` hears of each folder that could not be listed (os.walk skips it).
+    """
     real = _real_folders(root, excluded)
     seen = {_identity(os.stat(root)): str(root)}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    onerror = None if on_error is None else (lambda exc: on_error(exc.filename, exc))
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=onerror):
         at_root = dirpath == str(root)
         dirnames[:] = _follow(dirpath, _subfolders(dirnames, at_root, excluded), seen, real, warn)
         yield dirpath, filenames
@@ -123,7 +130,12 @@ def scan(root, exclude=(), warn=True) -> ImageFolder:
         if warn:
             print_warning(f"{path}: {reason}; skipped.")
 
-    for dirpath, filenames in _walk(found.root, {e.lower() for e in exclude}, warn):
+    def unlistable(path, exc):
+        found.unreadable.append(str(path))
+        what = "permission denied" if isinstance(exc, PermissionError) else exc.strerror or str(exc)
+        skip(path, f"folder cannot be listed ({what}), so none of its images are included")
+
+    for dirpath, filenames in _walk(found.root, {e.lower() for e in exclude}, warn, unlistable):
         rel = Path(dirpath).relative_to(found.root)
         top = rel.parts[0] if rel.parts else None
         for name in sorted(filenames):
@@ -132,20 +144,35 @@ def scan(root, exclude=(), warn=True) -> ImageFolder:
             path = os.path.join(dirpath, name)
             link = os.path.islink(path)
             try:
-                key = _identity(os.stat(path))
+                st = os.stat(path)
             except OSError:
                 if link:
                     skip(path, f"broken symlink (to {os.readlink(path)})")
                     continue
                 key = None  # unreadable: listed, so that the image reader reports it with the reason
+            else:
+                if not stat.S_ISREG(st.st_mode):
+                    # A FIFO would block the reader; a device could be read forever.
+                    skip(path, not_regular(st.st_mode))
+                    continue
+                key = _identity(st)
             if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
                 skip(path, "not an image file")
                 continue
             candidates.append((path, top, key, link))
     _one_path_per_file(found, candidates, skip)
     if not found.paths:
-        raise DataError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))}).")
+        raise DataError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+                        f"{_unlisted(found)}.")
     return found
+
+
+def _unlisted(folder) -> str:
+    """Why fewer images or classes were found than the folder holds, if some of it could not be listed."""
+    if not folder.unreadable:
+        return ""
+    first = folder.unreadable[0] + (f" and {len(folder.unreadable) - 1} more" if len(folder.unreadable) > 1 else "")
+    return f"; {len(folder.unreadable)} folder(s) could not be listed ({first}): make them readable"
 
 
 def _one_path_per_file(found, candidates, skip):
@@ -169,4 +196,5 @@ def require_labelled(folder: ImageFolder, min_classes=2):
             f"{folder.root}: {loose} image(s) sit directly in the folder; training needs one subfolder per class."
         )
     if len(folder.class_names()) < min_classes:
-        raise DataError(f"{folder.root}: found {len(folder.class_names())} class folder(s); need at least {min_classes}.")
+        raise DataError(f"{folder.root}: found {len(folder.class_names())} class folder(s); need at least {min_classes}"
+                        f"{_unlisted(folder)}.")

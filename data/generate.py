@@ -7,13 +7,13 @@ diffusers are an optional extra, imported only inside functions.
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from devise.core.errors import GenerateError
+from devise.core.progress import note
 from devise.core.results import Result
 from devise.data import generate_plan as plan_mod
 from devise.data.generate_pipeline import DEFAULT_MODEL, label, load_pipeline, run_batch
@@ -90,7 +90,7 @@ def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "g
     `workers` CPU actors, on a local Ray or the cluster at `address`; the files are the same.
     """
     started = time.monotonic()
-    warn = warn or (lambda message: print(message, file=sys.stderr))
+    warn = warn or note
     if engine not in ENGINES:
         raise GenerateError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
     if engine == "ray":

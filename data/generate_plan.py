@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devise.core import atomic, outputs
-from devise.core.errors import GenerateError, OutputError
+from devise.core.errors import BadImageError, GenerateError, OutputError
+from devise.data.images import open_image_file
 
 METADATA = "metadata.jsonl"
 PNG_KEY = "devise"
@@ -114,12 +115,12 @@ def image_ok(path: Path, size: int) -> bool:
     try:
         # verify() walks every chunk to IEND with CRCs, so truncation is caught even where
         # someone set ImageFile.LOAD_TRUNCATED_IMAGES (then load() alone would pass).
-        with Image.open(path) as img:
+        with open_image_file(path) as f, Image.open(f) as img:
             img.verify()
-        with Image.open(path) as img:
+        with open_image_file(path) as f, Image.open(f) as img:
             img.load()
             return img.size == (size, size)
-    except (OSError, ValueError, SyntaxError):
+    except (BadImageError, OSError, ValueError, SyntaxError):
         return False
 
 
@@ -127,9 +128,9 @@ def png_entry(path: Path):
     from PIL import Image
 
     try:
-        with Image.open(path) as img:
+        with open_image_file(path) as f, Image.open(f) as img:
             return json.loads(img.text[PNG_KEY])
-    except (OSError, ValueError, KeyError, AttributeError):
+    except (BadImageError, OSError, ValueError, KeyError, AttributeError):
         return None
 
 

@@ -8,13 +8,16 @@ Pillow's process-wide settings (Image.MAX_IMAGE_PIXELS,
 ImageFile.LOAD_TRUNCATED_IMAGES) are left as the process has them: the size
 limit here is checked on each image instead.
 """
+import contextlib
 import math
+import os
+import stat
 import warnings
 
 import numpy as np
 from PIL import Image
 
-from devise.core.errors import BadImageError
+from devise.core.errors import BadImageError, UnreadableFileError
 from devise.data.formats import IMAGE_SUFFIXES, prepare  # noqa: F401 (IMAGE_SUFFIXES: this module's public name)
 
 # ~90 megapixels: far above any camera photo, far below what exhausts 24 GB.
@@ -41,7 +44,8 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     out = np.empty((img.height, img.width), np.uint8)
     band = max(1, BAND_BYTES // (4 * img.width))
     for top in range(0, img.height, band):
-        rows = np.asarray(img.crop((0, top, img.width, min(img.height, top + band))), np.float32)
+        # A copy: for a float image ("F") asarray would be a read-only view of Pillow's buffer.
+        rows = np.array(img.crop((0, top, img.width, min(img.height, top + band))), np.float32)
         rows -= np.float32(lo)
         rows *= scale
         out[top:top + len(rows)] = rows.astype(np.uint8)
@@ -66,13 +70,46 @@ def decode_bytes(img: Image.Image) -> int:
     return img.width * img.height * BYTES_PER_PIXEL.get(img.mode, 4)
 
 
-def _open_header(path) -> Image.Image:
+FILE_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def not_regular(mode) -> str:
+    """What a file of `st_mode` is, when it is not a regular file: "not a regular file (a FIFO)"."""
+    return f"not a regular file ({next((name for test, name in FILE_KINDS if test(mode)), 'a special file')})"
+
+
+@contextlib.contextmanager
+def open_image_file(path):
+    """`path` opened for binary reading, only if it is a regular file; raises BadImageError otherwise.
+
+    A FIFO, device or socket named like an image would block the reader (or never end)
+    in open() or read(). O_NONBLOCK keeps open() from waiting for a FIFO's writer, and the
+    check is on the opened descriptor, so the file cannot be swapped between check and read.
+    """
+    prepare(path)  # a HEIC file registers its Pillow plugin first
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise BadImageError(f"{path}: file not found.") from None
+    except PermissionError:
+        raise UnreadableFileError(f"{path}: permission denied; make it readable to include it; skipped.") from None
+    except OSError as exc:
+        raise UnreadableFileError(f"{path}: cannot be opened ({exc.strerror or exc}); skipped.") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise BadImageError(f"{path}: {not_regular(mode)}; skipped.")
+    with os.fdopen(fd, "rb") as f:
+        yield f
+
+
+def _open_header(f) -> Image.Image:
     # Image.open reads only the header. Pillow warns there about sizes above its own
     # process-wide limit; devise leaves that limit alone and checks MAX_PIXELS itself.
-    prepare(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        return Image.open(path)
+        return Image.open(f)
 
 
 def _check_size(path, img):
@@ -98,17 +135,24 @@ DECODE_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning, O
 
 def pixel_count(path) -> int:
     """Width x height from the file's header (nothing is decoded); raises BadImageError as open_rgb does."""
-    try:
-        with _open_header(path) as img:
-            return img.width * img.height
-    except DECODE_ERRORS as exc:
-        raise _bad_image(path, exc) from None
+    with open_image_file(path) as f:
+        try:
+            with _open_header(f) as img:
+                return img.width * img.height
+        except DECODE_ERRORS as exc:
+            raise _bad_image(path, exc) from None
 
 
 def open_rgb(path, target_size=None) -> Image.Image:
     """Decode `path` to an RGB PIL image; raise BadImageError with the path on any failure."""
+    with open_image_file(path) as f:
+        # The decoded image holds its pixels in memory, so the file can close before it is used.
+        return _decode_file(path, f, target_size)
+
+
+def _decode_file(path, f, target_size):
     try:
-        opened = _open_header(path)
+        opened = _open_header(f)
     except DECODE_ERRORS as exc:
         raise _bad_image(path, exc) from None
     try:

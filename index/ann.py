@@ -7,8 +7,13 @@ cos = 1 - d^2 / 2.
 Annoy trusts its files completely: a truncated or overwritten `.ann` can
 segfault the process on the first query. So `Space` maps an Annoy file
 only after its caller has checked it against the checksum in its manifest
-(core.integrity), and then checks that it holds as many items as expected.
+(core.integrity), and after a cheap walk over its node table (`check_nodes`),
+which catches damage the checksum memo cannot see (bit rot keeps a file's
+size and times), then checks that it holds as many items as expected.
 """
+import os
+import re
+
 import numpy as np
 
 from devise.core.atomic import atomic_path
@@ -17,6 +22,7 @@ from devise.core.vectors import unit_rows
 from devise.index import tuning
 
 METRIC = "angular"
+_ANNOY_ERRNO = re.compile(r"\((\d+)\)\s*$")
 
 
 def cosine_from_angular(distances):
@@ -44,9 +50,54 @@ def build_annoy(vectors, target, n_trees, seed=tuning.SEED):
     """Write an angular Annoy index over the rows of `vectors` to `target` (atomically)."""
     ann = annoy_index(vectors, n_trees, seed)
     with atomic_path(target, suffix=".ann") as tmp:
-        ann.save(str(tmp))
+        try:
+            ann.save(str(tmp))
+        except OSError as exc:
+            # Annoy gives the errno only in its message ("Unable to write: ... (28)"): restored, a full
+            # or read-only disk is reported as such.
+            found = _ANNOY_ERRNO.search(str(exc))
+            if exc.errno is None and found:
+                code = int(found.group(1))
+                raise OSError(code, os.strerror(code), str(tmp)) from None
+            raise
     ann.unload()
     return target
+
+
+def _node_error(path, what):
+    return SearchIndexError(f"{path}: corrupt Annoy index ({what}); re-index.")
+
+
+def check_nodes(path, dim, count):
+    """Raise SearchIndexError unless every node reference in the angular Annoy file `path` is in range.
+
+    Annoy follows these references without bounds checks. An angular node is
+    int32 n_descendants, then 2 + dim int32 slots (two child nodes, or up to
+    2 + dim item ids) overlaid on the float32 vector. Items 0..count-1 are
+    leaves (n_descendants 1); a split node is written after both its children,
+    so a child's index is below its parent's, which also rules out cycles.
+    Reading the node table costs ~2 ms per 5 MB from the page cache.
+    """
+    width, slots = 3 + dim, 2 + dim
+    try:
+        table = np.memmap(path, np.int32, mode="r")
+    except (OSError, ValueError) as exc:
+        raise _node_error(path, f"unreadable: {exc}") from None
+    if table.size == 0 or table.size % width:
+        raise _node_error(path, f"{table.size * 4} bytes is not a whole number of {width * 4}-byte nodes")
+    nodes = table.reshape(-1, width)
+    descendants = np.asarray(nodes[:, 0])
+    if len(descendants) < count or (descendants < 1).any() or (descendants[:count] != 1).any() \
+            or descendants[-1] != count:
+        raise _node_error(path, "node counts out of range")
+    # As unsigned, a negative reference is out of range too: one comparison checks both ends.
+    split = np.flatnonzero(descendants > slots)
+    if (nodes[split, 1:3].view(np.uint32) >= split[:, None]).any():
+        raise _node_error(path, "a child node out of range")
+    leaf = np.flatnonzero((descendants > 1) & (descendants <= slots))
+    out_of_range = nodes[leaf, 1:1 + slots].view(np.uint32) >= count
+    if (out_of_range & (np.arange(slots) < descendants[leaf, None])).any():
+        raise _node_error(path, "an item id out of range")
 
 
 class Space:
@@ -63,6 +114,7 @@ class Space:
     def _load_annoy(self, path):
         from annoy import AnnoyIndex
 
+        check_nodes(path, self.dim, self.count)
         ann = AnnoyIndex(self.dim, METRIC)
         try:
             ann.load(str(path))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from devise.core import atomic
 from devise.core.errors import SearchIndexError
-from devise.core.home import subdir
+from devise.core.home import storage_error, subdir
 
 CURRENT, DEFAULT, LOCK = "CURRENT", "DEFAULT", ".lock"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -99,8 +99,15 @@ def publish(name, version_dir, make_default=True):
 @contextlib.contextmanager
 def file_lock(path):
     """An exclusive flock held for the block; released by the OS if the process dies."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        f = open(path, "a+")  # noqa: SIM115 (closed by the with below; opening is what may fail)
+    except OSError as exc:
+        error = storage_error(exc, path)
+        if error is not None:
+            raise error from None
+        raise
+    with f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield

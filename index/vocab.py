@@ -8,14 +8,13 @@ and records each file's checksum. It is derived data: one that is missing,
 damaged or from an older devise is built again.
 """
 import json
-import sys
 import time
 
 import numpy as np
 
 from devise.core import atomic, home, integrity
 from devise.core.errors import SearchIndexError
-from devise.core.progress import warn
+from devise.core.progress import note, warn
 from devise.core.vectors import unit_rows
 from devise.index import ann, layout, tuning
 
@@ -55,7 +54,7 @@ def _build(directory, wv, trees, progress):
     start = time.perf_counter()
     if progress:
         extra = f", {trees} trees; once, this takes a while" if mode == "annoy" else ""
-        print(f"building the nearest-word index for {wv.name} ({len(wv)} words{extra}) ...", file=sys.stderr)
+        note(f"building the nearest-word index for {wv.name} ({len(wv)} words{extra}) ...")
     vectors = np.asarray(wv.vectors, np.float32)
     atomic.save_npy(directory / NORMS, np.linalg.norm(vectors, axis=1).astype(np.float32))
     files = [NORMS]
@@ -68,7 +67,7 @@ def _build(directory, wv, trees, progress):
             "files": integrity.seal(directory, files)}
     atomic.write_json(directory / META, meta)
     if progress:
-        print(f"built it in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        note(f"built it in {time.perf_counter() - start:.1f} s")
     return meta
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from devise.core.errors import BadImageError, EngineError
+from devise.core.errors import BadImageError, EngineError, UnreadableFileError
 from devise.core.progress import progress_bar, warn
 from devise.data.feature_cache import FeatureCache
 from devise.models.backbones.preprocessing import recipe_for
@@ -74,7 +74,9 @@ def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True
 
             embed_into_cache_ray(todo, backbone, cache, batch_size, workers, address, progress, gpus_per_worker)
         elif todo:
-            _embed_into_cache(todo, backbone, cache, batch_size, workers or min(4, os.cpu_count() or 2), progress)
+            unreadable = _embed_into_cache(todo, backbone, cache, batch_size, workers or min(4, os.cpu_count() or 2),
+                                           progress)
+            known.update(unreadable)
         if todo:
             known.update(cache.lookup(todo))
     finally:
@@ -99,7 +101,7 @@ def embed_paths(paths, backbone=None, batch_size=64, workers=None, progress=True
         np.stack(feats).astype(np.float32) if feats else np.zeros((0, dim), np.float32),
         np.stack(logits).astype(np.float32) if logits else np.zeros((0, 1000), np.float32),
         bad,
-        len(todo),
+        sum(1 for p in todo if not isinstance(known.get(p, ""), str)),  # files that failed were not embedded
     )
 
 
@@ -115,7 +117,12 @@ def _join_members(todo, backbone, cache, known):
 
 
 def _embed_into_cache(todo, backbone, cache, batch_size, workers, show):
+    """Embed `todo` into the cache; returns {path: message} for the files that could not be opened.
+
+    Those are not cached: making a file readable changes neither its size nor its mtime.
+    """
     recipe = recipe_for(backbone)
+    unreadable = {}
     lookahead = batch_size * 2
     with ThreadPoolExecutor(workers) as pool, progress_bar(len(todo), "embedding", enabled=show) as bar:
         pending = collections.deque()
@@ -129,7 +136,10 @@ def _embed_into_cache(todo, backbone, cache, batch_size, workers, show):
             if nxt is not None:
                 pending.append((nxt, pool.submit(_decode, nxt, recipe)))
             result = future.result()
-            if isinstance(result, Exception):
+            if isinstance(result, UnreadableFileError):
+                unreadable[path] = str(result)
+                bar.update(1)
+            elif isinstance(result, Exception):
                 errors.append((path, None, None, str(result)))
             else:
                 batch.append((path, result))
@@ -141,3 +151,4 @@ def _embed_into_cache(todo, backbone, cache, batch_size, workers, show):
         if errors:
             cache.store(errors)
             bar.update(len(errors))
+    return unreadable

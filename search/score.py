@@ -6,13 +6,13 @@ new version; vectors are hard-linked, not rebuilt), so `--filter
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from devise.core.errors import DataError
+from devise.core.progress import warn
 from devise.core.results import Result
 from devise.search import alignment
 
@@ -69,7 +69,7 @@ def score(*, index: str | None = None, label_map: str | Path | dict | None = Non
     words = idx.word_vectors()
     scores, unknown = alignment.alignment_scores(words, idx.vectors("words"), [t for t, _ in texts])
     for _text, reason in sorted(unknown.items()):
-        print(f"warning: {reason} Images with this text get no {field} score.", file=sys.stderr)
+        warn(f"{reason} Images with this text get no {field} score.")
     ok = ~np.isnan(scores)
     if not ok.any():
         raise DataError(f"index {idx.name!r}: no image has a prompt (metadata.jsonl) or a class folder with a "

@@ -18,6 +18,7 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from devise.core.errors import StorageError
 from devise.web import items
 from devise.web.api import index_of
 from devise.web.decoding import decoder
@@ -100,18 +101,22 @@ async def walk(request):
 
 def _map(index, filter, color_by, space):
     import devise
-    from devise.core.home import subdir
+    from devise.core.home import home
     from devise.index.store import open_index
 
     idx = open_index(index)
     key = hashlib.sha1(json.dumps([filter, color_by, space]).encode()).hexdigest()[:16]
-    out = subdir("cache", "web", "maps") / f"{idx.name}-{idx.version_dir.name}-{key}.png"
+    out = home() / "cache" / "web" / "maps" / f"{idx.name}-{idx.version_dir.name}-{key}.png"
     with _maps_lock:
         known = _maps.get(str(out))
-    if known is not None and out.exists():
+    if known is not None and (known["out"] is None or out.exists()):
         return known
-    found = devise.make_map(out, index=idx.name, filter=filter, color_by=color_by, space=space, size=MAP_SIZE,
-                            thumb=MAP_THUMB).to_dict()
+    options = dict(index=idx.name, filter=filter, color_by=color_by, space=space, size=MAP_SIZE, thumb=MAP_THUMB)
+    try:
+        found = devise.make_map(out, **options).to_dict()
+    except StorageError:
+        # A full or read-only home: the page needs only the points, kept in memory like the others.
+        found = devise.make_map(None, **options).to_dict()
     with _maps_lock:
         _maps[str(out)] = found
         while len(_maps) > KEPT_MAPS:

@@ -88,3 +88,19 @@ async def _refuse_host(send):
     await send({"type": "http.response.start", "status": 421,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+# Sec-Fetch-Site values of requests the page itself makes (or the user typing the address).
+OWN_FETCH_SITES = ("same-origin", "none")
+# On answers that reveal what an index holds (thumbnails): another origin may not embed or read them.
+SAME_ORIGIN_ONLY = {"Cross-Origin-Resource-Policy": "same-origin"}
+
+
+def check_same_origin(request):
+    """403 for a request a browser marks as sent by another site (an <img> or fetch on someone else's page).
+
+    Browsers send Sec-Fetch-Site on every request; a client that sends none (curl, a script) is let through.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.lower() not in OWN_FETCH_SITES:
+        raise HTTPException(403, f"refused: a {site} request; only the page itself may load this.")

@@ -13,6 +13,7 @@ expects (`?v=`) may be cached by the browser for good.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -22,11 +23,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from devise.core import atomic
-from devise.core.errors import BadImageError, SearchIndexError
+from devise.core.errors import BadImageError, SearchIndexError, StorageError
 from devise.core.home import subdir
 from devise.index import layout
 from devise.index.store import open_index
 from devise.web.decoding import decoder
+from devise.web.security import SAME_ORIGIN_ONLY, check_same_origin
 
 SIDE = 256
 SIDES = (SIDE, 512)  # grid cells, and the walk player's frame
@@ -63,7 +65,7 @@ def _folder(idx):
         for old in base.iterdir():
             if old.is_dir() and old.name not in live:
                 shutil.rmtree(old, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
+        subdir("cache", "thumbs", idx.name, folder.name)  # created as the home's folders are: full is a StorageError
     return folder
 
 
@@ -81,20 +83,29 @@ def cached_thumbnail(index, raw_id, side=SIDE):
     if image_id >= len(idx):
         raise HTTPException(404, f"index {idx.name!r} has no image {image_id}.")
     version = idx.version_dir.name
-    cached = _folder(idx) / (f"{image_id}.jpg" if side == SIDE else f"{image_id}-{side}.jpg")
+    name = f"{image_id}.jpg" if side == SIDE else f"{image_id}-{side}.jpg"
     try:
-        return cached.read_bytes(), version
-    except FileNotFoundError:
-        pass
+        cached = _folder(idx) / name
+    except StorageError:
+        cached = None  # a full or read-only home: thumbnails are made for each request, not kept
+    if cached is not None:
+        try:
+            return cached.read_bytes(), version
+        except FileNotFoundError:
+            pass
     try:
         data = thumbnail_bytes(idx.items[image_id]["path"], side)
     except BadImageError as exc:
         raise HTTPException(404, str(exc)) from None
-    atomic.write_bytes(cached, data)
+    if cached is not None:
+        with contextlib.suppress(StorageError):
+            atomic.write_bytes(cached, data)
     return data, version
 
 
 async def thumb(request):
+    # Which index names and ids exist is the collection's business: no other site may probe it.
+    check_same_origin(request)
     raw_id = request.path_params["id"]
     index = request.query_params.get("index") or request.app.state.index
     size = request.query_params.get("size", str(SIDE))
@@ -104,9 +115,10 @@ async def thumb(request):
     if asked and asked != version:
         # Ids are renumbered by edits: the image now at this id may not be the one the page listed.
         return Response(f"index {index!r} changed since this page listed it; search again.", status_code=409,
-                        headers={"Cache-Control": "no-store"})
+                        headers={"Cache-Control": "no-store", **SAME_ORIGIN_ONLY})
     etag = f'"{version}-{raw_id}-{side}"'
-    headers = {"ETag": etag, "Cache-Control": FOR_GOOD if request.query_params.get("v") == version else CHECK_FIRST}
+    headers = {"ETag": etag, "Cache-Control": FOR_GOOD if request.query_params.get("v") == version else CHECK_FIRST,
+               **SAME_ORIGIN_ONLY}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(data, media_type="image/jpeg", headers=headers)
