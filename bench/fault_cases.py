@@ -518,3 +518,52 @@ def _(ws):
 @case("sheet-empty", "usage", 'search --sheet ""', exit_code=2, expect="--sheet")
 def _(ws):
     return ["search", "cat", "--sheet", ""], [], {}
+
+
+# Real file systems where root can mount them (else the row says it was skipped): a 3 MB tmpfs, a read-only bind.
+MOUNTS = []  # unmounted by bench/faults.py after each case
+
+
+class Skip(Exception):
+    """A case this machine cannot set up (no permission to mount); its row says why."""
+
+
+def mount(*args):
+    target = Path(args[-1])
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", *map(str, args)], capture_output=True, text=True)
+    if done.returncode:
+        raise Skip(f"cannot mount here ({(done.stderr or 'mount failed').strip()[:80]})")
+    MOUNTS.append(target)
+    return target
+
+
+def unmount_all():
+    while MOUNTS:
+        subprocess.run(["umount", str(MOUNTS.pop())], capture_output=True)
+
+
+def read_only_home(ws):
+    target = mount("--bind", ws.home, ws.root / "ro-home")
+    done = subprocess.run(["mount", "-o", "remount,ro,bind", str(target)], capture_output=True, text=True)
+    if done.returncode:
+        raise Skip(f"cannot remount read-only ({done.stderr.strip()[:80]})")
+    return target
+
+
+@case("home-tmpfs-3mb", "home", "index with DEVISE_HOME on a real 3 MB tmpfs (fills up)", expect="full")
+def _(ws):
+    small = mount("-t", "tmpfs", "-o", "size=3m", "tmpfs", ws.root / "small")
+    return ["index", ws.photos, "--name", "photos"], [ws.photos], {"DEVISE_HOME": str(small / "home")}
+
+
+@case("home-ro-mount-search", "home", "search with DEVISE_HOME on a real read-only mount", exit_code=0)
+def _(ws):
+    return ["search", "cat", "--top", "3"], [ws.home], {"DEVISE_HOME": str(read_only_home(ws))}
+
+
+@case("home-ro-mount-index", "home", "index a new photo into DEVISE_HOME on a real read-only mount",
+      expect="read-only")
+def _(ws):
+    shutil.copy(ws.photos / "rocket.jpg", ws.photos / "rocket_again.jpg")
+    return ["index", ws.photos, "--name", "photos"], [ws.home], {"DEVISE_HOME": str(read_only_home(ws))}
