@@ -284,3 +284,13 @@ def test_the_server_stays_up_under_a_hostile_mix(dup_index, tmp_path):
     assert max(timings) < 1.0, timings
     assert len(statuses) == 100 and not [s for s in statuses if s >= 500 and s != 503], statuses
     assert {200, 503} & set(statuses) and 500 not in statuses
+
+
+def test_numpy_saying_not_enough_free_space_is_a_full_home(devise_home):
+    """Found by bench/faults.py on a real 3 MB tmpfs: np.save's space check raises an OSError with no errno."""
+    from devise.core import home
+
+    error = home.storage_error(OSError("Not enough free space to write 80000000 bytes after offset 128"),
+                               devise_home / "words" / "vectors.npy")
+    assert error is not None and "is full" in str(error) and "Not enough free space" in str(error)
+    assert home.storage_error(OSError("something else"), devise_home / "x") is None
