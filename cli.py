@@ -10,11 +10,11 @@ from __future__ import annotations
 import click
 
 from devise.commands import curation, generation, searching, training, web
-from devise.commands.support import DeviseGroup
+from devise.commands.support import DeviseGroup, given_path
 
 
 @click.group(cls=DeviseGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(file_okay=False), envvar="DEVISE_HOME",
+@click.option("--home", type=given_path(file_okay=False), envvar="DEVISE_HOME",
               help="Where models, indexes and caches live (default ~/.devise).")
 @click.option("--verbose", "-v", is_flag=True, help="Also show the start-up messages of TensorFlow and other libraries.")
 @click.option("--debug", is_flag=True, envvar="DEVISE_DEBUG",

@@ -125,12 +125,14 @@ class Case:
     setup: object        # Workspace -> (argv, protected paths, extra environment)
     exit_code: int = 1
     expect: str = ""     # a word the answer must contain
+    forbid: str = ""     # a word the answer must not contain
+    http: tuple = ()     # (method, path, body) sent to `devise serve ARGV`: each must get a one-line 4xx
 
 
-def case(id, area, what, exit_code=1, expect=""):
+def case(id, area, what, exit_code=1, expect="", forbid="", http=()):
     """Register the decorated setup function as a case."""
     def register(fn):
-        CASES.append(Case(id, area, what, fn, exit_code, expect))
+        CASES.append(Case(id, area, what, fn, exit_code, expect, forbid, tuple(http)))
         return fn
     return register
 
@@ -378,3 +380,190 @@ def _(ws):
 @case("restore-unknown", "dedupe", "dedupe --restore a path that was never removed")
 def _(ws):
     return ["dedupe", "--restore", ws.photos / "coffee.png"], [ws.photos], {}
+
+
+# Issue 31, items 11-18 and 20: numbers, the server's start, hostile JSON, EXIF, formats, labels, gone files, "".
+@case("threshold-nan", "usage", "dedupe --threshold nan", exit_code=2, expect="finite")
+def _(ws):
+    return ["dedupe", "--threshold", "nan"], [ws.home / "indexes"], {}
+
+
+@case("min-score-nan", "usage", "label --assign --min-score nan", exit_code=2, expect="finite")
+def _(ws):
+    return ["label", "--labels", "cat,cup", "--assign", "--min-score", "nan"], [ws.home / "indexes"], {}
+
+
+@case("upload-cap-nan", "usage", "serve --max-upload-mb nan", exit_code=2, expect="finite")
+def _(ws):
+    return ["serve", "--max-upload-mb", "nan"], [], {}
+
+
+@case("seed-negative", "usage", "train --seed -1", exit_code=2, expect="--seed")
+def _(ws):
+    return ["train", ws.root / "labelled", "--seed", "-1", "--out", ws.root / "m"], [], {}
+
+
+@case("seed-huge", "usage", "train --seed 99999999999999999999999", exit_code=2, expect="--seed")
+def _(ws):
+    return ["train", ws.root / "labelled", "--seed", "99999999999999999999999", "--out", ws.root / "m"], [], {}
+
+
+HELD_SOCKETS = []  # a port kept busy while its case runs
+
+
+@case("serve-busy-port", "server", "serve --port a port another program listens on", expect="already in use",
+      forbid="serving")
+def _(ws):
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    HELD_SOCKETS.append(sock)
+    return ["serve", "--port", sock.getsockname()[1]], [], {}
+
+
+@case("serve-unknown-host", "server", "serve --host a name that does not resolve", expect="--host", forbid="serving")
+def _(ws):
+    return ["serve", "--host", "no-such-host.invalid"], [], {}
+
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+@case("json-deep-items", "server", "POST /api/items a JSON body nested 100,000 deep, then another request", exit_code=0,
+      http=[("POST", "/api/items", DEEP_JSON)])
+def _(ws):
+    return ["serve", "--index", "photos"], [ws.home / "indexes"], {}
+
+
+@case("json-deep-dedupe", "server", "POST /api/dedupe/delete a JSON body nested 100,000 deep, then another request", exit_code=0,
+      http=[("POST", "/api/dedupe/delete", '{"threshold": ' + DEEP_JSON + "}")])
+def _(ws):
+    return ["serve", "--index", "photos", "--allow-edits"], [ws.home / "indexes", ws.photos], {}
+
+
+@case("json-nul-move-to", "server", "POST /api/dedupe/move with a NUL byte in move_to", exit_code=0,
+      http=[("POST", "/api/dedupe/move", '{"move_to": "/tmp/review\\u0000x"}')])
+def _(ws):
+    return ["serve", "--index", "photos", "--allow-edits"], [ws.home / "indexes", ws.photos], {}
+
+
+def exif_two_orientations(photo, path):
+    """`photo` as a JPEG whose EXIF Orientation tag holds two values (it must hold one)."""
+    ifd = struct.pack("<HHHI", 1, 0x0112, 3, 2) + struct.pack("<HH", 6, 6) + struct.pack("<I", 0)
+    Image.open(photo).save(path, exif=b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd)
+    return path
+
+
+@case("exif-two-orientations", "images", "tag a JPEG whose EXIF Orientation tag has two entries", exit_code=0,
+      forbid="Warning")
+def _(ws):
+    return ["tag", exif_two_orientations(ws.photos / "rocket.jpg", ws.root / "exif.jpg"), "--top", "2"], [], {}
+
+
+def heif_and_avif(folder):
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    photo = Image.open(folder / "coffee.png").convert("RGB")
+    photo.save(folder / "phone.heic")
+    photo.save(folder / "web.avif")
+    return folder
+
+
+@case("heic-avif-index", "images", "index a folder holding a .heic and an .avif photo", exit_code=0,
+      expect="8 images", forbid="not an image")
+def _(ws):
+    heif_and_avif(ws.photos)
+    return ["index", ws.photos, "--name", "photos"], [ws.photos], {}
+
+
+@case("heic-tag", "images", "tag a .heic photo", exit_code=0, forbid="not an image")
+def _(ws):
+    return ["tag", heif_and_avif(ws.photos) / "phone.heic", "--top", "2"], [], {}
+
+
+@case("labels-duplicates", "labels", "tag --labels a file holding cup, cup, CUP", exit_code=0, expect="merged")
+def _(ws):
+    (ws.root / "labels.txt").write_text("cup\ncup\nCUP\ncat\n")
+    return ["tag", ws.photos / "coffee.png", "--labels", ws.root / "labels.txt"], [ws.root / "labels.txt"], {}
+
+
+@case("sheet-files-gone", "outputs", "search --sheet after two indexed photos were deleted", exit_code=0,
+      expect="'missing'")
+def _(ws):
+    (ws.photos / "coffee.png").unlink()
+    (ws.photos / "rocket.jpg").unlink()
+    return ["search", "cat", "--top", "6", "--sheet", ws.root / "sheet.png"], [ws.photos], {}
+
+
+@case("gif-files-gone", "outputs", "walk --gif after an indexed photo was moved away", exit_code=0,
+      expect="'missing'")
+def _(ws):
+    (ws.photos / "astronaut.png").rename(ws.root / "astronaut.png")
+    return ["walk", "--gif", ws.root / "walk.gif"], [ws.photos], {}
+
+
+@case("home-empty", "usage", '--home ""', exit_code=2, expect="--home")
+def _(ws):
+    return ["--home", "", "search", "cat"], [], {}
+
+
+@case("name-empty", "usage", 'index --name ""', exit_code=2, expect="--name")
+def _(ws):
+    return ["index", ws.photos, "--name", ""], [ws.home / "indexes"], {}
+
+
+@case("sheet-empty", "usage", 'search --sheet ""', exit_code=2, expect="--sheet")
+def _(ws):
+    return ["search", "cat", "--sheet", ""], [], {}
+
+
+# Real file systems where root can mount them (else the row says it was skipped): a 3 MB tmpfs, a read-only bind.
+MOUNTS = []  # unmounted by bench/faults.py after each case
+
+
+class Skip(Exception):
+    """A case this machine cannot set up (no permission to mount); its row says why."""
+
+
+def mount(*args):
+    target = Path(args[-1])
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", *map(str, args)], capture_output=True, text=True)
+    if done.returncode:
+        raise Skip(f"cannot mount here ({(done.stderr or 'mount failed').strip()[:80]})")
+    MOUNTS.append(target)
+    return target
+
+
+def unmount_all():
+    while MOUNTS:
+        subprocess.run(["umount", str(MOUNTS.pop())], capture_output=True)
+
+
+def read_only_home(ws):
+    target = mount("--bind", ws.home, ws.root / "ro-home")
+    done = subprocess.run(["mount", "-o", "remount,ro,bind", str(target)], capture_output=True, text=True)
+    if done.returncode:
+        raise Skip(f"cannot remount read-only ({done.stderr.strip()[:80]})")
+    return target
+
+
+@case("home-tmpfs-3mb", "home", "index with DEVISE_HOME on a real 3 MB tmpfs (fills up)", expect="full")
+def _(ws):
+    small = mount("-t", "tmpfs", "-o", "size=3m", "tmpfs", ws.root / "small")
+    return ["index", ws.photos, "--name", "photos"], [ws.photos], {"DEVISE_HOME": str(small / "home")}
+
+
+@case("home-ro-mount-search", "home", "search with DEVISE_HOME on a real read-only mount", exit_code=0)
+def _(ws):
+    return ["search", "cat", "--top", "3"], [ws.home], {"DEVISE_HOME": str(read_only_home(ws))}
+
+
+@case("home-ro-mount-index", "home", "index a new photo into DEVISE_HOME on a real read-only mount",
+      expect="read-only")
+def _(ws):
+    shutil.copy(ws.photos / "rocket.jpg", ws.photos / "rocket_again.jpg")
+    return ["index", ws.photos, "--name", "photos"], [ws.home], {"DEVISE_HOME": str(read_only_home(ws))}

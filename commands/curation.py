@@ -4,27 +4,30 @@ from __future__ import annotations
 import click
 
 from devise.commands.support import (
+    NAME,
+    FiniteFloat,
     LabelList,
     echo,
     emit_json,
     filter_option,
+    given_path,
     json_option,
     space_option,
 )
 
 
 @click.command()
-@click.option("--index", "index_name", help="Index to clean (default: the last one built).")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+@click.option("--index", "index_name", type=NAME, help="Index to clean (default: the last one built).")
+@click.option("--threshold", type=FiniteFloat(0, 1), default=None,
               help="Minimum pixel similarity of a duplicate pair (default 0.93; see bench/dedupe.py).")
 @click.option("--like", type=click.Path(exists=True, dir_okay=False), help="Only duplicates of this image.")
-@click.option("--query", help='Only duplicates of the best match for this text, e.g. "a black image".')
+@click.option("--query", type=NAME, help='Only duplicates of the best match for this text, e.g. "a black image".')
 @click.option("--mirror/--no-mirror", default=True, show_default=True,
               help="Count a left-right mirror image as a copy.")
 @click.option("--delete", is_flag=True, help="Remove all but one image per group from the index (tombstoned; files stay).")
-@click.option("--move-to", type=click.Path(file_okay=False),
+@click.option("--move-to", type=given_path(file_okay=False),
               help="Also move the removed files into this folder for review (implies --delete); it must lie outside the indexed folder.")
-@click.option("--restore", "restore_paths", multiple=True, type=click.Path(dir_okay=False), metavar="PATH",
+@click.option("--restore", "restore_paths", multiple=True, type=given_path(dir_okay=False), metavar="PATH",
               help="Put a file that --delete or --move-to removed back on the list to index (repeatable); then run `devise index`.")
 @filter_option
 @click.option("--json", "as_json", is_flag=True, help='Print {"groups": [{"keep": p, "duplicates": [{"path", "score", "mirrored"}]}]}.')
@@ -72,10 +75,10 @@ def _restore(paths, index_name, as_json):
 
 @click.command()
 @click.option("--labels", "labels", type=LabelList(), help='Comma-separated phrases, e.g. "one hot dog,a hamburger,a face" (or a file).')
-@click.option("--index", "index_name", help="Index to label (default: the last one built).")
+@click.option("--index", "index_name", type=NAME, help="Index to label (default: the last one built).")
 @click.option("--field-prefix", default="", help="Prefix for the field names (a_face -> PREFIXa_face).")
 @click.option("--assign", is_flag=True, help="Also store the best label in the field `label`.")
-@click.option("--min-score", type=float, help="With --assign: below this cosine, `label` is null.")
+@click.option("--min-score", type=FiniteFloat(), help="With --assign: below this cosine, `label` is null.")
 @click.option("--calibrate", type=click.Choice(["reference", "refine", "center", "none"]), default="reference",
               show_default=True,
               help="With --assign: reference = the score `tag --labels` ranks by (each label's mean over ImageNet's "
@@ -103,15 +106,15 @@ def label(labels, index_name, field_prefix, assign, min_score, calibrate, drop, 
 
 
 @click.command()
-@click.option("--index", "index_name", help="Index to walk (default: the last one built).")
-@click.option("--start", help='Start at search\'s first hit for this text, e.g. "a photo of an astronaut".')
+@click.option("--index", "index_name", type=NAME, help="Index to walk (default: the last one built).")
+@click.option("--start", type=NAME, help='Start at search\'s first hit for this text, e.g. "a photo of an astronaut".')
 @click.option("--start-image", type=click.Path(exists=True, dir_okay=False), help="Start at the image most like this one.")
 @filter_option
 @click.option("--limit", type=click.IntRange(1), help="Stop after N images.")
 @space_option
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the image paths in walk order, one per line.")
-@click.option("--gif", type=click.Path(dir_okay=False), help="Write an animated GIF of the walk.")
-@click.option("--frames", type=click.Path(file_okay=False), help="Write numbered PNG frames into this folder.")
+@click.option("--out", type=given_path(dir_okay=False), help="Write the image paths in walk order, one per line.")
+@click.option("--gif", type=given_path(dir_okay=False), help="Write an animated GIF of the walk.")
+@click.option("--frames", type=given_path(file_okay=False), help="Write numbered PNG frames into this folder.")
 @click.option("--fps", type=click.IntRange(1, 50), default=12, show_default=True)
 @click.option("--size", type=click.IntRange(16, 2048), default=256, show_default=True, help="Frame side in pixels.")
 @json_option
@@ -137,13 +140,13 @@ def walk(index_name, start, start_image, filter_text, limit, space, out, gif, fr
 
 
 @click.command("map")
-@click.option("--index", "index_name", help="Index to draw (default: the last one built).")
+@click.option("--index", "index_name", type=NAME, help="Index to draw (default: the last one built).")
 @filter_option
 @click.option("--color-by", "colour_by", metavar="FIELD|label", help="Dots coloured by a numeric field, label or class (default: thumbnails).")
 @space_option
 @click.option("--size", type=click.IntRange(200, 8000), default=1600, show_default=True)
 @click.option("--thumb", type=click.IntRange(8, 512), default=64, show_default=True, help="Thumbnail cell size.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
+@click.option("--out", required=True, type=given_path(dir_okay=False), help="PNG to write.")
 @json_option
 def map_command(index_name, filter_text, colour_by, space, size, thumb, out, as_json):
     """A 2-D map of the images (UMAP if installed, else t-SNE or PCA) as thumbnails or coloured dots."""

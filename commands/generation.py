@@ -4,10 +4,14 @@ from __future__ import annotations
 import click
 
 from devise.commands.support import (
+    NAME,
+    SEED,
+    FiniteFloat,
     comma_list,
     echo,
     echo_block,
     emit_json,
+    given_path,
     json_option,
     label_map_option,
 )
@@ -15,16 +19,16 @@ from devise.commands.support import (
 
 @click.command()
 @click.option("--classes", help='Comma-separated class phrases, e.g. "hot dog,cat,sofa".')
-@click.option("--classes-file", type=click.Path(dir_okay=False), help="One class phrase per line (# comments).")
+@click.option("--classes-file", type=given_path(dir_okay=False), help="One class phrase per line (# comments).")
 @click.option("--template", default="a photo of a {}", show_default=True, help="Prompt; {} is the class.")
 @click.option("--per-class", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--model", default="stabilityai/sd-turbo", show_default=True,
               help="Any diffusers text-to-image pipeline: hub id or saved folder.")
 @click.option("--steps", type=click.IntRange(min=1), help="Default: 1 for *turbo* models, else 30.")
-@click.option("--guidance", type=float, help="Default: 0 for *turbo* models, else 7.5.")
+@click.option("--guidance", type=FiniteFloat(min=0), help="Default: 0 for *turbo* models, else 7.5.")
 @click.option("--size", default=512, show_default=True, type=int, help="Square image side, a multiple of 8.")
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=0, show_default=True, type=int, help="Base seed; each image's seed derives from it.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Base seed; each image's seed derives from it.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cuda", "cpu"]))
 @click.option("--dtype", type=click.Choice(["float16", "bfloat16", "float32"]),
               help="Default: float16 on cuda, float32 on cpu.")
@@ -37,7 +41,7 @@ from devise.commands.support import (
               help="With --engine ray: one GPU actor per GPU; 0 runs CPU actors.")
 @click.option("--workers", type=click.IntRange(min=1),
               help="With --engine ray and no --gpus: CPU actors (default: one per CPU).")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output image folder.")
+@click.option("--out", required=True, type=given_path(file_okay=False), help="Output image folder.")
 def generate(classes, classes_file, out, **options):
     """Generate a labelled image folder (OUT/<class>/<NNNN>.png) from text prompts; resumable."""
     from devise.commands.support import GenerateProgress
@@ -52,7 +56,7 @@ def generate(classes, classes_file, out, **options):
 
 
 @click.command()
-@click.option("--index", "index_name", default=None, help="Index to score (default: the default index).")
+@click.option("--index", "index_name", type=NAME, default=None, help="Index to score (default: the default index).")
 @label_map_option
 @json_option
 def score(index_name, label_map, as_json):
@@ -67,17 +71,17 @@ def score(index_name, label_map, as_json):
 
 
 @click.command()
-@click.option("--index", "index_name", default=None, help="Index to slice (default: the default index).")
+@click.option("--index", "index_name", type=NAME, default=None, help="Index to slice (default: the default index).")
 @click.option("--field", default="alignment", show_default=True, help="Numeric item field to compare clusters on.")
 @click.option("--min-support", type=click.IntRange(min=2), default=5, show_default=True,
               help="Smallest cluster (scored images) worth reporting.")
-@click.option("--min-drop", type=click.FloatRange(min=0), default=None,
+@click.option("--min-drop", type=FiniteFloat(min=0), default=None,
               help="Smallest |cluster mean - overall mean| reported (default: half the field's std).")
 @click.option("--k", type=click.IntRange(min=2), default=None, help="k-means clusters (default: sqrt(n/2), 2..100).")
 @click.option("--method", type=click.Choice(["kmeans", "hdbscan"]), default="kmeans", show_default=True)
 @click.option("--top", type=click.IntRange(min=1), default=5, show_default=True, help="Slices reported per side.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False), default="report", show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--out", type=given_path(file_okay=False), default="report", show_default=True,
               help="Folder for index.md and one contact sheet per slice.")
 @json_option
 def slices(index_name, field, min_support, min_drop, k, method, top, seed, out, as_json):

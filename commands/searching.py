@@ -4,6 +4,8 @@ from __future__ import annotations
 import click
 
 from devise.commands.support import (
+    NAME,
+    FiniteFloat,
     ModelOrConse,
     backbone_option,
     echo,
@@ -18,7 +20,7 @@ from devise.commands.support import (
 @click.argument("images_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--model", type=ModelOrConse(), default=None,
               help="Trained model directory or 'conse' (default: the index's current model, else ConSE).")
-@click.option("--name", help="Index name (default: the folder's name).")
+@click.option("--name", type=NAME, help="Index name (default: the folder's name).")
 @click.option("--default", "make_default", is_flag=True,
               help="Make this the default index (the one commands use without --index). The first index always is.")
 @click.option("--trees", type=click.IntRange(1, 1000), help="Annoy trees (default 20; more: better recall, bigger files).")
@@ -31,7 +33,7 @@ from devise.commands.support import (
 @click.option("--address", help="With --engine ray: the Ray cluster to join (default: start a local Ray).")
 @click.option("--workers", type=click.IntRange(1, 4096),
               help="Decoding threads (local) or backbone actors (ray); default: up to 4 threads, or one actor per CPU.")
-@click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0, show_default=True,
+@click.option("--gpus-per-worker", type=FiniteFloat(min=0), default=0, show_default=True,
               help="With --engine ray: GPUs for each backbone actor (0.5: two actors share one GPU).")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Images per backbone call (and per feature-cache commit).")
@@ -134,7 +136,7 @@ def say_if_filtered_out(results, other=False):
 @click.argument("word")
 @click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
 @click.option("--words", "word_vectors", help="Word vectors file (default: the default index's, else GloVe 6B 50-d).")
-@click.option("--index", "index_name", help="Use this index's word vectors.")
+@click.option("--index", "index_name", type=NAME, help="Use this index's word vectors.")
 @json_option
 def words(word, top, word_vectors, index_name, as_json):
     """Nearest words to WORD (or to a query such as "king - man + woman").

@@ -8,6 +8,7 @@ says how to get the traceback (`--debug` or DEVISE_DEBUG=1).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -43,6 +44,43 @@ class DeviseGroup(click.Group):
             raise click.ClickException(
                 f"`devise {command}` failed unexpectedly ({what}); this is a bug in devise: rerun with --debug "
                 f"and report the command and its traceback to the devise issue tracker.") from None
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option: click.FloatRange lets NaN through every bound (NaN compares false), so it is refused here."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+# numpy's legacy seeding, TensorFlow and Keras take seeds in [0, 2**32): more is an OverflowError deep inside.
+SEED = click.IntRange(0, 2**32 - 1)
+
+
+class Given(click.ParamType):
+    """A text option that, when given, must hold something: an empty string would silently mean "not given"."""
+
+    def __init__(self, inner=click.STRING):
+        self.inner, self.name = inner, inner.name
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty string; give a value or leave the option out.", param, ctx)
+        return self.inner.convert(value, param, ctx)
+
+    def to_info_dict(self):
+        return self.inner.to_info_dict()
+
+
+def given_path(**kwargs):
+    """click.Path(**kwargs) that refuses "" (which would write nowhere, or use the default, without a word)."""
+    return Given(click.Path(**kwargs))
+
+
+NAME = Given()
 
 
 class LabelList(click.ParamType):
@@ -106,11 +144,11 @@ def filter_option(fn):
 def search_options(fn):
     """--index, --top, --json, --sheet and --filter: what `search` and `similar` share."""
     fn = filter_option(fn)
-    fn = click.option("--sheet", type=click.Path(dir_okay=False), help="Also write a contact sheet PNG of the results.")(fn)
+    fn = click.option("--sheet", type=given_path(dir_okay=False), help="Also write a contact sheet PNG of the results.")(fn)
     fn = click.option("--json", "as_json", is_flag=True,
                       help='Print {"query": q, "index": name, "results": [{"path": p, "score": s}], ...}.')(fn)
     fn = click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)(fn)
-    return click.option("--index", "index_name", help="Index to search (default: the last one built).")(fn)
+    return click.option("--index", "index_name", type=NAME, help="Index to search (default: the last one built).")(fn)
 
 
 def space_option(fn):
@@ -119,11 +157,11 @@ def space_option(fn):
 
 
 def split_options(fn):
-    fn = click.option("--holdout", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+    fn = click.option("--holdout", type=FiniteFloat(0, 1, max_open=True), default=0.2, show_default=True,
                       help="Fraction of classes held out (zero-shot).")(fn)
     fn = click.option("--holdout-classes", type=CommaList(), default=None,
                       help="Comma-separated class folders to hold out (overrides --holdout).")(fn)
-    fn = click.option("--seed", type=int, default=0, show_default=True)(fn)
+    fn = click.option("--seed", type=SEED, default=0, show_default=True)(fn)
     fn = click.option("--exclude", type=CommaList(), default="",
                       help="Comma-separated class folders to ignore, e.g. BACKGROUND_Google.")(fn)
     fn = click.option("--loss", type=click.Choice(LOSSES), default=DEFAULT_LOSS, show_default=True)(fn)

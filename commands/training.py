@@ -4,10 +4,12 @@ from __future__ import annotations
 import click
 
 from devise.commands.support import (
+    NAME,
     backbone_option,
     echo,
     echo_block,
     emit_json,
+    given_path,
     json_option,
     labels_option,
     model_options,
@@ -21,7 +23,7 @@ from devise.train.config import DEMO_PER_CLASS
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
 @split_options
 @model_options
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--out", required=True, type=given_path(file_okay=False), help="Model directory to write.")
 @click.option("--verbose", is_flag=True, help="Show Keras training progress.")
 @json_option
 def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, heads, calibration, label_map, backbone, words,
@@ -75,7 +77,7 @@ def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, excl
 @click.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Trained model (default: ConSE, no training).")
-@click.option("--index", "index_name", default=None, help="Use the model of this index.")
+@click.option("--index", "index_name", type=NAME, default=None, help="Use the model of this index.")
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True)
 @labels_option
 @backbone_option
@@ -108,7 +110,7 @@ def classify(images, top, backbone, as_json):
 
 @click.command()
 @click.argument("data_dir", required=False, type=click.Path(exists=True, file_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), help="Where to write the model and sheet (default: HOME/demo).")
+@click.option("--out", type=given_path(file_okay=False), help="Where to write the model and sheet (default: HOME/demo).")
 @click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)
 @click.option("--per-class", type=click.IntRange(2, 100_000), default=DEMO_PER_CLASS, show_default=True,
               help="Images of each class to train and evaluate on (about 5 minutes on 2 cores for Caltech-101).")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from devise.commands.support import NAME, FiniteFloat
+
 INSTALL = "pip install 'devise[web]'"
 WEB_MODULES = ("starlette", "uvicorn", "multipart")
 
@@ -19,14 +21,14 @@ def _check_extra():
 
 
 @click.command()
-@click.option("--index", "index_name", help="Index to show first (default: the last one built; the page can switch).")
+@click.option("--index", "index_name", type=NAME, help="Index to show first (default: the last one built; the page can switch).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Anything but loopback shows the collection to the network.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the default web browser.")
 @click.option("--allow-edits", is_flag=True,
               help="Let the dedupe view remove duplicates from the index and move files to a review folder.")
-@click.option("--max-upload-mb", type=click.FloatRange(0.1, 1024), default=20, show_default=True,
+@click.option("--max-upload-mb", type=FiniteFloat(0.1, 1024), default=20, show_default=True,
               help="Largest image the page may upload.")
 def serve(index_name, host, port, open_browser, allow_edits, max_upload_mb):
     """A local web page to search, tag, curate and walk the indexes (needs the extra: pip install 'devise[web]').
@@ -36,9 +38,7 @@ def serve(index_name, host, port, open_browser, allow_edits, max_upload_mb):
     The page's URL holds its state, so a view can be shared.
     """
     _check_extra()
-    import uvicorn
-
-    from devise.web.app import create_app
+    from devise.web.app import create_app, listening_socket, serve_forever
     from devise.web.security import is_loopback
 
     if index_name is not None:
@@ -49,6 +49,7 @@ def serve(index_name, host, port, open_browser, allow_edits, max_upload_mb):
     if allow_edits and not loopback:
         raise click.UsageError(f"--allow-edits needs a loopback --host (127.0.0.1, ::1): on {host}, anyone on the "
                                f"network could load the page, take its token and move your files.")
+    sock = listening_socket(host, port)  # a busy port or an unknown host fails here, before anything is said
     if not loopback:
         click.echo(f"warning: serving on {host}: the collection becomes visible on the network to anyone "
                    f"who can reach this machine.", err=True)
@@ -61,4 +62,4 @@ def serve(index_name, host, port, open_browser, allow_edits, max_upload_mb):
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, [url]).start()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    serve_forever(app, sock)

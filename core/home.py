@@ -139,6 +139,8 @@ def storage_state(exc, path=None):
         return None
     if isinstance(exc, OSError):
         state = ERRNO_STATES.get(exc.errno)
+        if state is None and exc.errno is None and "free space" in str(exc):
+            state = FULL  # numpy's tofile checks the space first: "Not enough free space to write N bytes", no errno
         if state is None and exc.errno in (errno.EACCES, errno.EPERM) and _in_home(path):
             state = DENIED
         return state

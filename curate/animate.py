@@ -9,20 +9,23 @@ from PIL import Image
 
 from devise.core import outputs
 from devise.core.errors import BadImageError, DataError, option
+from devise.data.sheet import missing_tile, warn_unshown
 
 FRAMES_KIND = "frames"
 FRAME_PATTERN = "frame_*.png"
 
 
-def frame(path, size, background=(0, 0, 0)):
-    """`path` scaled to fit a size x size square, letterboxed; a dark grey square if unreadable."""
+def frame(path, size, background=(0, 0, 0), unshown=None):
+    """`path` scaled to fit a size x size square, letterboxed; a missing tile if unreadable (reason in `unshown`)."""
     from devise.data.images import open_rgb
 
     canvas = Image.new("RGB", (size, size), background)
     try:
         img = open_rgb(path, size)
-    except BadImageError:
-        return Image.new("RGB", (size, size), (60, 60, 60))
+    except BadImageError as exc:
+        if unshown is not None:
+            unshown.append(str(exc))
+        return missing_tile(path, size, background=(60, 60, 60))
     img.thumbnail((size, size), Image.LANCZOS)
     canvas.paste(img, ((size - img.width) // 2, (size - img.height) // 2))
     return canvas
@@ -49,9 +52,10 @@ def write_frames(paths, directory, size=256):
     """
     claim_frames(directory, len(paths))
     directory = outputs.make_folder(directory, FRAMES_KIND)
-    names = frame_names(len(paths))
+    names, unshown = frame_names(len(paths)), []
     for name, path in zip(names, paths):
-        outputs.save_image(frame(path, size), directory / name, format="PNG", remember=False)
+        outputs.save_image(frame(path, size, unshown=unshown), directory / name, format="PNG", remember=False)
+    warn_unshown(unshown, len(paths), directory)
     outputs.record(*(directory / name for name in names))
     outputs.remove_stale(directory, FRAME_PATTERN, set(names))
     return directory
@@ -63,8 +67,10 @@ def write_gif(paths, out, size=256, fps=12):
         raise DataError("no images to animate.")
     if not 0 < fps <= 50:
         raise DataError(f"{option('fps', fps)}: use 1 to 50 (GIF timing is in hundredths of a second).")
-    frames = [frame(p, size).quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    out, unshown = outputs.claim_file(out), []
+    frames = [frame(p, size, unshown=unshown).quantize(colors=255, method=Image.Quantize.MEDIANCUT,
+                                                       dither=Image.Dither.NONE)
               for p in paths]
-    out = outputs.claim_file(out)
+    warn_unshown(unshown, len(paths), out)
     return outputs.save_image(frames[0], out, format="GIF", save_all=True, append_images=frames[1:],
                               duration=round(1000 / fps), loop=0, optimize=False, disposal=1)

@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image
 
 from devise.core.errors import BadImageError, UnreadableFileError
+from devise.data.formats import IMAGE_SUFFIXES, prepare  # noqa: F401 (IMAGE_SUFFIXES: this module's public name)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 # ~90 megapixels: far above any camera photo, far below what exhausts 24 GB.
 MAX_PIXELS = 90_000_000
 # The decode itself is bounded in bytes, not pixels: a small 16-bit PNG can hold a huge
@@ -87,6 +87,7 @@ def open_image_file(path):
     in open() or read(). O_NONBLOCK keeps open() from waiting for a FIFO's writer, and the
     check is on the opened descriptor, so the file cannot be swapped between check and read.
     """
+    prepare(path)  # a HEIC file registers its Pillow plugin first
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
@@ -124,7 +125,8 @@ def _bad_image(path, exc) -> BadImageError:
     if isinstance(exc, FileNotFoundError):
         return BadImageError(f"{path}: file not found.")
     if isinstance(exc, Image.UnidentifiedImageError):
-        return BadImageError(f"{path}: not an image file Pillow can read; skipped.")
+        hint = prepare(path)
+        return BadImageError(f"{path}: {hint}; skipped." if hint else f"{path}: not an image file Pillow can read; skipped.")
     return BadImageError(f"{path}: corrupt or truncated image ({exc}); skipped.")
 
 
@@ -167,6 +169,16 @@ def _decode_file(path, f, target_size):
     return img
 
 
+def _orientation(img):
+    """The EXIF orientation, or None; malformed EXIF is ignored quietly, as viewers do (Pillow would warn raw)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            return img.getexif().get(0x0112)
+        except DECODE_ERRORS:
+            return None
+
+
 def _decode_rgb(img, target_size):
     with warnings.catch_warnings():
         # Frames and sub-images (GIF, ICO, ...) are sized only while decoding: a
@@ -175,7 +187,7 @@ def _decode_rgb(img, target_size):
         if target_size and img.format == "JPEG":
             # JPEG can decode at 1/2, 1/4, 1/8 scale: far faster for big photos.
             img.draft("RGB", (target_size, target_size))
-        orientation = img.getexif().get(0x0112)
+        orientation = _orientation(img)
         img.load()
         if img.mode in HIGH_DEPTH:
             img = _to_8bit(img)

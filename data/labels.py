@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from devise.core.errors import DataError, option
+from devise.core.progress import warn
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
@@ -96,4 +97,20 @@ def parse_labels(value) -> list[str]:
     phrases = [p for p in phrases if p and not p.startswith("#")]
     if not phrases:
         raise DataError(f"{option('labels', str(value)[:80])}: no label phrases given.")
-    return phrases
+    return _merge_duplicates(phrases)
+
+
+def _merge_duplicates(phrases):
+    """One row per label: `cup`, `cup` and `CUP` are one label, spelt as first given; stderr says what merged."""
+    first, dropped = {}, []
+    for phrase in phrases:
+        key = " ".join(phrase.casefold().split())
+        if key not in first:
+            first[key] = phrase
+        else:
+            kept = first[key]
+            dropped.append(repr(kept) if phrase == kept else f"{phrase!r} into {kept!r}")
+    if dropped:
+        warn(f"labels: {len(dropped)} duplicate label(s) merged (case ignored, first spelling kept): "
+             + ", ".join(dict.fromkeys(dropped[:5])) + (", ..." if len(dropped) > 5 else "") + ".")
+    return list(first.values())

@@ -3,11 +3,14 @@
 A sheet never replaces a file devise did not write (core.outputs), and it
 carries devise's mark so a later run may replace it.
 """
+import os
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from devise.core import outputs
+from devise.core.errors import BadImageError
+from devise.core.progress import warn
 
 
 def font(size):
@@ -17,14 +20,38 @@ def font(size):
         return ImageFont.load_default()
 
 
-def thumbnail(path, size):
-    from devise.core.errors import BadImageError
+def missing_tile(path, size, background=(235, 235, 235)) -> Image.Image:
+    """A tile that says in words that the image is not there ("missing") or cannot be decoded ("unreadable")."""
+    word = "unreadable" if os.path.lexists(path) else "missing"
+    tile = Image.new("RGB", (size, size), background)
+    draw = ImageDraw.Draw(tile)
+    draw.rectangle((0, 0, size - 1, size - 1), outline=(200, 60, 60), width=max(1, size // 48))
+    draw.line((0, 0, size - 1, size - 1), fill=(200, 60, 60), width=max(1, size // 64))
+    label = font(max(10, size // 8))
+    box = draw.textbbox((0, 0), word, font=label)
+    x, y = (size - (box[2] - box[0])) // 2, (size - (box[3] - box[1])) // 2
+    draw.rectangle((x - 4, y - 2, x + box[2] - box[0] + 4, y + box[3] - box[1] + 6), fill=background)
+    draw.text((x - box[0], y - box[1]), word, fill=(170, 30, 30), font=label)
+    return tile
+
+
+def warn_unshown(unshown, total, out):
+    """One stderr line for the images drawn as missing tiles in `out`: how many, and the first one's reason."""
+    if unshown:
+        warn(f"{len(unshown)} of {total} image(s) in {out} are drawn as 'missing' tiles: moved, deleted or "
+             f"unreadable since indexing (first: {unshown[0]}); run `devise index` on the folder to update the index.")
+
+
+def thumbnail(path, size, unshown=None):
+    """`path` fitted into a size x size tile; a missing tile if it cannot be read (its reason appended to `unshown`)."""
     from devise.data.images import open_rgb
 
     try:
         img = open_rgb(path)
-    except BadImageError:
-        return Image.new("RGB", (size, size), (200, 60, 60))
+    except BadImageError as exc:
+        if unshown is not None:
+            unshown.append(str(exc))
+        return missing_tile(path, size)
     img.thumbnail((size, size), Image.BICUBIC)
     canvas = Image.new("RGB", (size, size), (245, 245, 245))
     canvas.paste(img, ((size - img.width) // 2, (size - img.height) // 2))
@@ -55,9 +82,10 @@ def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines
     draw = ImageDraw.Draw(sheet)
     if title:
         draw.text((pad, 8), title, fill="black", font=title_font)
+    unshown = []
     for i, (path, lines) in enumerate(items):
         x, y = pad + (i % columns) * cell_w, top + (i // columns) * cell_h
-        sheet.paste(thumbnail(path, thumb), (x, y))
+        sheet.paste(thumbnail(path, thumb, unshown), (x, y))
         if frames and frames[i]:
             draw.rectangle([x, y, x + thumb - 1, y + thumb - 1], outline=tuple(frames[i]), width=FRAME)
         for j, line in enumerate(list(lines)[:caption_lines]):
@@ -65,4 +93,5 @@ def contact_sheet(items, out, title=None, thumb=192, columns=None, caption_lines
             while text and draw.textlength(text, font=caption_font) > thumb:
                 text = text[:-2] + "…"
             draw.text((x, y + thumb + 3 + j * line_h), text, fill="black", font=caption_font)
+    warn_unshown(unshown, len(items), out)
     return outputs.save_image(sheet, out, format="PNG")

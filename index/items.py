@@ -45,8 +45,9 @@ class Items:
             self.offsets = np.load(directory / OFFSETS, mmap_mode="r")
             with open(directory / ITEMS, "rb") as f:
                 self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if count else b""
-        except (OSError, ValueError) as exc:
-            raise SearchIndexError(f"{directory}: the item list is unreadable ({exc}); re-index.") from None
+        except (OSError, ValueError, EOFError) as exc:  # np.load of an empty file: EOFError
+            raise SearchIndexError(f"{directory}: the item list is unreadable ({exc or type(exc).__name__}); "
+                                   f"re-index.") from None
         if self.offsets.shape != (count + 1,) or int(self.offsets[-1]) != len(self._map):
             raise SearchIndexError(f"{directory}: the item list does not match the manifest ({count} items); re-index.")
         self.count = count

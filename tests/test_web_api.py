@@ -276,12 +276,17 @@ def test_the_page_carries_its_token_and_refuses_other_hosts(colours):
 
 
 def test_serve_names_the_extra_warns_off_loopback_and_checks_the_index(colours, run, monkeypatch):
-    import uvicorn
+    from devise.web import app as web_app
 
     started = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append(kw))
+
+    def serve_forever(app, sock):  # the socket serve bound before it said "serving"
+        started.append(sock.getsockname()[:2])
+        sock.close()
+
+    monkeypatch.setattr(web_app, "serve_forever", serve_forever)
     result = run("serve", "--host", "0.0.0.0", "--port", 8999, "--index", "colours")
-    assert result.exit_code == 0 and started == [{"host": "0.0.0.0", "port": 8999, "log_level": "warning"}]
+    assert result.exit_code == 0 and started == [("0.0.0.0", 8999)]
     assert "warning: serving on 0.0.0.0" in result.stderr and "visible on the network" in result.stderr
     assert "warning" not in run("serve").stderr
     missing = run("serve", "--index", "nope")

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from devise.web import items, uploads
-from devise.web.responses import answer, switch, text, whole
+from devise.web.decoding import decoder
+from devise.web.responses import answer, json_body, switch, text, whole
 from devise.web.security import check_post
 
 MAX_TOP = 10000
@@ -56,8 +57,8 @@ async def similar(request):
     if request.method == "GET":
         p = request.query_params
         path = await run_in_threadpool(items.item_path, _image_id(p), index_of(request))
-        result = await run_in_threadpool(devise.similar, path, index=index_of(request),
-                                         top=whole(p, "top", 10, 1, MAX_TOP), filter=text(p, "filter"))
+        result = await decoder(request).run(devise.similar, path, index=index_of(request),
+                                            top=whole(p, "top", 10, 1, MAX_TOP), filter=text(p, "filter"))
         return answer(result)
     check_post(request, request.app.state.token)
     async with uploads.received(request, request.app.state.max_upload) as up:
@@ -74,8 +75,8 @@ async def tag(request):
 
     if request.method == "GET":
         p = request.query_params
-        result = await run_in_threadpool(items.tag_indexed, _image_id(p), index=index_of(request),
-                                         top=whole(p, "top", 10, 1, MAX_TAGS), labels=_labels(p))
+        result = await decoder(request).run(items.tag_indexed, _image_id(p), index=index_of(request),
+                                            top=whole(p, "top", 10, 1, MAX_TAGS), labels=_labels(p))
         return answer(result)
     check_post(request, request.app.state.token)
     async with uploads.received(request, request.app.state.max_upload) as up:
@@ -104,12 +105,11 @@ async def describe(request):
     that thumbnails are served by.
     """
     check_post(request, request.app.state.token)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise HTTPException(400, 'send JSON: {"index": NAME, "paths": [PATH, ...]}.') from None
+    body = await json_body(request, '{"index": NAME, "paths": [PATH, ...]}')
     paths = body.get("paths") if isinstance(body, dict) else None
     if not isinstance(paths, list) or not all(isinstance(x, str) for x in paths) or len(paths) > MAX_PATHS:
         raise HTTPException(400, f'"paths" must be a list of at most {MAX_PATHS} path strings.')
-    index = body.get("index") if isinstance(body.get("index"), str) and body["index"] else request.app.state.index
+    if any("\0" in x for x in paths):
+        raise HTTPException(400, '"paths": a path holds a NUL character, which no file name can contain.')
+    index = text(body, "index") or request.app.state.index
     return answer(await run_in_threadpool(items.describe, paths, index))

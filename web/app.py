@@ -8,8 +8,10 @@ library, and TensorFlow only ever loads to embed an uploaded image.
 """
 from __future__ import annotations
 
+import errno
 import html
 import json
+import socket
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -18,7 +20,9 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from devise.core.errors import DeviseError
 from devise.web import api, curation, thumbs
+from devise.web.decoding import COLLECTION_SECONDS, DEFAULT_SECONDS, DEFAULT_SLOTS, Decoder
 from devise.web.responses import HANDLERS
 from devise.web.security import DEFAULT_MAX_UPLOAD_MB, GuardMiddleware, new_token
 
@@ -38,7 +42,8 @@ def _page(config):
 
 
 def create_app(index: str | None = None, *, allow_edits: bool = False, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
-               loopback_only: bool = True, token: str | None = None) -> Starlette:
+               loopback_only: bool = True, token: str | None = None, decode_slots: int = DEFAULT_SLOTS,
+               decode_seconds: float = DEFAULT_SECONDS, collection_seconds: float = COLLECTION_SECONDS) -> Starlette:
     """The app for `devise serve`.
 
     index: the index to show (default: the default index; the page can pick
@@ -46,7 +51,10 @@ def create_app(index: str | None = None, *, allow_edits: bool = False, max_uploa
     and move files. max_upload_mb: the upload cap. loopback_only: answer only
     requests addressed to localhost (a server bound to loopback; this stops
     DNS rebinding). token: the per-start secret every POST must carry
-    (default: a new random one).
+    (default: a new random one). decode_slots, decode_seconds,
+    collection_seconds: how many requests may decode images at once, and
+    how long one that decodes an image, or every image of an index (dedupe,
+    map), waits before a 503 (web/decoding.py).
     """
     token = token or new_token()
     config = {"token": token, "edits": allow_edits, "index": index, "maxUploadMb": max_upload_mb}
@@ -70,7 +78,40 @@ def create_app(index: str | None = None, *, allow_edits: bool = False, max_uploa
                     middleware=[Middleware(GuardMiddleware, loopback_only=loopback_only)])
     app.state.index, app.state.token = index, token
     app.state.allow_edits, app.state.max_upload = allow_edits, int(max_upload_mb * (1 << 20))
+    app.state.decoder = Decoder(decode_slots, decode_seconds, collection_seconds)
     return app
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or one DeviseError line: checked before the server says it is serving."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise DeviseError(f"--host {host!r}: cannot resolve this name ({getattr(exc, 'strerror', None) or exc}); "
+                          f"give an address of this machine, e.g. 127.0.0.1.") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        where = f"{host}:{port}"
+        reason = {errno.EADDRINUSE: f"port {port} is already in use on {host}; stop what uses it or pick another "
+                                    f"--port",
+                  errno.EADDRNOTAVAIL: f"{host} is not an address of this machine; give one of its addresses, "
+                                       f"e.g. 127.0.0.1, as --host",
+                  errno.EACCES: "permission denied (ports below 1024 need root); pick a --port from 1024 up"}
+        raise DeviseError(f"cannot listen on {where}: " + reason.get(exc.errno, f"{exc.strerror or exc}") + ".") from None
+    return sock
+
+
+def serve_forever(app, sock: socket.socket):
+    """uvicorn on a socket that listening_socket bound: no second bind, so nothing can fail after the announcement."""
+    import uvicorn
+
+    host, port = sock.getsockname()[:2]
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run(sockets=[sock])
 
 
 class BackgroundServer:

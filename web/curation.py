@@ -21,7 +21,8 @@ from starlette.exceptions import HTTPException
 from devise.core.errors import StorageError
 from devise.web import items
 from devise.web.api import index_of
-from devise.web.responses import answer, choice, fraction, text, whole
+from devise.web.decoding import decoder
+from devise.web.responses import answer, choice, fraction, json_body, text, whole
 from devise.web.security import check_post
 
 SPACES = ("features", "words")
@@ -50,17 +51,15 @@ async def dedupe(request):
     import devise
 
     options = await run_in_threadpool(_dedupe_options, request, request.query_params)
-    return answer(await run_in_threadpool(lambda: devise.dedupe(**options)))
+    return answer(await decoder(request).run(devise.dedupe, collection=True, **options))
 
 
 async def _edit_body(request):
     check_post(request, request.app.state.token)
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise HTTPException(400, 'send the options as a JSON object, e.g. {"index": NAME, "threshold": 0.93}.')
+    example = 'the options as a JSON object, e.g. {"index": NAME, "threshold": 0.93}'
+    body = await json_body(request, example)
+    if not isinstance(body, dict) or not all(isinstance(v, (str, int, float, bool)) or v is None for v in body.values()):
+        raise HTTPException(400, f"send {example}, with text or number values.")
     return {k: str(v) for k, v in body.items() if v is not None}
 
 
@@ -70,7 +69,7 @@ async def dedupe_delete(request):
 
     body = await _edit_body(request)
     options = await run_in_threadpool(_dedupe_options, request, body)
-    return answer(await run_in_threadpool(lambda: devise.dedupe(delete=True, **options)))
+    return answer(await decoder(request).run(devise.dedupe, delete=True, collection=True, **options))
 
 
 async def dedupe_move(request):
@@ -82,7 +81,7 @@ async def dedupe_move(request):
     if move_to is None:
         raise HTTPException(400, "move_to: give the review folder to move the duplicates into.")
     options = await run_in_threadpool(_dedupe_options, request, body)
-    return answer(await run_in_threadpool(lambda: devise.dedupe(move_to=move_to, **options)))
+    return answer(await decoder(request).run(devise.dedupe, move_to=move_to, collection=True, **options))
 
 
 async def walk(request):
@@ -129,5 +128,5 @@ def _map(index, filter, color_by, space):
 async def map_points(request):
     """GET filter, color_by, space -> `devise map --json` (points with id, path, x, y, value)."""
     p = request.query_params
-    return answer(await run_in_threadpool(_map, index_of(request), text(p, "filter"), text(p, "color_by"),
-                                          choice(p, "space", "features", SPACES)))
+    return answer(await decoder(request).run(_map, index_of(request), text(p, "filter"), text(p, "color_by"),
+                                             choice(p, "space", "features", SPACES), collection=True))

@@ -9,6 +9,9 @@ server lacks (word vectors, a backbone, a model). Anything else is a bug:
 """
 from __future__ import annotations
 
+import json
+
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
@@ -58,6 +61,44 @@ async def on_bug(request, exc):
 HANDLERS = {DeviseError: on_devise_error, HTTPException: on_http_error, Exception: on_bug}
 
 
+MAX_JSON_BYTES = 8 << 20  # 5000 paths of 1600 bytes each
+MAX_JSON_DEPTH = 32       # the page sends depth 2
+
+
+def json_depth(value) -> int:
+    """How deeply lists and dicts nest in a decoded JSON value, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+def _decode(data: bytes, example: str):
+    try:
+        value = json.loads(data)
+    except RecursionError:  # Python's decoder gives up near 1000 levels, cleanly
+        raise HTTPException(400, f"the JSON body nests too deeply; send {example}.") from None
+    except ValueError:  # UnicodeDecodeError among them
+        raise HTTPException(400, f"send JSON: {example}.") from None
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise HTTPException(400, f"the JSON body nests more than {MAX_JSON_DEPTH} levels deep; send {example}.")
+    return value
+
+
+async def json_body(request, example: str):
+    """The request's JSON body, at most MAX_JSON_BYTES and MAX_JSON_DEPTH deep; anything else is a one-line 4xx."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_JSON_BYTES:
+            raise HTTPException(413, f"the JSON body is larger than {MAX_JSON_BYTES >> 20} MB.")
+        chunks.append(chunk)
+    return await run_in_threadpool(_decode, b"".join(chunks), example)
+
+
 def _number(params, name, default, parse, low, high, what):
     raw = params.get(name)
     if raw in (None, ""):
@@ -101,6 +142,10 @@ def switch(params, name, default):
 
 
 def text(params, name):
-    """An optional text parameter: None when absent or blank."""
+    """An optional text parameter: None when absent or blank; a NUL byte (no path or query holds one) is a 400."""
     value = params.get(name)
+    if not isinstance(value, str):
+        return None
+    if "\0" in value:
+        raise HTTPException(400, f"{name}: holds a NUL character, which no file name, query or filter can contain.")
     return value if value and value.strip() else None

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -28,6 +27,7 @@ from devise.core.errors import BadImageError, SearchIndexError, StorageError
 from devise.core.home import subdir
 from devise.index import layout
 from devise.index.store import open_index
+from devise.web.decoding import decoder
 from devise.web.security import SAME_ORIGIN_ONLY, check_same_origin
 
 SIDE = 256
@@ -110,7 +110,7 @@ async def thumb(request):
     index = request.query_params.get("index") or request.app.state.index
     size = request.query_params.get("size", str(SIDE))
     side = int(size) if size in map(str, SIDES) else 0
-    data, version = await run_in_threadpool(cached_thumbnail, index, raw_id, side)
+    data, version = await decoder(request).run(cached_thumbnail, index, raw_id, side)
     asked = request.query_params.get("v")
     if asked and asked != version:
         # Ids are renumbered by edits: the image now at this id may not be the one the page listed.

@@ -16,12 +16,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from devise.core.errors import DeviseError
-from devise.data.images import IMAGE_SUFFIXES, open_rgb
+from devise.data.formats import IMAGE_SUFFIXES
+from devise.data.images import open_rgb
+from devise.web.decoding import Decoder, decoder
 
 FIELD = "image"
 FORM_SLACK = 64 << 10  # multipart headers and the small fields that travel with the image
@@ -33,15 +34,16 @@ class Upload:
     path: str      # the temp file
     name: str      # the browser's name for it
     fields: dict   # the form's other fields
+    decoder: Decoder
 
     def speak(self, exc: DeviseError) -> DeviseError:
         """The same error, naming the upload as the user knows it."""
         return type(exc)(str(exc).replace(self.path, self.name))
 
     async def run(self, fn, *args, **kwargs):
-        """`fn` in a worker thread, its DeviseErrors renamed by `speak`."""
+        """`fn` in a decode thread (web/decoding.py), its DeviseErrors renamed by `speak`."""
         try:
-            return await run_in_threadpool(fn, *args, **kwargs)
+            return await self.decoder.run(fn, *args, **kwargs)
         except DeviseError as exc:
             raise self.speak(exc) from None
 
@@ -107,7 +109,7 @@ async def received(request, limit: int):
         path = os.path.join(folder, "upload" + (suffix if suffix in IMAGE_SUFFIXES else ""))
         with open(path, "wb") as f:
             f.write(data)
-        up = Upload(path, name, fields)
+        up = Upload(path, name, fields, decoder(request))
         await up.run(_check_decodes, path)
         yield up
     finally:

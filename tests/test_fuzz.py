@@ -1,0 +1,193 @@
+"""Property-based fuzzing (Hypothesis) of what reads text or bytes from outside: the query grammar, the filter
+language, manifests and item lists, and the JSON API. Each input gives a result or one typed DeviseError (a
+4xx answer from the server), never another exception and never a 500.
+
+Bounded for CI: every test sets max_examples and deadline; docs/faults.md records the total number of examples.
+"""
+import json
+
+import numpy as np
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from devise.core.errors import DeviseError, QueryError, SearchIndexError, VocabularyError  # noqa: E402
+
+FAST = settings(max_examples=300, deadline=5000, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FILES = settings(max_examples=100, deadline=5000, derandomize=True,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+WEB = settings(max_examples=60, deadline=None, derandomize=True,
+               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+VOCAB = ["cat", "dog", "sofa", "beach", "sunset", "people", "hot", "t-shirt", "snow", "the", "of", "and"]
+# Text made of the grammar's own pieces (operators, quotes, weights, brackets, keywords) and anything else.
+QUERY_BITS = st.sampled_from(VOCAB + ["+", "-", '"', ":", ":2", ":-1", ":nan", ":inf", ":1e309", " ", "  ", "\t",
+                                      "zqx", "é", "\0", "\n", "AND", "OR", "NOT", "(", ")", "[", "]", "TO", "*"])
+QUERIES = st.one_of(st.text(max_size=80), st.lists(QUERY_BITS, max_size=20).map("".join))
+FILTER_BITS = st.sampled_from(["label", "class", "path", "a_face", "size", ":", "cat", "*", "?", "[", "]", "TO",
+                               "0.5", "-1", "1e999", "nan", "<", ">", "<=", ">=", "=", "AND", "OR", "NOT", "(",
+                               ")", '"', " ", "\\", "\0", "é"])
+FILTERS = st.one_of(st.text(max_size=80), st.lists(FILTER_BITS, max_size=25).map(" ".join),
+                    st.lists(FILTER_BITS, max_size=25).map("".join))
+
+
+@pytest.fixture(scope="module")
+def small_words(tmp_path_factory):
+    """Real WordVectors over a dozen words: the query code's own lookups, without GloVe's 400k rows."""
+    from devise.data import word_convert, words
+
+    directory = tmp_path_factory.mktemp("words") / "tiny"
+    vectors = np.random.default_rng(0).normal(size=(len(VOCAB), 8)).astype(np.float32)
+    word_convert.write(directory, "tiny", VOCAB, vectors, "test")
+    return words._open(directory, "tiny")
+
+
+@FAST
+@given(QUERIES)
+def test_any_query_parses_or_is_one_query_error(query):
+    from devise.search.query import parse
+
+    try:
+        parts = parse(query)
+    except QueryError as exc:
+        assert str(exc) and "\n" not in str(exc).strip("\n")
+        return
+    assert parts and all(part.elements for part in parts[-1:])
+
+
+@FAST
+@given(QUERIES)
+def test_any_query_gives_a_unit_vector_or_one_typed_error(small_words, query):
+    from devise.search.query import query_vector
+
+    try:
+        vector, used = query_vector(query, small_words)
+    except (QueryError, VocabularyError):
+        return
+    assert used and np.isfinite(vector).all() and abs(float(np.linalg.norm(vector)) - 1) < 1e-3
+
+
+ITEMS = [{"id": i, "path": f"/photos/{name}.jpg", "class": cls, "size": 100 + i, "mtime_ns": 0,
+          "fields": {"a_face": i / 10, "label": cls}} for i, (name, cls) in
+         enumerate([("a", "cat"), ("b", "dog"), ("c", "cat"), ("d", "hot dog"), ("e", "")])]
+
+
+@FAST
+@given(FILTERS)
+def test_any_filter_selects_or_is_one_query_error(text):
+    from devise.index.filters import select
+
+    try:
+        ids = select(ITEMS, text)
+    except QueryError as exc:
+        assert str(exc)
+        return
+    assert set(ids.tolist()) <= set(range(len(ITEMS))) and list(ids) == sorted(ids)
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                        max_size=4), max_leaves=12)
+MANIFEST_KEYS = ["format_version", "kind", "name", "version", "model", "backbone", "words", "root", "metric",
+                 "word_dim", "feature_dim", "n_trees", "seed", "count", "search", "files", "counts", "seen_margin"]
+MANIFESTS = st.one_of(
+    st.binary(max_size=300),
+    st.dictionaries(st.sampled_from(MANIFEST_KEYS), JSON_VALUES, max_size=len(MANIFEST_KEYS)).map(
+        lambda d: json.dumps({"format_version": 1, "kind": "index", **d}).encode()),
+    JSON_VALUES.map(lambda v: json.dumps(v).encode()))
+
+
+@FILES
+@given(MANIFESTS)
+def test_any_manifest_bytes_give_a_manifest_or_one_typed_error(tmp_path, data):
+    from devise.core import manifest
+    from devise.index.checked_manifest import read_checked
+
+    (tmp_path / "manifest.json").write_bytes(data)
+    try:
+        read = manifest.read(tmp_path, "index")
+    except DeviseError:
+        read = None
+    assert read is None or isinstance(read, dict)
+    assert manifest.peek(tmp_path) is None or isinstance(manifest.peek(tmp_path), dict)
+    try:
+        checked = read_checked("photos", tmp_path)
+    except SearchIndexError:
+        return
+    assert isinstance(checked["count"], int) and checked["count"] >= 1
+
+
+@FILES
+@given(st.binary(max_size=400), st.one_of(st.binary(max_size=200), st.lists(st.integers(-5, 500), max_size=8)),
+       st.integers(0, 6))
+def test_any_item_list_bytes_give_items_or_one_typed_error(tmp_path, items_bytes, offsets, count):
+    from devise.index.items import ITEMS as ITEMS_FILE
+    from devise.index.items import OFFSETS, Items
+
+    (tmp_path / ITEMS_FILE).write_bytes(items_bytes)
+    if isinstance(offsets, bytes):
+        (tmp_path / OFFSETS).write_bytes(offsets)
+    else:
+        np.save(tmp_path / OFFSETS, np.asarray(offsets, np.int64))
+    try:
+        items = Items(tmp_path, count)
+        listed = list(items)
+        found = items.find("/photos/a.jpg")
+    except SearchIndexError:
+        return
+    assert len(listed) == count and (found is None or 0 <= found < count)
+
+
+# The JSON API, on a small index: any parameters and bodies answer 200 or 4xx, never 500.
+ENDPOINTS = ["/api/search", "/api/similar", "/api/tag", "/api/dedupe", "/api/walk", "/api/indexes", "/thumb/0",
+             "/thumb/99", "/"]
+PARAM_NAMES = ["q", "index", "top", "filter", "feedback", "id", "labels", "threshold", "like", "query", "start",
+               "limit", "space", "size", "v"]
+PARAM_VALUES = st.one_of(st.text(max_size=30), st.sampled_from(
+    ["0", "1", "-1", "nan", "inf", "1e999", "0.5", "99999999999999999999", "red", "features", "words", "patterns",
+     "label:red", "(((", "\0", "..", "/etc/passwd", "256", "512"]))
+
+
+@pytest.fixture
+def api(dup_index, monkeypatch, tmp_path):
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx")
+    from starlette.testclient import TestClient
+
+    from devise.web.app import create_app
+
+    monkeypatch.chdir(tmp_path)  # a relative path in a request resolves here, never in the repository
+    client = TestClient(create_app(token="t", allow_edits=True), base_url="http://127.0.0.1:8765",
+                        raise_server_exceptions=False)
+    assert client.get("/api/search", params={"q": "black"}).status_code == 200
+    return client
+
+
+def _answered(got):
+    assert got.status_code < 500, (got.status_code, got.text[:300])
+    if got.status_code >= 400 and got.headers.get("content-type", "").startswith("application/json"):
+        assert set(got.json()) == {"error"} and "\n" not in got.json()["error"]
+
+
+@WEB
+@given(st.sampled_from(ENDPOINTS), st.dictionaries(st.sampled_from(PARAM_NAMES), PARAM_VALUES, max_size=5))
+def test_any_query_string_answers_200_or_4xx(api, endpoint, params):
+    _answered(api.get(endpoint, params=params))
+
+
+BODIES = st.one_of(
+    JSON_VALUES.map(json.dumps),
+    st.dictionaries(st.sampled_from(["index", "paths", "threshold", "filter", "query", "like"]),
+                    st.one_of(PARAM_VALUES, JSON_VALUES), max_size=4).map(json.dumps),
+    st.text(max_size=60),
+    st.integers(1, 3000).map(lambda n: "[" * n + "]" * n))
+
+
+@WEB
+@given(st.sampled_from(["/api/items", "/api/dedupe/delete"]), BODIES)
+def test_any_json_body_answers_200_or_4xx(api, url, body):
+    _answered(api.post(url, content=body.encode("utf-8", "surrogatepass"),
+                       headers={"X-Devise-Token": "t", "Content-Type": "application/json"}))
+
