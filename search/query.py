@@ -123,10 +123,14 @@ def query_vector(query, words, shown_query=None):
 
 
 def unknown_message(query, unknown, words):
-    distinct, notes = list(dict.fromkeys(unknown)), []
-    for word in distinct[:SHOWN_UNKNOWN]:
-        close = words.suggest(word)
-        notes.append(shown(word) + (f" (did you mean: {', '.join(close)}?)" if close else ""))
+    distinct = list(dict.fromkeys(unknown))
+    close = {word: words.suggest(word) for word in distinct[:SHOWN_UNKNOWN]}
+    hint = "" if any(close.values()) else "; check the spelling, or use a more common word for it"
+    if len(distinct) == 1 and distinct[0] == str(query).strip():  # the query is the one word: name it once
+        found = close[distinct[0]]
+        return f"{shown(query)} is not in the word vectors {words.name}" + \
+            (f"; did you mean: {', '.join(found)}?" if found else f"{hint}.")
+    notes = [shown(w) + (f" (did you mean: {', '.join(c)}?)" if c else "") for w, c in close.items()]
     more = len(distinct) - SHOWN_UNKNOWN
     rest = f"; and {more:,} more unknown word{'s' if more > 1 else ''}" if more > 0 else ""
-    return f"{shown(query)}: not in the word vectors {words.name}: {'; '.join(notes)}{rest}."
+    return f"{shown(query)}: not in the word vectors {words.name}: {'; '.join(notes)}{rest}{hint}."

@@ -226,3 +226,11 @@ def test_default_load_is_fast_and_light(glove_home):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
     assert result["took"] < 0.1, result
+
+
+def test_an_unknown_word_is_named_once_with_suggestions_or_a_hint(words_home, run):
+    """`devise words xyzzyq` named the word twice and offered nothing; a near miss offers spellings."""
+    result = run("words", "xyzzyq")
+    assert result.exit_code == 1 and result.stderr.count("xyzzyq") == 1 and "check the spelling" in result.stderr
+    result = run("words", "dolphn")
+    assert result.exit_code == 1 and result.stderr.count("dolphn") == 1 and "did you mean: dolphin" in result.stderr
