@@ -32,25 +32,34 @@ from devise.commands.support import (
               help="With --engine ray: GPUs for each backbone actor (0.5: two actors share one GPU).")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Images per backbone call (and per feature-cache commit).")
+@click.option("--store", type=click.Choice(["annoy", "milvus"]), default=None,
+              help="Where vectors live: Annoy files in the home, or Milvus at --uri (pip install 'devise[milvus]'). "
+                   "Default: the index's current store, else annoy.")
+@click.option("--uri", help="With --store milvus: a path ending in .db (Milvus Lite) or http(s)://host:port "
+                            "(a server; its token from $MILVUS_TOKEN).")
 @backbone_option
 @json_option
 def index_command(images_dir, model, name, trees, rebuild, method, engine, address, workers, gpus_per_worker,
-                  batch_size, backbone, as_json):
+                  batch_size, store, uri, backbone, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
     from devise.index.builder import build_index
 
     if engine != "ray" and (address or gpus_per_worker):
         raise click.UsageError("--address and --gpus-per-worker need --engine ray.")
+    if uri and store != "milvus":
+        raise click.UsageError("--uri needs --store milvus.")
+    if store == "milvus" and not uri:
+        raise click.UsageError("--store milvus needs --uri (a .db path for Milvus Lite, or http(s)://host:port).")
     s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method,
                     engine=engine, address=address, workers=workers, batch_size=batch_size, backbone=backbone,
-                    gpus_per_worker=gpus_per_worker)
+                    gpus_per_worker=gpus_per_worker, store=store, uri=uri)
     if as_json:
         return emit_json(s)
     click.echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "
                f"{s.reused} unchanged, {s.removed} removed, {s.skipped} unreadable, {s.tombstoned} tombstoned) "
                f"in {s.seconds} s")
     click.echo(f"model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); "
-               f"image search: {s.image_search}; method: {s.method}")
+               f"image search: {s.image_search}; method: {s.method}; store: {s.store}")
 
 
 @click.command("search")

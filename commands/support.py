@@ -15,6 +15,7 @@ import time
 import click
 
 from devise.core.errors import DeviseError
+from devise.index.stores.base import SPACES
 from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, LOSSES, MAX_HEADS
 
 
@@ -105,7 +106,7 @@ def search_options(fn):
 
 
 def space_option(fn):
-    return click.option("--space", type=click.Choice(["features", "words"]), default="features", show_default=True,
+    return click.option("--space", type=click.Choice(list(SPACES)), default="features", show_default=True,
                         help="features: what images look like (backbone); words: what they mean (word space).")(fn)
 
 

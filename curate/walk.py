@@ -17,7 +17,8 @@ from devise.core.atomic import write_text
 from devise.core.errors import DataError
 from devise.core.results import Result
 from devise.curate import tour
-from devise.curate.selection import image_features, nearest_in, select, text_vector
+from devise.curate.selection import text_vector
+from devise.index.selection import image_features, nearest_in, open_selection
 
 
 @dataclass
@@ -58,7 +59,7 @@ def walk(*, index: str | None = None, start: str | None = None, start_image: str
             outputs.claim_file(path)
     if frames:
         outputs.claim_folder(frames, "frames")
-    sel = select(index, filter)
+    sel = open_selection(index, filter)
     if start:
         first = nearest_in(sel, "words", text_vector(sel, start))
     elif start_image:

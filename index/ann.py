@@ -15,8 +15,15 @@ from devise.core.atomic import atomic_path
 from devise.core.errors import SearchIndexError
 from devise.core.vectors import unit_rows
 from devise.index import tuning
+from devise.index.stores.base import VectorSpace
 
 METRIC = "angular"
+# A filter keeping few items is answered by an exact scan over just those
+# rows. Otherwise Annoy is asked for 4x more results at a time until `top`
+# of them pass the filter; past MAX_WIDEN it falls back to the exact scan,
+# so a result is never missing because Annoy stopped early.
+EXACT_SUBSET = 20_000
+MAX_WIDEN = 4096
 
 
 def cosine_from_angular(distances):
@@ -49,7 +56,7 @@ def build_annoy(vectors, target, n_trees, seed=tuning.SEED):
     return target
 
 
-class Space:
+class Space(VectorSpace):
     """Searchable rows: `vectors` [n, dim] (unit rows unless `norms` is given) and an optional Annoy file."""
 
     def __init__(self, vectors, mode, ann_path=None, n_trees=tuning.DEFAULT_TREES, norms=None, label="index"):
@@ -98,3 +105,22 @@ class Space:
             scores = np.clip(sims[ids], -1.0, 1.0)
         out = [(int(i), float(s)) for i, s in zip(ids, scores) if int(i) not in exclude]
         return out[:k]
+
+    def nearest_among(self, query, k, allowed, exclude=()):
+        """As nearest, among the ids `allowed` (a sorted int array) only."""
+        query = unit_rows(query)
+        exclude = set(exclude)
+        if len(allowed) > EXACT_SUBSET and self._ann is not None:
+            allowed_set = set(allowed.tolist())
+            want = k * 4
+            while want <= MAX_WIDEN:
+                hits = [(i, s) for i, s in self.nearest(query, want, exclude) if i in allowed_set]
+                if len(hits) >= k or want >= self.count:
+                    return hits[:k]
+                want *= 4
+        rows = np.array([i for i in allowed if i not in exclude], np.int64) if exclude else np.asarray(allowed, np.int64)
+        sims = np.asarray(self.vectors[rows], np.float32) @ query
+        if self.norms is not None:
+            sims = sims / np.maximum(np.asarray(self.norms, np.float32)[rows], 1e-12)
+        best = np.argsort(-sims, kind="stable")[:k]
+        return [(int(rows[j]), float(np.clip(sims[j], -1, 1))) for j in best]
