@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import sys
@@ -66,6 +67,10 @@ def client(uri):
         return _clients[uri]
     try:
         from pymilvus import MilvusClient
+        # pymilvus logs each failed RPC with a traceback, and Milvus Lite's in-process gRPC server logs
+        # the calls it does not implement (pymilvus probes some): devise says what failed in one line.
+        for logger in ("pymilvus", "grpc._server"):
+            logging.getLogger(logger).setLevel(logging.CRITICAL)
     except ImportError:
         raise SearchIndexError("the Milvus store needs pymilvus and milvus-lite: pip install 'devise[milvus]'.") from None
     if uri.endswith(".db"):
@@ -74,10 +79,28 @@ def client(uri):
         found = MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=TIMEOUT_S)
         found.list_collections(timeout=TIMEOUT_S)  # a wrong token fails here, not on the first search
     except Exception as exc:  # pymilvus raises MilvusException, grpc and OS errors alike
+        if uri.endswith(".db"):
+            raise SearchIndexError(f"Milvus Lite {uri}: {_one_line(exc)}; only one process can open a .db file at "
+                                   f"a time: stop the other one (e.g. `devise serve`), or use a Milvus server.") from None
         raise SearchIndexError(f"Milvus at {uri}: {_one_line(exc)}; check the URI, that the server is up and "
                                f"that ${TOKEN_ENV} holds a valid token.") from None
     _clients[uri] = found
     return found
+
+
+def close(uri=None):
+    """Close the client of `uri` (None: every one), and stop its Milvus Lite, so another process can open the file."""
+    for key in [uri] if uri is not None else list(_clients):
+        found = _clients.pop(key, None)
+        if found is None:
+            continue
+        with contextlib.suppress(Exception):
+            found.close()
+        if key.endswith(".db"):
+            with contextlib.suppress(Exception):
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(key)
 
 
 def _call(uri, what, fn, *args, **kwargs):
@@ -88,6 +111,11 @@ def _call(uri, what, fn, *args, **kwargs):
         raise
     except Exception as exc:
         raise SearchIndexError(f"Milvus at {uri}: {what} failed ({_one_line(exc)}).") from None
+
+
+def literal(text):
+    """A Milvus string literal: double-quoted, with backslashes and quotes escaped (Milvus Lite has no templates)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _slug(name):
@@ -114,18 +142,18 @@ class MilvusItems(ItemTable):
     def __getitem__(self, i):
         if not 0 <= i < self.count:
             raise IndexError(i)
-        rows = self.version.query("id == {i}", {"i": int(i)}, ITEM_FIELDS)
+        rows = self.version.query(f"id == {int(i)}", ITEM_FIELDS)
         if not rows:
             raise SearchIndexError(f"item {i} is missing from {self.version.where}; {self.version.reindex_hint}.")
         return _item(rows[0])
 
     def __iter__(self):
         for start in range(0, self.count, BATCH):
-            rows = self.version.query("id >= {a} and id < {b}", {"a": start, "b": start + BATCH}, ITEM_FIELDS)
+            rows = self.version.query(f"id >= {start} and id < {start + BATCH}", ITEM_FIELDS)
             yield from (_item(row) for row in sorted(rows, key=lambda row: row["id"]))
 
     def find(self, path):
-        rows = self.version.query("path == {p}", {"p": str(path)}, ["id"])
+        rows = self.version.query(f"path == {literal(str(path))}", ["id"])
         return int(rows[0]["id"]) if rows else None
 
 
@@ -156,7 +184,7 @@ class MilvusRows:
             raise IndexError(f"ids out of range 0..{self.shape[0] - 1}")
         found = {}
         for chunk in _id_chunks(np.unique(ids)):
-            for row in self.version.query("id in {ids}", {"ids": chunk.tolist()}, ["id", self.kind]):
+            for row in self.version.query(f"id in {chunk.tolist()}", ["id", self.kind]):
                 found[int(row["id"])] = row[self.kind]
         out = np.empty((len(ids), self.shape[1]), np.float32)
         for j, i in enumerate(ids.tolist()):
@@ -180,20 +208,18 @@ class MilvusSpace(VectorSpace):
 
     def nearest_among(self, query, k, allowed, exclude=()):
         exclude = sorted({int(i) for i in exclude})
-        terms, params = [], {}
+        terms = []
         if allowed is not None:
-            terms.append("id in {allowed}")
-            params["allowed"] = np.asarray(allowed, np.int64).tolist()
+            terms.append(f"id in {np.asarray(allowed, np.int64).tolist()}")
         if exclude:
-            terms.append("id not in {exclude}")
-            params["exclude"] = exclude
+            terms.append(f"id not in {exclude}")
         limit = min(int(k), self.count, MAX_TOPK)
         if limit <= 0 or (allowed is not None and not len(allowed)):
             return []
         search_params = {"metric_type": "COSINE", "params": {"ef": max(64, limit)} if self.mode == "hnsw" else {}}
         v = self.version
         hits = _call(v.uri, "search", v.client.search, v.collection, data=[np.asarray(query, np.float32).tolist()],
-                     anns_field=self.kind, limit=limit, filter=" and ".join(terms), filter_params=params,
+                     anns_field=self.kind, limit=limit, filter=" and ".join(terms),
                      output_fields=["id"], search_params=search_params, timeout=TIMEOUT_S * 3)
         return [(int(h["id"]), float(np.clip(h["distance"], -1.0, 1.0))) for h in hits[0]][:k]
 
@@ -207,12 +233,15 @@ class MilvusVersion(VersionStore):
         self.client = client(self.uri)
         if not _call(self.uri, "has_collection", self.client.has_collection, self.collection):
             raise SearchIndexError(f"{label}: {self.where} is gone; {reindex_hint}.")
+        state = _call(self.uri, "get_load_state", self.client.get_load_state, self.collection)
+        if "NotLoad" in str(state.get("state")):  # a server restarted, or Milvus Lite reopened by this process
+            _call(self.uri, "load_collection", self.client.load_collection, self.collection, timeout=TIMEOUT_S * 30)
         self.items = MilvusItems(self)
         self._rows, self._spaces = {}, {}
 
-    def query(self, expr, params, fields):
-        return _call(self.uri, "query", self.client.query, self.collection, filter=expr, filter_params=params,
-                     output_fields=fields, timeout=TIMEOUT_S * 3)
+    def query(self, expr, fields):
+        return _call(self.uri, "query", self.client.query, self.collection, filter=expr, output_fields=fields,
+                     timeout=TIMEOUT_S * 3)
 
     def vectors(self, kind):
         if kind not in self._rows:
@@ -235,6 +264,7 @@ class MilvusWriter(StoreWriter):
             raise SearchIndexError("--store milvus needs --uri: a path ending in .db (Milvus Lite) or "
                                    "http(s)://host:port (a Milvus server).")
         self.uri, self.name, self.alias = check_uri(uri), name, alias_of(name)
+        client(self.uri)  # connect now: a server that is down is reported before any image is embedded
 
     def modes(self, count, dims, method):
         from devise.index import tuning
