@@ -149,3 +149,20 @@ def indexes(as_json):
         mark = "*" if i.default else " "
         click.echo(f"{mark} {i.name}: " + (i.error if i.error else
                    f"{i.count} images, {i.mode} search, model {i.model}, from {i.root}"))
+
+
+@click.command()
+@click.argument("out", type=click.Path(dir_okay=True, file_okay=False))
+@click.option("--index", "index_name", help="Index to export (default: the default index).")
+@click.option("--shard-rows", type=click.IntRange(1, 10**8), default=100_000, show_default=True,
+              help="Rows in each .npy / .parquet shard.")
+@json_option
+def export(out, index_name, shard_rows, as_json):
+    """Write an index's vectors as .npy shards with Parquet metadata (clip-retrieval / autofaiss layout) to OUT."""
+    from devise.index.export import export_index
+
+    s = export_index(out, index=index_name, shard_rows=shard_rows)
+    if as_json:
+        return emit_json(s)
+    click.echo(f"exported index {s.index!r}: {s.rows} rows in {s.shards} shard(s) to {s.out} "
+               f"(img_emb {s.feature_dim}-d, word_emb {s.word_dim}-d, metadata/*.parquet)")

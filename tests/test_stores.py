@@ -210,3 +210,26 @@ def test_pymilvus_is_not_imported_for_an_annoy_index(colours, run, store):
                          text=True, timeout=120, env=os.environ)
     assert out.returncode == 0, out.stderr[-800:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_export_writes_npy_shards_and_parquet_metadata(colours, run, tmp_path):
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from devise.index.store import open_index
+
+    out = tmp_path / "export"
+    doc = ok(run, "export", out, "--shard-rows", "20", "--json")
+    assert (doc["rows"], doc["shards"]) == (48, 3)
+    idx = open_index("colours")
+    features = np.concatenate([np.load(p) for p in sorted((out / "img_emb").glob("*.npy"))])
+    words = np.concatenate([np.load(p) for p in sorted((out / "word_emb").glob("*.npy"))])
+    np.testing.assert_array_equal(features, np.asarray(idx.vectors("features")))
+    np.testing.assert_array_equal(words, np.asarray(idx.vectors("words")))
+    meta = pq.read_table(sorted((out / "metadata").glob("*.parquet"))).to_pylist()
+    assert [m["id"] for m in meta] == list(range(48))
+    assert [m["image_path"] for m in meta] == [it["path"] for it in idx.items]
+    assert json.loads((out / "manifest.json").read_text())["kind"] == "export"
+    again = run("export", out)  # never over an existing folder
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert not list(tmp_path.glob(".export.*"))  # no staging folder left behind
