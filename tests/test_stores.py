@@ -233,3 +233,39 @@ def test_export_writes_npy_shards_and_parquet_metadata(colours, run, tmp_path):
     again = run("export", out)  # never over an existing folder
     assert again.exit_code == 1 and "already exists" in again.output
     assert not list(tmp_path.glob(".export.*"))  # no staging folder left behind
+
+
+def test_compressed_image_trees_rerank_exactly(words_home):
+    """Image features wide enough get PCA trees; the re-rank scores on the full rows, and edits keep the trees."""
+    import numpy as np
+
+    from devise.core.errors import SearchIndexError
+    from devise.index import edit, items, tuning, writer
+    from devise.index.store import open_index
+
+    n, dim, rng = 1500, tuning.COMPRESS_DIMS + 64, np.random.default_rng(1)
+    centres = np.abs(rng.normal(size=(30, dim)))
+    features = (centres[rng.integers(0, 30, n)] + rng.normal(0, 0.3, (n, dim))).astype(np.float32)
+    rows = [items.make_item(i, f"/photos/x/img{i:05d}.jpg", "x", 1, 0) for i in range(n)]
+    counts = {"items": n, "embedded": 0, "reused": 0, "removed": 0, "skipped": 0, "tombstoned": 0}
+    writer.write_version("wide", rng.normal(size=(n, 50)).astype(np.float32), features, rows, method="annoy",
+                         root="/photos", model="conse", model_fingerprint="synthetic", backbone="fake",
+                         backbone_fingerprint=None, words="glove-6b-50d", counts=counts)
+    idx = open_index("wide")
+    assert idx.manifest["store"]["compressed"]["features"]["dims"] == tuning.COMPRESS_DIMS
+    space, full = idx.space("features"), np.asarray(idx.vectors("features"))
+    hits = 0
+    for q in rng.choice(n, 50, replace=False):
+        found = space.nearest(full[q], 10, exclude={int(q)})
+        sims = full @ full[q]
+        sims[q] = -np.inf
+        want = set(np.argsort(-sims)[:10].tolist())
+        hits += len({i for i, _ in found} & want)
+        assert [s for _, s in found] == pytest.approx([float(sims[i]) for i, _ in found], abs=1e-5)  # exact scores
+    assert hits / 500 >= 0.99
+    edit.edit_fields("wide", {0: {"note": 1.0}})  # a new version linking the arrays: still compressed
+    idx = open_index("wide")
+    assert idx.manifest["store"]["compressed"] and idx.items[0]["fields"] == {"note": 1.0}
+    (idx.version_dir / "features.pca.npy").write_bytes(b"damaged")
+    with pytest.raises(SearchIndexError, match="features.pca.npy"):
+        open_index("wide").space("features")

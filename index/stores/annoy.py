@@ -2,6 +2,8 @@
 
     vectors_words.npy / features.npy    unit float32 rows, memory-mapped
     words.ann / features.ann            Annoy trees (searched when the mode is "annoy")
+    features.pca.npy                    [feature_dim, 256]: features.ann indexes the features projected
+                                        by it, and each query's candidates are re-ranked exactly
     items.jsonl + items.offsets.npy     the items (index.items)
 
 Every file is sealed in the manifest with its SHA-1 (core.integrity) and
@@ -24,6 +26,7 @@ from devise.index.stores.base import StoreWriter, VersionStore
 KIND = "annoy"
 WORDS_ANN, FEATURES_ANN = "words.ann", "features.ann"
 WORDS_NPY, FEATURES_NPY = "vectors_words.npy", "features.npy"
+FEATURES_PCA = "features.pca.npy"
 ARRAYS = (WORDS_NPY, FEATURES_NPY, WORDS_ANN, FEATURES_ANN)
 FILES = ARRAYS + (items_file.ITEMS, items_file.OFFSETS)
 SPACE_FILES = {"words": (WORDS_NPY, WORDS_ANN, "word_dim"), "features": (FEATURES_NPY, FEATURES_ANN, "feature_dim")}
@@ -68,8 +71,26 @@ class AnnoyVersion(VersionStore):
             search = self.manifest["search"]
             mode = search["mode"] if kind == "words" else search["features"]["mode"]
             self._spaces[kind] = ann.Space(vectors, mode, self.version_dir / ann_file, self.manifest["n_trees"],
-                                           label=self.label)
+                                           label=self.label, projection=self._projection(kind))
         return self._spaces[kind]
+
+
+    def _projection(self, kind):
+        """The PCA matrix the space's trees were built on, or None (plain trees)."""
+        record = self.manifest.get("store") if isinstance(self.manifest.get("store"), dict) else {}
+        compressed = (record.get("compressed") or {}).get(kind)
+        if not compressed:
+            return None
+        self.check(FEATURES_PCA)
+        dim = self.manifest["word_dim" if kind == "words" else "feature_dim"]
+        try:
+            projection = np.load(self.version_dir / FEATURES_PCA)
+        except (OSError, ValueError) as exc:
+            raise SearchIndexError(f"{self.version_dir / FEATURES_PCA}: unreadable ({exc}); {self.reindex_hint}.") from None
+        if projection.ndim != 2 or projection.shape[0] != dim or projection.dtype != np.float32:
+            raise SearchIndexError(f"{self.version_dir / FEATURES_PCA}: shape {projection.shape} does not fit "
+                                   f"{dim}-d rows; {self.reindex_hint}.")
+        return projection
 
 
 class AnnoyWriter(StoreWriter):
@@ -82,23 +103,34 @@ class AnnoyWriter(StoreWriter):
         return {kind: tuning.choose_mode(count, dims[kind], method) for kind in dims}
 
     def write(self, version_dir, vectors, features, items, *, source=None, trees, seed, progress, modes):
+        record = self.record()
         if source is not None:
-            files = _linked(source, version_dir)
+            files, linked_record = _linked(source, version_dir)
+            if linked_record.get("compressed"):
+                record["compressed"] = linked_record["compressed"]
         else:
             atomic.save_npy(version_dir / WORDS_NPY, vectors)
             atomic.save_npy(version_dir / FEATURES_NPY, features)
             start = time.perf_counter()
-            for target, matrix in ((WORDS_ANN, vectors), (FEATURES_ANN, features)):
+            tree_rows, sealed = {WORDS_ANN: vectors, FEATURES_ANN: features}, list(ARRAYS)
+            if len(features) >= tuning.COMPRESS_FROM and features.shape[1] > tuning.COMPRESS_DIMS:
+                projection = ann.pca_projection(features, seed=seed)
+                atomic.save_npy(version_dir / FEATURES_PCA, projection)
+                tree_rows[FEATURES_ANN] = ann.project(features, projection)
+                record["compressed"] = {"features": {"file": FEATURES_PCA, "dims": int(projection.shape[1]),
+                                                     "rule": tuning.compressed_rule()}}
+                sealed.append(FEATURES_PCA)
+            for target, matrix in tree_rows.items():
                 if progress:
                     print(f"building {target}: {len(matrix)} x {matrix.shape[1]}-d, {trees} trees ...",
                           file=sys.stderr)
                 ann.build_annoy(matrix, version_dir / target, trees, seed)
             if progress:
                 print(f"built the Annoy indexes in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-            files = integrity.seal(version_dir, list(ARRAYS))
+            files = integrity.seal(version_dir, sealed)
         items_file.write(version_dir, items)
         files.update(integrity.seal(version_dir, [items_file.ITEMS, items_file.OFFSETS]))
-        return {"files": files, "store": self.record()}
+        return {"files": files, "store": record}
 
 
     # Annoy's files live in the version directory: layout.publish's CURRENT swap is
@@ -114,11 +146,13 @@ class AnnoyWriter(StoreWriter):
 
 
 def _linked(source, version_dir):
-    """Hard-link the arrays of version `source` into `version_dir`; their records, checked, carry over."""
+    """Hard-link the arrays of version `source` into `version_dir`: (their checked records, its store record)."""
     recorded = manifest.read(source, "index", SearchIndexError)
     files = recorded.get("files") if isinstance(recorded.get("files"), dict) else {}
-    for filename in ARRAYS:
+    record = recorded.get("store") if isinstance(recorded.get("store"), dict) else {}
+    arrays = ARRAYS + ((FEATURES_PCA,) if record.get("compressed") else ())
+    for filename in arrays:
         # Checked before they are linked: a record must never vouch for bytes that changed since.
         integrity.check(source / filename, files.get(filename), error=SearchIndexError, fix=REINDEX)
         os.link(source / filename, version_dir / filename)
-    return {f: files[f] for f in ARRAYS}
+    return {f: files[f] for f in arrays}, record
