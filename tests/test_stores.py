@@ -267,5 +267,5 @@ def test_compressed_image_trees_rerank_exactly(words_home):
     idx = open_index("wide")
     assert idx.manifest["store"]["compressed"] and idx.items[0]["fields"] == {"note": 1.0}
     (idx.version_dir / "features.pca.npy").write_bytes(b"damaged")
-    with pytest.raises(SearchIndexError, match="features.pca.npy"):
+    with pytest.raises(SearchIndexError, match=r"features\.pca\.npy"):
         open_index("wide").space("features")
