@@ -15,7 +15,7 @@ import time
 import click
 
 from devise.core.errors import DeviseError
-from devise.index.stores.base import SPACES
+from devise.index.spaces import SPACES
 from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, LOSSES, MAX_HEADS
 
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from devise.core.errors import DataError, QueryError
 from devise.index import filters
+from devise.index.spaces import SPACES
 from devise.index.store import OpenIndex, open_index
-from devise.index.stores.base import SPACES
 
 __all__ = [
     "SPACES",

@@ -18,7 +18,7 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from devise.index.stores.base import SPACES
+from devise.index.spaces import SPACES
 from devise.web import items
 from devise.web.api import index_of
 from devise.web.responses import answer, choice, fraction, text, whole

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-# The two spaces of every index: backbone features (image search) and images projected into word space.
-SPACES = ("features", "words")
+from devise.index.spaces import SPACES
+
+__all__ = ["SPACES", "ItemTable", "StoreWriter", "VectorSpace", "VersionStore"]
 
 
 class ItemTable(ABC):
