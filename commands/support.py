@@ -15,6 +15,7 @@ import time
 import click
 
 from devise.core.errors import DeviseError
+from devise.core.lists import comma_list
 from devise.index.spaces import SPACES
 from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, LOSSES, MAX_HEADS
 
@@ -69,10 +70,6 @@ class CommaList(click.ParamType):
 
     def convert(self, value, param, ctx):
         return value if isinstance(value, list) else comma_list(value)
-
-
-def comma_list(value):
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def json_option(fn):
