@@ -212,6 +212,9 @@ def main():
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--synthetic", type=int, default=100_000)
     parser.add_argument("--milvus-rows", type=int, default=20_000)
+    parser.add_argument("--collections", default="real,small,big",
+                        help="Which to run: real (Caltech-101 features), small (synthetic, --milvus-rows), "
+                             "big (synthetic, --synthetic rows).")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     try:
@@ -224,15 +227,18 @@ def main():
     rows = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        real = real_features()
+        which = set(args.collections.split(","))
+        real = real_features() if "real" in which else None
         if real is not None:
             pick = rng.choice(len(real), args.queries, replace=False)
             rows += measure("caltech101-real", unit_rows(real), unit_rows(real[pick]), pick, args, rng, tmp, milvus_ok)
-        small, small_q = synthetic(min(args.milvus_rows, args.synthetic), args.queries, rng)
-        rows += measure(f"synthetic-{len(small) // 1000}k", small, small_q, None, args, rng, tmp, milvus_ok)
-        del small, small_q
-        big, big_q = synthetic(args.synthetic, args.queries, rng)
-        rows += measure(f"synthetic-{len(big) // 1000}k", big, big_q, None, args, rng, tmp, milvus_ok)
+        if "small" in which:
+            small, small_q = synthetic(min(args.milvus_rows, args.synthetic), args.queries, rng)
+            rows += measure(f"synthetic-{len(small) // 1000}k", small, small_q, None, args, rng, tmp, milvus_ok)
+            del small, small_q
+        if "big" in which:
+            big, big_q = synthetic(args.synthetic, args.queries, rng)
+            rows += measure(f"synthetic-{len(big) // 1000}k", big, big_q, None, args, rng, tmp, milvus_ok)
     report = {"k": K, "queries": args.queries, "rows": rows, "seconds": round(time.perf_counter() - started),
               "load_1min": os.getloadavg()[0], "command": " ".join(["python", "bench/stores.py", *sys.argv[1:]])}
     if args.json:
