@@ -10,112 +10,30 @@ own atomic swap, made before devise's CURRENT pointer moves, so a build
 killed half-way leaves the previous version serving on both sides. The
 manifest records the URI and the collection, never the token.
 
-pymilvus costs 0.6-1 s to import, so it is imported here, on first use.
+pymilvus is imported on first use, in index.stores.milvus_client.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
-import os
 import re
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from devise.core import manifest
 from devise.core.errors import SearchIndexError
 from devise.index.stores.base import ItemTable, StoreWriter, VectorSpace, VersionStore
+from devise.index.stores.milvus_client import TIMEOUT_S, call, check_uri, client, close, literal
 
 KIND = "milvus"
 MODES = ("exact", "hnsw")          # FLAT and HNSW indexes
-TOKEN_ENV = "MILVUS_TOKEN"
-TIMEOUT_S = 10                     # connecting to a server that is not there fails within this
 BATCH = 2000                       # rows per insert and per query: far below gRPC's 64 MB message limit
 MAX_TOPK = 16384                   # Milvus's largest limit for one search
 HNSW = {"M": 16, "efConstruction": 200}
 ITEM_FIELDS = ["id", "path", "class", "size", "mtime_ns", "fields"]
-_clients = {}
-
-
-def check_uri(uri):
-    """The URI as stored: an absolute path for Milvus Lite, else http(s)://host:port; anything else is an error."""
-    text = str(uri or "").strip()
-    if text.endswith(".db") and "://" not in text:
-        return str(Path(text).expanduser().resolve())
-    parts = urlsplit(text)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if parts.scheme in ("http", "https") and parts.hostname and port and not parts.path.strip("/"):
-        return f"{parts.scheme}://{parts.hostname}:{port}"
-    raise SearchIndexError(f"--uri {text!r}: give a path ending in .db (Milvus Lite) or http(s)://host:port "
-                           f"(a Milvus server), e.g. --uri http://localhost:19530.")
-
-
-def _one_line(exc):
-    text = " ".join(str(getattr(exc, "message", None) or exc).split())
-    return text[:200] or exc.__class__.__name__
-
-
-def client(uri):
-    """One MilvusClient per URI and process (Milvus Lite lets only one process open a .db file)."""
-    if uri in _clients:
-        return _clients[uri]
-    try:
-        from pymilvus import MilvusClient
-        # pymilvus logs each failed RPC with a traceback, and Milvus Lite's in-process gRPC server logs
-        # the calls it does not implement (pymilvus probes some): devise says what failed in one line.
-        for logger in ("pymilvus", "grpc._server"):
-            logging.getLogger(logger).setLevel(logging.CRITICAL)
-    except ImportError:
-        raise SearchIndexError("the Milvus store needs pymilvus and milvus-lite: pip install 'devise[milvus]'.") from None
-    if uri.endswith(".db"):
-        Path(uri).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        found = MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=TIMEOUT_S)
-        found.list_collections(timeout=TIMEOUT_S)  # a wrong token fails here, not on the first search
-    except Exception as exc:  # pymilvus raises MilvusException, grpc and OS errors alike
-        if uri.endswith(".db"):
-            raise SearchIndexError(f"Milvus Lite {uri}: {_one_line(exc)}; only one process can open a .db file at "
-                                   f"a time: stop the other one (e.g. `devise serve`), or use a Milvus server.") from None
-        raise SearchIndexError(f"Milvus at {uri}: {_one_line(exc)}; check the URI, that the server is up and "
-                               f"that ${TOKEN_ENV} holds a valid token.") from None
-    _clients[uri] = found
-    return found
-
-
-def close(uri=None):
-    """Close the client of `uri` (None: every one), and stop its Milvus Lite, so another process can open the file."""
-    for key in [uri] if uri is not None else list(_clients):
-        found = _clients.pop(key, None)
-        if found is None:
-            continue
-        with contextlib.suppress(Exception):
-            found.close()
-        if key.endswith(".db"):
-            with contextlib.suppress(Exception):
-                from milvus_lite.server_manager import server_manager_instance
-
-                server_manager_instance.release_server(key)
-
-
-def _call(uri, what, fn, *args, **kwargs):
-    """fn(*args, **kwargs), with any Milvus failure as one SearchIndexError line."""
-    try:
-        return fn(*args, **kwargs)
-    except SearchIndexError:
-        raise
-    except Exception as exc:
-        raise SearchIndexError(f"Milvus at {uri}: {what} failed ({_one_line(exc)}).") from None
-
-
-def literal(text):
-    """A Milvus string literal: double-quoted, with backslashes and quotes escaped (Milvus Lite has no templates)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+__all__ = ["KIND", "MODES", "MilvusVersion", "MilvusWriter", "alias_of", "check_uri", "client", "close", "literal"]
 
 
 def _slug(name):
@@ -218,7 +136,7 @@ class MilvusSpace(VectorSpace):
             return []
         search_params = {"metric_type": "COSINE", "params": {"ef": max(64, limit)} if self.mode == "hnsw" else {}}
         v = self.version
-        hits = _call(v.uri, "search", v.client.search, v.collection, data=[np.asarray(query, np.float32).tolist()],
+        hits = call(v.uri, "search", v.client.search, v.collection, data=[np.asarray(query, np.float32).tolist()],
                      anns_field=self.kind, limit=limit, filter=" and ".join(terms),
                      output_fields=["id"], search_params=search_params, timeout=TIMEOUT_S * 3)
         return [(int(h["id"]), float(np.clip(h["distance"], -1.0, 1.0))) for h in hits[0]][:k]
@@ -231,16 +149,16 @@ class MilvusVersion(VersionStore):
         self.manifest, self.count, self.reindex_hint, self.label = data, data["count"], reindex_hint, label
         self.where = f"collection {self.collection!r} at {self.uri}"
         self.client = client(self.uri)
-        if not _call(self.uri, "has_collection", self.client.has_collection, self.collection):
+        if not call(self.uri, "has_collection", self.client.has_collection, self.collection):
             raise SearchIndexError(f"{label}: {self.where} is gone; {reindex_hint}.")
-        state = _call(self.uri, "get_load_state", self.client.get_load_state, self.collection)
+        state = call(self.uri, "get_load_state", self.client.get_load_state, self.collection)
         if "NotLoad" in str(state.get("state")):  # a server restarted, or Milvus Lite reopened by this process
-            _call(self.uri, "load_collection", self.client.load_collection, self.collection, timeout=TIMEOUT_S * 30)
+            call(self.uri, "load_collection", self.client.load_collection, self.collection, timeout=TIMEOUT_S * 30)
         self.items = MilvusItems(self)
         self._rows, self._spaces = {}, {}
 
     def query(self, expr, fields):
-        return _call(self.uri, "query", self.client.query, self.collection, filter=expr, output_fields=fields,
+        return call(self.uri, "query", self.client.query, self.collection, filter=expr, output_fields=fields,
                      timeout=TIMEOUT_S * 3)
 
     def vectors(self, kind):
@@ -284,16 +202,16 @@ class MilvusWriter(StoreWriter):
         collection = f"{self.alias}_{Path(version_dir).name.replace('-', '_')}"
         record = {"kind": KIND, "uri": self.uri, "collection": collection, "alias": self.alias}
         try:
-            _call(self.uri, "create_collection", c.create_collection, collection,
+            call(self.uri, "create_collection", c.create_collection, collection,
                   schema=_schema(c, vectors.shape[1], features.shape[1]),
                   index_params=_index_params(c, modes), consistency_level="Strong")
             for start in range(0, len(items), BATCH):
                 rows = [{**_row(item), "words": vectors[item["id"]].tolist(), "features": features[item["id"]].tolist()}
                         for item in items[start:start + BATCH]]
-                _call(self.uri, "insert", c.insert, collection, rows)
+                call(self.uri, "insert", c.insert, collection, rows)
                 if progress:
                     print(f"milvus: {min(start + BATCH, len(items))}/{len(items)} rows in {collection}", file=sys.stderr)
-            _call(self.uri, "flush", c.flush, collection)
+            call(self.uri, "flush", c.flush, collection)
         except BaseException:
             self.discard(record)
             raise
@@ -301,17 +219,17 @@ class MilvusWriter(StoreWriter):
 
     def switch(self, name, version_dir, record):
         c = client(self.uri)
-        aliases = _call(self.uri, "list_aliases", c.list_aliases).get("aliases", [])
+        aliases = call(self.uri, "list_aliases", c.list_aliases).get("aliases", [])
         swap = c.alter_alias if self.alias in aliases else c.create_alias
-        _call(self.uri, "alias switch", swap, record["collection"], self.alias)
+        call(self.uri, "alias switch", swap, record["collection"], self.alias)
 
     def sweep(self, name, keep_records):
         keep = {r.get("collection") for r in keep_records if isinstance(r, dict) and r.get("uri") == self.uri}
         c = client(self.uri)
-        for collection in _call(self.uri, "list_collections", c.list_collections):
+        for collection in call(self.uri, "list_collections", c.list_collections):
             # Only this index's own versions; what a build killed half-way left goes too.
             if collection.startswith(self.alias + "_v_") and collection not in keep:
-                _call(self.uri, "drop_collection", c.drop_collection, collection)
+                call(self.uri, "drop_collection", c.drop_collection, collection)
 
     def discard(self, record):
         with contextlib.suppress(Exception):  # best effort: the next build's sweep drops it too
