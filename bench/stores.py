@@ -206,6 +206,52 @@ def measure(label, base, queries, exclude, args, rng, tmp, milvus_ok):
     return rows
 
 
+def same_answers(n_queries, rng):
+    """Top-10 agreement of the Annoy store (exact mode) and the Milvus Lite store (FLAT) on the real collection.
+
+    Both versions are written by devise's own writer from the home's Caltech-101
+    index (into a throwaway home), and queried through index.selection.nearest:
+    image queries in the features space, text queries in the words space.
+    """
+    from devise.core.home import set_home
+    from devise.index import writer
+    from devise.index.selection import nearest
+    from devise.index.store import open_index
+    from devise.index.stores import milvus
+    from devise.search.query import query_vector
+
+    src = open_index("caltech101-conse")
+    words_model = src.word_vectors()
+    vectors = {kind: np.array(src.vectors(kind), np.float32) for kind in ("words", "features")}
+    items = list(src.items)
+    texts = ["airplane", "piano", "sunflower", "motorbike", "watch", "face", "leopard", "dolphin", "chair", "camera"]
+    text_q = [query_vector(t, words_model)[0] for t in texts]
+    image_q = list(rng.choice(len(items), n_queries, replace=False))
+    carried = {k: src.manifest.get(k) for k in ("root", "model", "model_fingerprint", "backbone",
+                                                "backbone_fingerprint", "words", "seen_margin", "counts")}
+    with tempfile.TemporaryDirectory() as home:
+        set_home(home)
+        uri = str(Path(home) / "same.db")
+        for name, store in (("a", None), ("m", {"kind": "milvus", "uri": uri})):
+            start = time.perf_counter()
+            writer.write_version(name, vectors["words"], vectors["features"], items, method="exact", store=store,
+                                 **carried)
+            print(f"same answers: wrote {name} in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+        a, m = open_index("a"), open_index("m")
+        same = {"text": 0, "image": 0}
+        max_diff = 0.0
+        for kind, queries, space in (("text", text_q, "words"), ("image", image_q, "features")):
+            for q in queries:
+                vec, ex = (q, ()) if kind == "text" else (vectors["features"][q], (int(q),))
+                ra, rm = (nearest(idx.space(space), vec, K, exclude=ex) for idx in (a, m))
+                same[kind] += [i for i, _ in ra] == [i for i, _ in rm]
+                max_diff = max(max_diff, max(abs(x[1] - y[1]) for x, y in zip(ra, rm)))
+        milvus.close()
+    return {"collection": "caltech101-real", "n": len(items), "text_queries": len(text_q),
+            "text_same_top10": same["text"], "image_queries": len(image_q), "image_same_top10": same["image"],
+            "max_score_diff": round(max_diff, 7)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true")
@@ -214,7 +260,7 @@ def main():
     parser.add_argument("--milvus-rows", type=int, default=20_000)
     parser.add_argument("--collections", default="real,small,big",
                         help="Which to run: real (Caltech-101 features), small (synthetic, --milvus-rows), "
-                             "big (synthetic, --synthetic rows).")
+                             "big (synthetic, --synthetic rows), same (top-10 of both stores, exact/FLAT).")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     try:
@@ -228,6 +274,10 @@ def main():
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         which = set(args.collections.split(","))
+        if "same" in which:
+            report_same = same_answers(min(args.queries, 100), rng)
+            print(json.dumps(report_same), file=sys.stderr, flush=True)
+            rows.append(report_same)
         real = real_features() if "real" in which else None
         if real is not None:
             pick = rng.choice(len(real), args.queries, replace=False)
