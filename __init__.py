@@ -64,6 +64,7 @@ _VERBS = {
     "tag": ("devise.search.tag", "tag"),
     "build_index": ("devise.index.builder", "build_index"),
     "indexes": ("devise.index.store", "list_indexes"),
+    "export_index": ("devise.index.export", "export_index"),
     "similar": ("devise.search.image", "similar"),
     "words": ("devise.search.nearest_words", "words"),
     "score": ("devise.search.score", "score"),

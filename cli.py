@@ -36,7 +36,7 @@ def cli(home, verbose, debug):
 for command in (training.train, training.evaluate, training.tag, training.classify, training.demo,
                 generation.generate, generation.score, generation.slices,
                 searching.index_command, searching.search_command, searching.similar, searching.words,
-                searching.indexes,
+                searching.indexes, searching.export,
                 curation.dedupe, curation.label, curation.walk, curation.map_command, web.serve):
     cli.add_command(command)
 

@@ -37,24 +37,33 @@ from devise.commands.support import (
               help="With --engine ray: GPUs for each backbone actor (0.5: two actors share one GPU).")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Images per backbone call (and per feature-cache commit).")
+@click.option("--store", type=click.Choice(["annoy", "milvus"]), default=None,
+              help="Where vectors live: Annoy files in the home, or Milvus at --uri (pip install 'devise[milvus]'). "
+                   "Default: the index's current store, else annoy.")
+@click.option("--uri", help="With --store milvus: a path ending in .db (Milvus Lite) or http(s)://host:port "
+                            "(a server; its token from $MILVUS_TOKEN).")
 @backbone_option
 @json_option
 def index_command(images_dir, model, name, make_default, trees, rebuild, method, engine, address, workers,
-                  gpus_per_worker, batch_size, backbone, as_json):
+                  gpus_per_worker, batch_size, store, uri, backbone, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
     from devise.index.builder import build_index
 
     if engine != "ray" and (address or gpus_per_worker):
         raise click.UsageError("--address and --gpus-per-worker need --engine ray.")
+    if uri and store != "milvus":
+        raise click.UsageError("--uri needs --store milvus.")
+    if store == "milvus" and not uri:
+        raise click.UsageError("--store milvus needs --uri (a .db path for Milvus Lite, or http(s)://host:port).")
     s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method,
                     engine=engine, address=address, workers=workers, batch_size=batch_size, backbone=backbone,
-                    gpus_per_worker=gpus_per_worker, default=make_default)
+                    gpus_per_worker=gpus_per_worker, default=make_default, store=store, uri=uri)
     if as_json:
         return emit_json(s)
     echo(f"index {s.name!r}: {s.items:,} images from {s.root} in {s.seconds} s")
     echo(f"  {s.embedded:,} embedded now, {s.projected:,} projected from cached features, {s.reused:,} unchanged; "
                f"{s.removed:,} removed, {s.skipped:,} unreadable, {s.tombstoned:,} tombstoned")
-    echo(f"  model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); image search: {s.image_search}")
+    echo(f"  model: {s.model}; text search: {s.text_search} ({s.text_search_reason}); image search: {s.image_search}; store: {s.store}")
     if s.default_index != s.name:
         echo(f"  the default index is still {s.default_index!r}; pass --default to make it {s.name!r}, "
                    f"or --index {s.name} to use this one")
@@ -167,3 +176,20 @@ def indexes(as_json):
         mark = "*" if i.default else " "
         echo(f"{mark} {i.name}: " + (i.error if i.error else
                    f"{i.count} images, {i.mode} search, model {i.model}, from {i.root}"))
+
+
+@click.command()
+@click.argument("out", type=click.Path(dir_okay=True, file_okay=False))
+@click.option("--index", "index_name", help="Index to export (default: the default index).")
+@click.option("--shard-rows", type=click.IntRange(1, 10**8), default=100_000, show_default=True,
+              help="Rows in each .npy / .parquet shard.")
+@json_option
+def export(out, index_name, shard_rows, as_json):
+    """Write an index's vectors as .npy shards with Parquet metadata (clip-retrieval / autofaiss layout) to OUT."""
+    from devise.index.export import export_index
+
+    s = export_index(out, index=index_name, shard_rows=shard_rows)
+    if as_json:
+        return emit_json(s)
+    click.echo(f"exported index {s.index!r}: {s.rows} rows in {s.shards} shard(s) to {s.out} "
+               f"(img_emb {s.feature_dim}-d, word_emb {s.word_dim}-d, metadata/*.parquet)")

@@ -17,7 +17,9 @@ import click
 
 from devise.core.errors import DeviseError
 from devise.core.home import storage_error
+from devise.core.lists import comma_list
 from devise.core.text import printable
+from devise.index.spaces import SPACES
 from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, LOSSES, MAX_HEADS
 
 
@@ -117,10 +119,6 @@ class CommaList(click.ParamType):
         return value if isinstance(value, list) else comma_list(value)
 
 
-def comma_list(value):
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
 def json_option(fn):
     return click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")(fn)
 
@@ -152,7 +150,7 @@ def search_options(fn):
 
 
 def space_option(fn):
-    return click.option("--space", type=click.Choice(["features", "words"]), default="features", show_default=True,
+    return click.option("--space", type=click.Choice(list(SPACES)), default="features", show_default=True,
                         help="features: what images look like (backbone); words: what they mean (word space).")(fn)
 
 

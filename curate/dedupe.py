@@ -29,8 +29,9 @@ from devise.core.errors import BadImageError, DataError, option
 from devise.core.results import Result, Skipped
 from devise.curate import duplicates, pixels
 from devise.curate.review_folder import Moved, check_target, move_file, plan_moves, review_path
-from devise.curate.selection import item_id, nearest_in, select, text_vector
+from devise.curate.selection import text_vector
 from devise.data.images import pixel_count
+from devise.index.selection import item_id, nearest_in, open_selection
 
 
 def _pixel_count(path):
@@ -109,7 +110,7 @@ def dedupe(*, index: str | None = None, threshold: float = duplicates.DEFAULT_TH
     """
     if like and query:
         raise DataError(f"give {option('like')} or {option('query')}, not both.")
-    sel = select(index, filter, minimum=1 if (like or query) else 2)
+    sel = open_selection(index, filter, minimum=1 if (like or query) else 2)
     if move_to:
         move_to = check_target(move_to, sel.index.root)
     paths = sel.paths()

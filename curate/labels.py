@@ -34,8 +34,8 @@ import numpy as np
 from devise.core.errors import DataError
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
-from devise.curate.selection import select
 from devise.index.edit import edit_fields
+from devise.index.selection import open_selection
 from devise.models.projector import Projector
 from devise.search.analyser import phrase_matrix
 from devise.search.tag import label_scores
@@ -154,7 +154,7 @@ def label(labels: Sequence[str] | str = (), *, index: str | None = None, field_p
     phrases = parse_labels(labels) if labels else []
     if not phrases and not drop:
         raise DataError("nothing to do: give --labels, --drop, or both.")
-    sel = select(index, filter)
+    sel = open_selection(index, filter)
     names = [field_name(p, field_prefix) for p in phrases]
     if len(set(names)) != len(names):
         raise DataError(f"labels {', '.join(phrases)} give repeated field names {', '.join(names)}.")

@@ -18,8 +18,8 @@ from PIL import Image, ImageDraw
 from devise.core import outputs
 from devise.core.errors import DataError, option
 from devise.core.results import Result
-from devise.curate.selection import select
 from devise.data.sheet import font, thumbnail
+from devise.index.selection import open_selection
 
 TSNE_MAX = 1000
 RAMP = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]  # viridis anchors
@@ -165,7 +165,7 @@ def make_map(out: str | Path | None, *, index: str | None = None, filter: str | 
     """
     if out is not None:
         outputs.claim_file(out)
-    sel = select(index, filter, minimum=2)
+    sel = open_selection(index, filter, minimum=2)
     xy, method = layout_2d(sel.vectors(space), seed)
     title = f"index {sel.index.name}: {len(sel.ids)} images, {space} space, {method}"
     summary = MapSummary(None if out is None else str(out), sel.index.name, len(sel.ids), method, space, color_by)

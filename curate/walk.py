@@ -18,7 +18,7 @@ from devise.core.atomic import write_text
 from devise.core.errors import DataError
 from devise.core.results import Result
 from devise.curate import tour
-from devise.curate.selection import image_features, nearest_in, select
+from devise.index.selection import image_features, nearest_in, open_selection
 from devise.search.text import top_hit
 
 
@@ -60,7 +60,7 @@ def walk(*, index: str | None = None, start: str | None = None, start_image: str
             outputs.claim_file(path)
     if frames:
         outputs.claim_folder(frames, "frames")
-    sel = select(index, filter)
+    sel = open_selection(index, filter)
     if start:
         first = top_hit(start, idx=sel.index, allowed=sel.ids)  # search's first hit, so walk and search agree
     elif start_image:

@@ -20,9 +20,16 @@ from devise.core.atomic import atomic_path
 from devise.core.errors import SearchIndexError
 from devise.core.vectors import unit_rows
 from devise.index import tuning
+from devise.index.stores.base import VectorSpace
 
 METRIC = "angular"
 _ANNOY_ERRNO = re.compile(r"\((\d+)\)\s*$")
+# A filter keeping few items is answered by an exact scan over just those
+# rows. Otherwise Annoy is asked for 4x more results at a time until `top`
+# of them pass the filter; past MAX_WIDEN it falls back to the exact scan,
+# so a result is never missing because Annoy stopped early.
+EXACT_SUBSET = 20_000
+MAX_WIDEN = 4096
 
 
 def cosine_from_angular(distances):
@@ -44,6 +51,31 @@ def annoy_index(vectors, n_trees, seed=tuning.SEED):
         ann.add_item(i, row)
     ann.build(int(n_trees), n_jobs=tuning.BUILD_THREADS)
     return ann
+
+
+def pca_projection(vectors, dims=tuning.COMPRESS_DIMS, seed=tuning.SEED):
+    """[dim, dims] float32: the top principal directions (uncentred, so dot products survive) of a seeded sample.
+
+    Uncentred: x @ W keeps most of each row's energy, so cosines between
+    projected rows rank neighbours nearly as the full rows do; the exact
+    re-rank fixes the rest.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(vectors)
+    rows = np.sort(rng.choice(n, min(n, tuning.PCA_SAMPLE), replace=False))
+    sample = np.asarray(vectors[rows], np.float64)
+    values, vecs = np.linalg.eigh(sample.T @ sample)
+    top = vecs[:, np.argsort(-values, kind="stable")[:dims]]
+    top *= np.where(top[np.argmax(np.abs(top), axis=0), np.arange(top.shape[1])] < 0, -1.0, 1.0)  # fixed signs
+    return np.ascontiguousarray(top, np.float32)
+
+
+def project(vectors, projection):
+    """Unit rows of `vectors` @ `projection`, in chunks (the rows may be a memory map larger than RAM)."""
+    out = np.empty((len(vectors), projection.shape[1]), np.float32)
+    for start in range(0, len(vectors), 65536):
+        out[start:start + 65536] = unit_rows(np.asarray(vectors[start:start + 65536], np.float32) @ projection)
+    return out
 
 
 def build_annoy(vectors, target, n_trees, seed=tuning.SEED):
@@ -100,12 +132,15 @@ def check_nodes(path, dim, count):
         raise _node_error(path, "an item id out of range")
 
 
-class Space:
+class Space(VectorSpace):
     """Searchable rows: `vectors` [n, dim] (unit rows unless `norms` is given) and an optional Annoy file."""
 
-    def __init__(self, vectors, mode, ann_path=None, n_trees=tuning.DEFAULT_TREES, norms=None, label="index"):
+    def __init__(self, vectors, mode, ann_path=None, n_trees=tuning.DEFAULT_TREES, norms=None, label="index",
+                 projection=None):
+        """projection: [dim, d] (pca_projection): the Annoy file indexes the projected rows, and
+        each query's candidates are re-ranked exactly against `vectors`."""
         self.vectors, self.mode, self.n_trees, self.label = vectors, mode, n_trees, label
-        self.norms = norms
+        self.norms, self.projection = norms, projection
         self.count, self.dim = int(vectors.shape[0]), int(vectors.shape[1])
         self._ann = None
         if mode == "annoy":
@@ -114,12 +149,13 @@ class Space:
     def _load_annoy(self, path):
         from annoy import AnnoyIndex
 
-        check_nodes(path, self.dim, self.count)
-        ann = AnnoyIndex(self.dim, METRIC)
+        dim = self.dim if self.projection is None else int(self.projection.shape[1])
+        check_nodes(path, dim, self.count)
+        ann = AnnoyIndex(dim, METRIC)
         try:
             ann.load(str(path))
         except OSError as exc:
-            raise SearchIndexError(f"{path}: not a {self.dim}-d angular Annoy index ({exc}); re-index.") from None
+            raise SearchIndexError(f"{path}: not a {dim}-d angular Annoy index ({exc}); re-index.") from None
         if ann.get_n_items() != self.count:
             raise SearchIndexError(f"{path}: holds {ann.get_n_items()} items but the {self.label} has {self.count}; re-index.")
         return ann
@@ -135,7 +171,9 @@ class Space:
         want = min(self.count, k + len(exclude))
         if want <= 0:
             return []
-        if self._ann is not None:
+        if self._ann is not None and self.projection is not None:
+            ids, scores = self._reranked(query, want)
+        elif self._ann is not None:
             ids, dist = self._ann.get_nns_by_vector(
                 query, want, search_k=tuning.search_k(self.n_trees, want, self.dim), include_distances=True)
             scores = cosine_from_angular(dist)
@@ -150,3 +188,34 @@ class Space:
             scores = np.clip(sims[ids], -1.0, 1.0)
         out = [(int(i), float(s)) for i, s in zip(ids, scores) if int(i) not in exclude]
         return out[:k]
+
+    def _reranked(self, query, want):
+        """(ids, cosines) of the best `want`: candidates from the compressed trees, scored on the full rows."""
+        short = unit_rows(query @ self.projection)
+        n = min(self.count, max(want, tuning.rerank_candidates(want)))
+        found = np.asarray(self._ann.get_nns_by_vector(short, n, search_k=tuning.SEARCH_K_PER_CANDIDATE * n), np.int64)
+        if not len(found):
+            return found, np.zeros(0)
+        found.sort()  # in row order: the memory map is read front to back
+        sims = np.asarray(self.vectors[found], np.float32) @ query
+        best = np.argsort(-sims, kind="stable")[:want]
+        return found[best], np.clip(sims[best].astype(np.float64), -1.0, 1.0)
+
+    def nearest_among(self, query, k, allowed, exclude=()):
+        """As nearest, among the ids `allowed` (a sorted int array) only."""
+        query = unit_rows(query)
+        exclude = set(exclude)
+        if len(allowed) > EXACT_SUBSET and self._ann is not None:
+            allowed_set = set(allowed.tolist())
+            want = k * 4
+            while want <= MAX_WIDEN:
+                hits = [(i, s) for i, s in self.nearest(query, want, exclude) if i in allowed_set]
+                if len(hits) >= k or want >= self.count:
+                    return hits[:k]
+                want *= 4
+        rows = np.array([i for i in allowed if i not in exclude], np.int64) if exclude else np.asarray(allowed, np.int64)
+        sims = np.asarray(self.vectors[rows], np.float32) @ query
+        if self.norms is not None:
+            sims = sims / np.maximum(np.asarray(self.norms, np.float32)[rows], 1e-12)
+        best = np.argsort(-sims, kind="stable")[:k]
+        return [(int(rows[j]), float(np.clip(sims[j], -1, 1))) for j in best]

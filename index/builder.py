@@ -21,7 +21,8 @@ from devise.core.progress import warn
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
 from devise.index import items as items_file
-from devise.index import layout, noise, store, tuning, writer
+from devise.index import layout, noise, stores, tuning, writer
+from devise.index.store import CONSE, model_key, open_index
 
 
 def model_fingerprint(projector):
@@ -38,7 +39,7 @@ def _previous(name):
     if layout.current_version(name) is None:
         return None
     try:
-        return store.open_index(name)
+        return open_index(name)
     except SearchIndexError as exc:
         warn(f"{exc} Building index {name!r} from scratch.")
         return None
@@ -59,7 +60,7 @@ def _check_target(prev, name, key, model, root, rebuild):
 
 def _backbone_for(prev, key, backbone, rebuild):
     """The backbone asked for; a ConSE index being updated keeps the one it was built on."""
-    if key != store.CONSE or prev is None or prev.manifest["model"] != store.CONSE:
+    if key != CONSE or prev is None or prev.manifest["model"] != CONSE:
         return backbone
     built_on = prev.manifest["backbone"]
     if backbone is None:
@@ -148,6 +149,7 @@ class IndexSummary(Result):
     seconds: float
     default_index: str | None = None  # the default index after this build
     projected: int = 0         # images projected now from features already in the cache (a new model, say)
+    store: str = "annoy"       # where the vectors live: "annoy" (files in the home) or "milvus"
 
 
 def _tombstones(prev, rebuild):
@@ -167,7 +169,8 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
                 trees: int | None = None, rebuild: bool = False, method: str | None = None,
                 progress: bool = True, engine: str = "local", address: str | None = None,
                 workers: int | None = None, batch_size: int = 64, backbone: str | None = None,
-                gpus_per_worker: float = 0.0, default: bool = False) -> IndexSummary:
+                gpus_per_worker: float = 0.0, store: str | None = None, uri: str | None = None,
+                default: bool = False) -> IndexSummary:
     """Index `images_dir` under `name` (default: the folder's name).
 
     The index becomes the default one (what search and the other verbs use
@@ -185,6 +188,10 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     `gpus_per_worker` GPUs), embedding `batch_size` images at a time; both
     give the same index. backbone: ConSE's (None: the
     one the index was built on, else the default); a trained model brings its own.
+    store: "annoy" (files in the home) or "milvus" (a collection at `uri`:
+    a .db path for Milvus Lite, or http(s)://host:port); None keeps the
+    index's store, else "annoy". Rows whose files did not change carry over
+    from the previous version, whichever store held it.
     """
     from devise.data.folders import scan
     from devise.models.backbones import canonical_name
@@ -200,12 +207,15 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     start = time.perf_counter()
     folder = scan(images_dir)
     name = layout.check_name(name or folder.root.name)
+    if store is not None:
+        stores.writer_for({"kind": store, "uri": uri}, name)  # a bad URI or a server that is down: say so now
     with layout.build_lock(name):
         make_default = default or layout.default_name() in (None, name)
         prev = _previous(name)
-        key = store.model_key(model if model is not None else (prev.manifest["model"] if prev else None))
+        target = _store_record(prev, store, uri)
+        key = model_key(model if model is not None else (prev.manifest["model"] if prev else None))
         _check_target(prev, name, key, model, folder.root, rebuild)
-        projector = Projector(None if key == store.CONSE else key, backbone=_backbone_for(prev, key, backbone, rebuild))
+        projector = Projector(None if key == CONSE else key, backbone=_backbone_for(prev, key, backbone, rebuild))
         fingerprint = model_fingerprint(projector)
         tombstones = _tombstones(prev, rebuild)
         entries = _stat(folder, tombstones)
@@ -228,7 +238,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         version, data = writer.write_version(
             name, vectors, features, items, tombstones, top=top, trees=trees or (prev.manifest["n_trees"] if prev else None),
             progress=progress and len(items) >= 10_000,
-            method=method or (prev.manifest["search"].get("method", "auto") if prev else "auto"), make_default=make_default,
+            method=method or (prev.manifest["search"].get("method", "auto") if prev else "auto"), make_default=make_default, store=target,
             root=str(folder.root), model=key, model_fingerprint=fingerprint, backbone=projector.backbone,
             backbone_fingerprint=backbone_fp, words=projector.words.name, seen_margin=projector.seen_margin,
             noise=noise.profile(projector.words, vectors),
@@ -239,7 +249,15 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
                         counts["reused"], counts["removed"], counts["skipped"], counts["tombstoned"],
                         data["search"]["mode"], data["search"]["reason"], data["search"]["features"]["mode"],
                         data["search"]["method"], round(time.perf_counter() - start, 2), layout.default_name(),
-                        counts["items"] - counts["embedded"] - counts["reused"])
+                        counts["items"] - counts["embedded"] - counts["reused"], stores.kind_of(data["store"]))
+
+
+def _store_record(prev, kind, uri):
+    """Where the new version goes: the store asked for, else the previous version's, else Annoy."""
+    if kind is not None:
+        return {"kind": kind, "uri": uri} if uri else {"kind": kind}
+    record = prev.manifest.get("store") if prev is not None else None
+    return {k: v for k, v in record.items() if k in ("kind", "uri")} if isinstance(record, dict) else None
 
 
 def _assemble(kept, reuse, fresh, prev):

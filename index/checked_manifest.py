@@ -8,7 +8,7 @@ import shlex
 
 from devise.core import manifest
 from devise.core.errors import DeviseError, SearchIndexError
-from devise.index import ann, tuning, writer
+from devise.index import ann, stores, tuning, writer
 
 # What a manifest must hold, and of which type, before anything else reads it.
 _FIELDS = {"name": str, "version": str, "model": str, "backbone": str, "words": str, "root": str, "metric": str,
@@ -34,7 +34,7 @@ def read_checked(name, version):
     search = data["search"]
     features = search.get("features") if isinstance(search.get("features"), dict) else {}
     modes = (search.get("mode"), features.get("mode"))
-    if data["metric"] != ann.METRIC or not set(modes) <= {"exact", "annoy"} \
+    if data["metric"] != ann.METRIC or not set(modes) <= set(stores.MODES.get(stores.kind_of(data.get("store")), ())) \
             or search.get("method", "auto") not in tuning.METHODS:
         raise SearchIndexError(f"{path}: metric {data['metric']!r} / modes {modes} are not ones this devise "
                                f"reads; {fix}.")

@@ -11,7 +11,7 @@ import os
 from devise.core.errors import SearchIndexError
 from devise.index import layout, store, writer
 
-CARRIED = ("root", "model", "model_fingerprint", "backbone", "backbone_fingerprint", "words", "seen_margin", "noise")
+CARRIED = ("root", "model", "model_fingerprint", "backbone", "backbone_fingerprint", "words", "seen_margin", "noise", "store")
 
 
 def _carry(idx, **counts):
@@ -29,7 +29,7 @@ def _ids(idx, paths):
     if len(paths) <= 8:
         lookup = {os.path.abspath(p): idx.items.find(os.path.abspath(p)) for p in paths}
     else:
-        by_path = {idx.items[i]["path"]: i for i in range(len(idx))}
+        by_path = {item["path"]: item["id"] for item in idx.items}
         lookup = {os.path.abspath(p): by_path.get(os.path.abspath(p)) for p in paths}
     ids = {}
     for path, found in lookup.items():
@@ -46,11 +46,10 @@ def remove_items(paths, index=None, tombstone=True):
         idx = store.open_index(name)
         drop = _ids(idx, paths)
         keep = [i for i in range(len(idx)) if i not in drop]
-        items = []
-        for new_id, old_id in enumerate(keep):
-            items.append({**idx.items[old_id], "id": new_id})
+        old_items = list(idx.items)
+        items = [{**old_items[old_id], "id": new_id} for new_id, old_id in enumerate(keep)]
         tombstones = idx.tombstones() | (set(drop.values()) if tombstone else set())
-        words, feats = idx.vectors("words"), idx.vectors("features")  # no Annoy file needed: a new one is built
+        words, feats = idx.vectors("words"), idx.vectors("features")  # no search structure needed: a new one is built
         top = idx.imagenet_top()
         writer.write_version(name, words[keep], feats[keep], items, tombstones,
                              top=None if top is None else (top[0][keep], top[1][keep]),

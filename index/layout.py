@@ -83,7 +83,7 @@ def new_version(name):
 
 
 def publish(name, version_dir, make_default=True):
-    """Make `version_dir` live, then delete every version but it and the one it replaced."""
+    """Make `version_dir` live, then delete every version but it and the one it replaced (which it returns)."""
     base = index_dir(name)
     previous = current_version(name)
     atomic.write_text(base / CURRENT, Path(version_dir).name + "\n")
@@ -94,6 +94,7 @@ def publish(name, version_dir, make_default=True):
         # Also sweeps the leftovers of builds that crashed before publishing.
         if path.is_dir() and _VERSION.fullmatch(path.name) and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
+    return previous
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """Open a built index: resolve its live version once, check its manifest, search its spaces.
 
 Imports only NumPy, Annoy and the standard library (plus `data.words` when
-a query needs word vectors): `devise search` must not pay for TensorFlow.
+a query needs word vectors, and pymilvus for a Milvus-backed index):
+`devise search` must not pay for TensorFlow.
 """
 from __future__ import annotations
 
@@ -13,13 +14,10 @@ from pathlib import Path
 from devise.core import integrity
 from devise.core.errors import SearchIndexError
 from devise.core.results import Listing, Result
-from devise.index import ann, layout, writer
-from devise.index import items as items_file
+from devise.index import layout, stores, writer
 from devise.index.checked_manifest import read_checked
 
 CONSE = "conse"
-_SPACES = {"words": (writer.WORDS_NPY, writer.WORDS_ANN, "word_dim"),
-           "features": (writer.FEATURES_NPY, writer.FEATURES_ANN, "feature_dim")}
 
 
 def model_key(model):
@@ -30,13 +28,14 @@ def model_key(model):
 
 
 class OpenIndex:
+    """One live index version: its manifest, tombstones and store (index.stores: Annoy files or Milvus)."""
+
     def __init__(self, name, version_dir, data):
         self.name, self.version_dir, self.manifest = name, Path(version_dir), data
         self.reindex_hint = f"re-index it with `devise index {shlex.quote(data['root'])} --name {name}`"
-        for filename in (items_file.ITEMS, items_file.OFFSETS):
-            self._check(filename)
-        self.items = items_file.Items(self.version_dir, data["count"])
-        self._spaces, self._vectors = {}, {}
+        self.store = stores.open_version(self.version_dir, data, self._check, self.reindex_hint,
+                                         label=f"index {name!r}")
+        self.items = self.store.items
 
     def _check(self, filename, fix=None):
         """Raise unless the file still holds the bytes the manifest recorded (see core.integrity)."""
@@ -60,6 +59,10 @@ class OpenIndex:
         return self.manifest["root"]
 
     @property
+    def store_kind(self):
+        return stores.kind_of(self.manifest.get("store"))
+
+    @property
     def mode(self):
         """Search mode of the word space ("exact" or "annoy"); see mode_of for either space."""
         return self.mode_of("words")
@@ -69,27 +72,8 @@ class OpenIndex:
         return search["mode"] if kind == "words" else search["features"]["mode"]
 
     def vectors(self, kind):
-        """The memory-mapped rows of the "words" or the "features" space, checked once; no Annoy file is opened."""
-        if kind in self._spaces:
-            return self._spaces[kind].vectors
-        if kind not in self._vectors:
-            self._vectors[kind] = self._load_vectors(kind)
-        return self._vectors[kind]
-
-    def _load_vectors(self, kind):
-        npy, _, dim_key = _SPACES[kind]
-        self._check(npy)
-        import numpy as np
-
-        path, dim = self.version_dir / npy, self.manifest[dim_key]
-        try:
-            vectors = np.load(path, mmap_mode="r")
-        except (OSError, ValueError) as exc:
-            raise SearchIndexError(f"{path}: unreadable ({exc}); {self.reindex_hint}.") from None
-        if vectors.shape != (len(self), dim) or vectors.dtype != np.float32:
-            raise SearchIndexError(f"{path}: shape {vectors.shape} does not match the manifest "
-                                   f"({len(self)} x {dim}); {self.reindex_hint}.")
-        return vectors
+        """The rows of the "words" or the "features" space by id, checked once; no search structure is opened."""
+        return self.store.vectors(kind)
 
     def imagenet_top(self):
         """(classes [N, k] int16, probabilities [N, k] float16): each image's most probable ImageNet classes
@@ -121,12 +105,7 @@ class OpenIndex:
 
     def space(self, kind):
         """The "words" space (images projected into word space) or the "features" space."""
-        if kind not in self._spaces:
-            vectors, ann_file = self.vectors(kind), _SPACES[kind][1]
-            self._check(ann_file)  # in exact mode too: a damaged index says so before it is relied on
-            self._spaces[kind] = ann.Space(vectors, self.mode_of(kind), self.version_dir / ann_file,
-                                           self.manifest["n_trees"], label=f"index {self.name!r}")
-        return self._spaces[kind]
+        return self.store.space(kind)
 
     def word_vectors(self):
         """The word vectors this index's model lives in; queries must use the same ones."""
@@ -232,6 +211,7 @@ class IndexInfo(Result):
     root: str | None = None
     version: str | None = None
     error: str | None = None     # set instead of the rest when the index cannot be read
+    store: str | None = None     # "annoy" or "milvus"
 
 
 @dataclass
@@ -250,7 +230,7 @@ def list_indexes() -> IndexList:
             search = data["search"]
             out.append(IndexInfo(name, name == default, data["count"], data["model"], search["mode"],
                                  search["features"]["mode"], search.get("method", "auto"), data["root"],
-                                 data["version"]))
+                                 data["version"], store=stores.kind_of(data.get("store"))))
         except SearchIndexError as exc:
             out.append(IndexInfo(name, name == default, error=str(exc)))
     return IndexList(out)

@@ -1,12 +1,13 @@
-"""Write one complete index version and publish it.
+"""Write one complete index version into its store and publish it.
 
 Shared by the image indexer and by edits (removing items, adding fields),
-which rebuild from the stored vectors instead of re-embedding images.
-Every file is recorded in the manifest with the SHA-1 of all its bytes
-(core.integrity), which readers check before they use it.
+which rebuild from the stored vectors instead of re-embedding images. The
+version directory always holds the manifest and the tombstones; the store
+(index.stores) holds the vectors and items: files beside them (Annoy, the
+default) or a Milvus collection. Every file is recorded in the manifest with
+the SHA-1 of all its bytes (core.integrity), which readers check before use.
 """
 import os
-import sys
 import time
 
 import numpy as np
@@ -14,35 +15,18 @@ import numpy as np
 from devise.core import atomic, integrity, manifest
 from devise.core.errors import SearchIndexError
 from devise.core.vectors import unit_rows
-from devise.index import ann, layout, tuning
-from devise.index import items as items_file
+from devise.index import ann, layout, stores, tuning
+from devise.index.stores.annoy import FEATURES_ANN, FEATURES_NPY, WORDS_ANN, WORDS_NPY  # noqa: F401 (their home)
 
 KIND = "index"
-WORDS_ANN, FEATURES_ANN = "words.ann", "features.ann"
-WORDS_NPY, FEATURES_NPY = "vectors_words.npy", "features.npy"
+TOMBSTONES = "tombstones.json"
+REINDEX = "re-index the folder with `devise index`"
 # Each image's TOP_K most probable ImageNet-1k classes under the backbone (int16) and their softmax
-# probabilities (float16): any WordNet category's probability mass is then a sparse sum (search.categories).
+# probabilities (float16), kept beside the manifest whatever the store: any WordNet category's
+# probability mass is then a sparse sum (search.categories).
 TOP_CLASSES_NPY, TOP_PROBS_NPY = "imagenet_top_classes.npy", "imagenet_top_probs.npy"
 TOP_K = 20
-TOMBSTONES = "tombstones.json"
-ARRAYS = (WORDS_NPY, FEATURES_NPY, WORDS_ANN, FEATURES_ANN)
 OPTIONAL = (TOP_CLASSES_NPY, TOP_PROBS_NPY)  # absent from indexes built before them
-CHECKED = ARRAYS + (items_file.ITEMS, items_file.OFFSETS, TOMBSTONES)
-REINDEX = "re-index the folder with `devise index`"
-
-
-def _linked(source, version):
-    """Hard-link the arrays of version `source` into `version`; their records, checked, carry over."""
-    recorded = manifest.read(source, KIND, SearchIndexError)
-    files = recorded.get("files") if isinstance(recorded.get("files"), dict) else {}
-    present = ARRAYS + tuple(f for f in OPTIONAL if f in files)
-    for filename in present:
-        # Checked before they are linked: a record must never vouch for bytes that changed since.
-        integrity.check(source / filename, files.get(filename), error=SearchIndexError, fix=REINDEX)
-        os.link(source / filename, version / filename)
-    search = recorded.get("search") if isinstance(recorded.get("search"), dict) else {}
-    method = search.get("method")
-    return {f: files[f] for f in present}, method if method in tuning.METHODS else "auto"
 
 
 def top_classes(logits, k=TOP_K):
@@ -56,64 +40,101 @@ def top_classes(logits, k=TOP_K):
     return top.astype(np.int16), np.take_along_axis(probs, top, axis=1).astype(np.float16)
 
 
+def _imagenet_top(version, top, count, source):
+    """Write the top-class arrays (or, for an edit that keeps the rows, link them from version `source`);
+    returns their file records, {} for an index without them."""
+    names = []
+    if source is not None:
+        recorded = manifest.read(source, KIND, SearchIndexError).get("files") or {}
+        for filename in OPTIONAL:
+            if filename in recorded:
+                # Checked before they are linked: a record must never vouch for bytes that changed since.
+                integrity.check(source / filename, recorded[filename], error=SearchIndexError, fix=REINDEX)
+                os.link(source / filename, version / filename)
+                names.append(filename)
+    elif top is not None:
+        if len(top[0]) != count or len(top[1]) != count:
+            raise ValueError("ImageNet top classes and items disagree in length")
+        atomic.save_npy(version / TOP_CLASSES_NPY, np.asarray(top[0], np.int16))
+        atomic.save_npy(version / TOP_PROBS_NPY, np.asarray(top[1], np.float16))
+        names = list(OPTIONAL)
+    return integrity.seal(version, names) if names else {}
+
+
+def _linked_facts(source):
+    """(store record, method) of version `source`, whose rows an edit carries over."""
+    recorded = manifest.read(source, KIND, SearchIndexError)
+    search = recorded.get("search") if isinstance(recorded.get("search"), dict) else {}
+    method = search.get("method")
+    return recorded.get("store"), method if method in tuning.METHODS else "auto"
+
+
 def write_version(name, vectors, features, items, tombstones=(), trees=None, seed=tuning.SEED,
-                  link_arrays_from=None, make_default=True, progress=False, method=None, top=None, **fields):
+                  link_arrays_from=None, make_default=True, progress=False, method=None, store=None, top=None,
+                  **fields):
     """Build `<name>/v-...` from unit word-space `vectors`, unit `features` and `items`, then swap it in.
 
+    `link_arrays_from`: a version whose vectors (and Annoy files) are reused
+    as they are, when only the item metadata changes; items then name their
+    row there by "id" (kept order). `method`: "auto" (exact search below
+    tuning.EXACT_BELOW, else approximate), "annoy" or "exact"; None keeps the
+    linked version's, else "auto". `store`: {"kind": "annoy"} (the default)
+    or {"kind": "milvus", "uri": ...}; None keeps the linked version's.
     `top`: (classes, probabilities) from top_classes, one row per item, or
-    None to write an index without them (category search then falls back).
-    `link_arrays_from`: a version whose vectors and .ann files are reused as
-    they are (hard links), when only the item metadata changes.
-    `method`: "auto" (exact search below tuning.EXACT_BELOW, else Annoy),
-    "annoy" or "exact"; None keeps the linked version's, else "auto".
+    None for an index without them (category search then falls back).
     """
     count = len(items)
     if count == 0:
         raise SearchIndexError(f"index {name!r}: no images left to index.")
     trees = int(trees or tuning.DEFAULT_TREES)
+    if link_arrays_from is not None:
+        linked_store, linked_method = _linked_facts(link_arrays_from)
+        store, method = store or linked_store, method or linked_method
+    out = stores.writer_for(store, name)
+    if link_arrays_from is None:
+        vectors, features = unit_rows(vectors), unit_rows(features)
+        if vectors.shape[0] != count or features.shape[0] != count:
+            raise ValueError("vectors, features and items disagree in length")
+        dims = {"words": int(vectors.shape[1]), "features": int(features.shape[1])}
+    else:
+        linked = manifest.read(link_arrays_from, KIND, SearchIndexError)
+        dims = {"words": linked["word_dim"], "features": linked["feature_dim"]}
+    method = method or "auto"
+    modes = out.modes(count, dims, method)
     version = layout.new_version(name)
+    written = None
     try:
-        files, fresh = {}, [items_file.ITEMS, items_file.OFFSETS, TOMBSTONES]
-        if link_arrays_from is not None:
-            files, linked_method = _linked(link_arrays_from, version)
-            method = method or linked_method
-        else:
-            fresh += list(ARRAYS)
-            vectors, features = unit_rows(vectors), unit_rows(features)
-            if vectors.shape[0] != count or features.shape[0] != count:
-                raise ValueError("vectors, features and items disagree in length")
-            atomic.save_npy(version / WORDS_NPY, vectors)
-            atomic.save_npy(version / FEATURES_NPY, features)
-            if top is not None:
-                if len(top[0]) != count or len(top[1]) != count:
-                    raise ValueError("ImageNet top classes and items disagree in length")
-                atomic.save_npy(version / TOP_CLASSES_NPY, np.asarray(top[0], np.int16))
-                atomic.save_npy(version / TOP_PROBS_NPY, np.asarray(top[1], np.float16))
-                fresh += list(OPTIONAL)
-            start = time.perf_counter()
-            for target, matrix in ((WORDS_ANN, vectors), (FEATURES_ANN, features)):
-                if progress:
-                    print(f"building {target}: {count} x {matrix.shape[1]}-d, {trees} trees ...", file=sys.stderr)
-                ann.build_annoy(matrix, version / target, trees, seed)
-            if progress:
-                print(f"built the Annoy indexes in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-        items_file.write(version, items)
+        written = out.write(version, vectors, features, items, source=link_arrays_from, trees=trees, seed=seed,
+                            progress=progress, modes=modes)
         atomic.write_json(version / TOMBSTONES, {"paths": sorted(set(tombstones))})
-        word_dim, feature_dim = (int(np.load(version / f, mmap_mode="r").shape[1]) for f in (WORDS_NPY, FEATURES_NPY))
-        method = method or "auto"
-        (mode, reason), features_mode = (tuning.choose_mode(count, dim, method) for dim in (word_dim, feature_dim))
-        files.update(integrity.seal(version, fresh))
+        files = {**written["files"], **_imagenet_top(version, top, count, link_arrays_from),
+                 **integrity.seal(version, [TOMBSTONES])}
+        (mode, reason), features_mode = modes["words"], modes["features"]
         data = manifest.write(
             version, KIND, name=name, version=version.name,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            word_dim=word_dim, feature_dim=feature_dim, metric=ann.METRIC, n_trees=trees, seed=int(seed),
+            word_dim=dims["words"], feature_dim=dims["features"], metric=ann.METRIC, n_trees=trees, seed=int(seed),
             # "mode"/"reason": the word space (text search); "features": image-to-image search.
-            search={"method": method, "mode": mode, "reason": reason, "search_k": tuning.search_k_rule(word_dim),
+            search={"method": method, "mode": mode, "reason": reason, "search_k": tuning.search_k_rule(dims["words"]),
                     "features": {"mode": features_mode[0], "reason": features_mode[1],
-                                 "search_k": tuning.search_k_rule(feature_dim)}},
-            count=count, files={f: files[f] for f in CHECKED + OPTIONAL if f in files}, **fields)
+                                 "search_k": tuning.search_k_rule(dims["features"])}},
+            count=count, files=files, store=written["store"], **fields)
+        out.switch(name, version, written["store"])
     except BaseException:
+        if written is not None:
+            out.discard(written["store"])
         layout.discard(version)
         raise
-    layout.publish(name, version, make_default)
+    previous = layout.publish(name, version, make_default)
+    out.sweep(name, [written["store"], _store_of(previous)])
     return version, data
+
+
+def _store_of(version_dir):
+    """The store record of a kept version, or None (no previous version, or an unreadable one)."""
+    if version_dir is None:
+        return None
+    try:
+        return manifest.read(version_dir, KIND, SearchIndexError).get("store")
+    except SearchIndexError:
+        return None

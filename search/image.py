@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from devise.index.filters import select
+from devise.index.selection import filtered_ids, nearest
 from devise.index.store import open_index
-from devise.search.filtered import nearest
 from devise.search.results import SearchResults, write_sheet
 from devise.search.text import hits_of
 
@@ -20,7 +19,7 @@ def similar(image: str | Path, *, index: str | None = None, top: int = 10, filte
             sheet: str | Path | None = None) -> SearchResults:
     """Images that look like `image` (indexed or not), best first, never `image` itself."""
     idx = open_index(index)
-    allowed = select(idx.items, filter) if filter else None
+    allowed = filtered_ids(idx, filter)
     vector, exclude = idx.image_features(image)
     hits = hits_of(idx, nearest(idx.space("features"), vector, top, allowed, exclude))
     title = f"like {os.path.basename(image)}" + (f" [{filter}]" if filter else "") + f"  (index {idx.name})"

@@ -34,7 +34,7 @@ def _image_id(params):
 
 def _labels(params):
     """Always a list: given a string, the library would read a file of that name on the server."""
-    from devise.commands.support import comma_list
+    from devise.core.lists import comma_list
 
     return comma_list(params.get("labels")) or None
 

@@ -19,13 +19,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from devise.core.errors import StorageError
+from devise.index.spaces import SPACES
 from devise.web import items
 from devise.web.api import index_of
 from devise.web.decoding import decoder
 from devise.web.responses import answer, choice, fraction, json_body, text, whole
 from devise.web.security import check_post
 
-SPACES = ("features", "words")
 MAP_SIZE, MAP_THUMB = 400, 64  # the PNG that make_map also draws: the page draws its own from the points
 KEPT_MAPS = 16
 _maps: OrderedDict = OrderedDict()  # PNG path -> MapSummary dict: a layout is fixed for a version and options

@@ -1,0 +1,96 @@
+"""The one query surface over an index: open it, filter its items, find the nearest in a space.
+
+Search (text, similar), curation (walk, dedupe, label, map) and the web
+page all go through here, on any store (index.stores). Which filtered ids
+and which nearest rows a command gets is decided here and nowhere else.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from devise.core.errors import DataError, QueryError
+from devise.index import filters
+from devise.index.spaces import SPACES
+from devise.index.store import OpenIndex, open_index
+
+__all__ = [
+    "SPACES",
+    "Selection",
+    "filtered_ids",
+    "image_features",
+    "item_id",
+    "nearest",
+    "nearest_in",
+    "open_selection",
+]
+
+
+def check_space(space):
+    if space not in SPACES:
+        raise QueryError(f"unknown space {space!r}; use one of {', '.join(SPACES)}.")
+    return space
+
+
+def nearest(space, query, top, allowed=None, exclude=()):
+    """[(id, cosine)] best first among `allowed` ids (a sorted array; None: all), never an id in `exclude`.
+
+    `space`: an index's space (OpenIndex.space(kind)); each store answers a
+    filtered query its own way (Annoy: widening, then an exact scan of the
+    allowed rows; Milvus: an id filter in the search itself).
+    """
+    if allowed is None:
+        return space.nearest(query, top, exclude=exclude)
+    return space.nearest_among(query, top, np.asarray(allowed, np.int64), exclude=exclude)
+
+
+def filtered_ids(idx: OpenIndex, filter_text):
+    """Ids (a sorted array) of the items of `idx` that `filter_text` keeps; None when there is no filter."""
+    return filters.select(idx.items, filter_text) if filter_text else None
+
+
+@dataclass
+class Selection:
+    index: OpenIndex
+    items: list          # every item dict of the index, position = id
+    ids: np.ndarray      # ids chosen by the filter, sorted
+
+    def paths(self, ids=None):
+        return [self.items[int(i)]["path"] for i in (self.ids if ids is None else ids)]
+
+    def vectors(self, space, ids=None):
+        """Unit rows of `space` ("features" or "words") for `ids` (default: the selection), in memory."""
+        rows = self.ids if ids is None else np.asarray(ids, np.int64)
+        return np.asarray(self.index.vectors(check_space(space))[rows], np.float32)
+
+
+def open_selection(index=None, filter_text=None, minimum=1) -> Selection:
+    """Open `index` (default: the default one) and apply `filter_text`; at least `minimum` items must match."""
+    idx = open_index(index)
+    items = list(idx.items)
+    ids = filters.select(items, filter_text)
+    if len(ids) < minimum:
+        what = f"filter {filter_text!r} matches" if filter_text else "the index holds"
+        raise DataError(f"index {idx.name!r}: {what} {len(ids)} image(s); this needs at least {minimum}.")
+    return Selection(idx, items, ids)
+
+
+def item_id(selection, image):
+    """The id of `image` (a path) in the index, or None."""
+    found = selection.index.items.find(os.path.abspath(image))
+    return None if found is None else int(found)
+
+
+def image_features(selection, image):
+    """Feature vector of `image`: the stored one if indexed, else embedded through the index's backbone."""
+    vector, _ = selection.index.image_features(image)
+    return np.asarray(vector, np.float32)
+
+
+def nearest_in(selection, space, vector, ids=None):
+    """The id in `ids` (default: the selection) whose `space` vector is closest to `vector` (exact)."""
+    rows = selection.ids if ids is None else np.asarray(ids, np.int64)
+    sims = selection.vectors(space, rows) @ (vector / max(float(np.linalg.norm(vector)), 1e-12))
+    return int(rows[int(np.argmax(sims))])

@@ -1,0 +1,48 @@
+"""Index stores: where a version's vectors and items live (Annoy files by default, or Milvus).
+
+The manifest's "store" record names it: {"kind": "annoy"} (also what a
+manifest without the record means), or {"kind": "milvus", "uri": ...,
+"collection": ...}. pymilvus is imported only when a Milvus store is used.
+"""
+from devise.core.errors import SearchIndexError
+from devise.index.stores import annoy, milvus
+from devise.index.stores.base import SPACES, ItemTable, StoreWriter, VectorSpace, VersionStore
+
+KINDS = (annoy.KIND, milvus.KIND)
+MODES = {annoy.KIND: ("exact", "annoy"), milvus.KIND: milvus.MODES}
+__all__ = [
+    "KINDS",
+    "SPACES",
+    "ItemTable",
+    "StoreWriter",
+    "VectorSpace",
+    "VersionStore",
+    "kind_of",
+    "open_version",
+    "writer_for",
+]
+
+
+def kind_of(record):
+    return annoy.KIND if record is None else record.get("kind") if isinstance(record, dict) else None
+
+
+def writer_for(record, name) -> StoreWriter:
+    """The writer for store `record` ({"kind": ..., "uri": ...}; None: Annoy) of index `name`."""
+    kind = kind_of(record)
+    if kind == annoy.KIND:
+        return annoy.AnnoyWriter()
+    if kind == milvus.KIND:
+        return milvus.MilvusWriter(record.get("uri"), name)
+    raise SearchIndexError(f"store {record!r}: use one of {', '.join(KINDS)}.")
+
+
+def open_version(version_dir, data, check, reindex_hint, label) -> VersionStore:
+    """Read access to the version whose manifest is `data`; `check(file)` verifies a sealed file."""
+    kind = kind_of(data.get("store"))
+    if kind == annoy.KIND:
+        return annoy.AnnoyVersion(version_dir, data, check, reindex_hint, label)
+    if kind == milvus.KIND:
+        return milvus.MilvusVersion(data, reindex_hint, label)
+    raise SearchIndexError(f"{version_dir}/manifest.json: store {data.get('store')!r} is not one this devise reads; "
+                           f"{reindex_hint}.")

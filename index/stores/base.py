@@ -1,0 +1,102 @@
+"""What an index store must do, whatever holds the vectors: the seam between devise and Annoy or Milvus.
+
+A store holds one index version: items (id, path, class, size, mtime_ns,
+fields) with a vector in each space ("words", "features"), ids 0..n-1.
+Readers get the items, rows of vectors by id, counts and nearest
+neighbours with an optional filter; writers add a complete version and
+switch to it atomically. Edits (removing items, setting fields) are new
+versions built from the stored rows, so a reader sees one version or the
+next, never a mix, on either store.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from devise.index.spaces import SPACES
+
+__all__ = ["SPACES", "ItemTable", "StoreWriter", "VectorSpace", "VersionStore"]
+
+
+class ItemTable(ABC):
+    """The items of one version, item i at id i."""
+
+    @abstractmethod
+    def __len__(self): ...
+
+    @abstractmethod
+    def __getitem__(self, i) -> dict: ...
+
+    @abstractmethod
+    def __iter__(self): ...
+
+    @abstractmethod
+    def find(self, path) -> int | None:
+        """Id of the item for `path` (an absolute path string), or None."""
+
+
+class VectorSpace(ABC):
+    """One searchable space of a version: `vectors` are its rows by id, `count` x `dim`."""
+
+    mode: str          # "exact", "annoy", or the Milvus index type ("flat", "hnsw")
+    count: int
+    dim: int
+    vectors: object    # rows by id: rows[ids] -> float32 [len(ids), dim]; np.asarray(rows) -> all of them
+
+    @abstractmethod
+    def nearest(self, query, k, exclude=()) -> list[tuple[int, float]]:
+        """[(id, cosine)] best first, at most k, never an id in `exclude`."""
+
+    @abstractmethod
+    def nearest_among(self, query, k, allowed, exclude=()) -> list[tuple[int, float]]:
+        """As nearest, among the ids `allowed` (a sorted int array) only."""
+
+    def vector(self, i):
+        """Row `i` as a float32 vector."""
+        import numpy as np
+
+        return np.asarray(self.vectors[np.array([i])], np.float32)[0]
+
+
+class VersionStore(ABC):
+    """Read access to one stored version (what OpenIndex delegates to)."""
+
+    items: ItemTable
+
+    @abstractmethod
+    def vectors(self, kind):
+        """Rows of space `kind` by id (see VectorSpace.vectors), with no search structure opened."""
+
+    @abstractmethod
+    def space(self, kind) -> VectorSpace: ...
+
+
+class StoreWriter(ABC):
+    """Writes versions of one index into one store, and switches the live one."""
+
+    kind: str
+
+    @abstractmethod
+    def write(self, version_dir, vectors, features, items, *, source=None, trees, seed, progress,
+              modes) -> dict:
+        """Store a complete version; returns {"files": {name: record}, "store": {...}} for its manifest.
+
+        vectors/features: unit float32 rows, or None with `source`, an open
+        index whose rows are carried over in the order of the items' "source" ids.
+        modes: {"words": mode, "features": mode} chosen for this store.
+        """
+
+    @abstractmethod
+    def modes(self, count, dims, method) -> dict:
+        """{"words": (mode, reason), "features": (mode, reason)} for a version of `count` items."""
+
+    @abstractmethod
+    def switch(self, name, version_dir, store_record):
+        """Make the stored version live in the store itself (before devise's own pointer swaps)."""
+
+    @abstractmethod
+    def sweep(self, name, keep_records):
+        """Drop what older versions left in the store, except the versions in `keep_records`."""
+
+    @abstractmethod
+    def discard(self, store_record):
+        """Drop what a version that failed half-way left in the store."""

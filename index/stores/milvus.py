@@ -1,0 +1,267 @@
+"""A Milvus store through pymilvus: each index version is a collection, an alias names the live one.
+
+    --uri photos.db                  Milvus Lite, embedded (one process per .db file)
+    --uri http(s)://host:19530       a Milvus server or cluster; the token comes from $MILVUS_TOKEN
+
+A version's rows are its items (id, path, class, size, mtime_ns, fields as
+JSON) with a "words" and a "features" vector each. Writing a version fills
+a fresh collection; switching the alias `devise_<name>` to it is Milvus's
+own atomic swap, made before devise's CURRENT pointer moves, so a build
+killed half-way leaves the previous version serving on both sides. The
+manifest records the URI and the collection, never the token.
+
+pymilvus is imported on first use, in index.stores.milvus_client.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from devise.core import manifest
+from devise.core.errors import SearchIndexError
+from devise.index.stores.base import ItemTable, StoreWriter, VectorSpace, VersionStore
+from devise.index.stores.milvus_client import TIMEOUT_S, call, check_uri, client, close, literal
+
+KIND = "milvus"
+MODES = ("exact", "hnsw")          # FLAT and HNSW indexes
+BATCH = 2000                       # rows per insert and per query: far below gRPC's 64 MB message limit
+MAX_TOPK = 16384                   # Milvus's largest limit for one search
+HNSW = {"M": 16, "efConstruction": 200}
+ITEM_FIELDS = ["id", "path", "class", "size", "mtime_ns", "fields"]
+__all__ = ["KIND", "MODES", "MilvusVersion", "MilvusWriter", "alias_of", "check_uri", "client", "close", "literal"]
+
+
+def _slug(name):
+    """Collection names allow [A-Za-z0-9_]: the index name made safe, plus a hash so a-b and a_b differ."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)[:60] + "_" + hashlib.sha1(name.encode()).hexdigest()[:6]
+
+
+def alias_of(name):
+    return f"devise_{_slug(name)}"
+
+
+def _id_chunks(ids):
+    for start in range(0, len(ids), BATCH):
+        yield ids[start:start + BATCH]
+
+
+class MilvusItems(ItemTable):
+    def __init__(self, version):
+        self.version, self.count = version, version.count
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, i):
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        rows = self.version.query(f"id == {int(i)}", ITEM_FIELDS)
+        if not rows:
+            raise SearchIndexError(f"item {i} is missing from {self.version.where}; {self.version.reindex_hint}.")
+        return _item(rows[0])
+
+    def __iter__(self):
+        for start in range(0, self.count, BATCH):
+            rows = self.version.query(f"id >= {start} and id < {start + BATCH}", ITEM_FIELDS)
+            yield from (_item(row) for row in sorted(rows, key=lambda row: row["id"]))
+
+    def find(self, path):
+        rows = self.version.query(f"path == {literal(str(path))}", ["id"])
+        return int(rows[0]["id"]) if rows else None
+
+
+def _item(row):
+    return {"id": int(row["id"]), "path": row["path"], "class": row["class"] or None, "size": int(row["size"]),
+            "mtime_ns": int(row["mtime_ns"]), "fields": row.get("fields") or {}}
+
+
+class MilvusRows:
+    """Rows of one vector field by id: rows[ids] fetches those rows; np.asarray(rows) fetches them all, once."""
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, version, kind, dim):
+        self.version, self.kind, self.shape = version, kind, (version.count, dim)
+        self._all = None
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        if self._all is not None:
+            return self._all[key]
+        if isinstance(key, (int, np.integer)):
+            return self[np.array([key])][0]
+        ids = np.arange(self.shape[0])[key] if isinstance(key, slice) else np.asarray(key, np.int64).reshape(-1)
+        if len(ids) and (ids.min() < 0 or ids.max() >= self.shape[0]):
+            raise IndexError(f"ids out of range 0..{self.shape[0] - 1}")
+        found = {}
+        for chunk in _id_chunks(np.unique(ids)):
+            for row in self.version.query(f"id in {chunk.tolist()}", ["id", self.kind]):
+                found[int(row["id"])] = row[self.kind]
+        out = np.empty((len(ids), self.shape[1]), np.float32)
+        for j, i in enumerate(ids.tolist()):
+            out[j] = found[i]
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        if self._all is None:
+            self._all = self[np.arange(self.shape[0])]
+        return self._all if dtype is None else self._all.astype(dtype)
+
+
+class MilvusSpace(VectorSpace):
+    def __init__(self, version, kind, mode, dim):
+        self.version, self.kind, self.mode, self.dim = version, kind, mode, dim
+        self.count = version.count
+        self.vectors = version.vectors(kind)
+
+    def nearest(self, query, k, exclude=()):
+        return self.nearest_among(query, k, None, exclude)
+
+    def nearest_among(self, query, k, allowed, exclude=()):
+        exclude = sorted({int(i) for i in exclude})
+        terms = []
+        if allowed is not None:
+            terms.append(f"id in {np.asarray(allowed, np.int64).tolist()}")
+        if exclude:
+            terms.append(f"id not in {exclude}")
+        limit = min(int(k), self.count, MAX_TOPK)
+        if limit <= 0 or (allowed is not None and not len(allowed)):
+            return []
+        search_params = {"metric_type": "COSINE", "params": {"ef": max(64, limit)} if self.mode == "hnsw" else {}}
+        v = self.version
+        hits = call(v.uri, "search", v.client.search, v.collection, data=[np.asarray(query, np.float32).tolist()],
+                     anns_field=self.kind, limit=limit, filter=" and ".join(terms),
+                     output_fields=["id"], search_params=search_params, timeout=TIMEOUT_S * 3)
+        return [(int(h["id"]), float(np.clip(h["distance"], -1.0, 1.0))) for h in hits[0]][:k]
+
+
+class MilvusVersion(VersionStore):
+    def __init__(self, data, reindex_hint, label):
+        record = data["store"]
+        self.uri, self.collection = check_uri(record.get("uri")), str(record.get("collection"))
+        self.manifest, self.count, self.reindex_hint, self.label = data, data["count"], reindex_hint, label
+        self.where = f"collection {self.collection!r} at {self.uri}"
+        self.client = client(self.uri)
+        if not call(self.uri, "has_collection", self.client.has_collection, self.collection):
+            raise SearchIndexError(f"{label}: {self.where} is gone; {reindex_hint}.")
+        state = call(self.uri, "get_load_state", self.client.get_load_state, self.collection)
+        if "NotLoad" in str(state.get("state")):  # a server restarted, or Milvus Lite reopened by this process
+            call(self.uri, "load_collection", self.client.load_collection, self.collection, timeout=TIMEOUT_S * 30)
+        self.items = MilvusItems(self)
+        self._rows, self._spaces = {}, {}
+
+    def query(self, expr, fields):
+        return call(self.uri, "query", self.client.query, self.collection, filter=expr, output_fields=fields,
+                     timeout=TIMEOUT_S * 3)
+
+    def vectors(self, kind):
+        if kind not in self._rows:
+            self._rows[kind] = MilvusRows(self, kind, self.manifest["word_dim" if kind == "words" else "feature_dim"])
+        return self._rows[kind]
+
+    def space(self, kind):
+        if kind not in self._spaces:
+            search = self.manifest["search"]
+            mode = search["mode"] if kind == "words" else search["features"]["mode"]
+            self._spaces[kind] = MilvusSpace(self, kind, mode, self.vectors(kind).shape[1])
+        return self._spaces[kind]
+
+
+class MilvusWriter(StoreWriter):
+    kind = KIND
+
+    def __init__(self, uri, name):
+        if not uri:
+            raise SearchIndexError("--store milvus needs --uri: a path ending in .db (Milvus Lite) or "
+                                   "http(s)://host:port (a Milvus server).")
+        self.uri, self.name, self.alias = check_uri(uri), name, alias_of(name)
+        client(self.uri)  # connect now: a server that is down is reported before any image is embedded
+
+    def modes(self, count, dims, method):
+        from devise.index import tuning
+
+        out = {}
+        for kind, dim in dims.items():
+            mode, reason = tuning.choose_mode(count, dim, method)
+            out[kind] = ("exact", f"Milvus FLAT: {reason}") if mode == "exact" else \
+                ("hnsw", f"Milvus HNSW (M={HNSW['M']}): {reason.replace('Annoy', 'an ANN index')}")
+        return out
+
+    def write(self, version_dir, vectors, features, items, *, source=None, trees, seed, progress, modes):
+        c = client(self.uri)
+        if source is not None:  # the same rows, new item metadata: carried over from the source collection
+            linked = MilvusVersion(manifest.read(source, "index", SearchIndexError), "re-index", f"index {self.name!r}")
+            vectors, features = np.asarray(linked.vectors("words")), np.asarray(linked.vectors("features"))
+        collection = f"{self.alias}_{Path(version_dir).name.replace('-', '_')}"
+        record = {"kind": KIND, "uri": self.uri, "collection": collection, "alias": self.alias}
+        try:
+            call(self.uri, "create_collection", c.create_collection, collection,
+                  schema=_schema(c, vectors.shape[1], features.shape[1]),
+                  index_params=_index_params(c, modes), consistency_level="Strong")
+            for start in range(0, len(items), BATCH):
+                rows = [{**_row(item), "words": vectors[item["id"]].tolist(), "features": features[item["id"]].tolist()}
+                        for item in items[start:start + BATCH]]
+                call(self.uri, "insert", c.insert, collection, rows)
+                if progress:
+                    print(f"milvus: {min(start + BATCH, len(items))}/{len(items)} rows in {collection}", file=sys.stderr)
+            call(self.uri, "flush", c.flush, collection)
+        except BaseException:
+            self.discard(record)
+            raise
+        return {"files": {}, "store": record}
+
+    def switch(self, name, version_dir, record):
+        c = client(self.uri)
+        aliases = call(self.uri, "list_aliases", c.list_aliases).get("aliases", [])
+        swap = c.alter_alias if self.alias in aliases else c.create_alias
+        call(self.uri, "alias switch", swap, record["collection"], self.alias)
+
+    def sweep(self, name, keep_records):
+        keep = {r.get("collection") for r in keep_records if isinstance(r, dict) and r.get("uri") == self.uri}
+        c = client(self.uri)
+        for collection in call(self.uri, "list_collections", c.list_collections):
+            # Only this index's own versions; what a build killed half-way left goes too.
+            if collection.startswith(self.alias + "_v_") and collection not in keep:
+                call(self.uri, "drop_collection", c.drop_collection, collection)
+
+    def discard(self, record):
+        with contextlib.suppress(Exception):  # best effort: the next build's sweep drops it too
+            client(self.uri).drop_collection(record["collection"])
+
+
+def _row(item):
+    return {"id": int(item["id"]), "path": item["path"], "class": item.get("class") or "",
+            "size": int(item.get("size") or 0), "mtime_ns": int(item.get("mtime_ns") or 0),
+            "fields": item.get("fields") or {}}
+
+
+def _schema(c, word_dim, feature_dim):
+    from pymilvus import DataType
+
+    schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("path", DataType.VARCHAR, max_length=65535)
+    schema.add_field("class", DataType.VARCHAR, max_length=4096)
+    schema.add_field("size", DataType.INT64)
+    schema.add_field("mtime_ns", DataType.INT64)
+    schema.add_field("fields", DataType.JSON)  # labels and scores: filtered as fields["a_face"] >= 0.5
+    schema.add_field("words", DataType.FLOAT_VECTOR, dim=int(word_dim))
+    schema.add_field("features", DataType.FLOAT_VECTOR, dim=int(feature_dim))
+    return schema
+
+
+def _index_params(c, modes):
+    params = c.prepare_index_params()
+    for kind, (mode, _) in modes.items():
+        if mode == "hnsw":
+            params.add_index(kind, index_type="HNSW", metric_type="COSINE", params=dict(HNSW))
+        else:
+            params.add_index(kind, index_type="FLAT", metric_type="COSINE")
+    return params
