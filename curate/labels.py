@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from devise.core.errors import DataError
+from devise.core.errors import DataError, option
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
 from devise.index.edit import edit_fields
@@ -51,7 +51,7 @@ def field_name(phrase, prefix=""):
     name = f"{prefix}{slug}"
     if not slug or name in RESERVED:
         raise DataError(f"label {phrase!r} gives the field name {name!r}, which is empty or reserved; "
-                        f"rephrase it or pass --field-prefix.")
+                        f"rephrase it or pass {option('field_prefix')}.")
     return name
 
 
@@ -153,7 +153,7 @@ def label(labels: Sequence[str] | str = (), *, index: str | None = None, field_p
 
     phrases = parse_labels(labels) if labels else []
     if not phrases and not drop:
-        raise DataError("nothing to do: give --labels, --drop, or both.")
+        raise DataError(f"nothing to do: give {option('labels')}, {option('drop')}, or both.")
     sel = open_selection(index, filter)
     names = [field_name(p, field_prefix) for p in phrases]
     if len(set(names)) != len(names):

@@ -15,7 +15,7 @@ import numpy as np
 
 from devise.core import outputs
 from devise.core.atomic import write_text
-from devise.core.errors import DataError
+from devise.core.errors import DataError, option
 from devise.core.results import Result
 from devise.curate import tour
 from devise.index.selection import image_features, nearest_in, open_selection
@@ -52,9 +52,9 @@ def walk(*, index: str | None = None, start: str | None = None, start_image: str
     be new or devise's own (core.outputs), checked before any work.
     """
     if start and start_image:
-        raise DataError("give --start or --start-image, not both.")
+        raise DataError(f"give {option('start')} or {option('start_image')}, not both.")
     if limit is not None and limit < 1:
-        raise DataError("--limit must be at least 1.")
+        raise DataError(f"{option('limit')} must be at least 1.")
     for path in (out, gif):
         if path:
             outputs.claim_file(path)

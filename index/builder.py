@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devise.core.errors import DataError, SearchIndexError
+from devise.core.errors import DataError, SearchIndexError, option
 from devise.core.progress import warn
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
@@ -50,12 +50,12 @@ def _check_target(prev, name, key, model, root, rebuild):
         return
     if model is not None and key != prev.manifest["model"]:
         raise SearchIndexError(
-            f"index {name!r} was built with model {prev.manifest['model']}, not {key}; pass --rebuild to "
-            f"rebuild it with the new model, or --name to build a separate index.")
+            f"index {name!r} was built with model {prev.manifest['model']}, not {key}; pass {option('rebuild', flag=True)} to "
+            f"rebuild it with the new model, or {option('name')} to build a separate index.")
     if prev.root != str(root):
         raise SearchIndexError(
-            f"index {name!r} holds {prev.root}, not {root}; pass --name to index this folder separately, "
-            f"or --rebuild to replace it.")
+            f"index {name!r} holds {prev.root}, not {root}; pass {option('name')} to index this folder separately, "
+            f"or {option('rebuild', flag=True)} to replace it.")
 
 
 def _backbone_for(prev, key, backbone, rebuild):
@@ -67,8 +67,8 @@ def _backbone_for(prev, key, backbone, rebuild):
         return built_on
     if backbone != built_on and not rebuild:
         raise SearchIndexError(
-            f"index {prev.name!r} was built on backbone {built_on}, not {backbone}; pass --rebuild to re-embed "
-            f"it on {backbone}, or --name to build a separate index.")
+            f"index {prev.name!r} was built on backbone {built_on}, not {backbone}; pass {option('rebuild', flag=True)} to re-embed "
+            f"it on {backbone}, or {option('name')} to build a separate index.")
     return backbone
 
 

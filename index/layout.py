@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from devise.core import atomic
-from devise.core.errors import SearchIndexError
+from devise.core.errors import SearchIndexError, option
 from devise.core.home import storage_error, subdir
 
 CURRENT, DEFAULT, LOCK = "CURRENT", "DEFAULT", ".lock"
@@ -31,7 +31,7 @@ _VERSION = re.compile(r"v-\d{8}T\d{6}-[0-9a-f]{8}")
 def check_name(name):
     if not isinstance(name, str) or not _NAME.fullmatch(name) or name == DEFAULT:
         raise SearchIndexError(
-            f"{name!r} is not a usable index name: use letters, digits, '.', '_' and '-' (pass --name).")
+            f"{name!r} is not a usable index name: use letters, digits, '.', '_' and '-' (pass {option('name')}).")
     return name
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devise.core import integrity
-from devise.core.errors import SearchIndexError
+from devise.core.errors import SearchIndexError, option
 from devise.core.results import Listing, Result
 from devise.index import layout, stores, writer
 from devise.index.checked_manifest import read_checked
@@ -175,7 +175,7 @@ def open_index(name=None, model=None) -> OpenIndex:
         name = layout.default_name()
         if name is None:
             found = layout.names()
-            hint = f" Several exist ({', '.join(found)}); pass --index NAME." if found else \
+            hint = f" Several exist ({', '.join(found)}); pass {option('index', 'NAME')}." if found else \
                 " Build one with `devise index IMAGES_DIR`."
             raise SearchIndexError("no default index." + hint)
     for attempt in range(3):
@@ -195,7 +195,7 @@ def open_index(name=None, model=None) -> OpenIndex:
     if model is not None and model_key(model) != data["model"]:
         raise SearchIndexError(
             f"index {name!r} was built with model {data['model']}, not {model_key(model)}; "
-            f"drop --model, or rebuild it: `devise index {data['root']} --name {name} --model {model} --rebuild`.")
+            f"drop {option('model')}, or rebuild it: `devise index {data['root']} --name {name} --model {model} --rebuild`.")
     return OpenIndex(name, version, data)
 
 

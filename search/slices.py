@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from devise.core.errors import DataError
+from devise.core.errors import DataError, option
 from devise.core.vectors import unit_rows
 
 K_MIN, K_MAX = 2, 100
@@ -75,7 +75,7 @@ def rank_clusters(features, scores, labels, min_support=5, min_drop=None):
     scores = np.asarray(scores, np.float64)
     scored = ~np.isnan(scores)
     if scored.sum() < 2:
-        raise DataError("fewer than two images have a score; run `devise score` first (or pick --field).")
+        raise DataError(f"fewer than two images have a score; run `devise score` first (or pick {option('field')}).")
     overall, std = float(scores[scored].mean()), float(scores[scored].std())
     threshold = 0.5 * std if min_drop is None else float(min_drop)
     above, below, considered = [], [], 0
