@@ -71,6 +71,13 @@ def _backbone_for(prev, key, backbone, rebuild):
     return backbone
 
 
+def _words_for(prev, key, words):
+    """The word vectors asked for; a ConSE index being updated keeps the ones it was built in."""
+    if words is not None or key != store.CONSE or prev is None or prev.manifest["model"] != store.CONSE:
+        return words
+    return prev.manifest["words"]
+
+
 def _stat(folder, tombstones):
     """[(path, class, size, mtime_ns)] for the folder's images, minus tombstones and vanished files."""
     out = []
@@ -160,7 +167,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
                 trees: int | None = None, rebuild: bool = False, method: str | None = None,
                 progress: bool = True, engine: str = "local", address: str | None = None,
                 workers: int | None = None, batch_size: int = 64, backbone: str | None = None,
-                gpus_per_worker: float = 0.0) -> IndexSummary:
+                gpus_per_worker: float = 0.0, words: str | None = None) -> IndexSummary:
     """Index `images_dir` under `name` (default: the folder's name) and make it the default index.
 
     Only new or changed files are embedded. model: a trained model
@@ -173,6 +180,8 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     `gpus_per_worker` GPUs), embedding `batch_size` images at a time; both
     give the same index. backbone: ConSE's (None: the
     one the index was built on, else the default); a trained model brings its own.
+    words: ConSE's word vectors (data.words.load_words: None is the ones the
+    index was built in, else GloVe 6B 50-d; "spacy-en-md" once converted).
     """
     from devise.data.folders import scan
     from devise.models.backbones import canonical_name
@@ -192,7 +201,8 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         prev = _previous(name)
         key = store.model_key(model if model is not None else (prev.manifest["model"] if prev else None))
         _check_target(prev, name, key, model, folder.root, rebuild)
-        projector = Projector(None if key == store.CONSE else key, backbone=_backbone_for(prev, key, backbone, rebuild))
+        projector = Projector(None if key == store.CONSE else key, backbone=_backbone_for(prev, key, backbone, rebuild),
+                              words=_words_for(prev, key, words))
         fingerprint = model_fingerprint(projector)
         tombstones = _tombstones(prev, rebuild)
         entries = _stat(folder, tombstones)
