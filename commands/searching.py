@@ -32,10 +32,12 @@ from devise.commands.support import (
               help="With --engine ray: GPUs for each backbone actor (0.5: two actors share one GPU).")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Images per backbone call (and per feature-cache commit).")
+@click.option("--words", default=None, help="ConSE's word vectors, as train's --words takes them, e.g. spacy-en-md "
+              "(default: the index's, else GloVe 6B 50-d); a trained model brings its own.")
 @backbone_option
 @json_option
 def index_command(images_dir, model, name, trees, rebuild, method, engine, address, workers, gpus_per_worker,
-                  batch_size, backbone, as_json):
+                  batch_size, words, backbone, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
     from devise.index.builder import build_index
 
@@ -43,7 +45,7 @@ def index_command(images_dir, model, name, trees, rebuild, method, engine, addre
         raise click.UsageError("--address and --gpus-per-worker need --engine ray.")
     s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method,
                     engine=engine, address=address, workers=workers, batch_size=batch_size, backbone=backbone,
-                    gpus_per_worker=gpus_per_worker)
+                    gpus_per_worker=gpus_per_worker, words=words)
     if as_json:
         return emit_json(s)
     click.echo(f"index {s.name!r}: {s.items} images from {s.root} ({s.embedded} embedded now, "
@@ -108,7 +110,8 @@ def say_if_filtered_out(results, other=False):
 @click.command()
 @click.argument("word")
 @click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
-@click.option("--words", "word_vectors", help="Word vectors file (default: the default index's, else GloVe 6B 50-d).")
+@click.option("--words", "word_vectors", help="Word vectors: a file, a spaCy model or a converted name such as "
+              "spacy-en-md (default: the default index's, else GloVe 6B 50-d).")
 @click.option("--index", "index_name", help="Use this index's word vectors.")
 @json_option
 def words(word, top, word_vectors, index_name, as_json):

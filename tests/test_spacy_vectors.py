@@ -132,3 +132,23 @@ def test_hash_reproduces_spacys_own_key_table(tmp_path):
     strings = json.loads(model.read("vocab/strings.json"))
     hashed = {spacy_vectors.hash_string(s) for s in strings}
     assert len(hashed & key2row.keys()) / len(key2row) > 0.999  # spaCy's table also keys a few strings it does not list
+
+
+def test_conse_index_and_tags_in_spacy_vectors(words_home, colour_folder, fake_backbone, tmp_path):
+    import devise
+    from devise.index.store import open_index
+
+    glove = words.load_words()  # ConSE needs ImageNet's class words: take GloVe's, widened to 60-d
+    strings = [(w, i) for i, w in enumerate(glove.words[:5000])]
+    table = np.hstack([np.asarray(glove.vectors[:5000]), np.ones((5000, 10), np.float32)])
+    wheel = as_wheel(spacy_model(tmp_path / "m", strings, table), tmp_path / "en_md.whl")
+    built = devise.build_index(colour_folder, name="sp", words=str(wheel), progress=False)
+    manifest = open_index("sp").manifest
+    assert (built.items, manifest["words"], manifest["word_dim"]) == (48, "spacy-en-md", 60)
+    assert len(devise.search("red", index="sp", top=5)) == 5
+    again = devise.build_index(colour_folder, name="sp", progress=False)  # an update keeps its word vectors
+    assert (again.reused, open_index("sp").manifest["words"]) == (48, "spacy-en-md")
+    tags = devise.tag([colour_folder / "red" / "001.jpg"], index="sp", top=3)
+    assert all(t.word in words.load_words("spacy-en-md") for t in tags.images[0].tags)
+    devise.build_index(colour_folder, name="sp", words="glove-6b-50d", progress=False)
+    assert open_index("sp").manifest["word_dim"] == 50
