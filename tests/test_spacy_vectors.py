@@ -148,7 +148,12 @@ def test_conse_index_and_tags_in_spacy_vectors(words_home, colour_folder, fake_b
     assert len(devise.search("red", index="sp", top=5)) == 5
     again = devise.build_index(colour_folder, name="sp", progress=False)  # an update keeps its word vectors
     assert (again.reused, open_index("sp").manifest["words"]) == (48, "spacy-en-md")
-    tags = devise.tag([colour_folder / "red" / "001.jpg"], index="sp", top=3)
-    assert all(t.word in words.load_words("spacy-en-md") for t in tags.images[0].tags)
+    tags = devise.tag([colour_folder / "red" / "001.jpg"], index="sp", top=3).images[0].tags
+    # The web page tags an indexed image from its cached features, in the index's word vectors too.
+    image_id = [item["path"] for item in open_index("sp").items].index(str(colour_folder / "red" / "001.jpg"))
+    from devise.web.items import tag_indexed
+
+    assert [(t.word, t.cosine) for t in tag_indexed(image_id, index="sp", top=3).images[0].tags] == \
+        [(t.word, t.cosine) for t in tags]
     devise.build_index(colour_folder, name="sp", words="glove-6b-50d", progress=False)
     assert open_index("sp").manifest["word_dim"] == 50
