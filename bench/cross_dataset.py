@@ -47,19 +47,22 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--backbone", default=None, help="for the model and ConSE (default: the default backbone)")
     ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in the model (devise train --heads)")
+    ap.add_argument("--words", default=None, help="word vectors for the model and ConSE (default: GloVe 6B 50-d)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     import devise
     from devise.core.home import subdir
     from devise.data.folders import scan
+    from devise.data.words import words_name
 
     root = Path(args.data_root)
     start = time.perf_counter()
     model_dir = subdir("bench") / (f"cross-dataset-caltech101-{args.seed}{'-' + args.backbone if args.backbone else ''}"
-                                   f"{f'-heads{args.heads}' if args.heads > 1 else ''}")
+                                   f"{f'-heads{args.heads}' if args.heads > 1 else ''}"
+                                   f"{'-' + words_name(args.words) if args.words else ''}")
     trained = devise.train(root / "caltech101", out=model_dir, holdout=0.0, seed=args.seed, backbone=args.backbone,
-                           heads=args.heads,
+                           heads=args.heads, words=args.words,
                            exclude=["BACKGROUND_Google", "Faces_easy"],
                            label_map=ROOT / "data" / "label_maps" / "caltech101.txt")
     test_dir = root / "cifar10" / "test"
@@ -72,7 +75,7 @@ def main():
         table[setting] = {"images": len(images)}
         for name, model in (("trained", str(model_dir)), ("ConSE", None)):
             results = devise.tag(images, model=model, labels=list(labels), top=5,
-                                 backbone=None if model else args.backbone)
+                                 backbone=None if model else args.backbone, words=None if model else args.words)
             table[setting][name] = hits(results, labels)
     report = {"model": trained.to_dict(), "test_dir": str(test_dir), "seconds": round(time.perf_counter() - start, 1),
               "settings": table}
@@ -80,6 +83,7 @@ def main():
         print(json.dumps(report, indent=2))
         return
     print(f"Caltech-101 model (all {len(trained.seen)} classes; backbone {args.backbone or 'default'}; "
+          f"words {args.words or 'default'}; "
           f"anchor tau {trained.anchor.get('tau')}, "
           f"gamma {trained.gamma}) tagging {test_dir}, {report['seconds']} s")
     print(f"{'setting':<10}{'labels':>7}{'images':>8}{'trained hit@1':>15}{'ConSE hit@1':>13}"

@@ -6,7 +6,7 @@ with ConSE; each held-out class's phrase is searched on each, with visual
 feedback (the default) and without it (--no-feedback), and precision@10 is
 the share of the top 10 that belong to that class.
 
-    python bench/text_search.py [--data-root DIR] [--seed 0] [--backbone NAME] [--heads K] [--json]
+    python bench/text_search.py [--data-root DIR] [--seed 0] [--backbone NAME] [--heads K] [--words NAME] [--json]
 """
 import argparse
 import json
@@ -31,12 +31,14 @@ def main():
     ap.add_argument("--holdout", type=float, default=0.2)
     ap.add_argument("--backbone", default=None, help="for the model and ConSE (default: the default backbone)")
     ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in the model (devise train --heads)")
+    ap.add_argument("--words", default=None, help="word vectors for the model and ConSE (default: GloVe 6B 50-d)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     import devise
     from devise.core.home import subdir
     from devise.data.labels import class_phrases, read_label_map
+    from devise.data.words import words_name
 
     root = __import__("pathlib").Path(args.data_root) / "caltech101"
     label_map = ROOT / "data" / "label_maps" / "caltech101.txt"
@@ -44,16 +46,18 @@ def main():
     start = time.perf_counter()
     tag = f"-{args.backbone.replace('+', '_and_')}" if args.backbone else ""  # index names take no '+'
     heads_tag = f"-heads{args.heads}" if args.heads > 1 else ""
+    tag += f"-{words_name(args.words)}" if args.words else ""
     model_dir = subdir("bench") / f"text-search-model-{args.seed}{tag}{heads_tag}"
     split = devise.train(root, out=model_dir, holdout=args.holdout, seed=args.seed, exclude=exclude, label_map=label_map,
-                         backbone=args.backbone, heads=args.heads)
+                         backbone=args.backbone, heads=args.heads, words=args.words)
     phrases = class_phrases(split.unseen, read_label_map(label_map))
     # The whole folder is the collection, BACKGROUND_Google clutter included, as a user's would be.
     table = {}
     for label, model in (("trained head", str(model_dir)), ("ConSE", "conse")):
         name = f"bench-text-conse{tag}" if model == "conse" else f"bench-text-model{tag}{heads_tag}"
         devise.build_index(root, model=model, name=name, rebuild=True, progress=False,
-                           backbone=args.backbone if model == "conse" else None)
+                           backbone=args.backbone if model == "conse" else None,
+                           words=args.words if model == "conse" else None)
         for suffix, feedback in (("", True), (", no feedback", False)):
             per_class = {cls: precision_at_k(devise.search(phrases[cls], index=name, top=10, feedback=feedback).paths, cls)
                          for cls in split.unseen}
@@ -63,7 +67,8 @@ def main():
         print(json.dumps(report, indent=2))
         return
     print(f"Caltech-101, {len(split.unseen)} held-out classes (seed {args.seed}), "
-          f"backbone {args.backbone or 'default'}, {args.heads} head(s), {report['seconds']} s")
+          f"backbone {args.backbone or 'default'}, words {args.words or 'default'}, {args.heads} head(s), "
+          f"{report['seconds']} s")
     print("columns: trained head / ConSE, with visual feedback (the default) and without it")
     heads = {"trained head": "trained", "trained head, no feedback": "no fb", "ConSE": "ConSE", "ConSE, no feedback": "no fb"}
     print(f"{'class':<18}{'phrase':<18}" + "".join(f"{h:>10}" for h in heads.values()))

@@ -3,6 +3,7 @@
     python bench/zero_shot.py --dataset caltech101            # 20% of classes held out, 5 splits
     python bench/zero_shot.py --dataset cifar10 --max-per-class 1000   # Socher et al.: cat, truck held out
     python bench/zero_shot.py --dataset cifar10 --backbone efficientnet-lite0,efficientnet-lite2
+    python bench/zero_shot.py --dataset caltech101 --words spacy-en-md   # other word vectors (data.words)
 
 With several backbones, a last table sets them side by side with the score
 each model's calibration chose by: the mean ZSL hit@1 + GZSL H on the
@@ -32,6 +33,7 @@ def main():
     ap.add_argument("--calibration", choices=CALIBRATIONS, default=CALIBRATIONS[0])
     ap.add_argument("--backbone", default=None, help="comma-separated backbones, each evaluated in turn "
                     "(default: the default backbone)")
+    ap.add_argument("--words", default=None, help="word vectors for the models and ConSE (default: GloVe 6B 50-d)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -46,7 +48,7 @@ def main():
     from devise.train.report import evaluation_table
 
     for report in reports:
-        print(f"{args.dataset}: {report['splits']} split(s), {report['seconds']} s")
+        print(f"{args.dataset}: {report['splits']} split(s), words {args.words or 'default'}, {report['seconds']} s")
         print(evaluation_table(report) + "\n")
     if len(reports) > 1:
         print(backbone_table(reports))
@@ -61,7 +63,7 @@ def run(args, root, backbone):
                           exclude=["BACKGROUND_Google", "Faces_easy"],
                           label_map=ROOT / "data" / "label_maps" / "caltech101.txt",
                           loss=args.loss, epochs=args.epochs, heads=args.heads, calibration=args.calibration,
-                          backbone=backbone)
+                          backbone=backbone, words=args.words)
     else:
         train_dir, test_dir = root / "train", root / "test"
         if args.max_per_class:
@@ -69,7 +71,7 @@ def run(args, root, backbone):
             test_dir = subset_folder(test_dir, max(1, args.max_per_class // 5), "cifar10-test")
         report = evaluate(train_dir, test_dir=test_dir, holdout_classes=["cat", "truck"], splits=args.splits or 1,
                           loss=args.loss, epochs=args.epochs, heads=args.heads, calibration=args.calibration,
-                          backbone=backbone)
+                          backbone=backbone, words=args.words)
     return {**report.to_dict(), "seconds": round(time.perf_counter() - start, 1), "dataset": args.dataset}
 
 

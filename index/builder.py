@@ -72,6 +72,13 @@ def _backbone_for(prev, key, backbone, rebuild):
     return backbone
 
 
+def _words_for(prev, key, words):
+    """The word vectors asked for; a ConSE index being updated keeps the ones it was built in."""
+    if words is not None or key != CONSE or prev is None or prev.manifest["model"] != CONSE:
+        return words
+    return prev.manifest["words"]
+
+
 def _stat(folder, tombstones):
     """[(path, class, size, mtime_ns)] for the folder's images, minus tombstones and vanished files."""
     out = []
@@ -170,7 +177,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
                 progress: bool = True, engine: str = "local", address: str | None = None,
                 workers: int | None = None, batch_size: int = 64, backbone: str | None = None,
                 gpus_per_worker: float = 0.0, store: str | None = None, uri: str | None = None,
-                default: bool = False) -> IndexSummary:
+                default: bool = False, words: str | None = None) -> IndexSummary:
     """Index `images_dir` under `name` (default: the folder's name).
 
     The index becomes the default one (what search and the other verbs use
@@ -192,6 +199,8 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     a .db path for Milvus Lite, or http(s)://host:port); None keeps the
     index's store, else "annoy". Rows whose files did not change carry over
     from the previous version, whichever store held it.
+    words: ConSE's word vectors (data.words.load_words: None is the ones the
+    index was built in, else GloVe 6B 50-d; "spacy-en-md" once converted).
     """
     from devise.data.folders import scan
     from devise.models.backbones import canonical_name
@@ -215,7 +224,8 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         target = _store_record(prev, store, uri)
         key = model_key(model if model is not None else (prev.manifest["model"] if prev else None))
         _check_target(prev, name, key, model, folder.root, rebuild)
-        projector = Projector(None if key == CONSE else key, backbone=_backbone_for(prev, key, backbone, rebuild))
+        projector = Projector(None if key == CONSE else key, backbone=_backbone_for(prev, key, backbone, rebuild),
+                              words=_words_for(prev, key, words))
         fingerprint = model_fingerprint(projector)
         tombstones = _tombstones(prev, rebuild)
         entries = _stat(folder, tombstones)

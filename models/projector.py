@@ -12,10 +12,10 @@ CONSE = "conse"
 class Projector:
     """Wraps a trained model (head blended with ConSE) or plain ConSE."""
 
-    def __init__(self, model_dir=None, backbone=None):
-        """backbone: ConSE's, as canonical_name gives it (None: the default); a trained model brings its own,
-        and another is an error."""
-        from devise.data.words import load_words
+    def __init__(self, model_dir=None, backbone=None, words=None):
+        """backbone, words: ConSE's (backbone as canonical_name gives it; None: the defaults); a trained model
+        brings its own, and others are an error."""
+        from devise.data.words import load_words, words_name
         from devise.models import model_store
         from devise.models.backbones import canonical_name
         from devise.models.conse import ConSE
@@ -29,11 +29,14 @@ class Projector:
             if backbone is not None and canonical_name(backbone) != self.model.backbone:
                 raise ModelError(f"{model_dir} was trained on backbone {self.model.backbone}, not {backbone}; "
                                  "drop --backbone, or train a model on that backbone.")
+            if words is not None and words_name(words) != self.model.words:
+                raise ModelError(f"{model_dir} was trained in word vectors {self.model.words}, not "
+                                 f"{words_name(words)}; drop --words, or train a model in those.")
             self.backbone = self.model.backbone
         else:
             from devise.models.backbones import DEFAULT_BACKBONE
 
-            self.words = load_words(None)
+            self.words = load_words(words)
             self.backbone = backbone or DEFAULT_BACKBONE
         self.conse = ConSE(self.words)
         self._labels_memo = (None, None)

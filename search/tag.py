@@ -92,14 +92,16 @@ def rank(vectors, texts, matrix, top, penalty=None, scores=None) -> list[list[Ta
 
 
 def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index: str | None = None, top: int = 10,
-        labels: Sequence[str] | str | None = None, backbone: str | None = None, projector=None) -> TagResults:
+        labels: Sequence[str] | str | None = None, backbone: str | None = None, words: str | None = None,
+        projector=None) -> TagResults:
     """The `top` nearest words to each image, or its best `labels` (zero-shot classification).
 
     images: image files, or folders standing for the images under them.
     model: a trained model directory (default: ConSE, no training); index:
     use that index's model instead. labels: phrases, a comma list, or a
-    file with one phrase per line. backbone: ConSE's (None: the index's, else
-    the default); a trained model brings its own.
+    file with one phrase per line. backbone, words: ConSE's (backbone None:
+    the index's, else the default; words None: GloVe 6B 50-d); a trained
+    model brings its own.
     """
     from devise.data.folders import image_files
     from devise.data.labels import parse_labels
@@ -117,7 +119,9 @@ def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index:
             model = opened.model_dir
             if model is None and backbone is None:
                 backbone = opened.manifest["backbone"]
-        projector = Projector(model, backbone=backbone)
+            if model is None and words is None:
+                words = opened.manifest["words"]
+        projector = Projector(model, backbone=backbone, words=words)
     phrases = parse_labels(labels) if labels is not None else None
     texts, matrix = candidates(projector.words, phrases)
     images = image_files(images)

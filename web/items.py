@@ -106,7 +106,7 @@ class CachedFeaturesOnly:
 def _cached_projector(idx):
     from devise.models.projector import Projector
 
-    projector = Projector(idx.model_dir)
+    projector = Projector(idx.model_dir, words=None if idx.model_dir else idx.manifest["words"])
     projector.backbone = CachedFeaturesOnly(idx.manifest["backbone"], idx.manifest["backbone_fingerprint"],
                                             idx.manifest["feature_dim"])
     return projector

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from devise.core import manifest
-from devise.core.errors import SearchIndexError
+from devise.core.errors import SearchIndexError, option
 from devise.index.stores.base import ItemTable, StoreWriter, VectorSpace, VersionStore
 from devise.index.stores.milvus_client import TIMEOUT_S, call, check_uri, client, close, literal
 
@@ -179,8 +179,8 @@ class MilvusWriter(StoreWriter):
 
     def __init__(self, uri, name):
         if not uri:
-            raise SearchIndexError("--store milvus needs --uri: a path ending in .db (Milvus Lite) or "
-                                   "http(s)://host:port (a Milvus server).")
+            raise SearchIndexError(f"{option('store', 'milvus')} needs {option('uri')}: a path ending in .db "
+                                   "(Milvus Lite) or http(s)://host:port (a Milvus server).")
         self.uri, self.name, self.alias = check_uri(uri), name, alias_of(name)
         client(self.uri)  # connect now: a server that is down is reported before any image is embedded
 

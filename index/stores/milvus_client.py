@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from devise.core.errors import SearchIndexError
+from devise.core.errors import SearchIndexError, option
 
 TOKEN_ENV = "MILVUS_TOKEN"
 TIMEOUT_S = 10                     # connecting to a server that is not there fails within this
@@ -30,8 +30,8 @@ def check_uri(uri):
         port = None
     if parts.scheme in ("http", "https") and parts.hostname and port and not parts.path.strip("/"):
         return f"{parts.scheme}://{parts.hostname}:{port}"
-    raise SearchIndexError(f"--uri {text!r}: give a path ending in .db (Milvus Lite) or http(s)://host:port "
-                           f"(a Milvus server), e.g. --uri http://localhost:19530.")
+    raise SearchIndexError(f"{option('uri', text)}: give a path ending in .db (Milvus Lite) or http(s)://host:port "
+                           f"(a Milvus server), e.g. {option('uri', 'http://localhost:19530')}.")
 
 
 def _one_line(exc):
