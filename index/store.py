@@ -78,10 +78,9 @@ class OpenIndex:
     def imagenet_top(self):
         """(classes [N, k] int16, probabilities [N, k] float16): each image's most probable ImageNet classes
         under the backbone, memory-mapped; None for an index built before they were stored."""
-        if "imagenet_top" not in self._vectors:
-            self._vectors["imagenet_top"] = self._load_top() if writer.TOP_CLASSES_NPY in self.manifest["files"] \
-                else None
-        return self._vectors["imagenet_top"]
+        if not hasattr(self, "_top"):
+            self._top = self._load_top() if writer.TOP_CLASSES_NPY in self.manifest["files"] else None
+        return self._top
 
     def _load_top(self):
         import numpy as np
