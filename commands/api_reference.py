@@ -34,7 +34,8 @@ def api_reference(text: str) -> str:
     """`text` (docs/api.md) with the row of each function in GENERATED starting with its current signature."""
     for fn in GENERATED:
         row = re.compile(rf"^\| `{fn.__name__}\([^`]*\)` \|", re.MULTILINE)
-        text, found = row.subn(lambda _: f"| `{signature_text(fn)}` |", text, count=1)
+        cell = f"| `{signature_text(fn)}` |"
+        text, found = row.subn(lambda _, cell=cell: cell, text, count=1)
         if not found:
             raise ValueError(f"docs/api.md has no table row for `{fn.__name__}(...)`")
     return text

@@ -69,9 +69,9 @@ def test_keywords_override_a_config_and_an_unknown_keyword_is_named(monkeypatch,
         devise.train(colour_folder, out=tmp_path / "m", config=TrainConfig(seed=3, epochs=9), epochs=2,
                      exclude=["white"])
     assert told == [TrainConfig(seed=3, epochs=2, exclude=("white",))]
-    with pytest.raises(TypeError, match="train.. got an unexpected keyword argument 'holdot'"):
+    with pytest.raises(TypeError, match=r"train\(\) got an unexpected keyword argument 'holdot'"):
         devise.train(colour_folder, out=tmp_path / "m", holdot=0.3)
-    with pytest.raises(TypeError, match="evaluate.. got an unexpected keyword argument 'spilts'"):
+    with pytest.raises(TypeError, match=r"evaluate\(\) got an unexpected keyword argument 'spilts'"):
         devise.evaluate(colour_folder, spilts=2)
 
 
