@@ -16,7 +16,7 @@ from devise.models import model_store
 from devise.models.conse import ConSE
 from devise.train import metrics
 from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, TrainConfig, with_config_options
-from devise.train.dataset import load_dataset
+from devise.train.dataset import Dataset, load_dataset
 from devise.train.run import conse_for, train_model
 from devise.train.trainer import fold_scores
 
@@ -76,8 +76,8 @@ class _Data:
     """What every run of an evaluation is scored on: the dataset, its test images (`src`: the dataset or a
     separate test folder) and ConSE's projection of them."""
 
-    ds: object
-    src: object
+    ds: Dataset
+    src: Dataset
     conse: ConSE
     conse_vecs: np.ndarray
 
