@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for IDEs and type che
     from devise.search.slice_report import slices as slices
     from devise.search.tag import tag as tag
     from devise.search.text import search as search
+    from devise.train.config import TrainConfig as TrainConfig
     from devise.train.evaluation import evaluate as evaluate
     from devise.train.run import train as train
 
@@ -60,6 +61,7 @@ __version__ = "0.1.0"
 
 _VERBS = {
     "evaluate": ("devise.train.evaluation", "evaluate"),
+    "TrainConfig": ("devise.train.config", "TrainConfig"),
     "classify": ("devise.models.classify", "classify"),
     "tag": ("devise.search.tag", "tag"),
     "build_index": ("devise.index.builder", "build_index"),

@@ -16,7 +16,9 @@ WIDTH = 100  # help text is wrapped to this width, the same on every terminal
 
 def command_help(group: click.Group, name: str | None = None) -> str:
     """The --help text of `group`'s command `name` (None: of the group itself), as `devise ... --help` prints it."""
-    with click.Context(group, info_name="devise", terminal_width=WIDTH, max_content_width=WIDTH) as parent:
+    # The group's context_settings (its -h) as `devise` itself applies them; a command's context inherits them.
+    with click.Context(group, info_name="devise", terminal_width=WIDTH, max_content_width=WIDTH,
+                       **group.context_settings) as parent:
         if name is None:
             return group.get_help(parent)
         command = group.get_command(parent, name)

@@ -7,6 +7,7 @@ says how to get the traceback (`--debug` or DEVISE_DEBUG=1).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -20,7 +21,7 @@ from devise.core.home import storage_error
 from devise.core.lists import comma_list
 from devise.core.text import printable
 from devise.index.spaces import SPACES
-from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, LOSSES, MAX_HEADS
+from devise.train.config import TrainConfig
 
 
 class DeviseGroup(click.Group):
@@ -123,11 +124,6 @@ def json_option(fn):
     return click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")(fn)
 
 
-def label_map_option(fn):
-    return click.option("--label-map", type=click.Path(exists=True, dir_okay=False),
-                        help="File mapping class folder names to phrases (JSON or `name = phrase` lines).")(fn)
-
-
 def labels_option(fn):
     return click.option("--labels", type=LabelList(),
                         help="Restrict tags to these phrases: a file (one per line) or a comma list.")(fn)
@@ -154,40 +150,44 @@ def space_option(fn):
                         help="features: what images look like (backbone); words: what they mean (word space).")(fn)
 
 
-def split_options(fn):
-    fn = click.option("--holdout", type=FiniteFloat(0, 1, max_open=True), default=0.2, show_default=True,
-                      help="Fraction of classes held out (zero-shot).")(fn)
-    fn = click.option("--holdout-classes", type=CommaList(), default=None,
-                      help="Comma-separated class folders to hold out (overrides --holdout).")(fn)
-    fn = click.option("--seed", type=SEED, default=0, show_default=True)(fn)
-    fn = click.option("--exclude", type=CommaList(), default="",
-                      help="Comma-separated class folders to ignore, e.g. BACKGROUND_Google.")(fn)
-    fn = click.option("--loss", type=click.Choice(LOSSES), default=DEFAULT_LOSS, show_default=True)(fn)
-    fn = click.option("--epochs", type=click.IntRange(1, 1000), default=30, show_default=True)(fn)
-    fn = click.option("--heads", type=click.IntRange(1, MAX_HEADS), default=DEFAULT_HEADS, show_default=True,
-                      help="Heads fitted from different seeds and averaged: better text search, K times the "
-                           "training.")(fn)
-    fn = click.option("--calibration", type=click.Choice(CALIBRATIONS), default=CALIBRATIONS[0], show_default=True,
-                      help="How the seen-label penalty gamma is chosen on seen-class folds: h (best ZSL + GZSL H) "
-                           "or novelty (a fixed share of seen images given an unseen top label).")(fn)
-    return label_map_option(fn)
+def config_option(f: dataclasses.Field):
+    """The click option for one TrainConfig field, from its metadata: --holdout-classes for holdout_classes,
+    the field's default (shown for plain values), its help, and a click type checking its bounds or choices."""
+    meta, flag = f.metadata, isinstance(f.default, bool)
+    if "choices" in meta:
+        kind = click.Choice(meta["choices"])
+    elif "max" in meta:
+        number = click.IntRange if isinstance(f.default, int) else FiniteFloat  # FloatRange lets NaN through
+        kind = number(meta["min"], meta["max"], max_open=meta.get("max_open", False))
+    elif f.name == "seed":
+        kind = SEED
+    elif meta.get("comma_list"):
+        kind = CommaList()
+    elif meta.get("existing_file"):
+        kind = given_path(exists=True, dir_okay=False)
+    else:
+        kind = None if f.default is None or flag else type(f.default)
+    default = None if isinstance(f.default, tuple) else f.default  # a list's default is shown by its help
+    return click.option("--" + f.name.replace("_", "-"), f.name, type=kind, is_flag=flag, default=default,
+                        show_default=default is not None and not flag, help=meta.get("help"))
 
 
-def backbone_option(fn):
-    return click.option("--backbone", default=None,
-                        help="efficientnet-lite0 (default, offline), efficientnet-lite1 or -lite2 (offline, extras "
-                             "[lite1]/[lite2]), vgg16, efficientnetv2b0, resnet50 (need internet once); A+B "
-                             "ensembles two (features side by side, logits averaged).")(fn)
+def config_options(fn):
+    """Every TrainConfig field meant for the command line as an option, in the fields' order:
+    what `train` and `evaluate` take; the command passes them on as TrainConfig(**options)."""
+    for f in reversed(dataclasses.fields(TrainConfig)):  # click lists options in the reverse order of decoration
+        if f.metadata.get("cli", True):
+            fn = config_option(f)(fn)
+    return fn
 
 
-WORDS_HELP = ("Word vectors: a GloVe .txt or word2vec file, a spaCy model (directory or wheel), or a converted "
-              "name such as spacy-en-md (default: GloVe 6B 50-d).")
+def field_option(name: str):
+    """One TrainConfig field's option, for a command that takes only it (e.g. --backbone, --label-map)."""
+    return config_option(next(f for f in dataclasses.fields(TrainConfig) if f.name == name))
 
 
-def model_options(fn):
-    """--backbone and --words: what a model is built on."""
-    fn = click.option("--words", "words", default=None, help=WORDS_HELP)(fn)
-    return backbone_option(fn)
+label_map_option = field_option("label_map")
+backbone_option = field_option("backbone")
 
 
 def echo(line="", err=False):

@@ -6,34 +6,28 @@ import click
 from devise.commands.support import (
     NAME,
     backbone_option,
+    config_options,
     echo,
     echo_block,
     emit_json,
     given_path,
     json_option,
     labels_option,
-    model_options,
     print_per_image,
-    split_options,
 )
-from devise.train.config import DEMO_PER_CLASS
+from devise.train.config import DEMO_PER_CLASS, TrainConfig
 
 
 @click.command()
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
-@split_options
-@model_options
 @click.option("--out", required=True, type=given_path(file_okay=False), help="Model directory to write.")
-@click.option("--verbose", is_flag=True, help="Show Keras training progress.")
+@config_options
 @json_option
-def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, heads, calibration, label_map, backbone, words,
-          out, verbose, as_json):
+def train(data_dir, out, as_json, **options):
     """Train a projection head on DATA_DIR (one subfolder per class)."""
-    from devise.train.run import train as run_train
+    from devise.train.run import train as run_train  # NumPy and the trainer: not for `devise --help`
 
-    r = run_train(data_dir, out=out, holdout=holdout, holdout_classes=holdout_classes, seed=seed, exclude=exclude,
-                  label_map=label_map, loss=loss, epochs=epochs, heads=heads, backbone=backbone, words=words,
-                  calibration=calibration, verbose=verbose)
+    r = run_train(data_dir, out=out, config=TrainConfig(**options))
     if as_json:
         return emit_json(r)
     more = " ..." if len(r.unseen) > 8 else ""
@@ -51,13 +45,10 @@ def train(data_dir, holdout, holdout_classes, seed, exclude, loss, epochs, heads
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Evaluate this model on its own split.")
 @click.option("--test-dir", type=click.Path(exists=True, file_okay=False), help="Take test images from this folder (e.g. CIFAR-10 test/).")
-@split_options
 @click.option("--splits", type=click.IntRange(1, 100), default=1, show_default=True, help="Seeded class splits to average.")
-@model_options
+@config_options
 @json_option
-@click.option("--verbose", is_flag=True)
-def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, exclude, loss, epochs, heads, calibration,
-             label_map, splits, backbone, words, as_json, verbose):
+def evaluate(data_dir, model_dir, test_dir, splits, as_json, **options):
     """Zero-shot (ZSL) and generalized (GZSL) hit@k: model vs ConSE vs chance.
 
     To compare backbones or recipes, look at the seen-class fold scores in the footer (`runs[].folds`
@@ -65,10 +56,7 @@ def evaluate(data_dir, model_dir, test_dir, holdout, holdout_classes, seed, excl
     from devise.train.evaluation import evaluate as run_evaluate
     from devise.train.report import evaluation_table
 
-    report = run_evaluate(data_dir, model=model_dir, test_dir=test_dir, splits=splits, holdout=holdout,
-                          holdout_classes=holdout_classes, seed=seed, exclude=exclude, label_map=label_map,
-                          loss=loss, epochs=epochs, heads=heads, backbone=backbone, words=words,
-                          calibration=calibration, verbose=verbose)
+    report = run_evaluate(data_dir, model=model_dir, test_dir=test_dir, splits=splits, config=TrainConfig(**options))
     if as_json:
         return emit_json(report)
     echo_block(evaluation_table(report.to_dict()))

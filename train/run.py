@@ -1,7 +1,6 @@
 """`devise train`: embed a labelled folder, fit and calibrate the head on the seen classes, save the model."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from devise.models import model_store
 from devise.models.conse import ConSE
 from devise.models.head import HEAD_PARAMS
 from devise.train import trainer
-from devise.train.config import DEFAULT_HEADS, DEFAULT_LOSS, TrainConfig
+from devise.train.config import TrainConfig, with_config_options
 from devise.train.dataset import load_dataset
 from devise.train.losses import loss_params
 from devise.train.splits import make_split
@@ -34,22 +33,18 @@ class TrainResult(Result):
     folds: dict | None = None       # seen-class fold scores at the calibrated choice (trainer.fold_scores)
 
 
-def train(data_dir: str | Path, *, out: str | Path, holdout: float = 0.2, holdout_classes: Sequence[str] | None = None,
-          seed: int = 0, exclude: Sequence[str] = (), label_map: str | Path | None = None, loss: str = DEFAULT_LOSS,
-          epochs: int = 30, heads: int = DEFAULT_HEADS, backbone: str | None = None, words: str | None = None,
-          calibration: str = "h", verbose: bool = False) -> TrainResult:
+@with_config_options
+def train(data_dir: str | Path, *, out: str | Path, config: TrainConfig | None = None, **options) -> TrainResult:
     """Train a projection head on `data_dir` (one subfolder per class) and save the model to `out`.
 
-    A share `holdout` of the classes (or `holdout_classes`) is held out for
-    zero-shot evaluation; the head's blend with ConSE and the seen-label
-    penalty are calibrated on the seen classes only. calibration: "h" (gamma
-    maximising ZSL + GZSL H on seen-class folds) or "novelty" (gamma giving a
-    fixed share of seen images an unseen top label). heads: fit this many heads from different
-    seeds and average them (better text search on the seen-class folds, K times the training).
+    Options are TrainConfig's fields, as `config` or as keywords (which override it). A share `holdout`
+    of the classes (or `holdout_classes`) is held out for zero-shot evaluation; the head's blend with
+    ConSE and the seen-label penalty are calibrated on the seen classes only. calibration: "h" (gamma
+    maximising ZSL + GZSL H on seen-class folds) or "novelty" (gamma giving a fixed share of seen images
+    an unseen top label). heads: fit this many heads from different seeds and average them (better text
+    search on the seen-class folds, K times the training).
     """
-    config = TrainConfig(holdout=holdout, holdout_classes=holdout_classes, seed=seed, exclude=exclude,
-                         label_map=label_map, loss=loss, epochs=epochs, heads=heads, backbone=backbone, words=words,
-                         calibration=calibration, verbose=verbose)
+    config = TrainConfig.of(config, "train", **options)
     model_dir, split, fitted, ds = train_model(data_dir, out, config)
     return TrainResult(str(model_dir), ds.backbone, ds.words, split.seen, split.unseen, len(split.train),
                        len(split.test_seen), len(split.test_unseen), len(ds.bad), fitted.blend, fitted.gamma, fitted.anchor,
