@@ -82,7 +82,7 @@ def _check_gpus(ray, gpus_per_worker, actors):
     """An EngineError now, rather than actors that wait for ever, when the cluster lacks the GPUs asked for."""
     have = ray.cluster_resources().get("GPU", 0)
     if gpus_per_worker * actors > have:
-        raise EngineError(f"{option('gpus_per_worker', gpus_per_worker)} for {actors} worker(s) needs "
+        raise EngineError(f"{option('gpus_per_worker', _number(gpus_per_worker))} for {actors} worker(s) needs "
                           f"{gpus_per_worker * actors:g} GPU(s); the Ray cluster has {have:g}: "
                           f"lower --gpus-per-worker or --workers.")
 
@@ -133,7 +133,7 @@ def embed_into_cache_ray(todo, backbone, cache, batch_size=64, workers=None, add
     """
     workers = workers or os.cpu_count() or 1
     if gpus_per_worker < 0:
-        raise EngineError(f"{option('gpus_per_worker', gpus_per_worker)}: use 0 or more GPUs per worker.")
+        raise EngineError(f"{option('gpus_per_worker', _number(gpus_per_worker))}: use 0 or more GPUs per worker.")
     import_ray()  # the install hint before anything else
     try:
         with ray_session(address, workers, notice=progress) as ray:
@@ -163,3 +163,8 @@ def embed_into_cache_ray(todo, backbone, cache, batch_size=64, workers=None, add
         raise
     except Exception as exc:
         raise job_error(exc, "embedding") from exc
+
+
+def _number(value):
+    """1.0 as 1 and 0.5 as 0.5: how a user would have typed the option."""
+    return int(value) if float(value).is_integer() else value

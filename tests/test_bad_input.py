@@ -25,7 +25,7 @@ def annoy_built(words_home, colour_folder, fake_backbone, run):
 
 def test_method_is_recorded_and_kept(annoy_built, words_home, colour_folder, run):
     data = json.loads((annoy_built / "manifest.json").read_text())
-    assert data["search"]["method"] == "annoy" and "--method annoy" in data["search"]["reason"]
+    assert data["search"]["method"] == "annoy" and "method annoy chosen" in data["search"]["reason"]
     assert all(record["whole"] for record in data["files"].values())
     again = json.loads(run("index", colour_folder, "--json").stdout)  # no --method: the recorded one stays
     assert (again["method"], again["text_search"]) == ("annoy", "annoy")

@@ -59,7 +59,7 @@ def planted(idx, members):
     probs = np.full((len(idx), 2), [0.9, 0.05], np.float16)
     for i in range(len(idx)):
         classes[i] = (dog[0], cat[0]) if i in members else (cat[0], dog[0])
-    idx._vectors["imagenet_top"] = (classes, probs)
+    idx._top = (classes, probs)  # what OpenIndex.imagenet_top would have read from the index
     return idx
 
 

@@ -99,8 +99,10 @@ def synthetic_index(name, groups, seed=0, mixed=()):
             labels.append(g)
     rows = [items.make_item(i, f"/photos/g{g}/img{i:04d}.jpg", f"g{g}", 1, 0) for i, g in enumerate(labels)]
     counts = {"items": len(rows), "embedded": 0, "reused": 0, "removed": 0, "skipped": 0, "tombstoned": 0}
+    # Flat ImageNet logits: the index has its top classes, so no category word gets a mass lead.
+    top = writer.top_classes(np.zeros((len(rows), 1000), np.float32))
     writer.write_version(name, np.array(vectors, np.float32), np.array(features, np.float32), rows, method="exact",
-                         root="/photos", model="conse", model_fingerprint="synthetic", backbone="fake",
+                         top=top, root="/photos", model="conse", model_fingerprint="synthetic", backbone="fake",
                          backbone_fingerprint=None, words="glove-6b-50d", counts=counts)
     return labels
 

@@ -122,7 +122,7 @@ def test_upload_shows_similar_images_and_tags(site, page, tmp_path):
     page.wait_for_selector("#similar-results .card")
     page.wait_for_selector("#tags li")
     assert "/red/" in page.locator("#similar-results .card").first.get_attribute("data-path")
-    assert "red" in page.locator("#tags li b").all_inner_texts()
+    assert len(page.locator("#tags li b").all_inner_texts()) >= 3  # open tags: picturable nouns, so no colour words
     assert "mine.jpg" in page.inner_text("#similar-status")
 
 

@@ -141,6 +141,7 @@
     $("#feedback").checked = !["0", "false", "no", "off"].includes(String(state.feedback || "").toLowerCase());
     if (!state.q) { await showStart(ticket); return; }
     setStatus("#search-status", "searching…");
+    $("#results").replaceChildren();  // a failed search must not leave the previous page's images under its error
     const found = await getJson("/api/search", { q: state.q, index: state.index, top: $("#top").value, filter: state.filter,
                                                  feedback: state.feedback });
     if (ticket !== serial) return;
