@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from devise.core.errors import DataError
+from devise.data.imagenet import NUM_CLASSES
 
 TABLES = Path(__file__).with_name("wordnet")
 # WordNet's morphy(7WN) detachment rules for nouns, tried in this order.
@@ -97,3 +98,22 @@ def category(text: str, min_classes: int = 1) -> Category | None:
     senses = [_categories()[o] for o in offsets]
     classes = np.unique(np.concatenate([c for _, c in senses]))
     return Category(found, " ".join(n for n, _ in senses), classes) if len(classes) >= min_classes else None
+
+
+def class_matrix(texts: tuple[str, ...]):
+    """[len(texts), NUM_CLASSES] 0/1 float32 CSR: row t marks the ImageNet classes under the category text t
+    names (an empty row for a word that names none). Cached: tagging reads it for every batch."""
+    return _class_matrix(tuple(texts))
+
+
+@functools.lru_cache(maxsize=4)
+def _class_matrix(texts):
+    from scipy import sparse
+
+    rows, cols = [], []
+    for r, text in enumerate(texts):
+        found = category(text)
+        if found is not None:
+            rows += [r] * len(found.classes)
+            cols += found.classes.tolist()
+    return sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(texts), NUM_CLASSES))

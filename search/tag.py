@@ -12,7 +12,8 @@ would otherwise win on every photo (hubness); centring on a fixed
 reference, not on the other images of the run, scores a single image the
 same way as a collection. `score` orders the list and is shown; the plain
 `cosine` is kept beside it. Open-vocabulary tags are ranked by cosine less
-the seen-label penalty.
+the seen-label penalty, blended with what the backbone's ImageNet
+classifier says (`open_scores`).
 """
 from __future__ import annotations
 
@@ -23,9 +24,18 @@ from pathlib import Path
 import numpy as np
 
 from devise.core.results import Listing, Result, Skipped, skipped
+from devise.data import wordnet
+from devise.data.imagenet import NUM_CLASSES
+from devise.models.conse import softmax
 from devise.search.analyser import phrase_matrix
 
 TAG_VOCABULARY_SIZE = 50_000
+# Share of an open tag's score taken by the informative ImageNet mass under the word (open_scores); chosen on
+# CIFAR-10 by bench/tag_dev.py, never on Caltech-101.
+OPEN_MASS_WEIGHT = 0.75
+# A word naming more than this share of ImageNet's classes ("artifact", "object", "whole") is too broad for
+# its mass to say anything of one photo: it keeps its word-space score alone.
+OPEN_MAX_SHARE = 0.5
 
 
 @dataclass
@@ -75,6 +85,39 @@ def label_scores(projector, vectors, matrix, texts):
     reference = projector.conse.label_vectors[projector.conse.known]
     hub = (reference @ matrix.T).mean(axis=0)
     return cosines - hub[None, :] - seen_penalty(projector, texts)[None, :], cosines
+
+
+def informative_mass(logits, texts) -> np.ndarray:
+    """[images, texts]: how much, and how specifically, the backbone's ImageNet classifier names each text.
+
+    A word that names a WordNet synset with ImageNet classes under it
+    (data.wordnet.class_matrix) gets the image's probability mass m on those
+    classes, weighed by how far m lies above the word's share of the classes,
+    p = classes / 1000: m * log(m / p) / log(1000), clipped to [0, 1]. So
+    "airliner" and "airplane" outrank "vehicle" and "object", whose mass is
+    high for every image, and a word naming no class scores 0.
+    """
+    matrix = wordnet.class_matrix(tuple(texts))
+    probs = softmax(np.asarray(logits, np.float32))
+    mass = np.asarray((matrix @ probs.T).T, np.float32)
+    share = np.asarray(matrix.sum(axis=1), np.float32).ravel() / NUM_CLASSES
+    named = (share > 0) & (share <= OPEN_MAX_SHARE)
+    info = np.zeros_like(mass)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        info[:, named] = mass[:, named] * np.log(np.maximum(mass[:, named], 1e-12) / share[named])
+    return np.clip(info / np.log(NUM_CLASSES), 0.0, 1.0)
+
+
+def open_scores(cosines, logits, texts, penalty=None, weight=None) -> np.ndarray:
+    """Open tags' scores: the word-space cosine (less the seen-label penalty), blended with the informative
+    ImageNet mass under the word (informative_mass). In word space alone a tag drifts to the words beside
+    the image's classes ("airliner" gives "hijacked", "jetliner"); the classifier's hierarchy says which
+    words name the thing shown, at which level."""
+    weight = OPEN_MASS_WEIGHT if weight is None else weight
+    scores = cosines - penalty[None, :] if penalty is not None else cosines
+    if weight <= 0 or logits is None:
+        return scores
+    return (1.0 - weight) * scores + weight * informative_mass(logits, texts)
 
 
 def rank(vectors, texts, matrix, top, penalty=None, scores=None) -> list[list[Tag]]:
@@ -135,6 +178,8 @@ def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index:
         ranked = rank(vectors, texts, projector.labels(matrix), top, scores=scores)
     else:
         penalty = seen_penalty(projector, texts) if projector.gamma else None
-        ranked = rank(vectors, texts, projector.labels(matrix), top, penalty)
+        labels = projector.labels(matrix)
+        scores = open_scores(np.asarray(vectors, np.float32) @ labels.T, emb.logits, texts, penalty)
+        ranked = rank(vectors, texts, labels, top, scores=scores)
     result.images = [ImageTags(p, t) for p, t in zip(emb.paths, ranked)]
     return result

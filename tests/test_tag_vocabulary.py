@@ -56,3 +56,22 @@ def test_label_scores_subtract_a_fixed_reference_so_one_image_scores_as_in_a_col
     alone, cosines = label_scores(projector, vectors[:1], matrix, ["cat", "chair", "face"])
     np.testing.assert_allclose(together[:1], alone, atol=1e-6)
     assert not np.allclose(alone, cosines)
+
+
+def test_open_tags_follow_the_classifier_at_the_level_it_is_sure_of():
+    """An image the backbone calls an airliner (0.7) or a warplane (0.2): "airliner" and "airplane" rank above
+    "vehicle", the words naming no ImageNet class score 0, and the broad "artifact" gets no mass."""
+    from devise.search.tag import informative_mass, open_scores
+
+    logits = np.full((1, 1000), -10.0, np.float32)
+    logits[0, 404], logits[0, 895] = np.log(0.7), np.log(0.2)  # airliner, warplane (data/imagenet_classes.tsv)
+    texts = ["airliner", "airplane", "vehicle", "artifact", "democracy", "dolphin"]
+    info = dict(zip(texts, informative_mass(logits, texts)[0]))
+    assert info["airplane"] > info["vehicle"] > 0 and info["airliner"] > info["vehicle"]
+    assert info["democracy"] == info["artifact"] == info["dolphin"] == 0.0
+    cosines = np.zeros((1, len(texts)), np.float32)
+    cosines[0, texts.index("dolphin")] = 0.3  # word space alone would pick the dolphin
+    scores = dict(zip(texts, open_scores(cosines, logits, texts)[0]))
+    assert max(scores, key=scores.get) in {"airliner", "airplane"}
+    assert open_scores(cosines, None, texts)[0].tolist() == cosines[0].tolist()
+
