@@ -64,6 +64,13 @@ def category_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarr
     return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).sum(axis=1)
 
 
+def top_mass(idx, text: str, ids: np.ndarray, top: int) -> float:
+    """The mean mass on the category `text` names over the `top` of `ids` with the most of it; 0 without one."""
+    cat = category_of(text)
+    mass = category_mass(idx, cat, np.asarray(ids, np.int64)) if cat is not None and len(ids) else None
+    return float(np.sort(mass)[-top:].mean()) if mass is not None else 0.0
+
+
 def blend(word_scores, mass, weight=None):
     weight = WEIGHT if weight is None else weight
     return (1.0 - weight) * np.asarray(word_scores, np.float32) + weight * np.asarray(mass, np.float32)

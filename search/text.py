@@ -37,6 +37,8 @@ LAZY_NOISE_MAX = 200_000   # an index built before noise records gets one on fir
 # Below this many images the best-10 statistic covers much of the collection and present words were flagged
 # (3 of 10 on the 26 sample photos of tests/test_query_examples.py): no flag there.
 NOISE_MIN_ITEMS = 10 * noise.TOP
+# A thing whose category's best images carry this much of its ImageNet mass, on average, is in the collection.
+PRESENT_MASS = 0.3
 
 
 def hits_of(idx, pairs) -> list[Hit]:
@@ -91,6 +93,8 @@ def category_text(term):
 class Ranking:
     pairs: list                 # [(id, score)] best first
     strength: list              # per thing: the mean cosine of its TOP nearest images (index.noise's statistic)
+    mass: list                  # per thing: the mean ImageNet mass of the category it names over its TOP best
+                                # images by that mass (0 for a thing naming no category)
 
 
 def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, method=None) -> Ranking:
@@ -99,12 +103,14 @@ def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, met
     size = seen_margin.pool_size(top, space.count)
     pools = [nearest(space, term.vector, size, allowed) for term in analysis.terms]
     strength = [float(np.mean([s for _, s in pool[:noise.TOP]])) if pool else -1.0 for pool in pools]
-    found = [i for pool in pools for i, _ in pool]
-    for term, pool in zip(analysis.terms, pools):
+    found, mass = [i for pool in pools for i, _ in pool], [0.0] * len(pools)
+    for t, (term, pool) in enumerate(zip(analysis.terms, pools)):
         named = category_text(term)
         if named and pool:  # a category's members far from its word in word space join the candidates
             pool_ids, pool_scores = seen_margin.pool_arrays(pool)
-            found += categories.rescore(idx, named, pool_ids, pool_scores, allowed=allowed)[0].tolist()
+            joined = categories.rescore(idx, named, pool_ids, pool_scores, allowed=allowed)[0]
+            found += joined.tolist()
+            mass[t] = categories.top_mass(idx, named, joined, noise.TOP)
     ids = np.array(list(dict.fromkeys(found)), np.int64)
     per_term = []
     for term in analysis.terms:
@@ -113,7 +119,7 @@ def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, met
         floor = min(lookup.values(), default=0.0)
         per_term.append([lookup.get(i, floor) for i in ids.tolist()])
     fused = fuse(per_term, [t.weight for t in analysis.terms], method) if len(ids) else np.zeros(0)
-    return Ranking(seen_margin.best_first(ids, fused, top), strength)
+    return Ranking(seen_margin.best_first(ids, fused, top), strength, mass)
 
 
 def noise_of(idx):
@@ -135,11 +141,15 @@ _lazy_noise: dict = {}  # (index, version) -> noise record, for indexes built be
 
 
 def weak_terms(analysis, ranking, record):
-    """(threshold, [texts of the things that match no better than unrelated words]); (None, []) unknown."""
+    """(threshold, [texts of the things that match no better than unrelated words]); (None, []) unknown.
+
+    A thing naming ImageNet classes that the backbone sees in its best images (a mean mass of at least
+    PRESENT_MASS) is never weak, however its word sits in word space."""
     if not record:
         return None, []
     threshold = float(record["quantiles"][NOISE_QUANTILE])
-    return threshold, [t.text for t, s in zip(analysis.terms, ranking.strength) if s <= threshold]
+    return threshold, [t.text for t, s, m in zip(analysis.terms, ranking.strength, ranking.mass)
+                       if s <= threshold and m < PRESENT_MASS]
 
 
 def search(query: str, *, index: str | None = None, top: int = 10, filter: str | None = None,
