@@ -1,6 +1,8 @@
 """Shared fixtures: an isolated DEVISE_HOME, a fake backbone, tiny image folders, GloVe, the CLI."""
 import json
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -9,6 +11,8 @@ from PIL import Image
 from helpers import COLOURS, FakeBackbone, make_image, pattern
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The bench scripts import each other by bare name; tests share their helpers (results_doc, fault_inject...) the same way.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 
 @pytest.fixture(autouse=True)
