@@ -209,10 +209,9 @@ def main():
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    lines = []
-    lines.append(f"Caltech-101 copy: {result['images']} images incl. {len(planted)} planted; thumbnails cached in "
-                 f"{result['thumbnail_cache_seconds']} s (first run decodes every image)")
-    lines.append("pixel similarity (this dedupe):")
+    lines = [f"Caltech-101 copy: {result['images']} images incl. {len(planted)} planted; thumbnails cached in "
+             f"{result['thumbnail_cache_seconds']} s (first run decodes every image)",
+             "pixel similarity (this dedupe):"]
     for r in result["pixel"]:
         lines.append(f"  threshold {r['threshold']:<7} mirror {'on ' if r['mirror'] else 'off'}  groups {r['groups']:>3}  "
                      f"recall {r['recall']:.3f} (mirrored {r['mirrored_recall']:.3f})  precision {r['precision']:.3f}  "

@@ -223,13 +223,12 @@ def main():
 
 
 def table_text(r, args):
-    lines = []
-    lines.append(f"{r['images']} images from {args.folder}, {r['backbone']} (default runtime {r['default_runtime']}), "
-                 f"{r['cpus']} CPUs, 1-min load average {r['load_avg_1min']} at the end")
-    lines.append(f"Lite0: {r['gmacs_per_image']} GMACs = {r['gflop_per_image']} GFLOP per image (conv + dense, counted); "
-                 f"float32 matmul peak {r['matmul_peak_gflop_s']} GFLOP/s")
-    lines.append(f"\nmodel only, pre-decoded tensors, best / median of {args.repeats}:")
-    lines.append(f"{'variant':<34}{'thr':>4}{'batch':>6}{'invoke':>7}{'imgs':>6}{'load s':>8}{'best':>8}{'median':>8}{'GFLOP/s':>9}{'%peak':>7}")
+    lines = [f"{r['images']} images from {args.folder}, {r['backbone']} (default runtime {r['default_runtime']}), "
+             f"{r['cpus']} CPUs, 1-min load average {r['load_avg_1min']} at the end",
+             f"Lite0: {r['gmacs_per_image']} GMACs = {r['gflop_per_image']} GFLOP per image (conv + dense, counted); "
+             f"float32 matmul peak {r['matmul_peak_gflop_s']} GFLOP/s",
+             f"\nmodel only, pre-decoded tensors, best / median of {args.repeats}:",
+             f"{'variant':<34}{'thr':>4}{'batch':>6}{'invoke':>7}{'imgs':>6}{'load s':>8}{'best':>8}{'median':>8}{'GFLOP/s':>9}{'%peak':>7}"]
     for v in r["variants"]:
         if "error" in v:
             lines.append(f"{v['label']:<34}  not measured: {v['error']}")

@@ -114,8 +114,7 @@ def main():
     if args.json:
         print(json.dumps({"sets": rows, "other_sets": others}, indent=2))
         return
-    lines = []
-    lines.append(f"{'set':<42} {'n':>5}  {'ConSE none/center/refine':>24}  {'held-out model none/center/refine':>33}  best")
+    lines = [f"{'set':<42} {'n':>5}  {'ConSE none/center/refine':>24}  {'held-out model none/center/refine':>33}  best"]
     for r in rows:
         conse = " ".join(f"{r['conse_' + c]:.3f}" for c in CALIBRATIONS)
         model = " ".join(f"{r['held_out_model_' + c]:.3f}" for c in CALIBRATIONS)

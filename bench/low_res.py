@@ -152,13 +152,12 @@ def caltech_bands(backbone, caltech):
 
 
 def table_text(backbone, rule, rows, n):
-    lines = []
     names = list(rows[0]["recipes"])
-    lines.append(f"{backbone.name} at {backbone.input_size} px; imagenet-probe-dev, {n} photos; "
-                 f"rule: {rule.id} (full square, bilinear under {rule.thumbnail_side} px)")
-    lines.append("top-1 / top-5 over 1,000 ImageNet classes; ConSE hit@1 among the 500 probe classes")
-    lines.append("| short side | " + " | ".join(f"{name}: top-1 / top-5 / ConSE@1" for name in names) + " | rule picks |")
-    lines.append("|---|" + "---|" * (len(names) + 1))
+    lines = [f"{backbone.name} at {backbone.input_size} px; imagenet-probe-dev, {n} photos; "
+             f"rule: {rule.id} (full square, bilinear under {rule.thumbnail_side} px)",
+             "top-1 / top-5 over 1,000 ImageNet classes; ConSE hit@1 among the 500 probe classes", "",
+             "| short side | " + " | ".join(f"{name}: top-1 / top-5 / ConSE@1" for name in names) + " | rule picks |",
+             "|---|" + "---|" * (len(names) + 1)]
     for row in rows:
         best = max(r["top1"] for r in row["recipes"].values())
         cells = []
@@ -172,11 +171,10 @@ def table_text(backbone, rule, rows, n):
 
 
 def caltech_text(rows):
-    lines = []
     names = list(rows[0]["recipes"])
-    lines.append("\nCaltech-101 photos by their own short side: ConSE hit@1 among 100 classes")
-    lines.append("| short side | photos | " + " | ".join(names) + " |")
-    lines.append("|---|---|" + "---|" * len(names))
+    lines = ["\nCaltech-101 photos by their own short side: ConSE hit@1 among 100 classes", "",
+             "| short side | photos | " + " | ".join(names) + " |",
+             "|---|---|" + "---|" * len(names)]
     for row in rows:
         best = max(row["recipes"].values())
         cells = [f"**{v:.3f}**" if v == best else f"{v:.3f}" for v in row["recipes"].values()]

@@ -180,9 +180,8 @@ def main():
         print(json.dumps(report, indent=2))
         return
     keys = ["class word p@10", "sentence p@10", "sentence / word", "both in top 10", "hub share"]
-    lines = []
-    lines.append(f"{args.collection}: {time.perf_counter() - start:.0f} s; weak = share flagged 'nothing matches'")
-    lines.append(f"{'index / variant':<58}" + "".join(f"{k:>17}" for k in keys) + "   weak@q95 class/absent")
+    lines = [f"{args.collection}: {time.perf_counter() - start:.0f} s; weak = share flagged 'nothing matches'",
+             f"{'index / variant':<58}" + "".join(f"{k:>17}" for k in keys) + "   weak@q95 class/absent"]
     for name, row in report.items():
         weak = row["weak rate by quantile"].get("95", {})
         lines.append(f"{name:<58}" + "".join(f"{row[k]:>17}" for k in keys)

@@ -160,10 +160,9 @@ def main():
         print(json.dumps(report, indent=2))
         return
     d, nv = report["devise_search_s"], report["naive_s"]
-    lines = []
-    lines.append(f'cold `python cli.py search "{QUERY}"`, {args.items:,}-image index ({report["search_mode"]}):'
-                 f'  median {d["median"]:.3f} s  (min {d["min"]:.3f}, max {d["max"]:.3f}; {d["runs"]} runs)'
-                 f'  goal <= 0.5 s; TensorFlow imported: {"yes" if report["tensorflow_imported"] else "no"}')
+    lines = [f'cold `python cli.py search "{QUERY}"`, {args.items:,}-image index ({report["search_mode"]}):'
+             f'  median {d["median"]:.3f} s  (min {d["min"]:.3f}, max {d["max"]:.3f}; {d["runs"]} runs)'
+             f'  goal <= 0.5 s; TensorFlow imported: {"yes" if report["tensorflow_imported"] else "no"}']
     o = report["other_mode_search_s"]
     lines.append(f'  same index, forced to {other} search:  median {o["median"]:.3f} s  (min {o["min"]:.3f}, max {o["max"]:.3f})')
     p = report["no_feedback_search_s"]

@@ -85,9 +85,8 @@ def main():
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    lines = []
-    lines.append(f"cold `python cli.py tag PHOTO --top 3`, a photo not embedded yet, ConSE, {args.runs} runs each "
-                 f"(tags: {shown})")
+    lines = [f"cold `python cli.py tag PHOTO --top 3`, a photo not embedded yet, ConSE, {args.runs} runs each "
+             f"(tags: {shown})"]
     # The first run of all also sets up the new home (word vectors) and converts the backbone.
     lines.append(f"{'runtime':<20}{'median s':>10}{'min s':>8}{'max s':>8}{'first run s':>13}")
     for label, r in report["runtimes"].items():

@@ -60,9 +60,8 @@ def main():
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    lines = []
-    lines.append(f"Caltech-101, ConSE, {len(classes)} class phrases searched and used as labels")
-    lines.append(f"{'words':<16}{'p@10':>8}{'p@10 no fb':>12}{'hit@1':>8}{'hit@5':>8}{'images':>8}{'seconds':>9}")
+    lines = [f"Caltech-101, ConSE, {len(classes)} class phrases searched and used as labels",
+             f"{'words':<16}{'p@10':>8}{'p@10 no fb':>12}{'hit@1':>8}{'hit@5':>8}{'images':>8}{'seconds':>9}"]
     for w, r in report.items():
         lines.append(f"{w:<16}{r['p@10']:>8.3f}{r['p@10 no feedback']:>12.3f}{r['hit@1']:>8.3f}{r['hit@5']:>8.3f}"
                      f"{r['images']:>8}{r['seconds']:>9}")
