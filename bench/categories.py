@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from results_doc import add_doc_option, publish
 
 from common import DEFAULT_DATA_ROOT, ROOT, subset_folder
 
@@ -182,6 +183,7 @@ def main():
     ap.add_argument("--skip-model", action="store_true", help="ConSE index only")
     ap.add_argument("--heads", type=int, default=None, help="heads of the trained model (default: the trainer's)")
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
 
     import devise
@@ -249,14 +251,17 @@ def main():
     if args.json:
         print(json.dumps(report, indent=1))
     else:
+        lines = []
         for label, body in report["indexes"].items():
-            print(f"== {args.dataset}, {label} index ==")
+            lines.append(f"== {args.dataset}, {label} index ==")
             for k, v in body["summary"].items():
-                print(f"  {k}: {v}")
-            print("  category words (before -> " + ", ".join(f"w={w:g}" for w in weights) + "):")
+                lines.append(f"  {k}: {v}")
+            lines.append("  category words (before -> " + ", ".join(f"w={w:g}" for w in weights) + "):")
             for word, row in body["category"].items():
-                print(f"    {word:20s} {row['before']:.1f} -> " + " ".join(f"{row[f'w={w:g}']:.1f}" for w in weights)
-                      + f"   {row['category']}")
+                lines.append(f"    {word:20s} {row['before']:.1f} -> " + " ".join(f"{row[f'w={w:g}']:.1f}" for w in weights)
+                             + f"   {row['category']}")
+        name = " ".join(["categories", args.dataset, *(["conse only"] if args.skip_model else [])])
+        publish(name, "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from results_doc import add_doc_option, publish
 
 import common
 from curate_common import make_copy, seed_feature_cache
@@ -169,6 +170,7 @@ def main():
     parser.add_argument("--mirror", choices=sorted(MODES), default="both",
                         help="dedupe's mirror setting; both: side by side in one run (default)")
     parser.add_argument("--json", action="store_true")
+    add_doc_option(parser)
     args = parser.parse_args()
     from devise.curate import dedupe, duplicates, pixels
     from devise.index.builder import build_index as build
@@ -207,21 +209,22 @@ def main():
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"Caltech-101 copy: {result['images']} images incl. {len(planted)} planted; thumbnails cached in "
-          f"{result['thumbnail_cache_seconds']} s (first run decodes every image)")
-    print("pixel similarity (this dedupe):")
+    lines = [f"Caltech-101 copy: {result['images']} images incl. {len(planted)} planted; thumbnails cached in "
+             f"{result['thumbnail_cache_seconds']} s (first run decodes every image)",
+             "pixel similarity (this dedupe):"]
     for r in result["pixel"]:
-        print(f"  threshold {r['threshold']:<7} mirror {'on ' if r['mirror'] else 'off'}  groups {r['groups']:>3}  "
-              f"recall {r['recall']:.3f} (mirrored {r['mirrored_recall']:.3f})  precision {r['precision']:.3f}  "
-              f"false groups {len(r['false_groups'])}  ({r['seconds']} s)")
-    print("backbone feature cosine (the issue's design):")
+        lines.append(f"  threshold {r['threshold']:<7} mirror {'on ' if r['mirror'] else 'off'}  groups {r['groups']:>3}  "
+                     f"recall {r['recall']:.3f} (mirrored {r['mirrored_recall']:.3f})  precision {r['precision']:.3f}  "
+                     f"false groups {len(r['false_groups'])}  ({r['seconds']} s)")
+    lines.append("backbone feature cosine (the issue's design):")
     for r in result["feature_cosine"]:
-        print(f"  threshold {r['threshold']:<7} groups {r['groups']:>3}  recall {r['recall']:.3f}  precision "
-              f"{r['precision']:.3f}  false groups {r['false_groups']}")
+        lines.append(f"  threshold {r['threshold']:<7} groups {r['groups']:>3}  recall {r['recall']:.3f}  precision "
+                     f"{r['precision']:.3f}  false groups {r['false_groups']}")
     for t in result["timing"]:
-        print(f"find_groups on {t['items']} synthetic thumbnails, mirror {'on' if t['mirror'] else 'off'}: "
-              f"{t['seconds']} s ({t['cpus']} CPUs; candidate stage {t['candidate_stage_seconds']} s, "
-              f"{t['candidate_pairs']} candidate pairs, {t['groups']} groups)")
+        lines.append(f"find_groups on {t['items']} synthetic thumbnails, mirror {'on' if t['mirror'] else 'off'}: "
+                     f"{t['seconds']} s ({t['cpus']} CPUs; candidate stage {t['candidate_stage_seconds']} s, "
+                     f"{t['candidate_pairs']} candidate pairs, {t['groups']} groups)")
+    publish("dedupe", "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

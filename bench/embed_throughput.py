@@ -30,6 +30,7 @@ import tempfile
 import time
 
 import numpy as np
+from results_doc import add_doc_option, publish
 
 from devise.models.backbones.tflite_runtime import INVOKE_BATCH
 
@@ -157,6 +158,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3, help="timed passes per variant (best and median shown)")
     ap.add_argument("--variants", default="", help="comma-separated substrings: run only matching variants")
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -217,31 +219,32 @@ def main():
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        _print_table(result, args)
+        publish("embed-throughput", table_text(result, args), doc=not args.no_doc)
 
 
-def _print_table(r, args):
-    print(f"{r['images']} images from {args.folder}, {r['backbone']} (default runtime {r['default_runtime']}), "
-          f"{r['cpus']} CPUs, 1-min load average {r['load_avg_1min']} at the end")
-    print(f"Lite0: {r['gmacs_per_image']} GMACs = {r['gflop_per_image']} GFLOP per image (conv + dense, counted); "
-          f"float32 matmul peak {r['matmul_peak_gflop_s']} GFLOP/s")
-    print(f"\nmodel only, pre-decoded tensors, best / median of {args.repeats}:")
-    print(f"{'variant':<34}{'thr':>4}{'batch':>6}{'invoke':>7}{'imgs':>6}{'load s':>8}{'best':>8}{'median':>8}{'GFLOP/s':>9}{'%peak':>7}")
+def table_text(r, args):
+    lines = [f"{r['images']} images from {args.folder}, {r['backbone']} (default runtime {r['default_runtime']}), "
+             f"{r['cpus']} CPUs, 1-min load average {r['load_avg_1min']} at the end",
+             f"Lite0: {r['gmacs_per_image']} GMACs = {r['gflop_per_image']} GFLOP per image (conv + dense, counted); "
+             f"float32 matmul peak {r['matmul_peak_gflop_s']} GFLOP/s",
+             f"\nmodel only, pre-decoded tensors, best / median of {args.repeats}:",
+             f"{'variant':<34}{'thr':>4}{'batch':>6}{'invoke':>7}{'imgs':>6}{'load s':>8}{'best':>8}{'median':>8}{'GFLOP/s':>9}{'%peak':>7}"]
     for v in r["variants"]:
         if "error" in v:
-            print(f"{v['label']:<34}  not measured: {v['error']}")
+            lines.append(f"{v['label']:<34}  not measured: {v['error']}")
             continue
-        print(f"{v['label']:<34}{v['threads']:>4}{v['batch']:>6}{v['invoke'] or '-':>7}{v['images']:>6}{v['load_s']:>8}"
-              f"{v['best_img_s']:>8}{v['median_img_s']:>8}{v['gflop_s']:>9}{v['percent_of_peak']:>7}")
-    print(f"\n{'default runtime, first load (converts)':<38}{r['first_load_s']:8.1f} s")
+        lines.append(f"{v['label']:<34}{v['threads']:>4}{v['batch']:>6}{v['invoke'] or '-':>7}{v['images']:>6}{v['load_s']:>8}"
+                     f"{v['best_img_s']:>8}{v['median_img_s']:>8}{v['gflop_s']:>9}{v['percent_of_peak']:>7}")
+    lines.append(f"\n{'default runtime, first load (converts)':<38}{r['first_load_s']:8.1f} s")
     later = [v["load_s"] for v in r["variants"] if v.get("label") == "tflite xnnpack"]
     if later:
-        print(f"{'default runtime, later loads':<38}{later[0]:8.1f} s")
-    print(f"{'pipeline (decode + model + cache)':<38}{r['pipeline_img_s']:8.1f} img/s")
-    print(f"{'pipeline, 64 images per invoke':<38}{r['pipeline_invoke64_img_s']:8.1f} img/s")
-    print(f"{'model only (pre-decoded tensors)':<38}{r['model_only_img_s']:8.1f} img/s")
-    print(f"{'decode only (1 thread)':<38}{r['decode_only_img_s_1thread']:8.1f} img/s")
-    print(f"{'pipeline / model-only':<38}{r['ratio']:8.3f}")
+        lines.append(f"{'default runtime, later loads':<38}{later[0]:8.1f} s")
+    lines.append(f"{'pipeline (decode + model + cache)':<38}{r['pipeline_img_s']:8.1f} img/s")
+    lines.append(f"{'pipeline, 64 images per invoke':<38}{r['pipeline_invoke64_img_s']:8.1f} img/s")
+    lines.append(f"{'model only (pre-decoded tensors)':<38}{r['model_only_img_s']:8.1f} img/s")
+    lines.append(f"{'decode only (1 thread)':<38}{r['decode_only_img_s_1thread']:8.1f} img/s")
+    lines.append(f"{'pipeline / model-only':<38}{r['ratio']:8.3f}")
+    return "\n".join(lines)
 
 
 def _installed(module):

@@ -1,7 +1,8 @@
 """Faults the operating system gives, made to happen inside one devise process (bench/fault_cases_io.py).
 
 Copied as `sitecustomize.py` into a folder on the case's PYTHONPATH, so it runs
-before devise starts; the fault comes from DEVISE_FAULT:
+before devise starts; the fault comes from DEVISE_FAULT. tests/test_faults_io.py calls
+install() in its own process and undoes it with the function install() returns.
 
     deny:PATH     PATH cannot be listed or opened (EACCES), as after chmod 000 for anyone but root
     erofs:ROOT    every write under ROOT fails as on a read-only file system (EROFS)
@@ -31,6 +32,7 @@ def _under(root):
 
 
 def install(spec):
+    """Make the fault `spec` ("kind:PATH") happen in this process; returns a function that takes it away."""
     kind, _, root = spec.partition(":")
     code, root = CODES[kind], os.path.realpath(root)
     under = _under(root)
@@ -98,6 +100,11 @@ def install(spec):
 
     os.open, builtins.open, os.mkdir, os.scandir, os.statvfs = os_open, open_, mkdir, scandir, statvfs
     sqlite3.connect = connect
+
+    def undo():
+        os.open, builtins.open, os.mkdir, os.scandir = real_os_open, real_open, real_mkdir, real_scandir
+        os.statvfs, sqlite3.connect = real_statvfs, real_connect
+    return undo
 
 
 if os.environ.get("DEVISE_FAULT"):

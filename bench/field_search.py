@@ -61,7 +61,7 @@ from pathlib import Path
 import field_queries
 import wordnet30
 from field_scoring import Judge, score
-from results_doc import replace_section
+from results_doc import add_doc_option, publish
 
 from devise.core.atomic import write_text
 
@@ -231,7 +231,7 @@ def main():
     ap.add_argument("--tags-per-class", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="a few queries of each kind and 2 images per class")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--no-doc", action="store_true", help="do not write docs/results.md")
+    add_doc_option(ap)
     ap.add_argument("--from-raw", help="score the raw results a run saved (its 'raw results:' line) instead of measuring")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -284,10 +284,7 @@ def main():
     text = table(figures, counts, f"Caltech-101 without BACKGROUND_Google: {len(classes)} classes; "
                                   f"before = {args.before}, after = working tree at {head}{' + changes' if dirty else ''}"
                                   f"{'; --quick' if args.quick else ''}")
-    print(text)
-    if not (args.quick or args.no_doc):
-        command = "python bench/field_search.py" + "".join(f" {a}" for a in sys.argv[1:])
-        replace_section("field-search", command, f"```\n{text}\n```")
+    publish("field-search", text, doc=not (args.quick or args.no_doc))
 
 
 if __name__ == "__main__":

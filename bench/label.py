@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from results_doc import add_doc_option, publish
+
 import common
 from curate_common import make_copy, seed_feature_cache
 
@@ -86,6 +88,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--others", type=int, default=12, help="Random other 5-class sets to check (ConSE).")
     parser.add_argument("--json", action="store_true")
+    add_doc_option(parser)
     args = parser.parse_args()
     from devise.data.labels import class_phrases, read_label_map
     from devise.index.builder import build_index as build
@@ -111,16 +114,17 @@ def main():
     if args.json:
         print(json.dumps({"sets": rows, "other_sets": others}, indent=2))
         return
-    print(f"{'set':<42} {'n':>5}  {'ConSE none/center/refine':>24}  {'held-out model none/center/refine':>33}  best")
+    lines = [f"{'set':<42} {'n':>5}  {'ConSE none/center/refine':>24}  {'held-out model none/center/refine':>33}  best"]
     for r in rows:
         conse = " ".join(f"{r['conse_' + c]:.3f}" for c in CALIBRATIONS)
         model = " ".join(f"{r['held_out_model_' + c]:.3f}" for c in CALIBRATIONS)
-        print(f"{','.join(r['classes']):<42} {r['images']:>5}  {conse:>24}  {model:>33}  {r['best']:.3f}")
+        lines.append(f"{','.join(r['classes']):<42} {r['images']:>5}  {conse:>24}  {model:>33}  {r['best']:.3f}")
     if others:
         mean = {c: sum(o[c] for o in others) / len(others) for c in CALIBRATIONS}
-        print(f"{len(others)} other random 5-class sets, ConSE, mean agreement: "
-              + ", ".join(f"{c} {mean[c]:.3f}" for c in CALIBRATIONS)
-              + "; refine beats center on " + f"{sum(o['refine'] > o['center'] for o in others)} of {len(others)}")
+        lines.append(f"{len(others)} other random 5-class sets, ConSE, mean agreement: "
+                     + ", ".join(f"{c} {mean[c]:.3f}" for c in CALIBRATIONS)
+                     + "; refine beats center on " + f"{sum(o['refine'] > o['center'] for o in others)} of {len(others)}")
+    publish("label", "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from backbones import probe_labels
 from PIL import Image
+from results_doc import add_doc_option, publish
 
 from common import DEFAULT_DATA_ROOT, ROOT
 
@@ -150,13 +151,13 @@ def caltech_bands(backbone, caltech):
     return rows
 
 
-def print_table(backbone, rule, rows, n):
+def table_text(backbone, rule, rows, n):
     names = list(rows[0]["recipes"])
-    print(f"{backbone.name} at {backbone.input_size} px; imagenet-probe-dev, {n} photos; "
-          f"rule: {rule.id} (full square, bilinear under {rule.thumbnail_side} px)")
-    print("top-1 / top-5 over 1,000 ImageNet classes; ConSE hit@1 among the 500 probe classes")
-    print("| short side | " + " | ".join(f"{name}: top-1 / top-5 / ConSE@1" for name in names) + " | rule picks |")
-    print("|---|" + "---|" * (len(names) + 1))
+    lines = [f"{backbone.name} at {backbone.input_size} px; imagenet-probe-dev, {n} photos; "
+             f"rule: {rule.id} (full square, bilinear under {rule.thumbnail_side} px)",
+             "top-1 / top-5 over 1,000 ImageNet classes; ConSE hit@1 among the 500 probe classes", "",
+             "| short side | " + " | ".join(f"{name}: top-1 / top-5 / ConSE@1" for name in names) + " | rule picks |",
+             "|---|" + "---|" * (len(names) + 1)]
     for row in rows:
         best = max(r["top1"] for r in row["recipes"].values())
         cells = []
@@ -165,18 +166,20 @@ def print_table(backbone, rule, rows, n):
             top1 = f"**{r['top1']:.3f}**" if r["top1"] == best else f"{r['top1']:.3f}"
             cells.append(f"{top1} / {r['top5']:.3f} / {r['conse_hit1']:.3f}")
         side = f"{row['side']} px" if row["side"] != "original" else "as they are (most 256 px)"
-        print(f"| {side} | " + " | ".join(cells) + f" | {row['rule_picks']} |")
+        lines.append(f"| {side} | " + " | ".join(cells) + f" | {row['rule_picks']} |")
+    return "\n".join(lines)
 
 
-def print_caltech(rows):
+def caltech_text(rows):
     names = list(rows[0]["recipes"])
-    print("\nCaltech-101 photos by their own short side: ConSE hit@1 among 100 classes")
-    print("| short side | photos | " + " | ".join(names) + " |")
-    print("|---|---|" + "---|" * len(names))
+    lines = ["\nCaltech-101 photos by their own short side: ConSE hit@1 among 100 classes", "",
+             "| short side | photos | " + " | ".join(names) + " |",
+             "|---|---|" + "---|" * len(names)]
     for row in rows:
         best = max(row["recipes"].values())
         cells = [f"**{v:.3f}**" if v == best else f"{v:.3f}" for v in row["recipes"].values()]
-        print(f"| {row['band']} | {row['photos']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row['band']} | {row['photos']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main():
@@ -187,6 +190,7 @@ def main():
                     help="comma-separated short sides in px; the original photos are always measured too")
     ap.add_argument("--caltech", action="store_true", help="also Caltech-101's photos by their own short side")
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
     probe_dir, caltech = Path(args.data_root) / "imagenet-probe-dev", Path(args.data_root) / "caltech101"
     for needed in [probe_dir] + ([caltech] if args.caltech else []):
@@ -207,9 +211,10 @@ def main():
         print(json.dumps({"backbone": backbone.name, "rule": rule.to_dict(), "rows": rows, "caltech": caltech_rows},
                          indent=2))
         return
-    print_table(backbone, rule, rows, len(files))
+    text = table_text(backbone, rule, rows, len(files))
     if caltech_rows:
-        print_caltech(caltech_rows)
+        text += "\n" + caltech_text(caltech_rows)
+    publish(f"low-res {backbone.name}", text, doc=not args.no_doc, fence=False)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from results_doc import add_doc_option, publish
+
 from common import DEFAULT_DATA_ROOT, subset_folder
 
 SENTENCES = ["a photo of a {}", "an image of the {}", "a picture of my {}", "a close-up photo of a {}",
@@ -163,6 +165,7 @@ def main():
     ap.add_argument("--index", action="append", default=[], help="evaluate this index instead (repeatable)")
     ap.add_argument("--sentence-classes", type=int, help="classes sampled (seed 0) for the sentence queries")
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
     if args.prepare:
         prepare(args.collection)
@@ -177,17 +180,20 @@ def main():
         print(json.dumps(report, indent=2))
         return
     keys = ["class word p@10", "sentence p@10", "sentence / word", "both in top 10", "hub share"]
-    print(f"{args.collection}: {time.perf_counter() - start:.0f} s; weak = share flagged 'nothing matches'")
-    print(f"{'index / variant':<58}" + "".join(f"{k:>17}" for k in keys) + "   weak@q95 class/absent")
+    lines = [f"{args.collection}: {time.perf_counter() - start:.0f} s; weak = share flagged 'nothing matches'",
+             f"{'index / variant':<58}" + "".join(f"{k:>17}" for k in keys) + "   weak@q95 class/absent"]
     for name, row in report.items():
         weak = row["weak rate by quantile"].get("95", {})
-        print(f"{name:<58}" + "".join(f"{row[k]:>17}" for k in keys)
-              + f"   {weak.get('class words', 0):.2f}/{weak.get('absent words', 0):.2f}")
-    print("weak rate by noise quantile (class words / absent words), default variant:")
+        lines.append(f"{name:<58}" + "".join(f"{row[k]:>17}" for k in keys)
+                     + f"   {weak.get('class words', 0):.2f}/{weak.get('absent words', 0):.2f}")
+    lines.append("weak rate by noise quantile (class words / absent words), default variant:")
     for name, row in report.items():
         if name.endswith("/ default"):
-            print(f"  {name}: " + ", ".join(f"q{q} {v['class words']:.2f}/{v['absent words']:.2f}"
-                                           for q, v in row["weak rate by quantile"].items()))
+            lines.append(f"  {name}: " + ", ".join(f"q{q} {v['class words']:.2f}/{v['absent words']:.2f}"
+                                                  for q, v in row["weak rate by quantile"].items()))
+    # A run on chosen indexes or variants is a development run; the collection's section holds the full comparison.
+    full = not (args.index or args.only or args.sentence_classes) and args.variants == ",".join(VARIANTS)
+    publish(f"query-dev {args.collection}", "\n".join(lines), doc=full and not args.no_doc)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,14 @@ The file is generated: a bench calls `replace_section(name, command, body)`
 and that section (from its `## name` heading to the next `## `) is
 replaced whole, or appended when new; the other sections stay as they are.
 Nobody edits it by hand, so a figure there is always the output of the
-command written above it.
+command written above it. A bench takes `add_doc_option(parser)` and ends
+with `publish(name, text, doc=not args.no_doc)`, which prints its table
+and writes it as its section, headed by the command line that ran it.
 """
 import datetime
 import re
+import shlex
+import sys
 from pathlib import Path
 
 from devise.core.atomic import write_text
@@ -39,3 +43,25 @@ def replace_section(name, command, body, path=DOC, when=None) -> Path:
         text = text.rstrip("\n") + "\n\n" + new
     write_text(path, text)
     return path
+
+
+def command_line(argv=None) -> str:
+    """The command that ran this bench, as a reader would type it from the repository root."""
+    argv = sys.argv if argv is None else argv
+    return " ".join(["python", f"bench/{Path(argv[0]).name}", *map(shlex.quote, argv[1:])])
+
+
+def add_doc_option(parser):
+    parser.add_argument("--no-doc", action="store_true", help="print the table only; do not write docs/results.md")
+
+
+def publish(name, text, *, doc=True, fence=True) -> None:
+    """Print `text` (the bench's table) and, unless doc is false, write it as section `name` of docs/results.md.
+
+    fence=False writes text that is already Markdown (a pipe table) as it is; otherwise it goes in a code block.
+    """
+    print(text)
+    if doc:
+        body = f"```\n{text.strip()}\n```" if fence else text
+        path = replace_section(name, command_line(), body, path=DOC)
+        print(f"wrote section {name!r} of {path}", file=sys.stderr)

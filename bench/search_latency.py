@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results_doc import add_doc_option, publish
 
 import common  # noqa: F401 (puts the repo on sys.path)
 
@@ -114,6 +115,7 @@ def wall(cmd, env, runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true")
+    add_doc_option(parser)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--naive-runs", type=int, default=3)
     parser.add_argument("--items", type=int, default=100_000)
@@ -158,17 +160,18 @@ def main():
         print(json.dumps(report, indent=2))
         return
     d, nv = report["devise_search_s"], report["naive_s"]
-    print(f'cold `python cli.py search "{QUERY}"`, {args.items:,}-image index ({report["search_mode"]}):'
-          f'  median {d["median"]:.3f} s  (min {d["min"]:.3f}, max {d["max"]:.3f}; {d["runs"]} runs)'
-          f'  goal <= 0.5 s; TensorFlow imported: {"yes" if report["tensorflow_imported"] else "no"}')
+    lines = [f'cold `python cli.py search "{QUERY}"`, {args.items:,}-image index ({report["search_mode"]}):'
+             f'  median {d["median"]:.3f} s  (min {d["min"]:.3f}, max {d["max"]:.3f}; {d["runs"]} runs)'
+             f'  goal <= 0.5 s; TensorFlow imported: {"yes" if report["tensorflow_imported"] else "no"}']
     o = report["other_mode_search_s"]
-    print(f'  same index, forced to {other} search:  median {o["median"]:.3f} s  (min {o["min"]:.3f}, max {o["max"]:.3f})')
+    lines.append(f'  same index, forced to {other} search:  median {o["median"]:.3f} s  (min {o["min"]:.3f}, max {o["max"]:.3f})')
     p = report["no_feedback_search_s"]
-    print(f'  same index, --no-feedback:  median {p["median"]:.3f} s  (min {p["min"]:.3f}, max {p["max"]:.3f})')
-    print(f'naive: import TensorFlow + parse GloVe .txt (400k x 50) + same search:'
-          f'  median {nv["median"]:.2f} s ({nv["runs"]} runs; last: {nv["breakdown"]})')
-    print(f'for scale: `python -c pass` {report["python_startup_s"]:.3f} s, `import numpy` {report["import_numpy_s"]:.3f} s;'
-          f' devise is {report["speedup"]}x faster than naive')
+    lines.append(f'  same index, --no-feedback:  median {p["median"]:.3f} s  (min {p["min"]:.3f}, max {p["max"]:.3f})')
+    lines.append(f'naive: import TensorFlow + parse GloVe .txt (400k x 50) + same search:'
+                 f'  median {nv["median"]:.2f} s ({nv["runs"]} runs; last: {nv["breakdown"]})')
+    lines.append(f'for scale: `python -c pass` {report["python_startup_s"]:.3f} s, `import numpy` {report["import_numpy_s"]:.3f} s;'
+                 f' devise is {report["speedup"]}x faster than naive')
+    publish("search-latency", "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

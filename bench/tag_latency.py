@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_doc import add_doc_option, publish
+
 import common  # noqa: F401 (puts the repo on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +54,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", action="store_true")
+    add_doc_option(parser)
     args = parser.parse_args()
     image = photo()
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,13 +85,14 @@ def main():
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"cold `python cli.py tag PHOTO --top 3`, a photo not embedded yet, ConSE, {args.runs} runs each "
-          f"(tags: {shown})")
+    lines = [f"cold `python cli.py tag PHOTO --top 3`, a photo not embedded yet, ConSE, {args.runs} runs each "
+             f"(tags: {shown})"]
     # The first run of all also sets up the new home (word vectors) and converts the backbone.
-    print(f"{'runtime':<20}{'median s':>10}{'min s':>8}{'max s':>8}{'first run s':>13}")
+    lines.append(f"{'runtime':<20}{'median s':>10}{'min s':>8}{'max s':>8}{'first run s':>13}")
     for label, r in report["runtimes"].items():
-        print(f"{label:<20}{r['median_s']:>10.3f}{r['min_s']:>8.3f}{r['max_s']:>8.3f}{r['first_run_s']:>13.2f}")
-    print(f"TensorFlow imported by the default runtime: {'yes' if report['tensorflow_imported_by_default'] else 'no'}")
+        lines.append(f"{label:<20}{r['median_s']:>10.3f}{r['min_s']:>8.3f}{r['max_s']:>8.3f}{r['first_run_s']:>13.2f}")
+    lines.append(f"TensorFlow imported by the default runtime: {'yes' if report['tensorflow_imported_by_default'] else 'no'}")
+    publish("tag-latency", "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import argparse
 import json
 import time
 
+from results_doc import add_doc_option, publish
+
 from devise.train.config import DEFAULT_HEADS
 
 from common import DEFAULT_DATA_ROOT, ROOT
@@ -33,6 +35,7 @@ def main():
     ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in the model (devise train --heads)")
     ap.add_argument("--words", default=None, help="word vectors for the model and ConSE (default: GloVe 6B 50-d)")
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
 
     import devise
@@ -66,15 +69,17 @@ def main():
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"Caltech-101, {len(split.unseen)} held-out classes (seed {args.seed}), "
-          f"backbone {args.backbone or 'default'}, words {args.words or 'default'}, {args.heads} head(s), "
-          f"{report['seconds']} s")
-    print("columns: trained head / ConSE, with visual feedback (the default) and without it")
     heads = {"trained head": "trained", "trained head, no feedback": "no fb", "ConSE": "ConSE", "ConSE, no feedback": "no fb"}
-    print(f"{'class':<18}{'phrase':<18}" + "".join(f"{h:>10}" for h in heads.values()))
-    for cls in split.unseen:
-        print(f"{cls:<18}{phrases[cls]:<18}" + "".join(f"{table[k]['per_class'][cls]:>10.1f}" for k in heads))
-    print(f"{'mean precision@10':<36}" + "".join(f"{table[k]['precision@10']:>10.3f}" for k in heads))
+    lines = [f"Caltech-101, {len(split.unseen)} held-out classes (seed {args.seed}), "
+             f"backbone {args.backbone or 'default'}, words {args.words or 'default'}, {args.heads} head(s), "
+             f"{report['seconds']} s",
+             "columns: trained head / ConSE, with visual feedback (the default) and without it",
+             f"{'class':<18}{'phrase':<18}" + "".join(f"{h:>10}" for h in heads.values())]
+    lines += [f"{cls:<18}{phrases[cls]:<18}" + "".join(f"{table[k]['per_class'][cls]:>10.1f}" for k in heads)
+              for cls in split.unseen]
+    lines.append(f"{'mean precision@10':<36}" + "".join(f"{table[k]['precision@10']:>10.3f}" for k in heads))
+    name = " ".join(["text-search", *filter(None, (args.backbone, args.words)), f"heads {args.heads}"])
+    publish(name, "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import json
 import time
 from pathlib import Path
 
+from results_doc import add_doc_option, publish
 from text_search import precision_at_k
 
 from common import DEFAULT_DATA_ROOT, ROOT
@@ -47,6 +48,7 @@ def main():
     ap.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT))
     ap.add_argument("--words", default="glove-6b-50d,spacy-en-md", help="comma-separated word sets (data.words names)")
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
 
     from devise.data.labels import class_phrases, read_label_map
@@ -58,11 +60,12 @@ def main():
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"Caltech-101, ConSE, {len(classes)} class phrases searched and used as labels")
-    print(f"{'words':<16}{'p@10':>8}{'p@10 no fb':>12}{'hit@1':>8}{'hit@5':>8}{'images':>8}{'seconds':>9}")
+    lines = [f"Caltech-101, ConSE, {len(classes)} class phrases searched and used as labels",
+             f"{'words':<16}{'p@10':>8}{'p@10 no fb':>12}{'hit@1':>8}{'hit@5':>8}{'images':>8}{'seconds':>9}"]
     for w, r in report.items():
-        print(f"{w:<16}{r['p@10']:>8.3f}{r['p@10 no feedback']:>12.3f}{r['hit@1']:>8.3f}{r['hit@5']:>8.3f}"
-              f"{r['images']:>8}{r['seconds']:>9}")
+        lines.append(f"{w:<16}{r['p@10']:>8.3f}{r['p@10 no feedback']:>12.3f}{r['hit@1']:>8.3f}{r['hit@5']:>8.3f}"
+                     f"{r['images']:>8}{r['seconds']:>9}")
+    publish(f"words-conse {args.words}", "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

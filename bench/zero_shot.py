@@ -16,6 +16,8 @@ import json
 import sys
 import time
 
+from results_doc import add_doc_option, publish
+
 from devise.train.config import CALIBRATIONS, DEFAULT_HEADS, DEFAULT_LOSS, LOSSES
 
 from common import DEFAULT_DATA_ROOT, ROOT, subset_folder
@@ -35,6 +37,7 @@ def main():
                     "(default: the default backbone)")
     ap.add_argument("--words", default=None, help="word vectors for the models and ConSE (default: GloVe 6B 50-d)")
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
 
     root = __import__("pathlib").Path(args.data_root) / args.dataset
@@ -47,11 +50,16 @@ def main():
         return
     from devise.train.report import evaluation_table
 
-    for report in reports:
-        print(f"{args.dataset}: {report['splits']} split(s), words {args.words or 'default'}, {report['seconds']} s")
-        print(evaluation_table(report) + "\n")
+    parts = [f"{args.dataset}: {report['splits']} split(s), words {args.words or 'default'}, {report['seconds']} s\n"
+             + evaluation_table(report) for report in reports]
     if len(reports) > 1:
-        print(backbone_table(reports))
+        parts.append(backbone_table(reports))
+    publish(section_name(args), "\n\n".join(parts), doc=not args.no_doc)
+
+
+def section_name(args):
+    """One section per dataset and choice of backbones and words; the other options show in its command."""
+    return " ".join(["zero-shot", args.dataset, *filter(None, (args.backbone, args.words))])
 
 
 def run(args, root, backbone):

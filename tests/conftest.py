@@ -1,6 +1,8 @@
 """Shared fixtures: an isolated DEVISE_HOME, a fake backbone, tiny image folders, GloVe, the CLI."""
 import json
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -9,6 +11,13 @@ from PIL import Image
 from helpers import COLOURS, FakeBackbone, make_image, pattern
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `pytest -n auto` runs a worker on every core. An OpenMP library (scikit-learn's t-SNE, PyTorch) that also
+    # takes every core spins against the other workers: a t-SNE of 48 points took 34 s instead of 1.2 s.
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+# The bench scripts import each other by bare name; tests share their helpers (results_doc, fault_inject...) the same way.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 
 @pytest.fixture(autouse=True)
@@ -72,9 +81,13 @@ def glove_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def words_home(devise_home, glove_dir):
+def words_home(devise_home, glove_dir, monkeypatch):
+    """A home with the default GloVe. `devise words` searches its 400k rows exactly: building their Annoy index
+    (~20 s, once per process) is what bench/ann.py measures; tests/test_search.py checks the Annoy path."""
     from devise.data import words
+    from devise.index import tuning
 
+    monkeypatch.setitem(tuning.EXACT_BELOW, "words", 10**9)
     (devise_home / "words").mkdir(parents=True, exist_ok=True)
     os.symlink(glove_dir, devise_home / "words" / "glove-6b-50d")
     words.clear_cache()

@@ -76,7 +76,7 @@ def test_train_unknown_holdout_class(tmp_path, colour_folder, fake_backbone):
 
 def test_train_then_evaluate_json(tmp_path, colour_folder, fake_backbone):
     out = tmp_path / "m"
-    result = run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "3", "--out", out)
+    result = run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "3", "--heads", "1", "--out", out)
     assert result.exit_code == 0, result.output
     assert "seen-class folds: ZSL hit@1 " in result.stdout
     result = run("evaluate", colour_folder, "--model", out, "--json")
@@ -129,7 +129,7 @@ def test_caltech_quirks_and_real_end_to_end(tmp_path):
 
 def test_train_and_evaluate_take_the_calibration(tmp_path, colour_folder, fake_backbone):
     out = tmp_path / "m"
-    result = run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--out", out,
+    result = run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--heads", "1", "--out", out,
                  "--calibration", "novelty", "--json")
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
@@ -141,7 +141,8 @@ def test_train_and_evaluate_take_the_calibration(tmp_path, colour_folder, fake_b
 
 def test_evaluate_refuses_a_backbone_the_model_was_not_built_on(tmp_path, colour_folder, fake_backbone):
     out = tmp_path / "m"
-    assert run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--out", out).exit_code == 0
+    assert run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--heads", "1",
+               "--out", out).exit_code == 0
     result = run("evaluate", colour_folder, "--model", out, "--backbone", "efficientnet-lite2")
     assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "efficientnet-lite2" in result.stderr and "--backbone" in result.stderr
@@ -156,7 +157,7 @@ def test_evaluate_takes_the_words_a_model_was_built_on_by_file(tmp_path, colour_
     words.write_text("".join(f"{w} {' '.join(str((i + j) % 5 - 2) for j in range(8))}\n"
                              for i, w in enumerate(["red", "green", "blue", "yellow", "white", "black", "cat"])))
     out = tmp_path / "m"
-    assert run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--out", out,
+    assert run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--heads", "1", "--out", out,
                "--words", words).exit_code == 0
     assert run("evaluate", colour_folder, "--model", out, "--words", words, "--json").exit_code == 0
     shutil.copy(words, tmp_path / "other.txt")

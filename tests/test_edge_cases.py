@@ -6,10 +6,10 @@ from helpers import fit_model
 
 def test_a_model_folder_holding_user_files_is_not_replaced(tmp_path, colour_folder, words_home, fake_backbone, run):
     out = tmp_path / "model"
-    assert run("train", colour_folder, "--holdout-classes", "yellow", "--epochs", "2", "--out", out).exit_code == 0
+    assert run("train", colour_folder, "--holdout-classes", "yellow", "--epochs", "2", "--heads", "1", "--out", out).exit_code == 0
     notes = out / "my_training_notes.txt"
     notes.write_text("lr sweep: 1e-3 best")
-    result = run("train", colour_folder, "--holdout-classes", "yellow", "--epochs", "2", "--out", out)
+    result = run("train", colour_folder, "--holdout-classes", "yellow", "--epochs", "2", "--heads", "1", "--out", out)
     assert result.exit_code == 1 and "my_training_notes.txt" in result.stderr
     assert notes.read_text() == "lr sweep: 1e-3 best"
 

@@ -111,15 +111,15 @@ def test_kill_train(target, after, colour_folder, words_home, fake_backbone, run
     from devise.models import model_store
 
     out = tmp_path / "model"
-    first = run("train", colour_folder, "--holdout-classes", "yellow", "--epochs", "2", "--out", out)
+    first = run("train", colour_folder, "--holdout-classes", "yellow", "--epochs", "2", "--heads", "1", "--out", out)
     assert first.exit_code == 0, first.output
     before = (out / "manifest.json").read_bytes()
     proc, marker = start_paused(words_home, tmp_path, target, after, "train", colour_folder, "--holdout-classes",
-                                "white", "--epochs", "2", "--out", out)
+                                "white", "--epochs", "2", "--heads", "1", "--out", out)
     kill_when_paused(proc, marker, timeout=300)
     assert (out / "manifest.json").read_bytes() == before
     assert model_store.load(out).manifest["unseen"] == ["yellow"]  # the previous model still loads
-    again = run("train", colour_folder, "--holdout-classes", "white", "--epochs", "2", "--out", out)
+    again = run("train", colour_folder, "--holdout-classes", "white", "--epochs", "2", "--heads", "1", "--out", out)
     assert again.exit_code == 0, again.output
     assert model_store.load(out).manifest["unseen"] == ["white"]
     leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]

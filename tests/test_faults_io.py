@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fault_inject
 import numpy as np
 import pytest
 
@@ -433,92 +434,20 @@ def test_float_tiff_indexes(words_home, colour_folder, fake_backbone, run):
 
 @pytest.fixture
 def refuse_writes():
-    """refuse_writes(root, code): every write under `root` fails with errno `code`, as a read-only or full disk does.
+    """refuse_writes(root, kind): every write under `root` fails as on a read-only ("erofs") or full ("enospc") disk.
 
-    Python's own writes (os.open, open, os.mkdir) raise OSError(code); SQLite, which writes
-    through its own code, opens read-only for EROFS and answers "database or disk is full" for ENOSPC;
-    os.statvfs says the file system is read-only, or has no space left.
+    bench/fault_inject.py makes the fault, in this process: Python's own writes raise OSError, SQLite opens
+    read-only or answers "database or disk is full", os.statvfs agrees. Returns a function that takes it away.
     """
-    import builtins
-    import errno
-    import sqlite3
-    import urllib.parse
+    undos = []
 
-    patches = pytest.MonkeyPatch()  # its own: undoing it leaves the test's home and backbone in place
-
-    def refuse(root, code):
-        root = os.path.realpath(root)
-        real_os_open, real_open, real_mkdir, real_connect = os.open, builtins.open, os.mkdir, sqlite3.connect
-        real_statvfs = os.statvfs
-
-        def under(path):
-            if not isinstance(path, (str, bytes, os.PathLike)):
-                return False
-            real = os.path.realpath(os.fsdecode(path))
-            return real == root or real.startswith(root + os.sep)
-
-        def failure(path):
-            return OSError(code, os.strerror(code), os.fsdecode(path))
-
-        def refused(path, writing, new_data):
-            # A full disk still opens an existing file for appending (a lock file); only new data fails.
-            return under(path) and writing and (code == errno.EROFS or new_data or not os.path.exists(path))
-
-        def os_open(path, flags, *args, **kwargs):
-            if refused(path, flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT), flags & os.O_TRUNC):
-                raise failure(path)
-            return real_os_open(path, flags, *args, **kwargs)
-
-        def open_(file, mode="r", *args, **kwargs):
-            if refused(file, any(c in mode for c in "wax+"), any(c in mode for c in "wx")):
-                raise failure(file)
-            return real_open(file, mode, *args, **kwargs)
-
-        def mkdir(path, *args, **kwargs):
-            if under(path) and not os.path.isdir(path):
-                raise failure(path)
-            return real_mkdir(path, *args, **kwargs)
-
-        class FullDatabase(sqlite3.Connection):
-            def execute(self, sql, *args):
-                if sql.lstrip().upper().startswith(("INSERT", "CREATE", "PRAGMA JOURNAL")):
-                    full = sqlite3.OperationalError("database or disk is full")
-                    full.sqlite_errorcode = 13
-                    raise full
-                return super().execute(sql, *args)
-
-            def executemany(self, sql, *args):
-                return self.execute(sql, *args)
-
-        def connect(database, *args, **kwargs):
-            if not under(database):
-                return real_connect(database, *args, **kwargs)
-            if code == errno.EROFS:
-                kwargs.pop("uri", None)
-                return real_connect(f"file:{urllib.parse.quote(os.fsdecode(database))}?mode=ro", *args, uri=True,
-                                    **kwargs)
-            return real_connect(database, *args, factory=FullDatabase, **kwargs)
-
-        def statvfs(path):
-            st = real_statvfs(path)
-            if not under(path):
-                return st
-            fields = list(st)
-            if code == errno.EROFS:
-                fields[8] |= os.ST_RDONLY  # f_flag
-            else:
-                fields[4] = fields[5] = 0  # f_bfree, f_bavail
-            return os.statvfs_result(fields)
-
-        patches.setattr(os, "statvfs", statvfs)
-        patches.setattr(os, "open", os_open)
-        patches.setattr(builtins, "open", open_)
-        patches.setattr(os, "mkdir", mkdir)
-        patches.setattr(sqlite3, "connect", connect)
-        return patches.undo
+    def refuse(root, kind):
+        undos.append(fault_inject.install(f"{kind}:{root}"))
+        return undos[-1]
 
     yield refuse
-    patches.undo()
+    for undo in reversed(undos):
+        undo()
 
 
 def search_count(run):
@@ -543,10 +472,8 @@ def check_read_only_home(run, colour_folder, home):
 
 
 def test_read_only_home_by_fault_injection(words_home, colour_folder, fake_backbone, run, refuse_writes):
-    import errno
-
     assert run("index", colour_folder).exit_code == 0
-    allow = refuse_writes(words_home, errno.EROFS)
+    allow = refuse_writes(words_home, "erofs")
     check_read_only_home(run, colour_folder, words_home)
     allow()
     assert search_count(run) == 48
@@ -577,19 +504,17 @@ def test_read_only_home_on_a_read_only_mount(words_home, colour_folder, fake_bac
 
 
 def test_full_home_during_index_by_fault_injection(words_home, colour_folder, fake_backbone, run, refuse_writes):
-    import errno
-
     from helpers import COLOURS, make_image
 
     assert run("index", colour_folder).exit_code == 0
     for i in range(8):
         make_image(colour_folder / "red" / f"new{i}.jpg", COLOURS["red"], seed=500 + i)
-    allow = refuse_writes(words_home / "indexes", errno.ENOSPC)  # the features are cached; the index cannot be written
+    allow = refuse_writes(words_home / "indexes", "enospc")  # the features are cached; the index cannot be written
     error_line(run("index", colour_folder), f"the devise home {os.path.realpath(words_home)} is full",
                "free some space")
     allow()
     assert search_count(run) == 48 and run("search", "red").exit_code == 0  # the old index is intact
-    allow = refuse_writes(words_home / "cache", errno.ENOSPC)  # now the feature cache cannot be written either
+    allow = refuse_writes(words_home / "cache", "enospc")  # now the feature cache cannot be written either
     for i in range(8, 12):
         make_image(colour_folder / "red" / f"new{i}.jpg", COLOURS["red"], seed=500 + i)
     error_line(run("index", colour_folder), "is full")
@@ -601,11 +526,10 @@ def test_full_home_during_index_by_fault_injection(words_home, colour_folder, fa
 
 def test_thumbnails_and_map_on_a_full_home_come_from_memory(words_home, colour_folder, fake_backbone, run,
                                                             refuse_writes):
-    import errno
 
     assert run("index", colour_folder).exit_code == 0
     client = web_client()
-    allow = refuse_writes(words_home / "cache", errno.ENOSPC)
+    allow = refuse_writes(words_home / "cache", "enospc")
     thumb = client.get("/thumb/3")
     assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
     mapped = client.get("/api/map", params={"color_by": "class"})

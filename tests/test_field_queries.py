@@ -1,19 +1,14 @@
 """The field-search bench's query set parses and is what bench/field_search.py says; its scoring and results doc."""
 import os
 import re
-import sys
-from pathlib import Path
-
-import pytest
-
-from helpers import CALTECH, needs_caltech
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import field_queries
 import field_scoring
 import field_search
+import pytest
 import results_doc
+
+from helpers import CALTECH, needs_caltech
 
 
 @pytest.fixture(scope="module")

@@ -157,12 +157,12 @@ def test_train_refuses_a_users_folder_then_replaces_only_its_own(tmp_path, colou
                                                                  run):
     site = web_project(tmp_path / "site")
     before = snapshot(site)
-    message = refused(run("train", colour_folder, "--epochs", "2", "--out", site), site)
+    message = refused(run("train", colour_folder, "--epochs", "2", "--heads", "1", "--out", site), site)
     assert "devise did not write" in message and snapshot(site) == before
     assert not [p for p in tmp_path.glob(".site*")]  # no staging left behind either
 
     out = tmp_path / "m"
-    assert run("train", colour_folder, "--epochs", "2", "--out", out).exit_code == 0
+    assert run("train", colour_folder, "--epochs", "2", "--heads", "1", "--out", out).exit_code == 0
     killed = kill_mid_save(out)
     alive = tmp_path / ".m.alive"  # a save still running in this very process: kept
     alive.mkdir()
@@ -170,7 +170,7 @@ def test_train_refuses_a_users_folder_then_replaces_only_its_own(tmp_path, colou
     mine = tmp_path / ".m.notes"  # a user's hidden folder of the same pattern: no mark, kept
     mine.mkdir()
     (mine / "todo.txt").write_text("keep me\n")
-    result = run("train", colour_folder, "--epochs", "2", "--out", out)
+    result = run("train", colour_folder, "--epochs", "2", "--heads", "1", "--out", out)
     assert result.exit_code == 0, result.output
     assert not killed.exists() and alive.is_dir() and (mine / "todo.txt").read_text() == "keep me\n"
     assert sorted(p.name for p in out.iterdir()) == ["head.keras", "head.npz", "manifest.json", "split.json"]

@@ -56,11 +56,7 @@ def test_query_vectors(words_home):
         query_vector("cat sofaa", wv)
 
 
-def test_nearest_words_said(words_home, run, monkeypatch):
-    from devise.index import tuning
-
-    # Exact search over the 400k GloVe rows: building the Annoy index (~20 s) is what bench/ann.py measures.
-    monkeypatch.setitem(tuning.EXACT_BELOW, "words", 10**9)
+def test_nearest_words_said(words_home, run):
     result = run("words", "said", "--json", "--top", 5)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)

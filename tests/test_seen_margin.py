@@ -51,7 +51,7 @@ def test_search_precision_rewards_the_margin_where_it_helps():
 
 def test_an_index_of_a_trained_model_ranks_by_the_score_it_shows(tmp_path, colour_folder, fake_backbone, run):
     out = tmp_path / "m"
-    result = run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "3", "--out", out)
+    result = run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "3", "--heads", "1", "--out", out)
     assert result.exit_code == 0, result.output
     model = json.loads((out / "manifest.json").read_text())
     assert 0.0 <= model["search_gamma"] <= 0.4 and "inner_search_p10" in model["calibration"]
@@ -70,7 +70,8 @@ def test_an_index_of_a_trained_model_ranks_by_the_score_it_shows(tmp_path, colou
 
 def test_a_damaged_seen_margin_is_one_line(tmp_path, colour_folder, fake_backbone, run, words_home):
     out = tmp_path / "m"
-    assert run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--out", out).exit_code == 0
+    assert run("train", colour_folder, "--holdout-classes", "yellow,white", "--epochs", "2", "--heads", "1",
+               "--out", out).exit_code == 0
     assert run("index", colour_folder, "--model", out, "--name", "colours").exit_code == 0
     version = words_home / "indexes" / "colours" / (words_home / "indexes" / "colours" / "CURRENT").read_text().strip()
     data = json.loads((version / "manifest.json").read_text())

@@ -61,7 +61,7 @@ def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss)
     from devise.models.embed import embed_paths
 
     out = tmp_path / "model"
-    trained = devise.train(colour_folder, out=out, holdout_classes=["yellow"], loss=loss, epochs=5)
+    trained = devise.train(colour_folder, out=out, holdout_classes=["yellow"], loss=loss, epochs=5, heads=1)
     assert trained.unseen == ["yellow"] and "yellow" not in trained.seen
     assert trained.train_images + trained.test_seen_images == 40 and trained.test_unseen_images == 8
     split = json.loads((out / "split.json").read_text())
@@ -89,7 +89,7 @@ def test_train_evaluate_and_reload(tmp_path, colour_folder, fake_backbone, loss)
 def test_evaluate_several_splits_reports_std(colour_folder, fake_backbone):
     from devise.train.evaluation import evaluate
 
-    report = evaluate(colour_folder, holdout=0.34, splits=2, epochs=3)
+    report = evaluate(colour_folder, holdout=0.34, splits=2, epochs=3, heads=1)
     assert report.splits == 2 and len(report.runs) == 2
     assert report.runs[0]["unseen"] != report.runs[1]["unseen"]
     assert "hit@1" in report.std["zsl"]
@@ -112,7 +112,7 @@ def test_load_rejects_mismatched_model(tmp_path, colour_folder, fake_backbone):
     from devise.models import model_store
     from devise.train.run import train
 
-    train(colour_folder, out=tmp_path / "m", holdout_classes=["yellow"], epochs=2)
+    train(colour_folder, out=tmp_path / "m", holdout_classes=["yellow"], epochs=2, heads=1)
     with pytest.raises(ModelError, match="backbone"):
         model_store.load(tmp_path / "m", backbone="vgg16")
     with pytest.raises(ModelError, match="no such model"):
@@ -129,7 +129,7 @@ def test_evaluate_with_separate_test_dir(tmp_path, colour_folder, fake_backbone)
     for ci, name in enumerate(["blue", "white", "yellow"]):
         for i in range(3):
             make_image(test_dir / name / f"t{i}.jpg", COLOURS[name], seed=1000 + ci * 10 + i)
-    report = evaluate(colour_folder, test_dir=test_dir, holdout_classes=["yellow", "white"], epochs=3)
+    report = evaluate(colour_folder, test_dir=test_dir, holdout_classes=["yellow", "white"], epochs=3, heads=1)
     run = report.runs[0]
     assert run["n_test_unseen"] == 6 and run["n_test_seen"] == 3
     # Test images come from the test folder only: a blue test image is scored as "blue".
@@ -180,7 +180,7 @@ def test_models_saved_without_label_anchoring_score_plain_labels(tmp_path, colou
     from devise.models.conse import ConSE
 
     out = tmp_path / "model"
-    trained = devise.train(colour_folder, out=out, holdout_classes=["yellow"], epochs=2)
+    trained = devise.train(colour_folder, out=out, holdout_classes=["yellow"], epochs=2, heads=1)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["label_anchor"] == trained.anchor and "tau" in trained.anchor
     conse = ConSE(load_words())
