@@ -23,6 +23,10 @@ Tables written (tab-separated, sorted, regenerated whole):
                       noun senses (so "dalmatian", a dog and a native of Dalmatia, both untagged, is in;
                       "state" is out), and that are used as nouns at least as often as as
                       verbs/adjectives/adverbs
+  ancestors.tsv.gz    noun (up to three words), the offsets of the category synsets (named by some
+                      category word, with at most MAX_ANCESTOR_CLASSES ImageNet classes) at or above its
+                      physical senses: how a trained model's own classes ("trilobite") join the categories above them
+                      ("animal"); written alone with --only ancestors
   forms.tsv           word form, lemma: noun.exc's irregular forms of known lemmas, and (as
                       "form<TAB>form") forms that must not lose their -s: nouns of their own
                       ("glasses" is not "glass") and verb forms more common than the noun ("does")
@@ -30,6 +34,7 @@ Tables written (tab-separated, sorted, regenerated whole):
 from __future__ import annotations
 
 import argparse
+import gzip
 import re
 import shutil
 import tempfile
@@ -153,14 +158,47 @@ def named_senses(wn, word, below):
     return named or [s for s in senses if s in below]
 
 
+MAX_ANCESTOR_CLASSES = 500  # "object", "whole", "artifact" hold every class a query could mean: no category
+
+
+def ancestors_table(wn, below, named):
+    """{noun: sorted offsets of the named category synsets at or above its physical noun senses}."""
+    physical, rows = wn.synset("physical_entity.n.01"), {}
+    for name in wn.all_lemma_names("n"):
+        senses = wn.synsets(name, "n")
+        if not senses or name.count("_") > 2:
+            continue
+        # Every physical sense: a class folder's word gives no context, and the first sense is often not the
+        # one photographed ("leopard" is first its pelt, "dalmatian" a native of Dalmatia).
+        up = set().union(*(a for a in map(ancestors, senses) if physical in a))
+        offsets = sorted({s.offset() for s in up if s.offset() in named and len(below[s]) <= MAX_ANCESTOR_CLASSES})
+        if offsets:
+            rows[name.replace("_", " ").lower()] = offsets
+    return rows
+
+
+def write_ancestors(wn, below):
+    named = {int(o) for line in (OUT / "category_words.tsv").read_text().splitlines()
+             for o in line.split("\t")[1].split()}
+    rows = ancestors_table(wn, below, named)
+    text = "".join(f"{w}\t{' '.join(f'{o:08d}' for o in offs)}\n" for w, offs in sorted(rows.items()))
+    with gzip.GzipFile(OUT / "ancestors.tsv.gz", "wb", mtime=0) as out:  # mtime 0: the same bytes on every run
+        out.write(text.encode())
+    print(f"{len(rows)} nouns with category ancestors -> {OUT / 'ancestors.tsv.gz'}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dict", required=True, help="WordNet 3.0 database folder")
+    parser.add_argument("--only", choices=("ancestors",), help="write this table alone")
     args = parser.parse_args()
     wn, work = reader(args.dict)
     classes = [line.split("\t")[0] for line in (HERE / "data" / "imagenet_classes.tsv").read_text().splitlines()]
     below = category_table(wn, classes)
     OUT.mkdir(exist_ok=True)
+    if args.only == "ancestors":
+        write_ancestors(wn, below)
+        return
     rows = sorted((s.offset(), s.name(), " ".join(map(str, sorted(c)))) for s, c in below.items())
     (OUT / "categories.tsv").write_text("".join(f"{o:08d}\t{n}\t{c}\n" for o, n, c in rows))
 
@@ -205,6 +243,7 @@ def main():
     (OUT / "forms.tsv").write_text("".join(f"{f}\t{lm}\n" for f, lm in sorted(forms.items())))
     shutil.copy(work / "LICENSE.txt" if (work / "LICENSE.txt").exists() else work / "LICENSE", OUT / "LICENSE")
     print(f"{len(rows)} categories, {len(words)} category words, {len(nouns)} nouns, {len(forms)} forms -> {OUT}")
+    write_ancestors(wn, below)
 
 
 if __name__ == "__main__":

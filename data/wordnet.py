@@ -5,11 +5,13 @@ bench/build_wordnet.py (which documents each one); WordNet's licence is
 beside them. Reading them needs the standard library and NumPy only.
   - picturable nouns: the open tag vocabulary (`nouns`);
   - lemmas: morphy's noun rules plus noun.exc, over the known words (`lemma`);
-  - categories: a word's synset and the ImageNet-1k classes under it (`category`).
+  - categories: a word's synset and the ImageNet-1k classes under it (`category`);
+  - ancestors: the categories above a noun's physical senses (`above`), to join a trained model's own classes.
 """
 from __future__ import annotations
 
 import functools
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +29,11 @@ RULES = (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("
 def _read(name):
     path = TABLES / name
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DataError(f"cannot read the WordNet table {path}: {exc.strerror}; reinstall devise.") from exc
+        raw = gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes()
+        lines = raw.decode("utf-8").splitlines()
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "damaged"
+        raise DataError(f"cannot read the WordNet table {path}: {reason}; reinstall devise.") from exc
     return [line.split("\t") for line in lines if line]
 
 
@@ -84,6 +88,7 @@ class Category:
     word: str            # the lemma the text named ("animals" -> "animal")
     synset: str          # WordNet's names for the senses it names, e.g. "food.n.01 food.n.02"
     classes: np.ndarray  # ImageNet-1k class indices at or below it
+    offsets: tuple[int, ...] = ()  # the WordNet 3.0 offsets of those senses
 
     def to_dict(self):
         return {"word": self.word, "synset": self.synset, "classes": [int(c) for c in self.classes]}
@@ -97,7 +102,28 @@ def category(text: str, min_classes: int = 1) -> Category | None:
         return None
     senses = [_categories()[o] for o in offsets]
     classes = np.unique(np.concatenate([c for _, c in senses]))
-    return Category(found, " ".join(n for n, _ in senses), classes) if len(classes) >= min_classes else None
+    if len(classes) < min_classes:
+        return None
+    return Category(found, " ".join(n for n, _ in senses), classes, tuple(offsets))
+
+
+@functools.cache
+def _ancestors() -> dict[str, frozenset[int]]:
+    return {row[0]: frozenset(int(o) for o in row[1].split()) for row in _read("ancestors.tsv.gz")}
+
+
+def above(phrase: str) -> frozenset[int]:
+    """Offsets of the category synsets at or above `phrase`'s physical noun senses ("dalmatian": dog, animal...),
+    by its words as given or by its lemma; empty for a phrase WordNet does not know as a physical thing."""
+    text = " ".join(phrase.lower().replace("_", " ").split())
+    found = _ancestors().get(text)
+    if found is None and lemma(text):
+        found = _ancestors().get(lemma(text))
+    if found is None and " " not in text:
+        for suffix, ending in RULES:
+            if text.endswith(suffix) and text[:len(text) - len(suffix)] + ending in _ancestors():
+                return _ancestors()[text[:len(text) - len(suffix)] + ending]
+    return found or frozenset()
 
 
 def class_matrix(texts: tuple[str, ...]):

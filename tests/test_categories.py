@@ -100,3 +100,39 @@ def test_an_index_built_before_top_classes_keeps_word_scores_and_says_how_to_upd
     out = categories.rescore(colour_index, "animal", ids, scores)
     assert out[0] is ids and out[1] is scores
     assert "devise index" in capsys.readouterr().err
+
+
+def test_a_trained_models_own_classes_join_the_categories_above_them():
+    """ImageNet has no trilobite; WordNet puts it under animal, so a model trained on trilobites adds its mass."""
+    animal = wordnet.category("animal")
+    assert set(animal.offsets) & wordnet.above("trilobite")
+    assert set(animal.offsets) & wordnet.above("Leopards"), "a folder's plural joins through its lemma"
+    assert not set(animal.offsets) & wordnet.above("chair")
+    assert wordnet.above("democracy") == frozenset()
+
+
+class _TrainedIndex:
+    """What model_mass reads of an index: its model's class phrases, its word-space rows and word vectors."""
+
+    def __init__(self, words, phrases, rows):
+        self.manifest = {"seen_margin": {"phrases": phrases}}
+        self.items, self._rows, self._words = list(range(len(rows))), rows, words
+
+    def vectors(self, kind):
+        return self._rows
+
+    def word_vectors(self):
+        return self._words
+
+
+def test_model_mass_follows_the_image_nearest_class(words_home):
+    from devise.data.words import load_words
+
+    words = load_words()
+    phrases = ["trilobite", "chair", "pizza"]
+    rows = words.phrase_matrix(phrases)  # image i sits on class i's phrase
+    idx = _TrainedIndex(words, phrases, rows)
+    mass = categories.model_mass(idx, wordnet.category("animal"))
+    assert mass.argmax() == 0 and mass[0] > 0.5 > mass[1]
+    assert categories.model_mass(idx, wordnet.category("animal"), np.array([1, 2])).max() < 0.5
+    assert categories.model_mass(_TrainedIndex(words, [], rows), wordnet.category("animal")) is None
