@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from devise.commands import curation, generation, searching, training, web
+from devise.commands import analysis, curation, generation, searching, training, web
 from devise.commands.support import DeviseGroup, given_path
 
 
@@ -34,7 +34,7 @@ def cli(home, verbose, debug):
 
 
 for command in (training.train, training.evaluate, training.tag, training.classify, training.demo,
-                generation.generate, generation.score, generation.slices,
+                generation.generate, analysis.score, analysis.slices,
                 searching.index_command, searching.search_command, searching.similar, searching.words,
                 searching.indexes, searching.export,
                 curation.dedupe, curation.label, curation.walk, curation.map_command, web.serve):

@@ -57,9 +57,10 @@ def index_command(images_dir, model, name, make_default, trees, rebuild, method,
         raise click.UsageError("--uri needs --store milvus.")
     if store == "milvus" and not uri:
         raise click.UsageError("--store milvus needs --uri (a .db path for Milvus Lite, or http(s)://host:port).")
+    engine = engine_for(engine, address=address, workers=workers, gpus_per_worker=gpus_per_worker)
     s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method,
-                    engine=engine, address=address, workers=workers, batch_size=batch_size, backbone=backbone,
-                    gpus_per_worker=gpus_per_worker, default=make_default, store=store, uri=uri, words=words)
+                    engine=engine, batch_size=batch_size, backbone=backbone,
+                    default=make_default, store=store, uri=uri, words=words)
     if as_json:
         return emit_json(s)
     echo(f"index {s.name!r}: {s.items:,} images from {s.root} in {s.seconds} s")

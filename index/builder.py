@@ -117,7 +117,7 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
 def _embed(paths, projector, progress, options):
     """({path: (word-space vector, features, (top classes, probabilities))}, freshly computed count, bad files).
 
-    options: embed_paths' engine options (engine, address, workers, batch_size, gpus_per_worker).
+    options: embed_paths' engine and batch_size.
     """
     from devise.models.backbones import get_backbone
     from devise.models.embed import embed_paths
@@ -174,7 +174,7 @@ def _tombstones(prev, rebuild):
 
 def build_index(images_dir: str | Path, *, model: str | Path | None = None, name: str | None = None,
                 trees: int | None = None, rebuild: bool = False, method: str | None = None,
-                progress: bool = True, engine: str = "local", address: str | None = None,
+                progress: bool = True, engine: Engine | str = "local", address: str | None = None,
                 workers: int | None = None, batch_size: int = 64, backbone: str | None = None,
                 gpus_per_worker: float = 0.0, store: str | None = None, uri: str | None = None,
                 default: bool = False, words: str | None = None) -> IndexSummary:
@@ -192,8 +192,8 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     ones), "annoy" or "exact"; None keeps the index's method, else "auto".
     engine: "local" (this process) or "ray" (a pool of `workers` Ray actors
     on a local Ray, or on the cluster at `address`, each given
-    `gpus_per_worker` GPUs), embedding `batch_size` images at a time; both
-    give the same index. backbone: ConSE's (None: the
+    `gpus_per_worker` GPUs), or an engines.LocalEngine / RayEngine object,
+    embedding `batch_size` images at a time; both give the same index. backbone: ConSE's (None: the
     one the index was built on, else the default); a trained model brings its own.
     store: "annoy" (files in the home) or "milvus" (a collection at `uri`:
     a .db path for Milvus Lite, or http(s)://host:port); None keeps the
@@ -209,10 +209,10 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
 
     if method not in (None, *tuning.METHODS):
         raise SearchIndexError(f"method {method!r}: use one of {', '.join(tuning.METHODS)}.")
-    check_engine(engine)  # say what to install before scanning the folder
+    engine = engine_for(engine, address=address, workers=workers, gpus_per_worker=gpus_per_worker)
+    engine.check()  # say what to install before scanning the folder
     backbone = canonical_name(backbone) if backbone else None
-    engine_options = dict(engine=engine, address=address, workers=workers, batch_size=batch_size,
-                          gpus_per_worker=gpus_per_worker)
+    engine_options = dict(engine=engine, batch_size=batch_size)
     start = time.perf_counter()
     folder = scan(images_dir)
     name = layout.check_name(name or folder.root.name)

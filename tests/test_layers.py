@@ -1,9 +1,14 @@
 """The package's layers: imports only point down, nobody imports another module's `_private` names,
 and the entry points (`import devise`, `devise --help`) load neither TensorFlow nor Keras.
 
-Layers, lowest first: core, data, models, train, index, search, curate, then the
-front ends (the root modules such as cli.py and demo.py, and any other top-level
-package such as a future web/). A module may import from its own layer or a lower one.
+Layers, lowest first: core, data, models (with generation and engines beside it), train,
+index, search, curate, then the front ends (the root modules such as cli.py and demo.py,
+and any other top-level package such as web/ and commands/). A module may import from its
+own layer or a lower one.
+
+generation (diffusers pipelines) uses only core and data; engines (this process or Ray
+actors) runs models' backbones and generation's pipelines, and both take its engine
+objects, so the three share a layer; the cycle test below keeps them apart module by module.
 """
 import ast
 import json
@@ -13,7 +18,8 @@ from pathlib import Path
 
 PACKAGE = "devise"
 REPO = Path(__file__).resolve().parent.parent
-LAYERS = {"core": 0, "data": 1, "models": 2, "train": 3, "index": 4, "search": 5, "curate": 6}
+LAYERS = {"core": 0, "data": 1, "models": 2, "generation": 2, "engines": 2, "train": 3, "index": 4, "search": 5,
+          "curate": 6}
 FRONT_END = 7  # root modules and any top-level package not listed in LAYERS
 NOT_PACKAGE = {"tests", "bench", "docs"}
 

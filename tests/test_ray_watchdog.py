@@ -66,7 +66,7 @@ def test_the_watchdog_kills_what_it_recorded_when_its_pipe_closes():
     try:
         assert _wait_for(lambda: ray_watchdog.children_of(root.pid))
         (orphan,) = ray_watchdog.children_of(root.pid)
-        watchdog = subprocess.Popen([sys.executable, "-m", "devise.core.ray_watchdog", "no-such-node", str(root.pid)],
+        watchdog = subprocess.Popen([sys.executable, "-m", "devise.engines.ray_watchdog", "no-such-node", str(root.pid)],
                                     stdin=subprocess.PIPE)
         time.sleep(1.0)  # let it look at the tree at least once
         os.kill(root.pid, signal.SIGKILL)

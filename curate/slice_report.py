@@ -18,7 +18,7 @@ import numpy as np
 from devise.core import atomic, outputs
 from devise.core.results import Result
 from devise.data.sheet import contact_sheet
-from devise.search import slices as slicing
+from devise.curate import slices as slicing
 
 SHEET_IMAGES, SHEET_THUMB = 18, 128
 SHEET_PREFIX = "slice-"

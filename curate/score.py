@@ -14,7 +14,7 @@ import numpy as np
 from devise.core.errors import DataError
 from devise.core.progress import warn
 from devise.core.results import Result
-from devise.search import alignment
+from devise.curate import alignment
 
 
 def _model_classes(model_dir):

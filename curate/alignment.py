@@ -26,7 +26,7 @@ FIELD = "alignment"
 
 def read_prompts(root):
     """{absolute image path: prompt} from a generated folder's metadata.jsonl; {} when there is none."""
-    from devise.data.generate_plan import METADATA
+    from devise.generation.plan import METADATA
 
     path = Path(root) / METADATA
     if not path.is_file():

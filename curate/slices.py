@@ -4,7 +4,7 @@ In the spirit of sliceguard: cluster on what the images look like (unit
 backbone features), then ask, per cluster, whether a per-image score (the
 `alignment` field by default) is unusually high or low there. Pure NumPy
 and scikit-learn on arrays; reading an index and writing the report live
-in `search.slice_report`.
+in `curate.slice_report`.
 """
 import math
 from dataclasses import dataclass, field
