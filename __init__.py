@@ -39,9 +39,11 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for IDEs and type che
     from devise.curate.dedupe import restore_removed as restore_removed
     from devise.curate.labels import label as label
     from devise.curate.maps import make_map as make_map
+    from devise.curate.score import score as score
+    from devise.curate.slice_report import slices as slices
     from devise.curate.walk import walk as walk
-    from devise.generation.generate import generate as generate
     from devise.demo import demo as demo
+    from devise.generation.generate import generate as generate
     from devise.handle import Index as Index
     from devise.handle import open_index as open_index
     from devise.index.builder import build_index as build_index
@@ -50,8 +52,6 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for IDEs and type che
     from devise.models.classify import classify as classify
     from devise.search.image import similar as similar
     from devise.search.nearest_words import words as words
-    from devise.curate.score import score as score
-    from devise.curate.slice_report import slices as slices
     from devise.search.tag import tag as tag
     from devise.search.text import search as search
     from devise.train.config import TrainConfig as TrainConfig

@@ -11,6 +11,8 @@ import click
 
 from devise.commands import analysis, curation, generation, searching, training, web
 from devise.commands.support import DeviseGroup, given_path
+from devise.core.errors import restore_option_spelling, spell_options_for_cli
+from devise.core.home import set_home
 
 
 @click.group(cls=DeviseGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,9 +24,6 @@ from devise.commands.support import DeviseGroup, given_path
 def cli(home, verbose, debug):
     """devise: DeViSE-style joint image/word embeddings, tagging, search and curation."""
     import os
-
-    from devise.core.errors import restore_option_spelling, spell_options_for_cli
-    from devise.core.home import set_home
 
     set_home(home)
     token = spell_options_for_cli()

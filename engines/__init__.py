@@ -10,7 +10,7 @@ from devise.engines.base import Engine, Runner
 from devise.engines.local import LocalEngine
 from devise.engines.ray_engine import RayEngine
 
-__all__ = ["Engine", "LocalEngine", "RayEngine", "Runner", "engine_for", "ENGINES"]
+__all__ = ["ENGINES", "Engine", "LocalEngine", "RayEngine", "Runner", "engine_for"]
 
 ENGINES = ("local", "ray")
 

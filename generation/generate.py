@@ -12,11 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from devise.core.errors import GenerateError
 from devise.core.progress import note
 from devise.core.results import Result
-from devise.generation import plan as plan_mod
 from devise.engines import Engine, engine_for
+from devise.generation import plan as plan_mod
 from devise.generation.pipeline import DEFAULT_MODEL
 
 DEFAULT_TEMPLATE = "a photo of a {}"

@@ -20,9 +20,15 @@ from devise.core.errors import DataError, SearchIndexError, option
 from devise.core.progress import warn
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
+from devise.data.folders import scan
+from devise.engines import Engine, engine_for
 from devise.index import items as items_file
 from devise.index import layout, noise, stores, tuning, writer
 from devise.index.store import CONSE, model_key, open_index
+from devise.models.backbones import canonical_name, get_backbone
+from devise.models.backbones.preprocessing import embedding_fingerprint
+from devise.models.embed import embed_paths
+from devise.models.projector import Projector
 
 
 def model_fingerprint(projector):
@@ -119,9 +125,6 @@ def _embed(paths, projector, progress, options):
 
     options: embed_paths' engine and batch_size.
     """
-    from devise.models.backbones import get_backbone
-    from devise.models.embed import embed_paths
-
     emb = embed_paths(paths, get_backbone(projector.backbone), progress=progress, **options)
     vectors = projector.project(emb.features, emb.logits)
     classes, probs = writer.top_classes(emb.logits)
@@ -131,9 +134,6 @@ def _embed(paths, projector, progress, options):
 
 def _backbone_fingerprint(projector):
     """The weights + recipe fingerprint the index's features are made with now."""
-    from devise.models.backbones import get_backbone
-    from devise.models.backbones.preprocessing import embedding_fingerprint
-
     return embedding_fingerprint(get_backbone(projector.backbone))
 
 
@@ -202,11 +202,6 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     words: ConSE's word vectors (data.words.load_words: None is the ones the
     index was built in, else GloVe 6B 50-d; "spacy-en-md" once converted).
     """
-    from devise.data.folders import scan
-    from devise.models.backbones import canonical_name
-    from devise.models.embed import check_engine
-    from devise.models.projector import Projector
-
     if method not in (None, *tuning.METHODS):
         raise SearchIndexError(f"method {method!r}: use one of {', '.join(tuning.METHODS)}.")
     engine = engine_for(engine, address=address, workers=workers, gpus_per_worker=gpus_per_worker)

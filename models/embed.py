@@ -14,7 +14,6 @@ from devise.data.feature_cache import FeatureCache
 from devise.engines import Engine
 from devise.engines.local import LocalEngine
 from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
-from devise.models.backbones.ensemble import joined_from_members
 from devise.models.backbones.preprocessing import recipe_for
 
 LOCAL = LocalEngine()
@@ -84,3 +83,24 @@ def _join_members(todo, backbone, cache, known):
         cache.store(entries)
         known.update(cache.lookup([entry[0] for entry in entries]))
     return [p for p in todo if p not in known]
+
+
+def joined_from_members(paths, backbone) -> list:
+    """Cache entries for the ensemble's `paths` that every member has cached already (features
+    joined, logits averaged, as `predict` would give); failures a member recorded stay failures."""
+    found = []
+    for member in backbone.members:
+        with FeatureCache(member.fingerprint, recipe_id=recipe_for(member).id) as cache:
+            found.append(cache.lookup(paths))
+    entries = []
+    for path in paths:
+        rows = [known.get(path) for known in found]
+        if any(row is None for row in rows):
+            continue
+        failed = [row for row in rows if isinstance(row, str)]
+        if failed:
+            entries.append((path, None, None, failed[0]))
+        else:
+            entries.append((path, np.concatenate([np.asarray(r[0], np.float32) for r in rows]),
+                            np.mean([np.asarray(r[1], np.float32) for r in rows], axis=0), None))
+    return entries

@@ -5,6 +5,10 @@ from pathlib import Path
 import numpy as np
 
 from devise.core.errors import ModelError
+from devise.data.words import load_words, words_name
+from devise.models import model_store
+from devise.models.backbones import DEFAULT_BACKBONE, canonical_name
+from devise.models.conse import ConSE
 
 CONSE = "conse"
 
@@ -15,11 +19,6 @@ class Projector:
     def __init__(self, model_dir=None, backbone=None, words=None):
         """backbone, words: ConSE's (backbone as canonical_name gives it; None: the defaults); a trained model
         brings its own, and others are an error."""
-        from devise.data.words import load_words, words_name
-        from devise.models import model_store
-        from devise.models.backbones import canonical_name
-        from devise.models.conse import ConSE
-
         self.model = None
         if model_dir not in (None, CONSE):
             self.model = model_store.load(model_dir)
@@ -34,8 +33,6 @@ class Projector:
                                  f"{words_name(words)}; drop --words, or train a model in those.")
             self.backbone = self.model.backbone
         else:
-            from devise.models.backbones import DEFAULT_BACKBONE
-
             self.words = load_words(words)
             self.backbone = backbone or DEFAULT_BACKBONE
         self.conse = ConSE(self.words)

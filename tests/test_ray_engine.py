@@ -176,8 +176,8 @@ def test_actors_get_the_gpus_asked_for(words_home, planted_folder, fake_backbone
     at 0.5 each they share it, and each runs the backbone on a GPU runtime."""
     import ray
 
-    from devise.engines.ray_runtime import QUIET
     from devise.engines import ray_embed
+    from devise.engines.ray_runtime import QUIET
     from devise.models.backbones.runtimes import RUNTIME_ENV, keras_backend
 
     monkeypatch.setattr(ray_embed, "BACKBONE_FACTORY", "helpers:logging_backbone_factory")

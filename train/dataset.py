@@ -6,6 +6,9 @@ import numpy as np
 from devise.core.vectors import unit_rows
 from devise.data.folders import require_labelled, scan
 from devise.data.labels import class_phrases, phrase_vectors, read_label_map
+from devise.data.words import load_words
+from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
+from devise.models.embed import embed_paths
 
 
 @dataclass
@@ -39,10 +42,6 @@ class Dataset:
 
 def load_dataset(data_dir, exclude=(), label_map=None, backbone=None, words=None, progress=True, folder=None) -> Dataset:
     """Scan, name, and embed a labelled folder (features come from the cache when fresh)."""
-    from devise.data.words import load_words
-    from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
-    from devise.models.embed import embed_paths
-
     folder = folder or scan(data_dir, exclude=exclude)
     require_labelled(folder)
     wv = load_words(words)
