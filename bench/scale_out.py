@@ -65,14 +65,15 @@ def timed_commits():
 
 
 def one_run(paths, backbone, engine, workers, running, batch_size, commits, converted):
+    from devise.engines.choice import engine_for
     from devise.models.embed import embed_paths
 
     with cold_home("devise-scale-", converted):
         commits.clear()
         ray = _started_ray(workers) if running else None
         t0, cpu0 = time.perf_counter(), _driver_cpu()
-        done = embed_paths(paths, backbone, batch_size=batch_size, workers=workers, progress=False, warn_bad=False,
-                           engine=engine)
+        done = embed_paths(paths, backbone, batch_size=batch_size, progress=False, warn_bad=False,
+                           engine=engine_for(engine, workers=workers))
         total, driver_cpu = time.perf_counter() - t0, _driver_cpu() - cpu0
         if ray is not None:
             ray.shutdown()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from devise.commands.support import SEED, FiniteFloat, GenerateProgress, comma_list, echo, emit_json, given_path
-from devise.engines import engine_for
+from devise.engines.choice import engine_for
 from devise.generation.generate import generate as make_images
 
 

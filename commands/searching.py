@@ -14,7 +14,7 @@ from devise.commands.support import (
     print_hits,
     search_options,
 )
-from devise.engines import engine_for
+from devise.engines.choice import engine_for
 from devise.index.builder import build_index
 from devise.index.export import export_index
 from devise.index.store import list_indexes

@@ -2,35 +2,7 @@
 
 Embedding (models.embed) and generation (generation.generate) take an engine
 object and call its small protocol (engines.base.Engine); `engine_for` builds
-one from the command line's `--engine local|ray` and its options. Ray is
-imported only in engines.ray_runtime.
+one from the command line's `--engine local|ray` and its options
+(engines.choice). Ray is imported only in engines.ray_runtime. This file
+imports nothing: `python -m devise.engines.ray_watchdog` must start at once.
 """
-from devise.core.errors import EngineError, option
-from devise.engines.base import Engine, Runner
-from devise.engines.local import LocalEngine
-from devise.engines.ray_engine import RayEngine
-
-__all__ = ["ENGINES", "Engine", "LocalEngine", "RayEngine", "Runner", "engine_for"]
-
-ENGINES = ("local", "ray")
-
-
-def engine_for(engine: Engine | str = "local", *, address: str | None = None, workers: int | None = None,
-               gpus_per_worker: float = 0.0, gpus: int = 0) -> Engine:
-    """The engine `--engine NAME` and its options ask for; an engine object is returned as it is.
-
-    workers: decoding threads locally, actors on Ray. address, gpus_per_worker
-    and gpus are Ray's alone.
-    """
-    if not isinstance(engine, str):
-        return engine
-    if engine == "local":
-        ray_only = [option(name) for name, value in (("address", address), ("gpus_per_worker", gpus_per_worker),
-                                                      ("gpus", gpus)) if value]
-        if ray_only:
-            raise EngineError(f"{' and '.join(ray_only)} {'needs' if len(ray_only) == 1 else 'need'} {option('engine', 'ray')}; "
-                              "the local engine runs where this process runs.")
-        return LocalEngine(workers=workers)
-    if engine == "ray":
-        return RayEngine(address=address, workers=workers, gpus_per_worker=gpus_per_worker or 0.0, gpus=gpus or 0)
-    raise EngineError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from devise.core.progress import note
 from devise.core.results import Result
-from devise.engines import Engine, engine_for
+from devise.engines.base import Engine
+from devise.engines.choice import engine_for
 from devise.generation import plan as plan_mod
 from devise.generation.pipeline import DEFAULT_MODEL
 
@@ -56,7 +57,7 @@ def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "g
     metadata); `progress(done, total, images_per_minute)` is called after every batch.
     engine "ray" runs one pipeline per Ray actor (engines.ray_generate): `gpus` GPU actors, or
     `workers` CPU actors, on a local Ray or the cluster at `address`; the files are the same.
-    An engines.LocalEngine or RayEngine object may stand for `engine` and its options.
+    An engine object (engines.local.LocalEngine, engines.ray_engine.RayEngine) may stand for `engine` and its options.
     """
     started = time.monotonic()
     warn = warn or note

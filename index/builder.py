@@ -21,11 +21,12 @@ from devise.core.progress import warn
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
 from devise.data.folders import scan
-from devise.engines import Engine, engine_for
+from devise.engines.base import Engine
+from devise.engines.choice import engine_for
 from devise.index import items as items_file
 from devise.index import layout, noise, stores, tuning, writer
 from devise.index.store import CONSE, model_key, open_index
-from devise.models.backbones import canonical_name, get_backbone
+from devise.models import backbones
 from devise.models.backbones.preprocessing import embedding_fingerprint
 from devise.models.embed import embed_paths
 from devise.models.projector import Projector
@@ -125,7 +126,7 @@ def _embed(paths, projector, progress, options):
 
     options: embed_paths' engine and batch_size.
     """
-    emb = embed_paths(paths, get_backbone(projector.backbone), progress=progress, **options)
+    emb = embed_paths(paths, backbones.get_backbone(projector.backbone), progress=progress, **options)
     vectors = projector.project(emb.features, emb.logits)
     classes, probs = writer.top_classes(emb.logits)
     fresh = {p: (vectors[i], emb.features[i], (classes[i], probs[i])) for i, p in enumerate(emb.paths)}
@@ -134,7 +135,7 @@ def _embed(paths, projector, progress, options):
 
 def _backbone_fingerprint(projector):
     """The weights + recipe fingerprint the index's features are made with now."""
-    return embedding_fingerprint(get_backbone(projector.backbone))
+    return embedding_fingerprint(backbones.get_backbone(projector.backbone))
 
 
 @dataclass
@@ -192,7 +193,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     ones), "annoy" or "exact"; None keeps the index's method, else "auto".
     engine: "local" (this process) or "ray" (a pool of `workers` Ray actors
     on a local Ray, or on the cluster at `address`, each given
-    `gpus_per_worker` GPUs), or an engines.LocalEngine / RayEngine object,
+    `gpus_per_worker` GPUs), or an engine object (engines.local.LocalEngine, engines.ray_engine.RayEngine),
     embedding `batch_size` images at a time; both give the same index. backbone: ConSE's (None: the
     one the index was built on, else the default); a trained model brings its own.
     store: "annoy" (files in the home) or "milvus" (a collection at `uri`:
@@ -206,7 +207,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         raise SearchIndexError(f"method {method!r}: use one of {', '.join(tuning.METHODS)}.")
     engine = engine_for(engine, address=address, workers=workers, gpus_per_worker=gpus_per_worker)
     engine.check()  # say what to install before scanning the folder
-    backbone = canonical_name(backbone) if backbone else None
+    backbone = backbones.canonical_name(backbone) if backbone else None
     engine_options = dict(engine=engine, batch_size=batch_size)
     start = time.perf_counter()
     folder = scan(images_dir)

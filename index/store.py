@@ -17,7 +17,7 @@ from devise.core.results import Listing, Result
 from devise.data.words import DEFAULT_WORDS, load_words
 from devise.index import layout, stores, writer
 from devise.index.checked_manifest import read_checked
-from devise.models.backbones import get_backbone
+from devise.models import backbones
 from devise.models.embed import embed_paths
 
 CONSE = "conse"
@@ -152,7 +152,7 @@ class OpenIndex:
             if st is not None and (item["size"], item["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
                 return self.space("features").vector(found), {found}
 
-        backbone = get_backbone(self.manifest["backbone"])
+        backbone = backbones.get_backbone(self.manifest["backbone"])
         if backbone.feature_dim != self.manifest["feature_dim"]:
             raise SearchIndexError(f"index {self.name!r} holds {self.manifest['feature_dim']}-d features but "
                                    f"{backbone.name} gives {backbone.feature_dim}-d; re-index.")

@@ -11,9 +11,9 @@ import numpy as np
 
 from devise.core.progress import warn
 from devise.data.feature_cache import FeatureCache
-from devise.engines import Engine
+from devise.engines.base import Engine
 from devise.engines.local import LocalEngine
-from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
+from devise.models import backbones
 from devise.models.backbones.preprocessing import recipe_for
 
 LOCAL = LocalEngine()
@@ -32,13 +32,13 @@ def embed_paths(paths, backbone=None, batch_size=64, progress=True, warn_bad=Tru
                 engine: Engine = LOCAL) -> Embedded:
     """Embed every path (absolute or relative), reading fresh entries from the cache.
 
-    engine: where the backbone runs, e.g. engines.LocalEngine(workers=4) (decoding
-    threads feeding this process's backbone) or engines.RayEngine(workers=8) (a pool
+    engine: where the backbone runs, e.g. engines.local.LocalEngine(workers=4) (decoding
+    threads feeding this process's backbone) or engines.ray_engine.RayEngine(workers=8) (a pool
     of Ray actors); both fill the same feature cache.
     """
     engine.check()  # before loading the backbone, not after
     if backbone is None or isinstance(backbone, str):
-        backbone = get_backbone(backbone or DEFAULT_BACKBONE)
+        backbone = backbones.get_backbone(backbone or backbones.DEFAULT_BACKBONE)
     paths = [os.path.abspath(p) for p in paths]
     cache = FeatureCache(backbone.fingerprint, recipe_id=recipe_for(backbone).id)
     try:

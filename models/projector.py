@@ -6,8 +6,7 @@ import numpy as np
 
 from devise.core.errors import ModelError
 from devise.data.words import load_words, words_name
-from devise.models import model_store
-from devise.models.backbones import DEFAULT_BACKBONE, canonical_name
+from devise.models import backbones, model_store
 from devise.models.conse import ConSE
 
 CONSE = "conse"
@@ -25,7 +24,7 @@ class Projector:
             self.words = load_words(self.model.words)
             if self.words.name != self.model.words:
                 raise ModelError(f"{model_dir}: trained with word vectors {self.model.words!r}, loaded {self.words.name!r}.")
-            if backbone is not None and canonical_name(backbone) != self.model.backbone:
+            if backbone is not None and backbones.canonical_name(backbone) != self.model.backbone:
                 raise ModelError(f"{model_dir} was trained on backbone {self.model.backbone}, not {backbone}; "
                                  "drop --backbone, or train a model on that backbone.")
             if words is not None and words_name(words) != self.model.words:
@@ -34,7 +33,7 @@ class Projector:
             self.backbone = self.model.backbone
         else:
             self.words = load_words(words)
-            self.backbone = backbone or DEFAULT_BACKBONE
+            self.backbone = backbone or backbones.DEFAULT_BACKBONE
         self.conse = ConSE(self.words)
         self._labels_memo = (None, None)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devise.core import ray_watchdog
+from devise.engines import ray_watchdog
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="the watchdog reads /proc (Linux)")
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from devise.core.errors import BackboneError
 from devise.core.progress import warn
+from devise.models.backbones import tflite_runtime
 from devise.models.backbones.tf_graph import tf_graph_function
-from devise.models.backbones.tflite_runtime import tflite_predictor
 from devise.models.tensorflow_env import configured_backend, import_tensorflow
 
 RUNTIME_ENV = "DEVISE_RUNTIME"
@@ -69,7 +69,7 @@ def _positive_setting(variable, unit):
 def make_predictor(runtime, model, input_size, fingerprint, preprocess=None):
     """A callable: uint8 chunk -> (features, logits) as float32 NumPy, for `runtime`."""
     if runtime == "tflite":
-        return tflite_predictor(model, input_size, fingerprint, preprocess, thread_count(), invoke_batch())
+        return tflite_runtime.tflite_predictor(model, input_size, fingerprint, preprocess, thread_count(), invoke_batch())
     if runtime in ("keras", "xla"):
         return _tf_function_predictor(model, input_size, preprocess, jit=runtime == "xla")
     if runtime == "jax":
