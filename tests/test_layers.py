@@ -12,6 +12,7 @@ actors) runs models' backbones and generation's pipelines, and both take its eng
 objects, so the three share a layer; the cycle test below keeps them apart module by module.
 """
 import ast
+import configparser
 import json
 import subprocess
 import sys
@@ -221,6 +222,14 @@ def test_the_package_files_are_found():
     modules = package_files()
     assert {"devise", "devise.cli", "devise.core.errors", "devise.models.backbones"} <= set(modules)
     assert not any(m.startswith(("devise.tests", "devise.bench")) for m in modules)
+
+
+def test_setup_cfg_installs_every_subpackage():
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    packages = {module for module, path in package_files().items() if path.name == "__init__.py"}
+    assert packages - listed == set(), "add these to setup.cfg's [options] packages"
 
 
 def test_imports_only_point_down():
