@@ -73,9 +73,7 @@ class BackboneActor:
 
 def _given_gpus():
     """Whether Ray gave the calling actor any GPU."""
-    import ray
-
-    return bool(ray.get_gpu_ids())
+    return bool(import_ray().get_gpu_ids())
 
 
 def _check_gpus(ray, gpus_per_worker, actors):
