@@ -15,6 +15,7 @@ Every name resolves lazily: `import devise` loads neither NumPy-heavy code
 nor TensorFlow. Errors are `devise.DeviseError` subclasses whose message
 is one complete sentence.
 """
+import importlib
 from typing import TYPE_CHECKING
 
 from devise.core.errors import (
@@ -31,7 +32,6 @@ from devise.core.errors import (
     VocabularyError,
     WordVectorsError,
 )
-from devise.core.lazy import lazy_exports
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for IDEs and type checkers; never imported at run time
     from devise.core.home import set_home as set_home
@@ -39,18 +39,19 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for IDEs and type che
     from devise.curate.dedupe import restore_removed as restore_removed
     from devise.curate.labels import label as label
     from devise.curate.maps import make_map as make_map
+    from devise.curate.score import score as score
+    from devise.curate.slice_report import slices as slices
     from devise.curate.walk import walk as walk
-    from devise.data.generate import generate as generate
     from devise.demo import demo as demo
+    from devise.generation.generate import generate as generate
     from devise.handle import Index as Index
     from devise.handle import open_index as open_index
     from devise.index.builder import build_index as build_index
+    from devise.index.export import export_index as export_index
     from devise.index.store import list_indexes as indexes  # noqa: F401 (exported as `indexes`)
     from devise.models.classify import classify as classify
     from devise.search.image import similar as similar
     from devise.search.nearest_words import words as words
-    from devise.search.score import score as score
-    from devise.search.slice_report import slices as slices
     from devise.search.tag import tag as tag
     from devise.search.text import search as search
     from devise.train.config import TrainConfig as TrainConfig
@@ -69,14 +70,14 @@ _VERBS = {
     "export_index": ("devise.index.export", "export_index"),
     "similar": ("devise.search.image", "similar"),
     "words": ("devise.search.nearest_words", "words"),
-    "score": ("devise.search.score", "score"),
-    "slices": ("devise.search.slice_report", "slices"),
+    "score": ("devise.curate.score", "score"),
+    "slices": ("devise.curate.slice_report", "slices"),
     "dedupe": ("devise.curate.dedupe", "dedupe"),
     "restore_removed": ("devise.curate.dedupe", "restore_removed"),
     "label": ("devise.curate.labels", "label"),
     "walk": ("devise.curate.walk", "walk"),
     "make_map": ("devise.curate.maps", "make_map"),
-    "generate": ("devise.data.generate", "generate"),
+    "generate": ("devise.generation.generate", "generate"),
     "demo": ("devise.demo", "demo"),
     "open_index": ("devise.handle", "open_index"),
     "Index": ("devise.handle", "Index"),
@@ -91,15 +92,15 @@ __all__ = [
     "ModelError", "SearchIndexError", "QueryError", "GenerateError", "OutputError", "EngineError",
 ]
 
-_lazy = lazy_exports(__name__, _VERBS)
-
 
 def __getattr__(name):
+    """A verb's function, imported when first used (PEP 562): the one place devise defers its own modules."""
     if name in _VERB_PACKAGES:
-        import importlib
-
         return importlib.import_module(f"{__name__}.{name}")
-    return _lazy(name)
+    if name not in _VERBS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attr = _VERBS[name]
+    return getattr(importlib.import_module(module), attr)
 
 
 def __dir__():

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import click
 
-from devise.commands import curation, generation, searching, training, web
+from devise.commands import analysis, curation, generation, searching, training, web
 from devise.commands.support import DeviseGroup, given_path
+from devise.core.errors import restore_option_spelling, spell_options_for_cli
+from devise.core.home import set_home
 
 
 @click.group(cls=DeviseGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,9 +25,6 @@ def cli(home, verbose, debug):
     """devise: DeViSE-style joint image/word embeddings, tagging, search and curation."""
     import os
 
-    from devise.core.errors import restore_option_spelling, spell_options_for_cli
-    from devise.core.home import set_home
-
     set_home(home)
     token = spell_options_for_cli()
     click.get_current_context().call_on_close(lambda: restore_option_spelling(token))
@@ -34,7 +33,7 @@ def cli(home, verbose, debug):
 
 
 for command in (training.train, training.evaluate, training.tag, training.classify, training.demo,
-                generation.generate, generation.score, generation.slices,
+                generation.generate, analysis.score, analysis.slices,
                 searching.index_command, searching.search_command, searching.similar, searching.words,
                 searching.indexes, searching.export,
                 curation.dedupe, curation.label, curation.walk, curation.map_command, web.serve):

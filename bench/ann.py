@@ -26,6 +26,7 @@ import numpy as np
 
 from devise.core.vectors import unit_rows
 from devise.index import ann, tuning
+from devise.index.stores.annoy_space import AnnoySpace
 
 import common  # noqa: F401 (puts the repo on sys.path)
 
@@ -73,7 +74,7 @@ def sweep(label, base, queries, exclude, trees_list, per_results, tmp):
     for trees in trees_list:
         path = Path(tmp) / f"{label}-{trees}.ann"
         build_s, mb = timed_build(base, path, trees)
-        space = ann.Space(base, "annoy", path, trees)
+        space = AnnoySpace(base, "annoy", path, trees)
         for per in per_results:
             recall, qps, _ = run_queries(space, queries, truth, exclude, per)
             default = trees == tuning.DEFAULT_TREES and per == tuning.SEARCH_K_PER_RESULT[tuning.space_kind(base.shape[1])]
@@ -83,7 +84,7 @@ def sweep(label, base, queries, exclude, trees_list, per_results, tmp):
             print(_row(rows[-1]), file=sys.stderr, flush=True)
         if trees != tuning.DEFAULT_TREES:
             path.unlink()
-    exact = ann.Space(base, "exact")
+    exact = AnnoySpace(base, "exact")
     recall, qps, _ = run_queries(exact, queries[:50], truth[:50], exclude)
     rows.append({"dataset": label, "n": len(base), "dim": base.shape[1], "method": "exact (1 query at a time)",
                  "recall@10": round(recall, 4), "qps": round(qps)})
@@ -138,7 +139,7 @@ def crossover(label, base, queries, sizes, full_ann, rng, tmp):
         path = full_ann if n >= len(base) else Path(tmp) / "x.ann"
         if n < len(base):
             ann.build_annoy(sub, path, tuning.DEFAULT_TREES)
-        spaces = ann.Space(sub, "exact"), ann.Space(sub, "annoy", path, tuning.DEFAULT_TREES)
+        spaces = AnnoySpace(sub, "exact"), AnnoySpace(sub, "annoy", path, tuning.DEFAULT_TREES)
         truth = exact_topk(sub, queries[:50], K)
         times, hits = ([], []), 0
         for q, want in zip(queries[:50], truth):

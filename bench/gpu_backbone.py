@@ -69,10 +69,11 @@ def synthetic_jpegs(folder, count, size=(500, 375)):
 
 
 def with_decoding(backbone, paths, batch, workers):
+    from devise.engines.local import LocalEngine
     from devise.models.embed import embed_paths
 
     t0 = time.perf_counter()
-    done = embed_paths(paths, backbone, batch_size=batch, workers=workers, progress=False)
+    done = embed_paths(paths, backbone, batch_size=batch, progress=False, engine=LocalEngine(workers=workers))
     return len(done.paths) / (time.perf_counter() - t0), done.computed
 
 

@@ -130,7 +130,7 @@ def measure(pipe, size, batch, images, device, out):
     """images/minute of devise's generate() at one batch size, after a warm-up batch; peak GPU MiB."""
     import torch
 
-    from devise.data.generate import generate
+    from devise.generation.generate import generate
 
     common = dict(model="bench/sd-turbo-architecture", steps=1, guidance=0.0, size=size, batch_size=batch,
                   pipeline=pipe)

@@ -29,7 +29,7 @@ class ModelFree:
 
 
 def model_free_factory(name):
-    """models.ray_engine.BACKBONE_FACTORY for the floor runs: each actor loads the real backbone, unused."""
+    """engines.ray_embed.BACKBONE_FACTORY for the floor runs: each actor loads the real backbone, unused."""
     from devise.models.backbones import get_backbone
 
     return ModelFree(get_backbone(name))
@@ -37,7 +37,7 @@ def model_free_factory(name):
 
 def ray_init_seconds(workers):
     """Seconds for `ray.init` and `ray.shutdown` of a local Ray, nothing run on it."""
-    from devise.core.ray_runtime import QUIET, import_ray
+    from devise.engines.ray_runtime import QUIET, import_ray
 
     ray = import_ray()
     t0 = time.perf_counter()

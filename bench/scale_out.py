@@ -65,14 +65,15 @@ def timed_commits():
 
 
 def one_run(paths, backbone, engine, workers, running, batch_size, commits, converted):
+    from devise.engines.choice import engine_for
     from devise.models.embed import embed_paths
 
     with cold_home("devise-scale-", converted):
         commits.clear()
         ray = _started_ray(workers) if running else None
         t0, cpu0 = time.perf_counter(), _driver_cpu()
-        done = embed_paths(paths, backbone, batch_size=batch_size, workers=workers, progress=False, warn_bad=False,
-                           engine=engine)
+        done = embed_paths(paths, backbone, batch_size=batch_size, progress=False, warn_bad=False,
+                           engine=engine_for(engine, workers=workers))
         total, driver_cpu = time.perf_counter() - t0, _driver_cpu() - cpu0
         if ray is not None:
             ray.shutdown()
@@ -97,7 +98,7 @@ def _driver_cpu():
 
 def _started_ray(workers):
     """A local Ray started before the clock, as a cluster is up before a job joins it."""
-    from devise.core.ray_runtime import QUIET, import_ray
+    from devise.engines.ray_runtime import QUIET, import_ray
 
     ray = import_ray()
     ray.init(num_cpus=workers, **QUIET)
@@ -129,16 +130,16 @@ def ingest_rate(backbone, batch_size, rows=20000):
 def floor(paths, backbone, batch_size, commits, converted, local):
     """FLOOR_RUNS with ModelFree: what Ray costs over the local engine when there is no model to run,
     and the smallest job at which that fits the goal at the rate of `local`, the real local run."""
-    from devise.models import ray_engine
+    from devise.engines import ray_embed
 
-    saved = ray_engine.BACKBONE_FACTORY, list(ray_engine.WORKER_PATHS)
-    ray_engine.BACKBONE_FACTORY = "ray_floor:model_free_factory"
-    ray_engine.WORKER_PATHS[:] = [str(Path(__file__).resolve().parent)]
+    saved = ray_embed.BACKBONE_FACTORY, list(ray_embed.WORKER_PATHS)
+    ray_embed.BACKBONE_FACTORY = "ray_floor:model_free_factory"
+    ray_embed.WORKER_PATHS[:] = [str(Path(__file__).resolve().parent)]
     try:
         runs = [one_run(paths, ModelFree(backbone), engine, workers, running, batch_size, commits, converted)
                 for engine, workers, running in FLOOR_RUNS]
     finally:
-        ray_engine.BACKBONE_FACTORY, ray_engine.WORKER_PATHS[:] = saved
+        ray_embed.BACKBONE_FACTORY, ray_embed.WORKER_PATHS[:] = saved
     for run in runs[1:]:
         run["overhead_s"] = round(run["seconds"] - runs[0]["seconds"], 2)
         run["smallest_job_for_goal"] = smallest_job(local, run["overhead_s"])

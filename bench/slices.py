@@ -53,10 +53,10 @@ def main():
     args = ap.parse_args()
 
     import devise
+    from devise.curate.score import summary_text
+    from devise.curate.slice_report import text_table
     from devise.index.edit import remove_items
     from devise.index.store import open_index
-    from devise.search.score import summary_text
-    from devise.search.slice_report import text_table
 
     root = Path(args.data_root) / "caltech101"
     timings, start = {}, time.perf_counter()

@@ -19,7 +19,7 @@ For each engine: build or ingest seconds, disk MB, resident memory added
 (100 queries a call where the engine has a batch call, else one at a
 time), filtered search (10% of ids allowed) p50 and recall, and the cost
 of +10k / -1k rows (Annoy: a full rebuild; Milvus: insert and delete).
-Annoy goes through the library's own index.ann.Space, so the figures are
+Annoy goes through the library's own index.stores.annoy_space.AnnoySpace, so the figures are
 those of `devise similar`.
 """
 import argparse
@@ -34,6 +34,7 @@ import numpy as np
 
 from devise.core.vectors import unit_rows
 from devise.index import ann, tuning
+from devise.index.stores.annoy_space import AnnoySpace
 
 import common  # noqa: F401 (puts the repo on sys.path)
 
@@ -89,7 +90,7 @@ def annoy_rows(label, base, queries, exclude, allowed, truth, ftruth, tmp, compr
     build_s = time.perf_counter() - start
     if compressed:
         np.save(Path(tmp) / "pca.npy", projection)
-    space = ann.Space(base, "annoy", path, tuning.DEFAULT_TREES, projection=projection)
+    space = AnnoySpace(base, "annoy", path, tuning.DEFAULT_TREES, projection=projection)
     ex = [(int(e),) if exclude is not None else () for e in (exclude if exclude is not None else [None] * len(queries))]
     it = iter(ex)
     found, p50, p95, qps = timed(lambda q: space.nearest(q, K, exclude=next(it)), queries)

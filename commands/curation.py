@@ -14,6 +14,12 @@ from devise.commands.support import (
     json_option,
     space_option,
 )
+from devise.curate.dedupe import dedupe as run_dedupe
+from devise.curate.dedupe import restore_removed
+from devise.curate.duplicates import DEFAULT_THRESHOLD
+from devise.curate.labels import label as run_label
+from devise.curate.maps import make_map
+from devise.curate.walk import walk as run_walk
 
 
 @click.command()
@@ -33,9 +39,6 @@ from devise.commands.support import (
 @click.option("--json", "as_json", is_flag=True, help='Print {"groups": [{"keep": p, "duplicates": [{"path", "score", "mirrored"}]}]}.')
 def dedupe(index_name, threshold, like, query, mirror, delete, move_to, restore_paths, filter_text, as_json):
     """Find near-duplicate images (re-encoded, resized, mirrored, constant) and optionally remove them."""
-    from devise.curate.dedupe import dedupe as run_dedupe
-    from devise.curate.duplicates import DEFAULT_THRESHOLD
-
     if like and query:
         raise click.UsageError("give --like or --query, not both.")
     if restore_paths:
@@ -61,8 +64,6 @@ def dedupe(index_name, threshold, like, query, mirror, delete, move_to, restore_
 
 
 def _restore(paths, index_name, as_json):
-    from devise.curate.dedupe import restore_removed
-
     report = restore_removed(paths, index=index_name)
     if as_json:
         return emit_json(report)
@@ -89,8 +90,6 @@ def _restore(paths, index_name, as_json):
 @json_option
 def label(labels, index_name, field_prefix, assign, min_score, calibrate, drop, filter_text, as_json):
     """Zero-shot label scores (cosine in word space) stored as index fields for --filter and map."""
-    from devise.curate.labels import label as run_label
-
     s = run_label(labels or [], index=index_name, field_prefix=field_prefix, assign=assign, min_score=min_score,
                   calibrate=calibrate, drop=drop, filter=filter_text)
     if as_json:
@@ -120,8 +119,6 @@ def label(labels, index_name, field_prefix, assign, min_score, calibrate, drop, 
 @json_option
 def walk(index_name, start, start_image, filter_text, limit, space, out, gif, frames, fps, size, as_json):
     """A greedy nearest-neighbour tour through the images: each visited once, neighbours alike."""
-    from devise.curate.walk import walk as run_walk
-
     if start and start_image:
         raise click.UsageError("give --start or --start-image, not both.")
     s = run_walk(index=index_name, start=start, start_image=start_image, filter=filter_text, limit=limit,
@@ -150,8 +147,6 @@ def walk(index_name, start, start_image, filter_text, limit, space, out, gif, fr
 @json_option
 def map_command(index_name, filter_text, colour_by, space, size, thumb, out, as_json):
     """A 2-D map of the images (UMAP if installed, else t-SNE or PCA) as thumbnails or coloured dots."""
-    from devise.curate.maps import make_map
-
     s = make_map(out, index=index_name, filter=filter_text, color_by=colour_by, space=space, size=size, thumb=thumb)
     if as_json:
         return emit_json(s)

@@ -14,6 +14,13 @@ from devise.commands.support import (
     print_hits,
     search_options,
 )
+from devise.engines.choice import engine_for
+from devise.index.builder import build_index
+from devise.index.export import export_index
+from devise.index.store import list_indexes
+from devise.search.image import similar as run_similar
+from devise.search.nearest_words import words as nearest
+from devise.search.text import search
 
 
 @click.command("index")
@@ -49,17 +56,16 @@ from devise.commands.support import (
 def index_command(images_dir, model, name, make_default, trees, rebuild, method, engine, address, workers,
                   gpus_per_worker, batch_size, store, uri, words, backbone, as_json):
     """Build or update a searchable index of IMAGES_DIR (only new or changed files are embedded)."""
-    from devise.index.builder import build_index
-
     if engine != "ray" and (address or gpus_per_worker):
         raise click.UsageError("--address and --gpus-per-worker need --engine ray.")
     if uri and store != "milvus":
         raise click.UsageError("--uri needs --store milvus.")
     if store == "milvus" and not uri:
         raise click.UsageError("--store milvus needs --uri (a .db path for Milvus Lite, or http(s)://host:port).")
+    engine = engine_for(engine, address=address, workers=workers, gpus_per_worker=gpus_per_worker)
     s = build_index(images_dir, model=model, name=name, trees=trees, rebuild=rebuild, method=method,
-                    engine=engine, address=address, workers=workers, batch_size=batch_size, backbone=backbone,
-                    gpus_per_worker=gpus_per_worker, default=make_default, store=store, uri=uri, words=words)
+                    engine=engine, batch_size=batch_size, backbone=backbone,
+                    default=make_default, store=store, uri=uri, words=words)
     if as_json:
         return emit_json(s)
     echo(f"index {s.name!r}: {s.items:,} images from {s.root} in {s.seconds} s")
@@ -98,8 +104,6 @@ def search_command(query, index_name, top, as_json, sheet, filter_text, feedback
     things, their rankings fused. When nothing matches better than random
     words do in this index, a line on stderr says so ("weak" in --json).
     """
-    from devise.search.text import search
-
     results = search(query, index=index_name, top=top, filter=filter_text, sheet=sheet, feedback=feedback)
     print_hits(results, as_json)
     say_if_filtered_out(results)
@@ -123,8 +127,6 @@ def similar(image, index_name, top, as_json, sheet, filter_text):
 
     Compares raw backbone features; scores are cosine similarities in [-1, 1].
     """
-    from devise.search.image import similar as run_similar
-
     results = run_similar(image, index=index_name, top=top, filter=filter_text, sheet=sheet)
     print_hits(results, as_json)
     say_if_filtered_out(results, other=True)
@@ -155,8 +157,6 @@ def words(word, top, word_vectors, index_name, as_json):
 
     Scores are cosine similarities in [-1, 1].
     """
-    from devise.search.nearest_words import words as nearest
-
     result = nearest(word, top=top, vectors=word_vectors, index=index_name)
     if as_json:
         return emit_json(result)
@@ -168,8 +168,6 @@ def words(word, top, word_vectors, index_name, as_json):
 @json_option
 def indexes(as_json):
     """List the indexes under the home; * marks the default."""
-    from devise.index.store import list_indexes
-
     found = list_indexes()
     if as_json:
         return emit_json(found.to_dict()["indexes"])
@@ -189,8 +187,6 @@ def indexes(as_json):
 @json_option
 def export(out, index_name, shard_rows, as_json):
     """Write an index's vectors as .npy shards with Parquet metadata (clip-retrieval / autofaiss layout) to OUT."""
-    from devise.index.export import export_index
-
     s = export_index(out, index=index_name, shard_rows=shard_rows)
     if as_json:
         return emit_json(s)

@@ -20,7 +20,9 @@ from devise.core.errors import DeviseError
 from devise.core.home import storage_error
 from devise.core.lists import comma_list
 from devise.core.text import printable
+from devise.data.labels import parse_labels
 from devise.index.spaces import SPACES
+from devise.search.results import lines
 from devise.train.config import TrainConfig
 
 
@@ -94,7 +96,6 @@ class LabelList(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, list):
             return value
-        from devise.data.labels import parse_labels
 
         try:
             return parse_labels(value)
@@ -219,8 +220,6 @@ def print_per_image(result, n_images, as_json, describe):
 
 def print_hits(results, as_json):
     """Search results as JSON or rank/score/path lines; the sheet, if any, is named on stderr."""
-    from devise.search.results import lines
-
     if as_json:
         emit_json(results)
     else:

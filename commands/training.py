@@ -15,7 +15,13 @@ from devise.commands.support import (
     labels_option,
     print_per_image,
 )
+from devise.demo import demo as run_demo
+from devise.models.classify import classify as run_classify
+from devise.search.tag import tag as run_tag
 from devise.train.config import DEMO_PER_CLASS, TrainConfig
+from devise.train.evaluation import evaluate as run_evaluate
+from devise.train.report import evaluation_table
+from devise.train.run import train as run_train
 
 
 @click.command()
@@ -25,8 +31,6 @@ from devise.train.config import DEMO_PER_CLASS, TrainConfig
 @json_option
 def train(data_dir, out, as_json, **options):
     """Train a projection head on DATA_DIR (one subfolder per class)."""
-    from devise.train.run import train as run_train  # NumPy and the trainer: not for `devise --help`
-
     r = run_train(data_dir, out=out, config=TrainConfig(**options))
     if as_json:
         return emit_json(r)
@@ -53,9 +57,6 @@ def evaluate(data_dir, model_dir, test_dir, splits, as_json, **options):
 
     To compare backbones or recipes, look at the seen-class fold scores in the footer (`runs[].folds`
     in --json): held-out classes play no part in them, unlike the table's figures."""
-    from devise.train.evaluation import evaluate as run_evaluate
-    from devise.train.report import evaluation_table
-
     report = run_evaluate(data_dir, model=model_dir, test_dir=test_dir, splits=splits, config=TrainConfig(**options))
     if as_json:
         return emit_json(report)
@@ -77,8 +78,6 @@ def tag(images, model_dir, index_name, top, labels, backbone, as_json):
     model's calibrated penalty on the classes it was trained on; --json also
     gives the plain cosine.
     """
-    from devise.search.tag import tag as run_tag
-
     result = run_tag(images, model=model_dir, index=index_name, top=top, labels=labels, backbone=backbone)
     print_per_image(result, len(images), as_json, lambda r: [f"{t.word} ({t.score:.3f})" for t in r.tags])
 
@@ -90,8 +89,6 @@ def tag(images, model_dir, index_name, top, labels, backbone, as_json):
 @json_option
 def classify(images, top, backbone, as_json):
     """The backbone's own ImageNet labels: what the CNN sees."""
-    from devise.models.classify import classify as run_classify
-
     result = run_classify(images, top=top, backbone=backbone)
     print_per_image(result, len(images), as_json, lambda r: [f"{x.label} ({x.prob:.3f})" for x in r.labels])
 
@@ -106,9 +103,6 @@ def classify(images, top, backbone, as_json):
 @json_option
 def demo(data_dir, out, epochs, per_class, full, as_json):
     """The main job: train with 20% of classes held out, compare with ConSE, tag held-out images."""
-    from devise.demo import demo as run_demo
-    from devise.train.report import evaluation_table
-
     summary = run_demo(data_dir, out=out, epochs=epochs, per_class=per_class, full=full)
     if as_json:
         return emit_json(summary)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from devise.commands.support import NAME, FiniteFloat
+from devise.index.store import open_index
 
 INSTALL = "pip install 'devise[web]'"
 WEB_MODULES = ("starlette", "uvicorn", "multipart")
@@ -38,12 +39,11 @@ def serve(index_name, host, port, open_browser, allow_edits, max_upload_mb):
     The page's URL holds its state, so a view can be shared.
     """
     _check_extra()
+    # devise.web imports Starlette, the optional [web] extra: only after _check_extra said how to install it.
     from devise.web.app import create_app, listening_socket, serve_forever
     from devise.web.security import is_loopback
 
     if index_name is not None:
-        from devise.index.store import open_index
-
         open_index(index_name)  # a wrong name fails here, in one line, not on the page
     loopback = is_loopback(host)
     if allow_edits and not loopback:

@@ -1,13 +1,13 @@
-"""Lazy exports, so that `import devise` and `--help` never pay for NumPy-heavy or TensorFlow modules.
+"""Callable verb packages: `devise.train` and `devise.search` are both subpackages and public verbs.
 
-A package lists `{name: (module, attribute)}` and gets a module-level
-`__getattr__` that imports the module only when the name is first used.
-
-`devise.train` and `devise.search` are both subpackages and public verbs:
 Python binds a subpackage to its parent's attribute when it is imported,
-so a plain function of that name would be replaced by the module.
-`verb_package` makes such a package callable instead: `devise.search("cat")`
-runs the verb, and `devise.search.text` is still the module.
+so a plain function of that name on the package root would be replaced by
+the module, and PEP 562's module `__getattr__` is never asked for a name the
+module already has. So the two packages' module objects are made callable
+instead (a ModuleType subclass, as the data model allows for customising
+module attribute access): `devise.search("cat")` runs the verb, and
+`devise.search.text` is still the module. The package root's
+`if TYPE_CHECKING:` imports tell IDEs and type checkers what they call.
 """
 from __future__ import annotations
 
@@ -15,16 +15,6 @@ import importlib
 import inspect
 import sys
 import types
-
-
-def lazy_exports(package: str, exports: dict[str, tuple[str, str]]):
-    def __getattr__(name):
-        if name not in exports:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        module, attr = exports[name]
-        return getattr(importlib.import_module(module), attr)
-
-    return __getattr__
 
 
 class VerbPackage(types.ModuleType):

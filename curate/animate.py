@@ -9,6 +9,7 @@ from PIL import Image
 
 from devise.core import outputs
 from devise.core.errors import BadImageError, DataError, option
+from devise.data.images import open_rgb
 from devise.data.sheet import missing_tile, warn_unshown
 
 FRAMES_KIND = "frames"
@@ -17,8 +18,6 @@ FRAME_PATTERN = "frame_*.png"
 
 def frame(path, size, background=(0, 0, 0), unshown=None):
     """`path` scaled to fit a size x size square, letterboxed; a missing tile if unreadable (reason in `unshown`)."""
-    from devise.data.images import open_rgb
-
     canvas = Image.new("RGB", (size, size), background)
     try:
         img = open_rgb(path, size)

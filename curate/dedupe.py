@@ -31,7 +31,9 @@ from devise.curate import duplicates, pixels
 from devise.curate.review_folder import Moved, check_target, move_file, plan_moves, review_path
 from devise.curate.selection import text_vector
 from devise.data.images import pixel_count
+from devise.index.edit import remove_items, restore_items
 from devise.index.selection import item_id, nearest_in, open_selection
+from devise.index.store import open_index
 
 
 def _pixel_count(path):
@@ -159,8 +161,6 @@ def _duplicates_of(sel, px, rows, row_of, like, query, threshold, mirror):
 
 
 def _remove(sel, report, move_to):
-    from devise.index.edit import remove_items, restore_items
-
     gone = [d.path for g in report.groups for d in g.duplicates]
     movers = []
     if move_to:
@@ -186,9 +186,6 @@ def restore_removed(paths, *, index: str | None = None) -> RestoreReport:
     A restored file that is not at its path now (moved for review) is listed
     in `missing`: move it back before indexing.
     """
-    from devise.index.edit import restore_items
-    from devise.index.store import open_index
-
     paths = [str(p) for p in paths]
     if not paths:
         raise DataError("no path to restore; pass the path of a file that `devise dedupe` removed.")

@@ -34,6 +34,7 @@ import numpy as np
 from devise.core.errors import DataError, option
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
+from devise.data.labels import parse_labels
 from devise.index.edit import edit_fields
 from devise.index.selection import open_selection
 from devise.models.projector import Projector
@@ -149,8 +150,6 @@ def label(labels: Sequence[str] | str = (), *, index: str | None = None, field_p
     field named like the phrase ("a face" -> a_face). drop: fields to
     remove from every image.
     """
-    from devise.data.labels import parse_labels
-
     phrases = parse_labels(labels) if labels else []
     if not phrases and not drop:
         raise DataError(f"nothing to do: give {option('labels')}, {option('drop')}, or both.")

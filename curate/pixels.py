@@ -23,6 +23,7 @@ from devise.core.errors import BadImageError
 from devise.core.home import subdir
 from devise.core.progress import progress_bar
 from devise.data.file_cache import FileCache
+from devise.data.images import open_rgb, pixel_count
 
 SIDE = 24
 BIG_PIXELS = 4_000_000   # above this, JPEGs are decoded at reduced scale (DCT scaling) for speed
@@ -42,8 +43,6 @@ class Pixels:
 
 def measure(path):
     """(thumbnail uint8 [SIDE, SIDE, 3], constant, rgb) of one image file; raises BadImageError."""
-    from devise.data.images import open_rgb, pixel_count
-
     try:
         big = pixel_count(path) > BIG_PIXELS
     except BadImageError:

@@ -17,7 +17,7 @@ from devise.core import outputs
 from devise.core.atomic import write_text
 from devise.core.errors import DataError, option
 from devise.core.results import Result
-from devise.curate import tour
+from devise.curate import animate, tour
 from devise.index.selection import image_features, nearest_in, open_selection
 from devise.search.text import top_hit
 
@@ -74,11 +74,8 @@ def walk(*, index: str | None = None, start: str | None = None, start_image: str
     length, baseline = round(tour.tour_length(vectors, order), 4), round(tour.random_length(vectors, len(order)), 4)
     summary = WalkSummary(sel.index.name, space, len(sel.ids), len(paths), paths[0], length, baseline,
                           round(length / max(baseline, 1e-12), 4), stats["widened"], stats["exact_scans"], paths)
-    if gif or frames:
-        from devise.curate import animate
-
-        if frames:  # every frame path, before anything is written
-            animate.claim_frames(frames, len(paths))
+    if frames:  # every frame path, before anything is written
+        animate.claim_frames(frames, len(paths))
     if out:
         write_text(out, "".join(p + "\n" for p in paths))
         outputs.record(out)

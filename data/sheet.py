@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from devise.core import outputs
 from devise.core.errors import BadImageError
 from devise.core.progress import warn
+from devise.data.images import open_rgb
 
 
 def font(size):
@@ -44,8 +45,6 @@ def warn_unshown(unshown, total, out):
 
 def thumbnail(path, size, unshown=None):
     """`path` fitted into a size x size tile; a missing tile if it cannot be read (its reason appended to `unshown`)."""
-    from devise.data.images import open_rgb
-
     try:
         img = open_rgb(path)
     except BadImageError as exc:

@@ -20,9 +20,16 @@ from devise.core.errors import DataError, SearchIndexError, option
 from devise.core.progress import warn
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
+from devise.data.folders import scan
+from devise.engines.base import Engine
+from devise.engines.choice import engine_for
 from devise.index import items as items_file
 from devise.index import layout, noise, stores, tuning, writer
 from devise.index.store import CONSE, model_key, open_index
+from devise.models import backbones
+from devise.models.backbones.preprocessing import embedding_fingerprint
+from devise.models.embed import embed_paths
+from devise.models.projector import Projector
 
 
 def model_fingerprint(projector):
@@ -117,12 +124,9 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
 def _embed(paths, projector, progress, options):
     """({path: (word-space vector, features, (top classes, probabilities))}, freshly computed count, bad files).
 
-    options: embed_paths' engine options (engine, address, workers, batch_size, gpus_per_worker).
+    options: embed_paths' engine and batch_size.
     """
-    from devise.models.backbones import get_backbone
-    from devise.models.embed import embed_paths
-
-    emb = embed_paths(paths, get_backbone(projector.backbone), progress=progress, **options)
+    emb = embed_paths(paths, backbones.get_backbone(projector.backbone), progress=progress, **options)
     vectors = projector.project(emb.features, emb.logits)
     classes, probs = writer.top_classes(emb.logits)
     fresh = {p: (vectors[i], emb.features[i], (classes[i], probs[i])) for i, p in enumerate(emb.paths)}
@@ -131,10 +135,7 @@ def _embed(paths, projector, progress, options):
 
 def _backbone_fingerprint(projector):
     """The weights + recipe fingerprint the index's features are made with now."""
-    from devise.models.backbones import get_backbone
-    from devise.models.backbones.preprocessing import embedding_fingerprint
-
-    return embedding_fingerprint(get_backbone(projector.backbone))
+    return embedding_fingerprint(backbones.get_backbone(projector.backbone))
 
 
 @dataclass
@@ -174,7 +175,7 @@ def _tombstones(prev, rebuild):
 
 def build_index(images_dir: str | Path, *, model: str | Path | None = None, name: str | None = None,
                 trees: int | None = None, rebuild: bool = False, method: str | None = None,
-                progress: bool = True, engine: str = "local", address: str | None = None,
+                progress: bool = True, engine: Engine | str = "local", address: str | None = None,
                 workers: int | None = None, batch_size: int = 64, backbone: str | None = None,
                 gpus_per_worker: float = 0.0, store: str | None = None, uri: str | None = None,
                 default: bool = False, words: str | None = None) -> IndexSummary:
@@ -192,8 +193,8 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     ones), "annoy" or "exact"; None keeps the index's method, else "auto".
     engine: "local" (this process) or "ray" (a pool of `workers` Ray actors
     on a local Ray, or on the cluster at `address`, each given
-    `gpus_per_worker` GPUs), embedding `batch_size` images at a time; both
-    give the same index. backbone: ConSE's (None: the
+    `gpus_per_worker` GPUs), or an engine object (engines.local.LocalEngine, engines.ray_engine.RayEngine),
+    embedding `batch_size` images at a time; both give the same index. backbone: ConSE's (None: the
     one the index was built on, else the default); a trained model brings its own.
     store: "annoy" (files in the home) or "milvus" (a collection at `uri`:
     a .db path for Milvus Lite, or http(s)://host:port); None keeps the
@@ -202,17 +203,12 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     words: ConSE's word vectors (data.words.load_words: None is the ones the
     index was built in, else GloVe 6B 50-d; "spacy-en-md" once converted).
     """
-    from devise.data.folders import scan
-    from devise.models.backbones import canonical_name
-    from devise.models.embed import check_engine
-    from devise.models.projector import Projector
-
     if method not in (None, *tuning.METHODS):
         raise SearchIndexError(f"method {method!r}: use one of {', '.join(tuning.METHODS)}.")
-    check_engine(engine)  # say what to install before scanning the folder
-    backbone = canonical_name(backbone) if backbone else None
-    engine_options = dict(engine=engine, address=address, workers=workers, batch_size=batch_size,
-                          gpus_per_worker=gpus_per_worker)
+    engine = engine_for(engine, address=address, workers=workers, gpus_per_worker=gpus_per_worker)
+    engine.check()  # say what to install before scanning the folder
+    backbone = backbones.canonical_name(backbone) if backbone else None
+    engine_options = dict(engine=engine, batch_size=batch_size)
     start = time.perf_counter()
     folder = scan(images_dir)
     name = layout.check_name(name or folder.root.name)

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devise.core import integrity
-from devise.core.errors import SearchIndexError, option
+from devise.core.errors import BadImageError, SearchIndexError, option
 from devise.core.results import Listing, Result
+from devise.data.words import DEFAULT_WORDS, load_words
 from devise.index import layout, stores, writer
 from devise.index.checked_manifest import read_checked
+from devise.models import backbones
+from devise.models.embed import embed_paths
 
 CONSE = "conse"
 
@@ -108,8 +111,6 @@ class OpenIndex:
 
     def word_vectors(self):
         """The word vectors this index's model lives in; queries must use the same ones."""
-        from devise.data.words import DEFAULT_WORDS, load_words
-
         name = self.manifest["words"]
         wv = load_words(None if name == DEFAULT_WORDS else name)
         if wv.dim != self.manifest["word_dim"]:
@@ -150,11 +151,8 @@ class OpenIndex:
                 st = None  # gone since it was indexed: embedding it says so in one line
             if st is not None and (item["size"], item["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
                 return self.space("features").vector(found), {found}
-        from devise.core.errors import BadImageError
-        from devise.models.backbones import get_backbone
-        from devise.models.embed import embed_paths
 
-        backbone = get_backbone(self.manifest["backbone"])
+        backbone = backbones.get_backbone(self.manifest["backbone"])
         if backbone.feature_dim != self.manifest["feature_dim"]:
             raise SearchIndexError(f"index {self.name!r} holds {self.manifest['feature_dim']}-d features but "
                                    f"{backbone.name} gives {backbone.feature_dim}-d; re-index.")

@@ -17,6 +17,7 @@ from devise.core.errors import SearchIndexError
 from devise.core.progress import note, warn
 from devise.core.vectors import unit_rows
 from devise.index import ann, layout, tuning
+from devise.index.stores.annoy_space import AnnoySpace
 
 KIND, FORMAT_VERSION = "word-index", 2  # 2: whole-file checksums
 META, ANN, NORMS = "word_index.json", "words.ann", "word_norms.npy"
@@ -71,7 +72,7 @@ def _build(directory, wv, trees, progress):
     return meta
 
 
-def open_vocabulary(wv, trees=None, progress=True) -> ann.Space:
+def open_vocabulary(wv, trees=None, progress=True) -> AnnoySpace:
     """A Space over every word of `wv` (a data.words.WordVectors), building it on first use."""
     directory = home.subdir("words", wv.name)
     meta = _valid(directory, wv)
@@ -80,5 +81,5 @@ def open_vocabulary(wv, trees=None, progress=True) -> ann.Space:
             meta = _valid(directory, wv, report=True) or _build(directory, wv, int(trees or tuning.DEFAULT_TREES),
                                                                 progress)
     norms = np.load(directory / NORMS, mmap_mode="r")
-    return ann.Space(wv.vectors, meta["search"]["mode"], directory / ANN, meta["n_trees"], norms=norms,
+    return AnnoySpace(wv.vectors, meta["search"]["mode"], directory / ANN, meta["n_trees"], norms=norms,
                      label=f"word vectors {wv.name}")

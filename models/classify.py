@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from devise.core.results import Listing, Result, Skipped, skipped
+from devise.data.imagenet import class_names
+from devise.models import backbones
 from devise.models.conse import softmax
+from devise.models.embed import embed_paths
 
 
 @dataclass
@@ -35,11 +38,7 @@ class ClassifyResults(Listing):
 
 def classify(images: Sequence[str | Path], *, top: int = 5, backbone: str | None = None) -> ClassifyResults:
     """The backbone's `top` ImageNet classes for each image, most probable first."""
-    from devise.data.imagenet import class_names
-    from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
-    from devise.models.embed import embed_paths
-
-    bb = get_backbone(backbone or DEFAULT_BACKBONE)
+    bb = backbones.get_backbone(backbone or backbones.DEFAULT_BACKBONE)
     emb = embed_paths([str(p) for p in images], bb, progress=len(images) > 64)
     names = class_names()
     out = []

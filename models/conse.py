@@ -7,6 +7,7 @@ Pure NumPy: it runs on cached logits without TensorFlow.
 import numpy as np
 
 from devise.core.vectors import unit_rows
+from devise.data.imagenet import class_lemmas
 
 DEFAULT_TOP_T = 10
 LEMMA_DECAY = 0.5
@@ -27,8 +28,6 @@ def imagenet_label_vectors(words, decay=LEMMA_DECAY):
     lemmas get geometrically smaller weights: they still help with rare or
     out-of-vocabulary first names but cannot drag the class away from them.
     """
-    from devise.data.imagenet import class_lemmas
-
     out = np.zeros((1000, words.dim), np.float32)
     for i, lemmas in enumerate(class_lemmas()):
         known = [lemma for lemma in lemmas if words.phrase_words(lemma)[0]]

@@ -16,6 +16,7 @@ arrays are stacked along a first axis of length K.
 import numpy as np
 
 from devise.core.vectors import unit_rows
+from devise.models.tensorflow_env import import_keras
 
 # Dropout on the backbone features: 0.2 beat none and 0.4 on the seen-class folds (ZSL hit@1 + GZSL H, and
 # text-search precision@10), since a head that cannot lean on a few feature channels transfers better.
@@ -29,8 +30,6 @@ DEFAULT_BLEND = {"tau": 0.85, "temperature": 0.05, "alpha_seen": 0.8, "alpha_nov
 
 def build_head(feature_dim, word_dim, hidden=HEAD_PARAMS["hidden"], dropout=HEAD_PARAMS["dropout"],
                input_dropout=HEAD_PARAMS["input_dropout"], seed=0, name="devise_head"):
-    from devise.models.tensorflow_env import import_keras
-
     keras = import_keras()
     layers = keras.layers
 
@@ -50,7 +49,6 @@ def average_heads(heads):
     """One Keras model whose output is the unit mean of the `heads`' outputs (the heads themselves if one)."""
     if len(heads) == 1:
         return heads[0]
-    from devise.models.tensorflow_env import import_keras
 
     keras = import_keras()
     inputs = keras.Input(tuple(heads[0].inputs[0].shape[1:]), name="features")

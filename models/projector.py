@@ -5,6 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from devise.core.errors import ModelError
+from devise.data.words import load_words, words_name
+from devise.models import backbones, model_store
+from devise.models.conse import ConSE
 
 CONSE = "conse"
 
@@ -15,18 +18,13 @@ class Projector:
     def __init__(self, model_dir=None, backbone=None, words=None):
         """backbone, words: ConSE's (backbone as canonical_name gives it; None: the defaults); a trained model
         brings its own, and others are an error."""
-        from devise.data.words import load_words, words_name
-        from devise.models import model_store
-        from devise.models.backbones import canonical_name
-        from devise.models.conse import ConSE
-
         self.model = None
         if model_dir not in (None, CONSE):
             self.model = model_store.load(model_dir)
             self.words = load_words(self.model.words)
             if self.words.name != self.model.words:
                 raise ModelError(f"{model_dir}: trained with word vectors {self.model.words!r}, loaded {self.words.name!r}.")
-            if backbone is not None and canonical_name(backbone) != self.model.backbone:
+            if backbone is not None and backbones.canonical_name(backbone) != self.model.backbone:
                 raise ModelError(f"{model_dir} was trained on backbone {self.model.backbone}, not {backbone}; "
                                  "drop --backbone, or train a model on that backbone.")
             if words is not None and words_name(words) != self.model.words:
@@ -34,10 +32,8 @@ class Projector:
                                  f"{words_name(words)}; drop --words, or train a model in those.")
             self.backbone = self.model.backbone
         else:
-            from devise.models.backbones import DEFAULT_BACKBONE
-
             self.words = load_words(words)
-            self.backbone = backbone or DEFAULT_BACKBONE
+            self.backbone = backbone or backbones.DEFAULT_BACKBONE
         self.conse = ConSE(self.words)
         self._labels_memo = (None, None)
 

@@ -14,7 +14,6 @@ DEVISE_VERBOSE=1 (or verbose=True) imports with nothing changed or hidden.
 """
 import contextlib
 import importlib
-import importlib.metadata
 import json
 import os
 import sys
@@ -91,6 +90,8 @@ def tensorflow_version():
     """TensorFlow's version without importing it (None when it is not installed)."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"].__version__
+    import importlib.metadata  # it loads the email package: not for every command's start-up
+
     for name in TENSORFLOW_DISTRIBUTIONS:
         try:
             return importlib.metadata.version(name)

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 
 from devise.core.errors import SearchIndexError
 from devise.core.results import Listing, Result
+from devise.data.words import load_words
+from devise.index.store import open_index
+from devise.index.vocab import open_vocabulary
 from devise.search.query import query_vector
 
 
@@ -29,13 +32,9 @@ class WordResults(Listing):
 
 def _word_vectors(vectors, index):
     """`vectors` (a file or converted name), else the (default) index's, else GloVe 6B 50-d."""
-    from devise.data.words import load_words
-
     if vectors is not None:
         return load_words(vectors)
     try:
-        from devise.index.store import open_index
-
         return open_index(index).word_vectors()
     except SearchIndexError:
         if index is not None:
@@ -45,8 +44,6 @@ def _word_vectors(vectors, index):
 
 def words(query: str, *, top: int = 10, vectors: str | None = None, index: str | None = None) -> WordResults:
     """The words nearest to `query` in the word space of `vectors`, of `index`, or of the default index."""
-    from devise.index.vocab import open_vocabulary
-
     wv = _word_vectors(vectors, index)
     vector, used = query_vector(query, wv)
     space = open_vocabulary(wv)

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from devise.core.results import Listing, Result
+from devise.data.sheet import contact_sheet
 
 
 @dataclass
@@ -52,8 +53,6 @@ def _short(path):
 
 def write_sheet(hits, out, title):
     """A contact sheet PNG: one thumbnail per result, captioned with rank, score and file name."""
-    from devise.data.sheet import contact_sheet
-
     if not hits:
         return None
     items = [(h.path, [f"#{rank}  {h.score:.3f}", _short(h.path)]) for rank, h in enumerate(hits, 1)]

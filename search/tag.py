@@ -25,8 +25,15 @@ import numpy as np
 
 from devise.core.results import Listing, Result, Skipped, skipped
 from devise.data import wordnet
+from devise.data.folders import image_files
 from devise.data.imagenet import NUM_CLASSES
+from devise.data.labels import parse_labels
+from devise.data.words import tag_vocabulary, unit_matrix
+from devise.index.store import open_index
+from devise.models.backbones import canonical_name
 from devise.models.conse import softmax
+from devise.models.embed import embed_paths
+from devise.models.projector import Projector
 from devise.search.analyser import phrase_matrix
 
 TAG_VOCABULARY_SIZE = 50_000
@@ -62,8 +69,6 @@ class TagResults(Listing):
 
 def candidates(words, labels=None):
     """(texts, unit vectors) to rank: given label phrases, or the tag vocabulary."""
-    from devise.data.words import tag_vocabulary, unit_matrix
-
     if labels:
         return list(labels), phrase_matrix(words, list(labels))  # as `label` reads them: "a face" is "face"
     rows = tag_vocabulary(words, TAG_VOCABULARY_SIZE)
@@ -146,18 +151,9 @@ def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index:
     the index's, else the default; words None: GloVe 6B 50-d); a trained
     model brings its own.
     """
-    from devise.data.folders import image_files
-    from devise.data.labels import parse_labels
-    from devise.models.embed import embed_paths
-    from devise.models.projector import Projector
-
     if projector is None:
-        from devise.models.backbones import canonical_name
-
         backbone = canonical_name(backbone) if backbone else None
         if index is not None:
-            from devise.index.store import open_index
-
             opened = open_index(index, model=model)
             model = opened.model_dir
             if model is None and backbone is None:

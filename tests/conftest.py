@@ -184,6 +184,6 @@ def tiny_model(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_pipe(tiny_model):
-    from devise.data import generate as gen
+    from devise.generation.pipeline import load_pipeline
 
-    return gen.load_pipeline(str(tiny_model), device="cpu")
+    return load_pipeline(str(tiny_model), device="cpu")

@@ -118,7 +118,7 @@ def expected_groups(root):
 
 
 def fake_backbone_factory(name=None):
-    """A FakeBackbone for processes the tests do not patch (Ray actors): models.ray_engine.BACKBONE_FACTORY."""
+    """A FakeBackbone for processes the tests do not patch (Ray actors): engines.ray_embed.BACKBONE_FACTORY."""
     return FakeBackbone()
 
 

@@ -13,8 +13,8 @@ from PIL import Image
 
 from devise.cli import cli
 from devise.core.errors import GenerateError
-from devise.data import generate as gen
-from devise.data import generate_plan as plan
+from devise.generation import generate as gen
+from devise.generation import plan as plan
 
 from helpers import FAST, SIZE
 

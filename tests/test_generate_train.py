@@ -1,7 +1,7 @@
 """The point of `generate`: its folder trains a model as it is (tiny offline pipeline, fake backbone)."""
 import json
 
-from devise.data import generate as gen
+from devise.generation import generate as gen
 
 from helpers import FAST
 

@@ -194,7 +194,7 @@ def test_demo_refuses_a_users_folder_and_reruns_over_its_own(tmp_path, colour_fo
 
 
 def test_generate_refuses_a_users_folder_and_skips_their_files(tiny_model, tiny_pipe, tmp_path, run, capsys):
-    from devise.data import generate as gen
+    from devise.generation import generate as gen
 
     site = web_project(tmp_path / "site")
     dataset = tmp_path / "dataset"  # another tool's image folder: its metadata.jsonl is not generate's

@@ -1,7 +1,7 @@
 """`devise index --engine ray`: the same index as the local engine, resumable after a kill, a clear hint without Ray.
 
 The Ray actors cannot see the tests' monkeypatches, so they build their
-backbone through models.ray_engine.BACKBONE_FACTORY, pointed here at
+backbone through engines.ray_embed.BACKBONE_FACTORY, pointed here at
 helpers.fake_backbone_factory, with this folder on their sys.path.
 """
 import json
@@ -25,18 +25,18 @@ needs_ray = pytest.mark.skipif(
 RAY_PAUSED = (
     "import sys\n"
     "sys.path.insert(0, sys.argv[1])\n"
-    "import devise.models.ray_engine as ray_engine\n"
-    "ray_engine.BACKBONE_FACTORY = 'helpers:fake_backbone_factory'\n"
-    "ray_engine.WORKER_PATHS = [sys.argv[1]]\n"
+    "import devise.engines.ray_embed as ray_embed\n"
+    "ray_embed.BACKBONE_FACTORY = 'helpers:fake_backbone_factory'\n"
+    "ray_embed.WORKER_PATHS = [sys.argv[1]]\n"
 ) + PAUSED
 
 
 @pytest.fixture
 def ray_fake(monkeypatch):
-    from devise.models import ray_engine
+    from devise.engines import ray_embed
 
-    monkeypatch.setattr(ray_engine, "BACKBONE_FACTORY", "helpers:fake_backbone_factory")
-    monkeypatch.setattr(ray_engine, "WORKER_PATHS", [str(TESTS)])
+    monkeypatch.setattr(ray_embed, "BACKBONE_FACTORY", "helpers:fake_backbone_factory")
+    monkeypatch.setattr(ray_embed, "WORKER_PATHS", [str(TESTS)])
 
 
 @pytest.fixture
@@ -176,12 +176,12 @@ def test_actors_get_the_gpus_asked_for(words_home, planted_folder, fake_backbone
     at 0.5 each they share it, and each runs the backbone on a GPU runtime."""
     import ray
 
-    from devise.core.ray_runtime import QUIET
-    from devise.models import ray_engine
+    from devise.engines import ray_embed
+    from devise.engines.ray_runtime import QUIET
     from devise.models.backbones.runtimes import RUNTIME_ENV, keras_backend
 
-    monkeypatch.setattr(ray_engine, "BACKBONE_FACTORY", "helpers:logging_backbone_factory")
-    monkeypatch.setattr(ray_engine, "WORKER_PATHS", [str(TESTS)])
+    monkeypatch.setattr(ray_embed, "BACKBONE_FACTORY", "helpers:logging_backbone_factory")
+    monkeypatch.setattr(ray_embed, "WORKER_PATHS", [str(TESTS)])
     monkeypatch.delenv(RUNTIME_ENV, raising=False)
     log = tmp_path / "actors"
     log.mkdir()
@@ -207,7 +207,7 @@ def test_actors_get_the_gpus_asked_for(words_home, planted_folder, fake_backbone
 
 def test_actors_get_the_drivers_home_and_a_share_of_the_cores(tmp_path, monkeypatch):
     from devise.core.home import HOME_ENV, set_home
-    from devise.models import ray_engine
+    from devise.engines import ray_embed
     from devise.models.backbones.runtimes import INVOKE_ENV, THREADS_ENV
 
     monkeypatch.delenv(THREADS_ENV, raising=False)
@@ -215,12 +215,12 @@ def test_actors_get_the_drivers_home_and_a_share_of_the_cores(tmp_path, monkeypa
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     set_home(tmp_path / "chosen")  # --home: the environment still names another folder
     try:
-        env = ray_engine._actor_env(workers=2, local=True)
+        env = ray_embed._actor_env(workers=2, local=True)
         assert env[HOME_ENV] == str(tmp_path / "chosen") != os.environ[HOME_ENV]
         assert env[THREADS_ENV] == "4"
-        assert THREADS_ENV not in ray_engine._actor_env(workers=2, local=False)  # a cluster's nodes have their own
+        assert THREADS_ENV not in ray_embed._actor_env(workers=2, local=False)  # a cluster's nodes have their own
         assert INVOKE_ENV not in env
         monkeypatch.setenv(INVOKE_ENV, "8")  # the driver's images per invoke travel to every node
-        assert ray_engine._actor_env(workers=2, local=False)[INVOKE_ENV] == "8"
+        assert ray_embed._actor_env(workers=2, local=False)[INVOKE_ENV] == "8"
     finally:
         set_home(None)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devise.core import ray_watchdog
+from devise.engines import ray_watchdog
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="the watchdog reads /proc (Linux)")
 
@@ -66,7 +66,7 @@ def test_the_watchdog_kills_what_it_recorded_when_its_pipe_closes():
     try:
         assert _wait_for(lambda: ray_watchdog.children_of(root.pid))
         (orphan,) = ray_watchdog.children_of(root.pid)
-        watchdog = subprocess.Popen([sys.executable, "-m", "devise.core.ray_watchdog", "no-such-node", str(root.pid)],
+        watchdog = subprocess.Popen([sys.executable, "-m", "devise.engines.ray_watchdog", "no-such-node", str(root.pid)],
                                     stdin=subprocess.PIPE)
         time.sleep(1.0)  # let it look at the tree at least once
         os.kill(root.pid, signal.SIGKILL)

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from devise.cli import cli
-from devise.search import slices
+from devise.curate import slices
 from devise.search.analyser import content_words, text_vector
 
 from helpers import COLOURS, make_image

@@ -7,8 +7,9 @@ from click.testing import CliRunner
 
 import devise
 from devise.cli import cli
+from devise.commands import training as training_commands
 from devise.core.errors import DataError
-from devise.train import evaluation, run
+from devise.train import run
 from devise.train.config import MAX_HEADS, TrainConfig
 
 CLI_FIELDS = [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("cli", True)]
@@ -37,7 +38,7 @@ def capture(monkeypatch, module, name):
 
 
 def test_train_collects_its_options_into_one_config(monkeypatch, colour_folder, tmp_path):
-    seen = capture(monkeypatch, run, "train")
+    seen = capture(monkeypatch, training_commands, "run_train")  # the library function the command calls
     result = CliRunner().invoke(cli, ["train", str(colour_folder), "--out", str(tmp_path / "m"), "--json"])
     assert result.exit_code == 0, result.output
     assert seen["config"] == TrainConfig() and seen["out"] == str(tmp_path / "m")
@@ -50,7 +51,7 @@ def test_train_collects_its_options_into_one_config(monkeypatch, colour_folder, 
 
 
 def test_evaluate_collects_its_options_into_one_config(monkeypatch, colour_folder, tmp_path):
-    seen = capture(monkeypatch, evaluation, "evaluate")
+    seen = capture(monkeypatch, training_commands, "run_evaluate")
     result = CliRunner().invoke(cli, ["evaluate", str(colour_folder), "--splits", "3", "--epochs", "7", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {}

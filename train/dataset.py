@@ -6,6 +6,9 @@ import numpy as np
 from devise.core.vectors import unit_rows
 from devise.data.folders import require_labelled, scan
 from devise.data.labels import class_phrases, phrase_vectors, read_label_map
+from devise.data.words import load_words
+from devise.models import backbones
+from devise.models.embed import embed_paths
 
 
 @dataclass
@@ -39,17 +42,13 @@ class Dataset:
 
 def load_dataset(data_dir, exclude=(), label_map=None, backbone=None, words=None, progress=True, folder=None) -> Dataset:
     """Scan, name, and embed a labelled folder (features come from the cache when fresh)."""
-    from devise.data.words import load_words
-    from devise.models.backbones import DEFAULT_BACKBONE, get_backbone
-    from devise.models.embed import embed_paths
-
     folder = folder or scan(data_dir, exclude=exclude)
     require_labelled(folder)
     wv = load_words(words)
     mapping = read_label_map(label_map) if label_map else {}
     phrases = class_phrases(folder.class_names(), mapping)
     names, vectors = phrase_vectors(phrases, wv)  # fails early, naming unknown phrases
-    bb = get_backbone(backbone or DEFAULT_BACKBONE)
+    bb = backbones.get_backbone(backbone or backbones.DEFAULT_BACKBONE)
     emb = embed_paths(folder.paths, bb, progress=progress)
     cls_of = dict(zip(folder.paths, folder.classes))
     y = np.array([names.index(cls_of[p]) for p in emb.paths], dtype=np.int64)

@@ -12,6 +12,7 @@ hit@1 + GZSL H) and "hinge" lost H; README, "what moved the numbers".
 """
 import numpy as np
 
+from devise.models.tensorflow_env import import_keras
 from devise.train.config import LOSSES
 
 HINGE_MARGIN = 0.1
@@ -28,8 +29,6 @@ def loss_params(kind):
 
 def make_loss(kind, label_vectors, margin=HINGE_MARGIN):
     """Loss over class indices; `label_vectors` are the unit vectors of the training classes."""
-    from devise.models.tensorflow_env import import_keras
-
     ops = import_keras().ops
 
     labels = ops.convert_to_tensor(np.asarray(label_vectors, np.float32))

@@ -1,6 +1,9 @@
 """Zero-shot metrics: hit@k for ZSL and GZSL, the harmonic mean H, calibrated stacking."""
 import numpy as np
 
+from devise.models.feedback import feedback_scores
+from devise.models.seen_margin import best_seen_cos, margin_scores, pool_size
+
 KS = (1, 2, 5, 10)
 
 
@@ -56,9 +59,6 @@ def search_precision(vectors, y, query_rows, label_vectors, seen_mask, gammas, k
     ranks: each query's candidates are its cosine top seen_margin.pool_size(k, N), re-ranked by the
     seen-class margin score (models.seen_margin) with each gamma, then, where the images' unit
     `features` are given, by visual feedback (models.feedback); y indexes rows of `label_vectors`."""
-    from devise.models.feedback import feedback_scores
-    from devise.models.seen_margin import best_seen_cos, margin_scores, pool_size
-
     vectors, y = np.asarray(vectors, np.float32), np.asarray(y)
     k = min(k, len(y))
     best = best_seen_cos(vectors, label_vectors[np.asarray(seen_mask)])

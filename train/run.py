@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devise.core.results import Result
+from devise.data.words import load_words
 from devise.models import model_store
 from devise.models.conse import ConSE
 from devise.models.head import HEAD_PARAMS
@@ -52,8 +53,6 @@ def train(data_dir: str | Path, *, out: str | Path, config: TrainConfig | None =
 
 
 def conse_for(ds):
-    from devise.data.words import load_words
-
     return ConSE(load_words(ds.words))
 
 

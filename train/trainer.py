@@ -19,6 +19,7 @@ from devise.core.vectors import unit_rows
 from devise.models.conse import ANCHOR_K, anchored_labels
 from devise.models.feedback import feedback_params
 from devise.models.head import DEFAULT_BLEND, apply_numpy, average_heads, build_head, export_numpy, gated_blend
+from devise.models.tensorflow_env import import_keras
 from devise.train import metrics
 from devise.train.config import CALIBRATIONS, TrainConfig
 from devise.train.losses import make_loss
@@ -59,8 +60,6 @@ def fit_head(features, y, label_vectors, config: TrainConfig, seed=None, bar=Non
     """A head fitted to map `features` to the label vectors of classes `y`; `seed` overrides the config's.
     With config.heads K > 1, K heads from seeds seed, seed + HEAD_SEED_STEP, ... averaged into one model.
     bar: a progress bar (core.progress) advanced by one for each epoch of each head."""
-    from devise.models.tensorflow_env import import_keras
-
     keras = import_keras()
     seed = config.seed if seed is None else seed
     callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: bar.update(1))] if bar is not None else []

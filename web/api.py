@@ -11,6 +11,8 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+import devise
+from devise.core.lists import comma_list
 from devise.web import items, uploads
 from devise.web.decoding import decoder
 from devise.web.responses import answer, json_body, switch, text, whole
@@ -34,15 +36,11 @@ def _image_id(params):
 
 def _labels(params):
     """Always a list: given a string, the library would read a file of that name on the server."""
-    from devise.core.lists import comma_list
-
     return comma_list(params.get("labels")) or None
 
 
 async def search(request):
     """GET q, index, top, filter, feedback (1 or 0) -> `devise search Q --json [--no-feedback]`."""
-    import devise
-
     p = request.query_params
     query = p.get("q", "")
     result = await run_in_threadpool(devise.search, query, index=index_of(request), top=whole(p, "top", 10, 1, MAX_TOP),
@@ -52,8 +50,6 @@ async def search(request):
 
 async def similar(request):
     """GET id (an indexed image) or POST an image; index, top, filter -> `devise similar IMAGE --json`."""
-    import devise
-
     if request.method == "GET":
         p = request.query_params
         path = await run_in_threadpool(items.item_path, _image_id(p), index_of(request))
@@ -71,8 +67,6 @@ async def similar(request):
 
 async def tag(request):
     """GET id or POST an image; index, top, labels -> `devise tag IMAGE --index NAME --json`."""
-    import devise
-
     if request.method == "GET":
         p = request.query_params
         result = await decoder(request).run(items.tag_indexed, _image_id(p), index=index_of(request),
@@ -92,8 +86,6 @@ async def tag(request):
 
 async def indexes(request):
     """GET -> `devise indexes --json` (a list)."""
-    import devise
-
     found = await run_in_threadpool(devise.indexes)
     return answer(found.to_dict()["indexes"])
 

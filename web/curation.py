@@ -18,8 +18,12 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+import devise
 from devise.core.errors import StorageError
+from devise.core.home import home
+from devise.curate.duplicates import DEFAULT_THRESHOLD
 from devise.index.spaces import SPACES
+from devise.index.store import open_index
 from devise.web import items
 from devise.web.api import index_of
 from devise.web.decoding import decoder
@@ -33,8 +37,6 @@ _maps_lock = threading.Lock()
 
 
 def _dedupe_options(request, p):
-    from devise.curate.duplicates import DEFAULT_THRESHOLD
-
     like = p.get("like")
     if like not in (None, ""):
         if not str(like).isascii() or not str(like).isdigit():
@@ -48,8 +50,6 @@ def _dedupe_options(request, p):
 
 async def dedupe(request):
     """GET index, threshold, filter, query, like (an id) -> `devise dedupe --json` (a report; nothing changes)."""
-    import devise
-
     options = await run_in_threadpool(_dedupe_options, request, request.query_params)
     return answer(await decoder(request).run(devise.dedupe, collection=True, **options))
 
@@ -65,8 +65,6 @@ async def _edit_body(request):
 
 async def dedupe_delete(request):
     """POST the options of GET /api/dedupe -> `devise dedupe --delete --json`."""
-    import devise
-
     body = await _edit_body(request)
     options = await run_in_threadpool(_dedupe_options, request, body)
     return answer(await decoder(request).run(devise.dedupe, delete=True, collection=True, **options))
@@ -74,8 +72,6 @@ async def dedupe_delete(request):
 
 async def dedupe_move(request):
     """POST the options of GET /api/dedupe and move_to -> `devise dedupe --move-to FOLDER --json`."""
-    import devise
-
     body = await _edit_body(request)
     move_to = text(body, "move_to")
     if move_to is None:
@@ -86,8 +82,6 @@ async def dedupe_move(request):
 
 async def walk(request):
     """GET start (text) or id (an indexed image), filter, limit, space -> `devise walk --json`."""
-    import devise
-
     p = request.query_params
     start_image = None
     if p.get("id"):
@@ -100,10 +94,6 @@ async def walk(request):
 
 
 def _map(index, filter, color_by, space):
-    import devise
-    from devise.core.home import home
-    from devise.index.store import open_index
-
     idx = open_index(index)
     key = hashlib.sha1(json.dumps([filter, color_by, space]).encode()).hexdigest()[:16]
     out = home() / "cache" / "web" / "maps" / f"{idx.name}-{idx.version_dir.name}-{key}.png"

@@ -12,7 +12,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+from devise.core.errors import SearchIndexError
 from devise.index.store import open_index
+from devise.models.backbones import input_size_of
+from devise.models.backbones.preprocessing import weights_fingerprint
+from devise.models.projector import Projector
+from devise.search.tag import tag
 
 KEPT_VERSIONS = 8
 FIND_AT_MOST = 64  # paths looked up one by one while the version's table is not read yet
@@ -93,9 +98,6 @@ class CachedFeaturesOnly:
     """
 
     def __init__(self, name, embedding_fingerprint, feature_dim):
-        from devise.models.backbones import input_size_of
-        from devise.models.backbones.preprocessing import weights_fingerprint
-
         self.name, self.feature_dim, self.input_size = name, feature_dim, input_size_of(name)
         self.fingerprint = weights_fingerprint(self, embedding_fingerprint)
 
@@ -104,8 +106,6 @@ class CachedFeaturesOnly:
 
 
 def _cached_projector(idx):
-    from devise.models.projector import Projector
-
     projector = Projector(idx.model_dir, words=None if idx.model_dir else idx.manifest["words"])
     projector.backbone = CachedFeaturesOnly(idx.manifest["backbone"], idx.manifest["backbone_fingerprint"],
                                             idx.manifest["feature_dim"])
@@ -114,8 +114,6 @@ def _cached_projector(idx):
 
 def tag_indexed(image_id: int, *, index=None, top=10, labels=None):
     """`devise tag PATH --index NAME` for an indexed image, from its cached features when they are there."""
-    from devise.search.tag import tag
-
     idx = open_index(index)
     path = _path_of(idx, image_id)
     if idx.manifest.get("backbone_fingerprint"):
@@ -133,8 +131,6 @@ def item_path(image_id: int, index=None) -> str:
 
 
 def _path_of(idx, image_id):
-    from devise.core.errors import SearchIndexError
-
     if not 0 <= image_id < len(idx):
         raise SearchIndexError(f"index {idx.name!r} has no image {image_id} (it holds ids 0 to {len(idx) - 1}).")
     return idx.items[image_id]["path"]

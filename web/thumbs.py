@@ -25,6 +25,7 @@ from starlette.responses import Response
 from devise.core import atomic
 from devise.core.errors import BadImageError, SearchIndexError, StorageError
 from devise.core.home import subdir
+from devise.data.images import open_rgb
 from devise.index import layout
 from devise.index.store import open_index
 from devise.web.decoding import decoder
@@ -41,8 +42,6 @@ CHECK_FIRST = "private, no-cache"
 def thumbnail_bytes(path, side=SIDE) -> bytes:
     """A JPEG of the image fitted into side x side, from the decoder `devise index` uses."""
     from PIL import Image
-
-    from devise.data.images import open_rgb
 
     if not os.path.isfile(path):  # a folder or a FIFO where the image was: nothing to decode
         raise BadImageError(f"{path}: not a file any more.")

@@ -21,6 +21,7 @@ from devise.core import atomic, integrity, manifest
 from devise.core.errors import SearchIndexError
 from devise.index import ann, tuning
 from devise.index import items as items_file
+from devise.index.stores.annoy_space import AnnoySpace
 from devise.index.stores.base import StoreWriter, VersionStore
 
 KIND = "annoy"
@@ -70,7 +71,7 @@ class AnnoyVersion(VersionStore):
             self.check(ann_file)  # in exact mode too: a damaged index says so before it is relied on
             search = self.manifest["search"]
             mode = search["mode"] if kind == "words" else search["features"]["mode"]
-            self._spaces[kind] = ann.Space(vectors, mode, self.version_dir / ann_file, self.manifest["n_trees"],
+            self._spaces[kind] = AnnoySpace(vectors, mode, self.version_dir / ann_file, self.manifest["n_trees"],
                                            label=self.label, projection=self._projection(kind))
         return self._spaces[kind]
 

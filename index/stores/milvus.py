@@ -24,6 +24,7 @@ import numpy as np
 
 from devise.core import manifest
 from devise.core.errors import SearchIndexError, option
+from devise.index import tuning
 from devise.index.stores.base import ItemTable, StoreWriter, VectorSpace, VersionStore
 from devise.index.stores.milvus_client import TIMEOUT_S, call, check_uri, client, close, literal
 
@@ -185,8 +186,6 @@ class MilvusWriter(StoreWriter):
         client(self.uri)  # connect now: a server that is down is reported before any image is embedded
 
     def modes(self, count, dims, method):
-        from devise.index import tuning
-
         out = {}
         for kind, dim in dims.items():
             mode, reason = tuning.choose_mode(count, dim, method)

@@ -23,9 +23,10 @@ import numpy as np
 
 from devise.core.errors import BackboneError
 from devise.core.progress import warn
+from devise.models.backbones import efficientnet_lite, ensemble, runtimes, tflite_runtime
+from devise.models.backbones.names import backbone_key, input_size_of
+from devise.models.backbones.torch_pickle import load_legacy_torch_state_dict
 from devise.models.tensorflow_env import import_keras
-
-from . import ensemble, runtimes, tflite_runtime
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 BATCH_SIZE = 64
@@ -114,23 +115,10 @@ def available() -> list[str]:
     return list(_LITE) + list(_KERAS_APPS)
 
 
-def input_size_of(name: str) -> int:
-    """The named backbone's input side, known without loading it (the three keras.applications models take
-    224; an ensemble, its largest member's)."""
-    from .efficientnet_lite import VARIANTS
-
-    keys = ensemble.member_names(_key(name))
-    return max(VARIANTS[key][2] if key in VARIANTS else 224 for key in keys)
-
-
-def _key(name: str) -> str:
-    return str(name).strip().lower().replace("_", "-")
-
-
 def canonical_name(name: str) -> str:
     """`name` as manifests record it (``EfficientNet_Lite0`` -> ``efficientnet-lite0``); raises
     BackboneError for a name that is no backbone, without loading anything."""
-    members = ensemble.member_names(_key(name))
+    members = ensemble.member_names(backbone_key(name))
     for member in members:
         if member not in _LITE and member not in _KERAS_APPS:
             raise BackboneError(f"unknown backbone {member!r}; choose one of: {', '.join(available())}, "
@@ -188,9 +176,6 @@ def _from_converted(name: str, fingerprint: str) -> Backbone | None:
 
 
 def _load_lite(name: str, runtime: str | None = None) -> Backbone:
-    from . import efficientnet_lite
-    from .torch_pickle import load_legacy_torch_state_dict
-
     path = lite_weights_path(name)
     fingerprint = _file_fingerprint(name, path)
     converted = _from_converted(name, fingerprint) if runtimes.resolve_runtime(runtime) == "tflite" else None

@@ -8,7 +8,7 @@ those logits; the head sees both feature sets. The cost is the members' time add
 An ensemble is a backbone like any other: one recipe (its members' recipes, their pixels
 packed into one flat uint8 row so a batch still stacks), one fingerprint, one feature cache.
 Where every member already has an image in its own cache, the ensemble joins those rows
-instead of running the models again (``joined_from_members``).
+instead of running the models again (models.embed.joined_from_members).
 """
 from __future__ import annotations
 
@@ -62,27 +62,3 @@ class EnsembleBackbone:
 
     def __repr__(self) -> str:
         return f"EnsembleBackbone({self.name!r}, feature_dim={self.feature_dim})"
-
-
-def joined_from_members(paths, backbone) -> list:
-    """Cache entries for the ensemble's `paths` that every member has cached already (features
-    joined, logits averaged, as `predict` would give); failures a member recorded stay failures."""
-    from devise.data.feature_cache import FeatureCache
-    from devise.models.backbones.preprocessing import recipe_for
-
-    found = []
-    for member in backbone.members:
-        with FeatureCache(member.fingerprint, recipe_id=recipe_for(member).id) as cache:
-            found.append(cache.lookup(paths))
-    entries = []
-    for path in paths:
-        rows = [known.get(path) for known in found]
-        if any(row is None for row in rows):
-            continue
-        failed = [row for row in rows if isinstance(row, str)]
-        if failed:
-            entries.append((path, None, None, failed[0]))
-        else:
-            entries.append((path, np.concatenate([np.asarray(r[0], np.float32) for r in rows]),
-                            np.mean([np.asarray(r[1], np.float32) for r in rows], axis=0), None))
-    return entries

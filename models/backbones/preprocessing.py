@@ -30,6 +30,7 @@ from PIL import Image
 from devise.data.feature_cache import FULL_SQUARE_RECIPE_ID
 from devise.data.images import draft_side, fit_crop, open_rgb
 from devise.models.backbones.ensemble import FINGERPRINT_PREFIX, JOIN, member_names
+from devise.models.backbones.names import input_size_of
 
 CROP_PADDING = 32
 # A photo whose short side is under this share of the input size keeps its full square (see above):
@@ -96,8 +97,6 @@ class EnsembleRecipe:
 def recipe_for_name(name: str, size: int):
     """The recipe of the backbone called `name` whose input side is `size` (an ensemble's members
     take their own sizes)."""
-    from devise.models.backbones import input_size_of
-
     members = member_names(name)
     if len(members) > 1:
         return EnsembleRecipe(tuple(recipe_for_name(m, input_size_of(m)) for m in members))

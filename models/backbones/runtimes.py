@@ -19,6 +19,9 @@ import numpy as np
 
 from devise.core.errors import BackboneError
 from devise.core.progress import warn
+from devise.models.backbones import tflite_runtime
+from devise.models.backbones.tf_graph import tf_graph_function
+from devise.models.tensorflow_env import configured_backend, import_tensorflow
 
 RUNTIME_ENV = "DEVISE_RUNTIME"
 THREADS_ENV = "DEVISE_THREADS"
@@ -30,8 +33,6 @@ DEFAULT_TF_RUNTIME = "tflite"
 
 def keras_backend() -> str:
     """The Keras backend this process uses ($KERAS_BACKEND or keras.json), found without importing Keras."""
-    from devise.models.tensorflow_env import configured_backend
-
     return configured_backend()
 
 
@@ -68,9 +69,7 @@ def _positive_setting(variable, unit):
 def make_predictor(runtime, model, input_size, fingerprint, preprocess=None):
     """A callable: uint8 chunk -> (features, logits) as float32 NumPy, for `runtime`."""
     if runtime == "tflite":
-        from .tflite_runtime import tflite_predictor
-
-        return tflite_predictor(model, input_size, fingerprint, preprocess, thread_count(), invoke_batch())
+        return tflite_runtime.tflite_predictor(model, input_size, fingerprint, preprocess, thread_count(), invoke_batch())
     if runtime in ("keras", "xla"):
         return _tf_function_predictor(model, input_size, preprocess, jit=runtime == "xla")
     if runtime == "jax":
@@ -80,31 +79,9 @@ def make_predictor(runtime, model, input_size, fingerprint, preprocess=None):
     raise BackboneError(f"unknown runtime {runtime!r}.")
 
 
-def tf_graph_function(model, input_size, preprocess=None, batch=None, jit=False):
-    """A ``tf.function`` uint8 images -> (features, logits) float32; also what TFLite converts."""
-    from devise.models.tensorflow_env import import_tensorflow
-
-    tf = import_tensorflow()
-    spec = tf.TensorSpec([batch, input_size, input_size, 3], tf.uint8, name="images")
-
-    # One trace with a dynamic batch dimension serves every N, and calling
-    # the model directly skips model.predict's per-call setup cost.
-    @tf.function(input_signature=[spec], reduce_retracing=True, jit_compile=jit, autograph=False)
-    def run(images):
-        x = tf.cast(images, tf.float32)
-        if preprocess is not None:
-            x = preprocess(x)
-        features, logits = model(x, training=False)
-        return tf.cast(features, tf.float32), tf.cast(logits, tf.float32)
-
-    return run
-
-
 def _tf_function_predictor(model, input_size, preprocess, jit):
     threads = thread_count()
     if threads is not None:
-        from devise.models.tensorflow_env import import_tensorflow
-
         # Only takes effect before TensorFlow's first op; later it raises, and the default stays.
         try:
             import_tensorflow().config.threading.set_intra_op_parallelism_threads(threads)

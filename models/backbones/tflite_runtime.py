@@ -27,6 +27,7 @@ import numpy as np
 from devise.core import atomic
 from devise.core.errors import BackboneError, DataError
 from devise.core.home import subdir
+from devise.models.backbones.tf_graph import tf_graph_function
 from devise.models.tensorflow_env import import_tensorflow, stderr_filtered, tensorflow_version
 
 # Bump when the converted graph's inputs/outputs change, so old cache files are not reused.
@@ -56,7 +57,6 @@ def flatbuffer_for(model, input_size, fingerprint, preprocess=None):
     cached = _read_verified(path, sidecar) if path else None
     if cached is not None:
         return cached
-    from .runtimes import tf_graph_function
 
     run = tf_graph_function(model, input_size, preprocess)
     data = _convert(tf, run, model)

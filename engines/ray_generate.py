@@ -4,7 +4,7 @@ The actors only turn (prompts, seeds) into images, with the same per-image
 CPU generators as a local run, so a (class, index) gets the same picture. The
 driver hands batches out round-robin, a few ahead per actor so no actor waits
 while it writes, and takes results back in plan order: the files, their PNG
-text and metadata.jsonl go through the same code as locally (data.generate).
+text and metadata.jsonl go through the same code as locally (generation.generate).
 """
 import collections
 import contextlib
@@ -12,14 +12,14 @@ import os
 from dataclasses import dataclass
 
 from devise.core.errors import GenerateError, option
-from devise.core.ray_runtime import import_ray, job_error, ray_session
-from devise.data import generate_pipeline as pipeline_mod
+from devise.engines.ray_runtime import import_ray, job_error, ray_session
+from devise.generation import pipeline as pipeline_mod
 
 AHEAD = 2  # batches queued per actor: one running, one ready to start
 
 
 class PipelineActor:
-    """Holds one pipeline for its lifetime; `run` is data.generate_pipeline.run_batch on it."""
+    """Holds one pipeline for its lifetime; `run` is generation.pipeline.run_batch on it."""
 
     def __init__(self, model, device, dtype, threads):
         import torch

@@ -18,7 +18,7 @@ import numpy as np
 from devise.core.errors import BadImageError, EngineError, option
 from devise.core.home import HOME_ENV, home
 from devise.core.progress import progress_bar
-from devise.core.ray_runtime import import_ray, job_error, ray_session
+from devise.engines.ray_runtime import import_ray, job_error, ray_session
 from devise.models.backbones.preprocessing import load_input
 from devise.models.backbones.runtimes import INVOKE_ENV, RUNTIME_ENV, THREADS_ENV, keras_backend
 
@@ -73,9 +73,7 @@ class BackboneActor:
 
 def _given_gpus():
     """Whether Ray gave the calling actor any GPU."""
-    import ray
-
-    return bool(ray.get_gpu_ids())
+    return bool(import_ray().get_gpu_ids())
 
 
 def _check_gpus(ray, gpus_per_worker, actors):

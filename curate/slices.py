@@ -4,7 +4,7 @@ In the spirit of sliceguard: cluster on what the images look like (unit
 backbone features), then ask, per cluster, whether a per-image score (the
 `alignment` field by default) is unusually high or low there. Pure NumPy
 and scikit-learn on arrays; reading an index and writing the report live
-in `search.slice_report`.
+in `curate.slice_report`.
 """
 import math
 from dataclasses import dataclass, field
@@ -13,6 +13,7 @@ import numpy as np
 
 from devise.core.errors import DataError, option
 from devise.core.vectors import unit_rows
+from devise.search.tag import rank
 
 K_MIN, K_MAX = 2, 100
 MINIBATCH_ABOVE = 30_000  # full k-means on more images takes minutes
@@ -104,8 +105,6 @@ def rank_clusters(features, scores, labels, min_support=5, min_drop=None):
 
 def centroid_words(word_vectors, candidates, top=5):
     """Nearest tag words to each slice's mean projected vector: what the slice 'is about'."""
-    from devise.search.tag import rank
-
     texts, matrix = candidates
     centres = unit_rows(np.stack([v.mean(axis=0) for v in word_vectors]))
     return [[t.word for t in ranked] for ranked in rank(centres, texts, matrix, top)]

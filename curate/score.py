@@ -14,14 +14,17 @@ import numpy as np
 from devise.core.errors import DataError
 from devise.core.progress import warn
 from devise.core.results import Result
-from devise.search import alignment
+from devise.curate import alignment
+from devise.data.labels import read_label_map
+from devise.index.edit import set_fields
+from devise.index.store import open_index
+from devise.models import model_store
 
 
 def _model_classes(model_dir):
     """The model's own folder -> phrase map (it trained on those phrases), if the index has a model."""
     if model_dir is None:
         return {}
-    from devise.models import model_store
 
     return dict(model_store.load(model_dir).manifest.get("classes") or {})
 
@@ -56,9 +59,6 @@ def score(*, index: str | None = None, label_map: str | Path | dict | None = Non
     folder's metadata gives no prompt (it wins over the model's own phrases).
     """
     name, store_field = index, store
-    from devise.data.labels import read_label_map
-    from devise.index.edit import set_fields
-    from devise.index.store import open_index
 
     idx = open_index(name)
     items = list(idx.items)

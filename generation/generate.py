@@ -1,7 +1,7 @@
 """Synthetic training images from a diffusers text-to-image pipeline.
 
 `generate(...)` writes `<out>/<class_folder>/<NNNN>.png` + `<out>/metadata.jsonl`
-(see `data.generate_plan`), a folder the trainer reads as-is. torch and
+(see `generation.plan`), a folder the trainer reads as-is. torch and
 diffusers are an optional extra, imported only inside functions.
 """
 from __future__ import annotations
@@ -12,14 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from devise.core.errors import GenerateError
 from devise.core.progress import note
 from devise.core.results import Result
-from devise.data import generate_plan as plan_mod
-from devise.data.generate_pipeline import DEFAULT_MODEL, label, load_pipeline, run_batch
+from devise.engines.base import Engine
+from devise.engines.choice import engine_for
+from devise.generation import plan as plan_mod
+from devise.generation.pipeline import DEFAULT_MODEL
 
 DEFAULT_TEMPLATE = "a photo of a {}"
-ENGINES = ("local", "ray")
 # Rewriting metadata.jsonl after every batch would be quadratic in the folder size;
 # the PNG text chunks cover whatever a crash loses between two saves.
 SAVE_EVERY_S = 30.0
@@ -44,61 +44,25 @@ class GenerateSummary(Result):
     workers: int = 0  # pipelines that ran (Ray actors, or 1 locally); 0 when nothing had to be generated
 
 
-@dataclass
-class LocalRunner:
-    """The pipeline in this process; data.generate_ray.RayRunner is the same over Ray actors."""
-    pipe: object
-    workers: int = 1
-
-    @property
-    def device(self):
-        return label(getattr(self.pipe, "device", None))
-
-    @property
-    def dtype(self):
-        return label(getattr(self.pipe, "dtype", None))
-
-    def results(self, jobs):
-        return (run_batch(self.pipe, *job) for job in jobs)
-
-
-@contextlib.contextmanager
-def _runner(todo, pipeline, model, device, dtype, engine, ray_options):
-    if not todo:
-        yield None
-    elif engine == "ray":
-        from devise.data.generate_ray import ray_runner
-
-        with ray_runner(model, device, dtype, **ray_options) as runner:
-            yield runner
-    else:
-        yield LocalRunner(pipeline or load_pipeline(model, device, dtype))
-
-
 def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "generated",
              classes_file: str | Path | None = None, template: str = DEFAULT_TEMPLATE, per_class: int = 10,
              model: str = DEFAULT_MODEL, steps: int | None = None, guidance: float | None = None, size: int = 512,
              batch_size: int = 4, seed: int = 0, device: str = "auto", dtype: str | None = None,
-             retry_blank: int = 0, pipeline=None, engine: str = "local", address: str | None = None,
+             retry_blank: int = 0, pipeline=None, engine: Engine | str = "local", address: str | None = None,
              gpus: int = 0, workers: int | None = None, progress: Callable | None = None,
              warn: Callable | None = None) -> GenerateSummary:
     """Generate `per_class` images per class into `out`, resuming what is already there.
 
     `pipeline` reuses an already loaded pipeline (then model/device/dtype only label the
     metadata); `progress(done, total, images_per_minute)` is called after every batch.
-    engine "ray" runs one pipeline per Ray actor (data.generate_ray): `gpus` GPU actors, or
+    engine "ray" runs one pipeline per Ray actor (engines.ray_generate): `gpus` GPU actors, or
     `workers` CPU actors, on a local Ray or the cluster at `address`; the files are the same.
+    An engine object (engines.local.LocalEngine, engines.ray_engine.RayEngine) may stand for `engine` and its options.
     """
     started = time.monotonic()
     warn = warn or note
-    if engine not in ENGINES:
-        raise GenerateError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
-    if engine == "ray":
-        from devise.data.generate_ray import check_options
-
-        if pipeline is not None:
-            raise GenerateError("engine 'ray' loads a pipeline in each actor: pass model=, not pipeline=")
-        check_options(device, gpus, workers)  # the install hint before any work
+    engine = engine_for(engine, address=address, workers=workers, gpus=gpus)
+    engine.check_pipelines(device, pipeline)  # the install hint before any work
     names = plan_mod.parse_classes(classes, classes_file)
     default_steps, default_guidance = plan_mod.default_steps_guidance(model)
     steps = default_steps if steps is None else steps
@@ -112,8 +76,9 @@ def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "g
     todo, skipped, foreign = plan_mod.triage(items, out, entries, settings, retry_blank, warn)
     redone = sum((out / item.file).exists() for item in todo)
 
-    ray_options = dict(address=address, gpus=gpus, workers=workers, notice=progress is not None)
-    with _runner(todo, pipeline, str(local) if local else model, device, dtype, engine, ray_options) as runner:
+    runners = engine.pipelines(str(local) if local else model, device, dtype, loaded=pipeline,
+                               notice=progress is not None) if todo else contextlib.nullcontext()
+    with runners as runner:
         gen_started = time.monotonic()
         produced, total, last_save, queue = 0, len(todo), gen_started, todo
         try:
@@ -154,7 +119,7 @@ def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "g
         blank=sum(bool(entries[i.file]["blank"]) for i in todo), retried=produced - len(todo),
         seconds=round(time.monotonic() - started, 3),
         images_per_minute=round(rate, 2), foreign=foreign,
-        engine=engine, workers=runner.workers if runner else 0)
+        engine=engine.name, workers=runner.workers if runner else 0)
 
 
 def _rate(count, since):

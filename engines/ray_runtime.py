@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 from devise.core.errors import EngineError, option
+from devise.engines.ray_watchdog import children_of, is_ray_process
 
 INSTALL_HINT = "pip install 'devise[ray]'"
 QUIET = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
@@ -37,8 +38,6 @@ def _one_line(exc):
 
 
 def _children():
-    from devise.core.ray_watchdog import children_of
-
     return set(children_of(os.getpid())) if os.path.isdir("/proc") else set()
 
 
@@ -48,12 +47,10 @@ def _watch(ray, before):
     Its roots are the children `ray.init` added to this process (GCS, raylet),
     so the user's own child processes are never among them.
     """
-    from devise.core.ray_watchdog import is_ray_process
-
     node_id = ray.get_runtime_context().get_node_id()
     roots = [str(pid) for pid in sorted(_children() - before) if is_ray_process(pid)]
     return subprocess.Popen(
-        [sys.executable, "-m", "devise.core.ray_watchdog", node_id, *roots], stdin=subprocess.PIPE,
+        [sys.executable, "-m", "devise.engines.ray_watchdog", node_id, *roots], stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # Ctrl-C must not reach it
 
 

@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 from devise.core.errors import GenerateError, option
-from devise.data import generate_plan as plan_mod
+from devise.generation import plan as plan_mod
 
 DEFAULT_MODEL = "stabilityai/sd-turbo"
 REQUIRED = ("torch", "diffusers", "transformers")

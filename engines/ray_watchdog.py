@@ -1,6 +1,6 @@
-"""`python -m devise.core.ray_watchdog NODE_ID [ROOT_PID ...]`: wait for the driver to go, then end its local Ray node's leftovers.
+"""`python -m devise.engines.ray_watchdog NODE_ID [ROOT_PID ...]`: wait for the driver to go, then end its local Ray node's leftovers.
 
-Started by core.ray_runtime with a pipe on stdin. EOF on that pipe means the
+Started by engines.ray_runtime with a pipe on stdin. EOF on that pipe means the
 driver has shut Ray down or died (even by kill -9). Ray's dashboard and
 runtime-env agents can outlive a killed driver for ever: once their raylet is
 gone they are orphans that nothing ties to the driver. So, while the pipe is

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from devise.core.errors import VocabularyError
+from devise.data.labels import default_phrase
+from devise.generation.plan import METADATA
 from devise.search.analyser import text_vector
 
 FIELD = "alignment"
@@ -26,8 +28,6 @@ FIELD = "alignment"
 
 def read_prompts(root):
     """{absolute image path: prompt} from a generated folder's metadata.jsonl; {} when there is none."""
-    from devise.data.generate_plan import METADATA
-
     path = Path(root) / METADATA
     if not path.is_file():
         return {}
@@ -43,8 +43,6 @@ def read_prompts(root):
 
 def class_phrase_source(model_classes=None, label_map=None):
     """class folder -> phrase: an explicit label map wins over the model's, then the folder name."""
-    from devise.data.labels import default_phrase
-
     explicit, model_classes = dict(label_map or {}), dict(model_classes or {})
 
     def phrase(cls):

@@ -17,8 +17,10 @@ import numpy as np
 
 from devise.core import atomic, outputs
 from devise.core.results import Result
+from devise.curate import slices as slicing
 from devise.data.sheet import contact_sheet
-from devise.search import slices as slicing
+from devise.index.store import open_index
+from devise.search.tag import candidates
 
 SHEET_IMAGES, SHEET_THUMB = 18, 128
 SHEET_PREFIX = "slice-"
@@ -70,9 +72,6 @@ def slices(*, index: str | None = None, field: str = "alignment", min_support: i
 
 def find(name=None, field="alignment", min_support=5, min_drop=None, k=None, method="kmeans", top=5, seed=0):
     """Cluster index `name` on image features and describe its unusual clusters."""
-    from devise.index.store import open_index
-    from devise.search.tag import candidates
-
     idx = open_index(name)
     items = list(idx.items)
     scores = _scores(items, field)
