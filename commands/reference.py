@@ -30,7 +30,7 @@ def command_help(group: click.Group, name: str | None = None) -> str:
 def reference(group: click.Group) -> str:
     """The whole reference as Markdown: the group's help, then each command's, in alphabetical order."""
     parts = [HEADER, "## devise\n", "```text", command_help(group), "```\n"]
-    for name in sorted(group.commands):
+    for name in group.list_commands(click.Context(group)):
         parts += [f"## devise {name}\n", "```text", command_help(group, name), "```\n"]
     return "\n".join(parts)
 

@@ -1,54 +1,23 @@
-"""What the commands of cli.py share: the error policy, click types, common options and printers.
-
-Error policy: a `DeviseError` (bad input, a missing or corrupt artifact)
-is one line on stderr and exit 1; a usage error is click's, exit 2; any
-other exception is a bug, reported in one line that names the command and
-says how to get the traceback (`--debug` or DEVISE_DEBUG=1).
-"""
+"""What the commands of cli.py share: click types, common options and printers (the error policy is
+commands.group's)."""
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
-import os
 import sys
 import time
 
 import click
 
+from devise.commands.group import Given, given_path
 from devise.core.errors import DeviseError
-from devise.core.home import storage_error
 from devise.core.lists import comma_list
 from devise.core.text import printable
 from devise.data.labels import parse_labels
 from devise.index.spaces import SPACES
 from devise.search.results import lines
 from devise.train.config import TrainConfig
-
-
-class DeviseGroup(click.Group):
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except DeviseError as exc:
-            raise click.ClickException(printable(exc)) from None
-        except click.ClickException as exc:
-            # Usage errors quote what was typed: a file name among it is shown escaped too.
-            exc.message = printable(exc.message, keep_newlines=True)
-            raise
-        except (click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:
-            full_or_read_only = storage_error(exc)  # any write the library did not map itself
-            if full_or_read_only is not None:
-                raise click.ClickException(printable(full_or_read_only)) from None
-            if ctx.params.get("debug") or os.environ.get("DEVISE_DEBUG") not in (None, "", "0"):
-                raise
-            command = ctx.invoked_subcommand or "devise"
-            what = printable(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
-            raise click.ClickException(
-                f"`devise {command}` failed unexpectedly ({what}); this is a bug in devise: rerun with --debug "
-                f"and report the command and its traceback to the devise issue tracker.") from None
 
 
 class FiniteFloat(click.FloatRange):
@@ -63,26 +32,6 @@ class FiniteFloat(click.FloatRange):
 
 # numpy's legacy seeding, TensorFlow and Keras take seeds in [0, 2**32): more is an OverflowError deep inside.
 SEED = click.IntRange(0, 2**32 - 1)
-
-
-class Given(click.ParamType):
-    """A text option that, when given, must hold something: an empty string would silently mean "not given"."""
-
-    def __init__(self, inner=click.STRING):
-        self.inner, self.name = inner, inner.name
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, str) and not value.strip():
-            self.fail("an empty string; give a value or leave the option out.", param, ctx)
-        return self.inner.convert(value, param, ctx)
-
-    def to_info_dict(self):
-        return self.inner.to_info_dict()
-
-
-def given_path(**kwargs):
-    """click.Path(**kwargs) that refuses "" (which would write nowhere, or use the default, without a word)."""
-    return Given(click.Path(**kwargs))
 
 
 NAME = Given()

@@ -2,6 +2,7 @@
 import dataclasses
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -17,7 +18,7 @@ CLI_FIELDS = [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("cli"
 
 @pytest.mark.parametrize("command", ["train", "evaluate"])
 def test_every_field_is_an_option_with_the_fields_default_and_help(command):
-    params = {p.name: p for p in cli.commands[command].params}
+    params = {p.name: p for p in cli.get_command(click.Context(cli), command).params}
     for f in CLI_FIELDS:
         param = params[f.name]
         assert param.opts == ["--" + f.name.replace("_", "-")]
