@@ -84,7 +84,8 @@ GOALS = {  # metric: (text, test on the column's figures)
 }
 ROWS = (("class", "class word p@10"), ("sentence", "sentence p@10"), ("sentence_ratio", "sentence ÷ class word"),
         ("pair", "two classes p@10 (either)"),
-        ("pair_both", "two classes: both in top 10"), ("category", "category p@10"), ("hub_share", "hub share"),
+        ("pair_both", "two classes: both in top 10"),
+        ("pair_bound", "  each class alone in its top 5"), ("category", "category p@10"), ("hub_share", "hub share"),
         ("tag_hit", "open tags: top-5 hit"), ("picturable", "open tags: picturable nouns"))
 
 
@@ -276,7 +277,7 @@ def main():
         return
     by_kind = field_queries.by_kind(queries)
     counts = {"class": f" ({len(by_kind['class'])})", "sentence": f" ({len(by_kind['sentence'])})",
-              "pair": f" ({len(by_kind['pair'])})", "pair_both": f" ({len(by_kind['pair'])})",
+              "pair": f" ({len(by_kind['pair'])})", "pair_both": f" ({len(by_kind['pair'])})", "pair_bound": f" ({len(by_kind['pair'])})",
               "category": f" ({len(by_kind['category'])})", "tag_hit": f" ({len(spec['tag_images'])})"}
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True).stdout.strip()
