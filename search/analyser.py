@@ -14,8 +14,11 @@ One thing or several (`analyse`), within a query without `+`/`-`:
   - a sentence (a stretch with stop words or framing in it: "a dolphin
     jumping out of the water") is ONE thing: the weighted mean of its head
     ("dolphin") and, at a quarter of the head's weight, its context
-    ("jumping", "water"): see sentence_weights. Weighting words by how rare
-    they are (GloVe's row order) was measured and did not help;
+    ("jumping", "water"): see sentence_head and sentence_weights. The head
+    is the first noun phrase, unless it says how much or in what form ("a
+    pair of | scissors") or names only people ("a man playing | a
+    saxophone"). Weighting words by how rare they are (GloVe's row order)
+    was measured and did not help;
   - bare words ("dolphin pizza") are one thing each, except a known
     multiword phrase (an ImageNet class name such as "hot dog", a class
     phrase of the index's model, or a GloVe compound: "ice-cream", and
@@ -35,6 +38,7 @@ import numpy as np
 
 from devise.core.errors import QueryError, VocabularyError
 from devise.core.results import Result
+from devise.data import wordnet
 from devise.data.imagenet import class_lemmas
 from devise.data.words import stopwords
 from devise.search.query import EXAMPLES, parse, query_vector, shown, unknown_message
@@ -52,6 +56,19 @@ MODIFIERS = frozenset(["red", "orange", "yellow", "green", "blue", "purple", "pi
 # CONTEXT_WEIGHT times the head (bench/query_dev.py).
 PREPOSITIONS = frozenset(["on", "in", "at", "of", "with", "without", "next", "near", "by", "under", "over", "above", "below", "behind", "beside", "between", "beyond", "from", "into", "onto", "out", "inside", "outside", "through", "across", "along", "among", "around", "against", "toward", "towards", "during", "while"])
 CONTEXT_WEIGHT = 0.25
+# Nouns that say how much or in what form, before "of": the thing is what follows ("a pair of scissors",
+# "a bowl of strawberries", "a cartoon of garfield").
+PARTITIVES = frozenset(["pair", "pairs", "bowl", "bowls", "cup", "cups", "plate", "plates", "box", "boxes", "bunch",
+                        "bunches", "group", "groups", "set", "sets", "piece", "pieces", "slice", "slices", "couple",
+                        "pile", "piles", "stack", "stacks", "row", "rows", "bag", "bags", "basket", "baskets",
+                        "bottle", "bottles", "jar", "jars", "handful", "lot", "lots", "kind", "kinds", "type", "types",
+                        "sort", "herd", "flock", "swarm", "pack", "crowd", "collection", "cartoon", "cartoons",
+                        "statue", "statues", "sculpture", "model", "models", "toy", "sketch", "photo", "picture",
+                        "image", "drawing", "painting", "view", "close-up", "closeup"])
+# People in a sentence about what they hold or do ("a man playing the saxophone"): the thing is the rest.
+PEOPLE = frozenset(["man", "men", "woman", "women", "person", "people", "boy", "boys", "girl", "girls", "child",
+                    "children", "kid", "kids", "guy", "guys", "lady", "ladies", "someone", "somebody"])
+MODIFIER_SHARE = 0.5  # a word before the head in its noun phrase ("crystal" chandelier) weighs this much of it
 
 
 @dataclass
@@ -63,9 +80,11 @@ class Term(Result):
     weight: float = 1.0             # its weight when the things' rankings are fused
     kind: str = "word"              # word, phrase (known or quoted), sentence or arithmetic
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    head: str | None = None         # a sentence's head ("binoculars" in "a pair of binoculars on a desk")
 
     def to_dict(self):
-        return {"text": self.text, "words": list(self.words), "weight": self.weight, "kind": self.kind}
+        out = {"text": self.text, "words": list(self.words), "weight": self.weight, "kind": self.kind}
+        return {**out, "head": self.head} if self.head else out
 
 
 @dataclass
@@ -116,24 +135,61 @@ def phrase_matrix(words, phrases):
     return np.stack([text_vector(words, p) for p in phrases])
 
 
-def sentence_weights(tokens, keep, context):
-    """Weights of a sentence's kept tokens: 1 for its head, `context` after it. The head runs from the first
-    content word to the first preposition or -ing verb after it: "a dog | next to a tree", "a dolphin | jumping
-    out of the water", "a blurry photo of the cat" (a word before framing describes the picture: context)."""
-    weights, head, started = [], True, False
+def _spans(tokens, keep):
+    """The sentence's noun phrases: runs of kept tokens, ended by a preposition or stop word, or, once the
+    run holds a noun, by a word that is no noun ("a dolphin | jumping", "an antique ewer | made of";
+    "smiling face" stays one). Verbs and the like are context, never a phrase. [(first, last) positions]."""
+    spans, start, noun = [], None, False
     for i, (word, kept) in enumerate(zip(tokens, keep)):
         lower = word.lower()
-        framed_next = i + 1 < len(tokens) and tokens[i + 1].lower() in FRAMING
-        if started and (lower in PREPOSITIONS or (kept and lower.endswith("ing") and len(lower) > 5)):
-            head = False
-        if kept:
-            weights.append(1.0 if head and not framed_next else -1.0)
-            started = started or not framed_next
-    weights = np.array(weights)
+        is_noun = wordnet.lemma(lower) is not None
+        ends = not kept or lower in PREPOSITIONS or (noun and not is_noun)
+        if ends:
+            if start is not None:
+                spans.append((start, i - 1))
+            start, noun = None, False
+            if kept and lower not in PREPOSITIONS and not is_noun:
+                continue  # "jumping", "made": context
+            if not kept or lower in PREPOSITIONS:
+                continue
+        start = i if start is None else start
+        noun = noun or is_noun
+    return spans + ([(start, len(tokens) - 1)] if start is not None else [])
+
+
+def sentence_head(tokens, keep):
+    """(first, last) positions of the sentence's head phrase: the first noun phrase, unless it only says how
+    much or in what form ("a pair of | binoculars"), or only names people beside something else ("a man
+    playing | the saxophone"). A word before framing ("a blurry photo of") describes the picture."""
+    spans = [(a, b) for a, b in _spans(tokens, keep)
+             if not (b + 1 < len(tokens) and tokens[b + 1].lower() in FRAMING)]
+    if not spans:
+        return None
+    k = 0
+    while k + 1 < len(spans):
+        a, b = spans[k]
+        words = [t.lower() for t in tokens[a:b + 1]]
+        partitive = words[-1] in PARTITIVES and b + 1 < len(tokens) and tokens[b + 1].lower() == "of"
+        if not (partitive or all(w in PEOPLE for w in words)):
+            break
+        k += 1
+    return spans[k]
+
+
+def sentence_weights(tokens, keep, context, head=None):
+    """Weights of a sentence's kept tokens: its head phrase (sentence_head) weighs 1 in all, the word it ends
+    on most (a word before it MODIFIER_SHARE as much: "crystal chandelier"), and the rest, its context,
+    `context` times the head together."""
+    head = sentence_head(tokens, keep) if head is None else head
+    kept_at = [i for i, k in enumerate(keep) if k]
+    if head is None:
+        return np.ones(len(kept_at))
+    a, b = head
+    weights = np.array([(1.0 if i == b else MODIFIER_SHARE) if a <= i <= b else -1.0 for i in kept_at])
+    weights[weights > 0] /= weights[weights > 0].sum()
     rest = weights < 0
-    if rest.all() or not rest.any():
-        return np.ones(len(weights))
-    weights[rest] = context * weights[~rest].sum() / rest.sum()  # the context together weighs `context` x the head
+    if rest.any():
+        weights[rest] = context / rest.sum()
     return weights
 
 
@@ -214,7 +270,10 @@ class _Collector:
         kept = [w for w, k in zip(plain, keep) if k]
         self.dropped.extend(w for w, k in zip(plain, keep) if not k)
         if len(kept) < len(plain):  # a sentence: one thing, its head outweighing its context
-            self.add(" ".join(plain), kept, 1.0, "sentence", sentence_weights(plain, keep, self.context))
+            head = sentence_head(plain, keep)
+            self.add(" ".join(plain), kept, 1.0, "sentence", sentence_weights(plain, keep, self.context, head))
+            if head and self.terms:
+                self.terms[-1].head = " ".join(w for w, k in zip(plain[head[0]:head[1] + 1], keep[head[0]:head[1] + 1]) if k)
             return
         for group, kind in _groups(kept, known, self.words):
             self.add(" ".join(group), group, 1.0, kind)

@@ -84,7 +84,9 @@ def term_scores(idx, words, term, ids, feedback=True):
 
 def category_text(term):
     """The words of a thing that may name a category: a word or phrase itself, a sentence's head word."""
-    if term.kind == "sentence":
+    if term.kind == "sentence":  # its head, or the word the head ends on ("a red car" -> "car")
+        if term.head:
+            return term.head if categories.category_of(term.head) else term.head.split()[-1]
         return term.words[0] if term.words else None
     return None if term.kind == "arithmetic" else term.text
 

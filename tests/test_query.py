@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from devise.core.errors import QueryError
-from devise.search.analyser import analyse, content_words, mean_vector
+from devise.search.analyser import analyse, content_words, ignorable, mean_vector, sentence_weights
 from devise.search.fusion import fuse
 from devise.search.query import query_vector
 
@@ -33,6 +33,29 @@ def test_stop_words_and_framing_are_dropped_from_sentences(wv):
     assert float(sentence[0].vector @ head) > float(sentence[0].vector @ mean_vector(wv, ["water"]))
     assert things("photo", wv) == [(["photo"], "word")]  # framing alone is what there is to find
     assert content_words(wv, "an image of the eiffel tower") == (["eiffel", "tower"], ["an", "image", "of", "the"])
+
+
+@pytest.mark.parametrize("query, head", [
+    ("a dolphin jumping out of the water", "dolphin"),
+    ("a pair of binoculars on a desk", "binoculars"),    # how much, before "of": the thing follows
+    ("a bowl of strawberries", "strawberries"),
+    ("a man playing the saxophone", "saxophone"),        # people beside something else: the something
+    ("a man in a wheelchair", "wheelchair"),
+    ("a photo of a man", "man"),                         # people alone stay the thing
+    ("an antique ewer made of silver", "antique ewer"),  # a word that is no noun ends the phrase
+    ("a good photo of the platypus", "platypus"),        # a word before framing describes the picture
+])
+def test_a_sentences_head_is_the_thing_it_names(wv, query, head):
+    term = analyse(query, wv).terms[0]
+    assert term.kind == "sentence" and term.head == head
+    weights = dict(zip(term.words, sentence_weights_of(query, wv)))
+    assert weights[head.split()[-1]] == max(weights.values()), "the head's last word weighs most"
+
+
+def sentence_weights_of(query, wv):
+    tokens, _ = wv.phrase_words(query)
+    keep = [not ignorable(w) for w in tokens]
+    return sentence_weights(tokens, keep, 0.25)
 
 
 def test_bare_words_are_several_things_but_phrases_and_modifiers_are_one(wv):
