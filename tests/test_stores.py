@@ -61,7 +61,7 @@ def test_index_records_its_store_and_no_secret(colours, run, store, monkeypatch)
     record = open_index("colours").manifest["store"]
     if store:
         assert record["uri"] == store[-1] and record["collection"].startswith(record["alias"])
-        assert set(record) == {"kind", "uri", "collection", "alias"}  # no token, ever
+        assert set(record) == {"kind", "uri", "collection", "alias", "filters", "field_names"}  # no token, ever
 
 
 def test_search_and_similar_with_filters(colours, run):
@@ -73,6 +73,23 @@ def test_search_and_similar_with_filters(colours, run):
     assert len(doc["results"]) == 8 and all("/red/" in p for p in paths(doc))
     scores = [r["score"] for r in doc["results"]]
     assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("text, colours_kept, falls_back", [
+    ("path:*/red/* OR (label:BLUE AND NOT path:*/blue/001*)", {"red", "blue"}, False),
+    ('path:"*/[r]ed/*"', {"red"}, True),  # a glob class, which Milvus cannot say: the kept ids instead
+])
+def test_filters_on_either_store(colours, run, store, text, colours_kept, falls_back, monkeypatch):
+    from devise.index.stores import milvus
+
+    asked, real = [], milvus.MilvusVersion.ids_where
+    monkeypatch.setattr(milvus.MilvusVersion, "ids_where", lambda self, node: asked.append(node) or real(self, node))
+    image = colours / "blue" / "003.jpg"
+    doc = ok(run, "similar", image, "--top", "20", "--json", "--filter", text)
+    expected = {str(p) for c in colours_kept for p in (colours / c).iterdir()} - {str(image), str(colours / "blue" / "001.jpg")}
+    assert set(paths(doc)) == expected
+    assert set(paths(ok(run, "search", "colour", "--top", "48", "--json", "--filter", text))) <= expected | {str(image)}
+    assert bool(asked) == (falls_back and bool(store))  # Milvus filters by itself whatever maps
 
 
 def test_label_then_filter_and_walk(colours, run):

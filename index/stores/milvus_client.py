@@ -92,5 +92,6 @@ def call(uri, what, fn, *args, **kwargs):
 
 
 def literal(text):
-    """A Milvus string literal: double-quoted, with backslashes and quotes escaped (Milvus Lite has no templates)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A Milvus string literal: double-quoted; backslash, quote and line breaks escaped (Milvus Lite has no templates)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
