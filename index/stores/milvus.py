@@ -25,7 +25,7 @@ import numpy as np
 from devise.core import manifest
 from devise.core.errors import SearchIndexError, option
 from devise.index import filters
-from devise.index.stores import milvus_filter
+from devise.index.stores import milvus_filter, milvus_writer
 from devise.index.stores.base import ItemTable, StoreWriter, VectorSpace, VersionStore
 from devise.index.stores.milvus_client import TIMEOUT_S, call, check_uri, client, close, literal
 
@@ -197,7 +197,10 @@ class MilvusVersion(VersionStore):
 class MilvusWriter(StoreWriter):
     kind = KIND
 
-    def __init__(self, uri, name):
+    def __init__(self, uri, name, ray=None):
+        """ray: {"address", "workers"} when the index is embedded on Ray: a Milvus server then takes its rows
+        from Ray actors (index.stores.milvus_writer)."""
+        self.ray = ray
         if not uri:
             raise SearchIndexError(f"{option('store', 'milvus')} needs {option('uri')}: a path ending in .db "
                                    "(Milvus Lite) or http(s)://host:port (a Milvus server).")
@@ -219,6 +222,9 @@ class MilvusWriter(StoreWriter):
         if source is not None:  # the same rows, new item metadata: carried over from the source collection
             linked = MilvusVersion(manifest.read(source, "index", SearchIndexError), "re-index", f"index {self.name!r}")
             vectors, features = np.asarray(linked.vectors("words")), np.asarray(linked.vectors("features"))
+        order = np.array([item["id"] for item in items], np.int64)
+        if not np.array_equal(order, np.arange(len(vectors))):  # each item names its row
+            vectors, features = vectors[order], features[order]
         collection = f"{self.alias}_{Path(version_dir).name.replace('-', '_')}"
         record = {"kind": KIND, "uri": self.uri, "collection": collection, "alias": self.alias,
                   "filters": milvus_filter.SCHEMA, "field_names": sorted(filters.field_names(items))}
@@ -226,12 +232,15 @@ class MilvusWriter(StoreWriter):
             call(self.uri, "create_collection", c.create_collection, collection,
                   schema=_schema(c, vectors.shape[1], features.shape[1]),
                   index_params=_index_params(c, modes), consistency_level="Strong")
-            for start in range(0, len(items), BATCH):
-                rows = [{**_row(item), "words": vectors[item["id"]].tolist(), "features": features[item["id"]].tolist()}
-                        for item in items[start:start + BATCH]]
-                call(self.uri, "insert", c.insert, collection, rows)
-                if progress:
-                    print(f"milvus: {min(start + BATCH, len(items))}/{len(items)} rows in {collection}", file=sys.stderr)
+            if not (self.ray is not None and milvus_writer.insert_on_ray(
+                    self.uri, collection, vectors, features, items, batch=BATCH, progress=progress, **self.ray)):
+                done = [0]
+
+                def report(n):
+                    done[0] += n
+                    if progress:
+                        print(f"milvus: {done[0]}/{len(items)} rows in {collection}", file=sys.stderr)
+                milvus_writer.insert(c, self.uri, collection, vectors, features, items, BATCH, report)
             call(self.uri, "flush", c.flush, collection)
         except BaseException:
             self.discard(record)
@@ -255,12 +264,6 @@ class MilvusWriter(StoreWriter):
     def discard(self, record):
         with contextlib.suppress(Exception):  # best effort: the next build's sweep drops it too
             client(self.uri).drop_collection(record["collection"])
-
-
-def _row(item):
-    return {"id": int(item["id"]), "path": item["path"], "class": item.get("class") or "",
-            "size": int(item.get("size") or 0), "mtime_ns": int(item.get("mtime_ns") or 0),
-            "fields": item.get("fields") or {}, **milvus_filter.row_fields(item)}
 
 
 def _schema(c, word_dim, feature_dim):

@@ -18,6 +18,11 @@ TIMEOUT_S = 10                     # connecting to a server that is not there fa
 _clients = {}
 
 
+def is_lite(uri):
+    """Whether `uri` names a Milvus Lite .db file (one process at a time) rather than a server."""
+    return "://" not in str(uri) and str(uri).endswith(".db")
+
+
 def check_uri(uri):
     """The URI as stored: an absolute path for Milvus Lite, else http(s)://host:port; anything else is an error."""
     text = str(uri or "").strip()
