@@ -278,6 +278,7 @@ def _schema(c, word_dim, feature_dim):
     schema.add_field("fields", DataType.JSON)  # labels and scores, as given
     schema.add_field("class_key", DataType.VARCHAR, max_length=4096)  # what filters compare: see milvus_filter
     schema.add_field("terms", DataType.JSON)
+    schema.add_field("label_key", DataType.VARCHAR, max_length=65535)
     schema.add_field("numbers", DataType.JSON)
     schema.add_field("words", DataType.FLOAT_VECTOR, dim=int(word_dim))
     schema.add_field("features", DataType.FLOAT_VECTOR, dim=int(feature_dim))

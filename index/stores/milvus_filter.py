@@ -4,6 +4,8 @@ Each row carries, beside its fields as JSON, what the language compares:
 
     class_key   the class folded to lower case ("" for none)
     terms       {field: "s:" + text folded | "b:true" | "n:" + str(number)} for each scalar field
+    label_key   terms["label"] ("" for none): a scalar, as label:... is the commonest filter and
+                JSON paths cost Milvus Lite ~0.2 ms a row (Python), scalars ~0.005 ms
     numbers     {field: float} for each numeric field (not a bool)
 
 so that label:Cat (case-insensitive), globs, a_face:[0.5 TO *] and
@@ -24,7 +26,7 @@ from decimal import Decimal
 from devise.index import filters
 from devise.index.stores.milvus_client import literal
 
-SCHEMA = 1                       # what the store record's "filters" says its rows carry
+SCHEMA = 2                       # what the store record's "filters" says its rows carry
 __all__ = ["SCHEMA", "expression", "row_fields"]
 
 
@@ -45,7 +47,8 @@ def row_fields(item):
     terms = {k: t for k, t in ((k, _text(v)) for k, v in fields.items()) if t is not None}
     numbers = {k: float(v) for k, v in fields.items()
                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
-    return {"class_key": (item.get("class") or "").lower(), "terms": terms, "numbers": numbers}
+    return {"class_key": (item.get("class") or "").lower(), "terms": terms, "label_key": terms.get("label", ""),
+            "numbers": numbers}
 
 
 def _number(x):
@@ -116,16 +119,20 @@ def _equal_texts(pattern):
 
 
 def _field(field, pattern):
-    key = f"terms[{literal(field)}]"
     if not _encodable(field):
         return None
+    # label_key is "" where there is no label: no tagged text equals it, nor is it like "__...".
+    key = "label_key" if field == "label" else f"terms[{literal(field)}]"
+    guard = "" if field == "label" else f"exists {key} and "
     if any(c in pattern for c in "*?["):
         like = _like(pattern.lower())
-        return None if like is None else f"(exists {key} and {key} like {literal('__' + like)})"
+        return None if like is None else f"({guard}{key} like {literal('__' + like)})"
     texts = _equal_texts(pattern)
     if not all(_encodable(t) for t in texts):
         return None
-    return f"(exists {key} and (" + " or ".join(f"{key} == {literal(t)}" for t in texts) + "))"
+    if field == "label":
+        return f"label_key in [{', '.join(literal(t) for t in texts)}]"
+    return f"({guard}(" + " or ".join(f"{key} == {literal(t)}" for t in texts) + "))"
 
 
 def _match(node):
