@@ -59,7 +59,8 @@ def insert_on_ray(uri, collection, vectors, features, items, *, batch, address=N
               "Milvus server: --uri http://host:port)", file=sys.stderr)
         return False
     workers = workers or os.cpu_count() or 1
-    shards = [(start, min(start + SHARD, len(items))) for start in range(0, len(items), SHARD)]
+    size = max(1, min(SHARD, -(-len(items) // workers)))  # every actor gets work, even on a small version
+    shards = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     try:
         with ray_session(address, workers, notice=progress) as ray:
             actor = ray.remote(num_cpus=1)(RowWriter)
