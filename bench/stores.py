@@ -375,8 +375,8 @@ def main():
     if not args.no_doc:
         from results_doc import replace_section
 
-        print(f"wrote {replace_section('Index stores', f'DEVISE_HOME=... nice -n 10 {command}', body)}",
-              file=sys.stderr)
+        ran = f"DEVISE_HOME={os.environ.get('DEVISE_HOME', '~/.devise')} nice -n 10 {command}"
+        print(f"wrote {replace_section('Index stores', ran, body)}", file=sys.stderr)
 
 
 COLS = ["collection", "n", "engine", "build_s", "disk_mb", "memory_mb", "recall@10", "p50_ms", "p95_ms", "qps",
