@@ -1,18 +1,21 @@
 """Index stores side by side: Annoy at devise's defaults, Annoy on PCA-256 trees with an exact re-rank, Milvus Lite.
 
-    DEVISE_HOME=/work/bench-home nice -n 10 python bench/stores.py [--json] [--synthetic 100000]
-        [--milvus-rows 20000] [--queries 200]
+    DEVISE_HOME=/work/bench-home nice -n 10 python bench/stores.py [--queries 200] [--collections same,real,100k,1m]
+        [--engines annoy,pca,FLAT,HNSW,IVF_SQ8] [--engines-100k annoy,pca,IVF_SQ8] [--engines-1m pca] [--no-doc]
 
 Collections, one run:
-- real: every image feature of the home's Caltech-101 index (1280-d, all of
-  it), queries are 200 of its own rows, each left out of its own answer;
-- synthetic: clustered non-negative unit vectors (1000 clusters, 1280-d,
-  as bench/ann.py), held-out queries.
-Milvus Lite is measured up to --milvus-rows (its ingest runs at about
-2,000 rows/s over gRPC and it holds ~3.5x the vectors in memory; past that
-it is the server's job). 1M synthetic rows need 5 GB for the float32 rows
-alone, plus the exact answers: not run on a 24 GB machine shared by 9
-processes.
+- same: the home's Caltech-101 index written to both stores by devise's own
+  writer (Annoy exact, Milvus Lite FLAT): same top 10 for text and image
+  queries, a filtered image search through devise (on Milvus, a boolean
+  expression), and a cold CLI `devise similar IMAGE` on each store;
+- real: every image feature of that index (1280-d, all of it), queries are
+  200 of its own rows, each left out of its own answer;
+- 100k and 1m: clustered non-negative unit vectors (1000 clusters, 1280-d,
+  as bench/ann.py), held-out queries; 1M rows are a 5 GB memory map.
+Engines: "annoy" (plain trees, the old default), "pca" (PCA-256 trees and an
+exact re-rank: devise's default now), or a Milvus Lite index type. Milvus
+Lite ingests ~2,000 rows/s over gRPC and holds ~3.5x the vectors in memory:
+1M rows are 8+ minutes of ingest and ~18 GB, past this shared 24 GB machine.
 
 For each engine: build or ingest seconds, disk MB, resident memory added
 (MB), recall@10 against exact search, single-query p50/p95 ms, batch QPS
@@ -20,7 +23,7 @@ For each engine: build or ingest seconds, disk MB, resident memory added
 time), filtered search (10% of ids allowed) p50 and recall, and the cost
 of +10k / -1k rows (Annoy: a full rebuild; Milvus: insert and delete).
 Annoy goes through the library's own index.stores.annoy_space.AnnoySpace, so the figures are
-those of `devise similar`.
+those of `devise similar`. The table goes to docs/results.md ("Index stores").
 """
 import argparse
 import json
@@ -49,15 +52,22 @@ def rss_mb():
     return 0.0
 
 
-def exact_topk(base, queries, k, exclude=None, allowed=None):
-    out = []
-    for i, q in enumerate(queries):
-        sims = base @ q if allowed is None else base[allowed] @ q
-        ids = np.arange(len(base)) if allowed is None else allowed
+def exact_topk(base, queries, k, exclude=None, allowed=None, chunk=65536):
+    """Exact top-k id sets, one pass over `base` (which may be a memory map) for all queries at once."""
+    queries = np.asarray(queries, np.float32)
+    best_ids = np.full((len(queries), k), -1, np.int64)
+    best = np.full((len(queries), k), -np.inf, np.float32)
+    rows = np.arange(len(base)) if allowed is None else np.asarray(allowed, np.int64)
+    for start in range(0, len(rows), chunk):
+        ids = rows[start:start + chunk]
+        sims = (np.asarray(base[ids[0]:ids[-1] + 1] if allowed is None else base[ids], np.float32) @ queries.T).T
         if exclude is not None:
-            sims = np.where(ids == exclude[i], -np.inf, sims)
-        out.append(set(ids[np.argpartition(-sims, k)[:k]].tolist()))
-    return out
+            sims[ids[None, :] == np.asarray(exclude)[:, None]] = -np.inf
+        both = np.concatenate([best, sims], axis=1)
+        both_ids = np.concatenate([best_ids, np.broadcast_to(ids, sims.shape)], axis=1)
+        top = np.argpartition(-both, k - 1, axis=1)[:, :k]
+        best, best_ids = np.take_along_axis(both, top, 1), np.take_along_axis(both_ids, top, 1)
+    return [set(r.tolist()) for r in best_ids]
 
 
 def disk_mb(*paths):
@@ -97,12 +107,13 @@ def annoy_rows(label, base, queries, exclude, allowed, truth, ftruth, tmp, compr
     it = iter(ex)
     ffound, fp50, _, _ = timed(lambda q: space.nearest_among(q, K, allowed, exclude=next(it)), queries)
     # +10k / -1k: Annoy cannot add to built trees; the new version is a full rebuild.
-    grown = np.concatenate([base, base[:10_000] * 0.98 + 0.02 * base[-10_000:]])[1000:]
+    grown = _grown(base, tmp)
     start = time.perf_counter()
     grown_on = ann.project(grown, ann.pca_projection(grown)) if compressed else grown
     ann.build_annoy(grown_on, Path(tmp) / "grown.ann", tuning.DEFAULT_TREES)
     update_s = time.perf_counter() - start
     (Path(tmp) / "grown.ann").unlink()
+    del grown
     row = {"collection": label, "n": len(base), "engine": name, "build_s": round(build_s, 1),
            "disk_mb": disk_mb(path, *([Path(tmp) / "pca.npy"] if compressed else [])) + round(base.nbytes / 1e6, 1),
            "memory_mb": round(rss_mb() - before, 1), "recall@10": recall(found, truth), "p50_ms": p50,
@@ -111,6 +122,18 @@ def annoy_rows(label, base, queries, exclude, allowed, truth, ftruth, tmp, compr
     space._ann.unload()
     path.unlink()
     return row
+
+
+def _grown(base, tmp):
+    """The rows after +10k (near copies of rows at both ends) and -1k (the first 1000): what an update holds."""
+    extra = base[:10_000] * 0.98 + 0.02 * base[-10_000:]
+    shape = (len(base) - 1000 + len(extra), base.shape[1])
+    out = (np.lib.format.open_memmap(Path(tmp) / "grown.npy", "w+", np.float32, shape)
+           if isinstance(base, np.memmap) else np.empty(shape, np.float32))
+    for start in range(1000, len(base), 65536):
+        out[start - 1000:start - 1000 + len(base[start:start + 65536])] = base[start:start + 65536]
+    out[len(base) - 1000:] = extra
+    return out
 
 
 def milvus_rows(label, base, queries, exclude, allowed, truth, ftruth, tmp, index_type):
@@ -184,26 +207,32 @@ def real_features():
     return np.array(idx.vectors("features"), np.float32)
 
 
-def synthetic(n, n_queries, rng):
+def synthetic(n, n_queries, rng, tmp=None, chunk=100_000):
+    """Clustered non-negative unit rows: (base, queries); base is a memory map in `tmp` when given (1M rows are
+    5 GB of float32: on disk, paged in as read, like devise's own features.npy)."""
     centres = np.maximum(rng.normal(0, 1, (1000, 1280)), 0).astype(np.float32) ** 2
-    labels = rng.integers(0, 1000, n + n_queries)
-    data = unit_rows(np.maximum(centres[labels] + rng.normal(0, 0.6, (n + n_queries, 1280)).astype(np.float32), 0))
-    return data[:n], data[n:]
+    total = n + n_queries
+    out = (np.lib.format.open_memmap(Path(tmp) / f"synthetic-{n}.npy", "w+", np.float32, (total, 1280))
+           if tmp else np.empty((total, 1280), np.float32))
+    for start in range(0, total, chunk):
+        labels = rng.integers(0, 1000, min(chunk, total - start))
+        noise = rng.normal(0, 0.6, (len(labels), 1280)).astype(np.float32)
+        out[start:start + len(labels)] = unit_rows(np.maximum(centres[labels] + noise, 0))
+    return out[:n], np.array(out[n:])
 
 
-def measure(label, base, queries, exclude, args, rng, tmp, milvus_ok):
+def measure(label, base, queries, exclude, args, rng, tmp, annoy_kinds, milvus_types):
     allowed = np.sort(rng.choice(len(base), len(base) // 10, replace=False))
     print(f"{label}: exact answers for {len(queries)} queries over {len(base)} rows ...", file=sys.stderr, flush=True)
     truth = exact_topk(base, queries, K, exclude)
     ftruth = exact_topk(base, queries, K, exclude, allowed)
     rows = []
-    for compressed in (False, True):
+    for compressed in annoy_kinds:
         rows.append(annoy_rows(label, base, queries, exclude, allowed, truth, ftruth, tmp, compressed))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    if milvus_ok and len(base) <= args.milvus_rows:
-        for index_type in ("FLAT", "HNSW", "IVF_SQ8"):
-            rows.append(milvus_rows(label, base, queries, exclude, allowed, truth, ftruth, tmp, index_type))
-            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    for index_type in milvus_types:
+        rows.append(milvus_rows(label, base, queries, exclude, allowed, truth, ftruth, tmp, index_type))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     return rows
 
 
@@ -247,61 +276,130 @@ def same_answers(n_queries, rng):
                 ra, rm = (nearest(idx.space(space), vec, K, exclude=ex) for idx in (a, m))
                 same[kind] += [i for i, _ in ra] == [i for i, _ in rm]
                 max_diff = max(max_diff, max(abs(x[1] - y[1]) for x, y in zip(ra, rm)))
-        milvus.close()
+        filtered = filtered_search(a, m, vectors["features"], image_q)
+        milvus.close()  # Milvus Lite: one process per .db file, and the CLI is another process
+        cold = {store: cold_similar(home, name, items[int(image_q[0])]["path"]) for name, store in
+                (("a", "annoy"), ("m", "milvus"))}
+        set_home(None)  # back to $DEVISE_HOME, where the real collection is
     return {"collection": "caltech101-real", "n": len(items), "text_queries": len(text_q),
             "text_same_top10": same["text"], "image_queries": len(image_q), "image_same_top10": same["image"],
-            "max_score_diff": round(max_diff, 7)}
+            "max_score_diff": round(max_diff, 7), **filtered,
+            **{f"cold_cli_similar_{store}_s": seconds for store, seconds in cold.items()}}
+
+
+FILTER = "label:Faces OR label:airplanes OR path:*/watch/*"  # Milvus: a boolean expression, no id list
+
+
+def filtered_search(a, m, features, image_q):
+    """Filtered image search through devise's own selection on both stores: same top 10, and p50 ms each."""
+    from devise.index.selection import filtered_ids, nearest
+
+    times, same = {"annoy": [], "milvus": []}, 0
+    for q in image_q:
+        found = []
+        for idx, store in ((a, "annoy"), (m, "milvus")):
+            start = time.perf_counter()
+            found.append([i for i, _ in nearest(idx.space("features"), features[q], K, filtered_ids(idx, FILTER),
+                                                (int(q),))])
+            times[store].append(time.perf_counter() - start)
+        same += found[0] == found[1]
+    return {"filter": FILTER, "filtered_same_top10": same,
+            **{f"filtered_{store}_p50_ms": round(float(np.median(t)) * 1000, 2) for store, t in times.items()}}
+
+
+def cold_similar(home, name, image, runs=3):
+    """Median seconds of `devise similar IMAGE --index NAME` in a fresh process (imports, opening, search)."""
+    import subprocess
+
+    env = {**os.environ, "DEVISE_HOME": str(home)}
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "devise", "similar", image, "--index", name, "--top", "10",
+                               "--json"], env=env, capture_output=True, text=True, timeout=300)
+        seconds.append(time.perf_counter() - start)
+        if done.returncode:
+            raise SystemExit(f"cold similar on {name}: {done.stderr.strip()[-300:]}")
+    return round(float(np.median(seconds)), 2)
+
+
+ENGINES = {"annoy": False, "pca": True}  # Annoy variants; any other name is a Milvus Lite index type
+
+
+def engines(text):
+    names = [e for e in text.split(",") if e]
+    return [ENGINES[e] for e in names if e in ENGINES], [e for e in names if e not in ENGINES]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--synthetic", type=int, default=100_000)
-    parser.add_argument("--milvus-rows", type=int, default=20_000)
-    parser.add_argument("--collections", default="real,small,big",
-                        help="Which to run: real (Caltech-101 features), small (synthetic, --milvus-rows), "
-                             "big (synthetic, --synthetic rows), same (top-10 of both stores, exact/FLAT).")
+    parser.add_argument("--synthetic", type=int, default=100_000, help="rows of the '100k' collection")
+    parser.add_argument("--huge", type=int, default=1_000_000, help="rows of the '1m' collection (a memory map)")
+    parser.add_argument("--engines", default="annoy,pca,FLAT,HNSW,IVF_SQ8", help="on the real collection")
+    parser.add_argument("--engines-100k", default="annoy,pca,IVF_SQ8")
+    parser.add_argument("--engines-1m", default="pca",
+                        help="Milvus Lite at 1M: ~2,000 rows/s of ingest and ~3.5x the vectors in memory")
+    parser.add_argument("--collections", default="same,real,100k,1m",
+                        help="Which to run: same (top-10 of both stores, exact/FLAT, filtered search and a cold CLI "
+                             "similar on each store, all on Caltech-101), real (Caltech-101 features), "
+                             "100k and 1m (synthetic).")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/results.md")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    try:
-        import milvus_lite  # noqa: F401
-        import pymilvus  # noqa: F401
-        milvus_ok = True
-    except ImportError:
-        milvus_ok = False
-        print("pymilvus / milvus-lite not installed: Annoy only", file=sys.stderr)
-    rows = []
+    rows, same = [], None
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         which = set(args.collections.split(","))
         if "same" in which:
-            report_same = same_answers(min(args.queries, 100), rng)
-            print(json.dumps(report_same), file=sys.stderr, flush=True)
-            rows.append(report_same)
+            same = same_answers(min(args.queries, 100), rng)
+            print(json.dumps(same), file=sys.stderr, flush=True)
         real = real_features() if "real" in which else None
         if real is not None:
             pick = rng.choice(len(real), args.queries, replace=False)
-            rows += measure("caltech101-real", unit_rows(real), unit_rows(real[pick]), pick, args, rng, tmp, milvus_ok)
-        if "small" in which:
-            small, small_q = synthetic(min(args.milvus_rows, args.synthetic), args.queries, rng)
-            rows += measure(f"synthetic-{len(small) // 1000}k", small, small_q, None, args, rng, tmp, milvus_ok)
-            del small, small_q
-        if "big" in which:
-            big, big_q = synthetic(args.synthetic, args.queries, rng)
-            rows += measure(f"synthetic-{len(big) // 1000}k", big, big_q, None, args, rng, tmp, milvus_ok)
-    report = {"k": K, "queries": args.queries, "rows": rows, "seconds": round(time.perf_counter() - started),
-              "load_1min": os.getloadavg()[0], "command": " ".join(["python", "bench/stores.py", *sys.argv[1:]])}
+            rows += measure("caltech101-real", unit_rows(real), unit_rows(real[pick]), pick, args, rng, tmp,
+                            *engines(args.engines))
+        for key, n, chosen in (("100k", args.synthetic, args.engines_100k), ("1m", args.huge, args.engines_1m)):
+            if key in which:
+                base, queries = synthetic(n, args.queries, rng, tmp if n > 200_000 else None)
+                rows += measure(f"synthetic-{n // 1000}k", base, queries, None, args, rng, tmp, *engines(chosen))
+                del base, queries
+    command = " ".join(["python", "bench/stores.py", *sys.argv[1:]])
+    report = {"k": K, "queries": args.queries, "rows": rows, "same": same,
+              "seconds": round(time.perf_counter() - started), "load_1min": os.getloadavg()[0], "command": command}
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    cols = ["collection", "n", "engine", "build_s", "disk_mb", "memory_mb", "recall@10", "p50_ms", "p95_ms", "qps",
-            "filtered_p50_ms", "filtered_recall@10", "update_+10k-1k_s"]
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
-    for r in rows:
-        print("| " + " | ".join(str(r.get(c, "")) for c in cols) + " |")
-    print(f"\n{report['command']}: {report['seconds']} s, 1-minute load {report['load_1min']:.1f} at the end")
+    body = table(report)
+    print(body)
+    if not args.no_doc:
+        from results_doc import replace_section
+
+        ran = f"DEVISE_HOME={os.environ.get('DEVISE_HOME', '~/.devise')} nice -n 10 {command}"
+        print(f"wrote {replace_section('Index stores', ran, body)}", file=sys.stderr)
+
+
+COLS = ["collection", "n", "engine", "build_s", "disk_mb", "memory_mb", "recall@10", "p50_ms", "p95_ms", "qps",
+        "filtered_p50_ms", "filtered_recall@10", "update_+10k-1k_s"]
+
+
+def table(report):
+    lines = ["| " + " | ".join(COLS) + " |", "|" + "---|" * len(COLS)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in COLS) + " |" for r in report["rows"]]
+    same = report["same"]
+    if same:
+        lines += ["", f"Both stores through devise on {same['collection']} ({same['n']} items; Annoy exact, Milvus "
+                  f"Lite FLAT): same top 10 for {same['text_same_top10']}/{same['text_queries']} text and "
+                  f"{same['image_same_top10']}/{same['image_queries']} image queries (largest score difference "
+                  f"{same['max_score_diff']}); filtered `{same['filter']}`: same top 10 for "
+                  f"{same['filtered_same_top10']}/{same['image_queries']}, p50 {same['filtered_annoy_p50_ms']} ms "
+                  f"(Annoy) and {same['filtered_milvus_p50_ms']} ms (Milvus, as a boolean expression); cold CLI "
+                  f"`devise similar IMAGE` (a fresh process, median of 3): {same['cold_cli_similar_annoy_s']} s "
+                  f"(Annoy), {same['cold_cli_similar_milvus_s']} s (Milvus Lite)."]
+    lines += ["", f"qps: Annoy one query a call, Milvus batches of 100. {report['queries']} queries, k={report['k']}; "
+              f"{report['seconds']} s in all, 1-minute load {report['load_1min']:.1f} at the end (2 cores, shared)."]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

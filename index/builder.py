@@ -8,6 +8,7 @@ of those). Files that disappeared, or that were deleted through the index
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -18,6 +19,7 @@ import numpy as np
 
 from devise.core.errors import DataError, SearchIndexError, option
 from devise.core.progress import warn
+from devise.engines.ray_runtime import ray_session
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
 from devise.data.folders import scan
@@ -214,10 +216,13 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
     name = layout.check_name(name or folder.root.name)
     if store is not None:
         stores.writer_for({"kind": store, "uri": uri}, name)  # a bad URI or a server that is down: say so now
-    with layout.build_lock(name):
+    with layout.build_lock(name), contextlib.ExitStack() as held:
         make_default = default or layout.default_name() in (None, name)
         prev = _previous(name)
         target = _store_record(prev, store, uri)
+        ray = {"address": engine.address, "workers": engine.workers} if engine.name == "ray" else None
+        if ray and stores.rows_from_ray(target):  # one Ray for embedding and for writing the rows
+            held.enter_context(ray_session(ray["address"], ray["workers"], notice=progress))
         key = model_key(model if model is not None else (prev.manifest["model"] if prev else None))
         _check_target(prev, name, key, model, folder.root, rebuild)
         projector = Projector(None if key == CONSE else key, backbone=_backbone_for(prev, key, backbone, rebuild),
@@ -245,6 +250,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
             name, vectors, features, items, tombstones, top=top, trees=trees or (prev.manifest["n_trees"] if prev else None),
             progress=progress and len(items) >= 10_000,
             method=method or (prev.manifest["search"].get("method", "auto") if prev else "auto"), make_default=make_default, store=target,
+            ray=ray,
             root=str(folder.root), model=key, model_fingerprint=fingerprint, backbone=projector.backbone,
             backbone_fingerprint=backbone_fp, words=projector.words.name, seen_margin=projector.seen_margin,
             noise=noise.profile(projector.words, vectors),

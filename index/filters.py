@@ -8,6 +8,8 @@
     NOT (label:cat OR label:dog) AND a_face:[0.5 TO *]    AND, OR, NOT, parentheses
 
 Keywords are upper case, as in Lucene, so "and" stays usable as a value.
+A parsed filter keeps its tree of Nodes, so that a store which filters by
+itself (Milvus) can translate it (index.stores.milvus_filter).
 Errors name the offending token and its 1-based position; the message is
 one line (quoting at most EXCERPT characters of the filter around the
 spot), and QueryError.caret holds the filter with a ^ under the spot.
@@ -15,6 +17,7 @@ spot), and QueryError.caret holds the filter with a ^ under the spot.
 import fnmatch
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +31,19 @@ BUILTIN = {"label", "class", "path"}
 MAX_DEPTH = 64  # nesting of ( and NOT: the parser recurses, and a real filter never goes this deep
 EXCERPT = 80
 _ONE_LINE = str.maketrans({c: " " for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+@dataclass(frozen=True)
+class Node:
+    """One part of a parsed filter: `test(item)` decides it; `op` and `args` say what it is.
+
+    op "or"/"and": args are the Nodes joined; "not": (Node,); "cmp": (operator text, bound);
+    "range": (low, low inclusive, high, high inclusive), +-inf for *; "match": (pattern,).
+    """
+    op: str
+    test: Callable
+    field: str = ""
+    args: tuple = ()
 
 
 @dataclass
@@ -71,7 +87,8 @@ def tokenize(text):
 
 
 class Filter:
-    """A parsed filter: `predicate(item)` is True for an item dict it keeps; `fields` names the fields it uses."""
+    """A parsed filter: `predicate(item)` is True for an item dict it keeps; `tree` is its root Node;
+    `fields` names the fields it uses."""
 
     def __init__(self, text):
         self.text = text
@@ -80,7 +97,8 @@ class Filter:
         self.fields = {}  # field name -> position of its first mention
         if self.tokens[0].kind == "end":
             raise QueryError('filter: empty; write e.g. "label:cat AND a_face:[0.5 TO 1]".')
-        self.predicate = self._or()
+        self.tree = self._or()
+        self.predicate = self.tree.test
         if self._peek().kind != "end":
             raise self._unexpected("expected AND, OR or the end")
 
@@ -106,7 +124,9 @@ class Filter:
         while self._is(self._peek(), keyword):
             self._next()
             parts.append(operand())
-        return parts[0] if len(parts) == 1 else (lambda item: combine(p(item) for p in parts))
+        tests = [p.test for p in parts]
+        return parts[0] if len(parts) == 1 else Node(keyword.lower(), lambda item: combine(t(item) for t in tests),
+                                                     args=tuple(parts))
 
     def _or(self):
         return self._chain("OR", self._and, any)
@@ -127,7 +147,7 @@ class Filter:
             self.i -= 1
             raise self._unexpected("expected ')'")
         self.depth -= 1
-        return (lambda item: not inner(item)) if tok.text == "NOT" else inner
+        return Node("not", lambda item: not inner.test(item), args=(inner,)) if tok.text == "NOT" else inner
 
     def _term(self):
         tok = self._next()
@@ -144,7 +164,7 @@ class Filter:
             def compared(item):
                 v = _numeric(item, field)
                 return v is not None and compare(v, bound)
-            return compared
+            return Node("cmp", compared, field, (op.text, bound))
         if not self._is(op, ":"):
             self.i -= 1
             raise self._unexpected(f"expected ':' or a comparison after {_shown(field)}")
@@ -154,7 +174,7 @@ class Filter:
         if value.kind not in ("word", "quoted") or value.text in KEYWORDS:
             self.i -= 1
             raise self._unexpected(f"expected a value or a [low TO high] range after {_shown(field + ':')}")
-        return _match(field, value.text)
+        return Node("match", _match(field, value.text), field, (value.text,))
 
     def _range(self, field):
         low_inclusive = self._next().text == "["
@@ -174,7 +194,7 @@ class Filter:
         def in_range(item):
             v = _numeric(item, field)
             return v is not None and (v >= low if low_inclusive else v > low) and (v <= high if high_inclusive else v < high)
-        return in_range
+        return Node("range", in_range, field, (low, low_inclusive, high, high_inclusive))
 
     def _bound(self, tok):
         if tok.kind == "word" and tok.text == "*":
@@ -237,12 +257,23 @@ def select(items, text):
     if text is None or (isinstance(text, str) and not text.strip()):
         return np.array([item["id"] for item in items], np.int64)
     flt = parse(text)
-    known = set(BUILTIN)
+    check_fields(flt, field_names(items))
+    return np.array([item["id"] for item in items if flt.predicate(item)], np.int64)
+
+
+def field_names(items):
+    """The names of the fields any of `items` carries."""
+    known = set()
     for item in items:
         known.update(item.get("fields", {}))
+    return known
+
+
+def check_fields(flt, known):
+    """Raise, pointing at it, for a field of filter `flt` that is neither built in nor in `known`."""
+    known = set(known) | BUILTIN
     for field, pos in flt.fields.items():
         if field not in known:
             have = sorted(known - BUILTIN)
             hint = f"fields here: {', '.join(have[:12])}" if have else "this index has no fields yet; add some with `devise label`"
             raise _error(flt.text, pos, f"no item has field {_shown(field)} ({hint})")
-    return np.array([item["id"] for item in items if flt.predicate(item)], np.int64)

@@ -18,6 +18,7 @@ from devise.index.store import OpenIndex, open_index
 
 __all__ = [
     "SPACES",
+    "Kept",
     "Selection",
     "filtered_ids",
     "image_features",
@@ -34,21 +35,53 @@ def check_space(space):
     return space
 
 
+class Kept:
+    """The ids a filter keeps, found only when asked for: a store that filters by itself (Milvus) gets the
+    filter instead. Used as an array of sorted ids (np.asarray, len) wherever ids are needed."""
+
+    def __init__(self, index: OpenIndex, flt: filters.Filter):
+        self.index, self.filter, self._ids = index, flt, None
+
+    @property
+    def ids(self):
+        if self._ids is None:
+            self._ids = filters.select(self.index.items, self.filter)
+        return self._ids
+
+    def __array__(self, dtype=None, copy=None):
+        return self.ids if dtype is None else self.ids.astype(dtype)
+
+    def __len__(self):
+        return len(self.ids)
+
+
 def nearest(space, query, top, allowed=None, exclude=()):
-    """[(id, cosine)] best first among `allowed` ids (a sorted array; None: all), never an id in `exclude`.
+    """[(id, cosine)] best first among `allowed` (sorted ids, or Kept; None: all), never an id in `exclude`.
 
     `space`: an index's space (OpenIndex.space(kind)); each store answers a
     filtered query its own way (Annoy: widening, then an exact scan of the
-    allowed rows; Milvus: an id filter in the search itself).
+    allowed rows; Milvus: the filter as its own boolean expression).
     """
     if allowed is None:
         return space.nearest(query, top, exclude=exclude)
+    if isinstance(allowed, Kept):
+        hits = space.nearest_where(query, top, allowed.filter, exclude=exclude)
+        if hits is not None:
+            return hits
     return space.nearest_among(query, top, np.asarray(allowed, np.int64), exclude=exclude)
 
 
 def filtered_ids(idx: OpenIndex, filter_text):
-    """Ids (a sorted array) of the items of `idx` that `filter_text` keeps; None when there is no filter."""
-    return filters.select(idx.items, filter_text) if filter_text else None
+    """The items of `idx` that `filter_text` keeps (sorted ids, or Kept where the store filters by itself);
+    None when there is no filter. A field no item carries is an error here, before any search."""
+    if not filter_text or not filter_text.strip():
+        return None
+    known = idx.store.field_names()
+    if known is None:
+        return filters.select(idx.items, filter_text)
+    flt = filters.parse(filter_text)
+    filters.check_fields(flt, known)
+    return Kept(idx, flt)
 
 
 @dataclass

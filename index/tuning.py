@@ -27,10 +27,15 @@ DEFAULT_TREES = 20
 # uncompressed default (100k synthetic clustered 1280-d vectors, 2 busy cores:
 # recall@10 1.000 at 200 candidates and search_k 5000, against 0.9965 at
 # 100 / 2000). Collections under COMPRESS_FROM rows keep plain trees.
+# The candidates grow with the collection, one per RERANK_ROWS_PER_CANDIDATE rows:
+# a denser collection puts more rows that PCA cannot tell apart around each
+# query. At 1M synthetic rows 200 candidates gave recall@10 0.705 whatever the
+# search_k (5,000 or 20,000), 1,000 candidates 1.000 (search_k 25,000; p50 16 ms
+# on 2 busy cores); 9k and 100k rows stay at 200 (1.000 there).
 COMPRESS_DIMS = 256
 COMPRESS_FROM = 2 * COMPRESS_DIMS
 PCA_SAMPLE = 10_000
-RERANK_MIN, RERANK_PER_RESULT, SEARCH_K_PER_CANDIDATE = 200, 20, 25
+RERANK_MIN, RERANK_PER_RESULT, SEARCH_K_PER_CANDIDATE, RERANK_ROWS_PER_CANDIDATE = 200, 20, 25, 1000
 LOW_DIM = 300
 SEARCH_K_PER_RESULT = {"words": 3000, "features": 5000}
 EXACT_BELOW = {"words": 150_000, "features": 50_000}
@@ -50,14 +55,15 @@ def search_k(n_trees, k, dim):
     return max(n_trees, SEARCH_K_PER_RESULT[space_kind(dim)]) * max(k, 1)
 
 
-def rerank_candidates(k):
-    """How many candidates the compressed trees hand to the exact re-rank for k results."""
-    return max(RERANK_MIN, RERANK_PER_RESULT * max(k, 1))
+def rerank_candidates(k, count=0):
+    """How many candidates the compressed trees hand to the exact re-rank for k results among `count` rows."""
+    return max(RERANK_MIN, RERANK_PER_RESULT * max(k, 1), count // RERANK_ROWS_PER_CANDIDATE)
 
 
 def compressed_rule():
     return (f"PCA-{COMPRESS_DIMS} trees, search_k {SEARCH_K_PER_CANDIDATE} * candidates, "
-            f"exact re-rank of max({RERANK_MIN}, {RERANK_PER_RESULT} * k) candidates")
+            f"exact re-rank of max({RERANK_MIN}, {RERANK_PER_RESULT} * k, rows / {RERANK_ROWS_PER_CANDIDATE}) "
+            f"candidates")
 
 
 def search_k_rule(dim):

@@ -71,7 +71,7 @@ def _linked_facts(source):
 
 def write_version(name, vectors, features, items, tombstones=(), trees=None, seed=tuning.SEED,
                   link_arrays_from=None, make_default=True, progress=False, method=None, store=None, top=None,
-                  **fields):
+                  ray=None, **fields):
     """Build `<name>/v-...` from unit word-space `vectors`, unit `features` and `items`, then swap it in.
 
     `link_arrays_from`: a version whose vectors (and Annoy files) are reused
@@ -82,6 +82,8 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
     or {"kind": "milvus", "uri": ...}; None keeps the linked version's.
     `top`: (classes, probabilities) from top_classes, one row per item, or
     None for an index without them (category search then falls back).
+    `ray`: {"address", "workers"} when the images were embedded on Ray (a Milvus server store then
+    takes its rows from Ray actors), else None.
     """
     count = len(items)
     if count == 0:
@@ -90,7 +92,7 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
     if link_arrays_from is not None:
         linked_store, linked_method = _linked_facts(link_arrays_from)
         store, method = store or linked_store, method or linked_method
-    out = stores.writer_for(store, name)
+    out = stores.writer_for(store, name, ray)
     if link_arrays_from is None:
         vectors, features = unit_rows(vectors), unit_rows(features)
         if vectors.shape[0] != count or features.shape[0] != count:

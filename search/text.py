@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from devise.index import noise
-from devise.index.filters import select
+from devise.index.selection import filtered_ids
 from devise.index.store import open_index
 from devise.models import seen_margin
 from devise.models.feedback import feedback_scores
@@ -177,7 +177,7 @@ def search(query: str, *, index: str | None = None, top: int = 10, filter: str |
     matching this filter expression. sheet: also write a contact sheet PNG here.
     """
     idx = open_index(index)
-    allowed = select(idx.items, filter) if filter else None
+    allowed = filtered_ids(idx, filter)
     words = idx.word_vectors()
     analysis = analyse(query, words, _model_phrases(idx))
     ranking = ranked(idx, words, analysis, top, allowed, feedback)

@@ -61,7 +61,7 @@ def test_index_records_its_store_and_no_secret(colours, run, store, monkeypatch)
     record = open_index("colours").manifest["store"]
     if store:
         assert record["uri"] == store[-1] and record["collection"].startswith(record["alias"])
-        assert set(record) == {"kind", "uri", "collection", "alias"}  # no token, ever
+        assert set(record) == {"kind", "uri", "collection", "alias", "filters", "field_names"}  # no token, ever
 
 
 def test_search_and_similar_with_filters(colours, run):
@@ -73,6 +73,23 @@ def test_search_and_similar_with_filters(colours, run):
     assert len(doc["results"]) == 8 and all("/red/" in p for p in paths(doc))
     scores = [r["score"] for r in doc["results"]]
     assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("text, colours_kept, falls_back", [
+    ("path:*/red/* OR (label:BLUE AND NOT path:*/blue/001*)", {"red", "blue"}, False),
+    ('path:"*/[r]ed/*"', {"red"}, True),  # a glob class, which Milvus cannot say: the kept ids instead
+])
+def test_filters_on_either_store(colours, run, store, text, colours_kept, falls_back, monkeypatch):
+    from devise.index.stores import milvus
+
+    asked, real = [], milvus.MilvusVersion.ids_where
+    monkeypatch.setattr(milvus.MilvusVersion, "ids_where", lambda self, node: asked.append(node) or real(self, node))
+    image = colours / "blue" / "003.jpg"
+    doc = ok(run, "similar", image, "--top", "20", "--json", "--filter", text)
+    expected = {str(p) for c in colours_kept for p in (colours / c).iterdir()} - {str(image), str(colours / "blue" / "001.jpg")}
+    assert set(paths(doc)) == expected
+    assert set(paths(ok(run, "search", "colour", "--top", "48", "--json", "--filter", text))) <= expected | {str(image)}
+    assert bool(asked) == (falls_back and bool(store))  # Milvus filters by itself whatever maps
 
 
 def test_label_then_filter_and_walk(colours, run):
@@ -269,3 +286,61 @@ def test_compressed_image_trees_rerank_exactly(words_home):
     (idx.version_dir / "features.pca.npy").write_bytes(b"damaged")
     with pytest.raises(SearchIndexError, match=r"features\.pca\.npy"):
         open_index("wide").space("features")
+
+
+@pytest.fixture
+def milvus_server(tmp_path):
+    """A Milvus Lite gRPC server on a free port: a Milvus URI that many processes can use, like a real server."""
+    import subprocess
+
+    if not _has_milvus():
+        pytest.skip("the milvus extra is not installed")
+    port = _closed_port()
+    proc = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "server"),
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None and time.monotonic() < deadline, "the Milvus Lite server did not start"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        from devise.index.stores import milvus
+
+        milvus.close()
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("ray") is None, reason="ray not installed")
+def test_ray_actors_write_the_rows_into_a_milvus_server(words_home, colour_folder, fake_backbone, run, tmp_path,
+                                                         milvus_server, monkeypatch):
+    from pathlib import Path
+
+    from devise.index.stores import milvus_writer
+    from devise.engines import ray_embed as ray_engine
+
+    tests = str(Path(__file__).resolve().parent)
+    monkeypatch.setattr(ray_engine, "BACKBONE_FACTORY", "helpers:fake_backbone_factory")
+    monkeypatch.setattr(ray_engine, "WORKER_PATHS", [tests])
+    monkeypatch.setattr(milvus_writer, "SHARD", 10)  # 5 shards over 2 actors
+    ray_args = ["--engine", "ray", "--workers", "2"]
+
+    def driver_insert(*args, **kwargs):
+        raise AssertionError("the driver inserted rows")
+
+    with monkeypatch.context() as m:
+        m.setattr(milvus_writer, "insert", driver_insert)  # the actors' processes keep the real one
+        ok(run, "index", colour_folder, "--name", "srv", "--store", "milvus", "--uri", milvus_server, *ray_args)
+    ok(run, "index", colour_folder, "--name", "ann")
+    for args in (["search", "red"], ["similar", colour_folder / "blue" / "003.jpg", "--filter", "NOT label:blue"]):
+        a, m = (ok(run, *args, "--top", "10", "--json", "--index", name) for name in ("ann", "srv"))
+        assert paths(a)[:5] == paths(m)[:5], args  # the fake backbone ties some images further down
+        assert [r["score"] for r in a["results"]] == pytest.approx([r["score"] for r in m["results"]], abs=1e-5)
+    lite = run("index", colour_folder, "--name", "lite", "--store", "milvus", "--uri", tmp_path / "l.db", *ray_args)
+    assert lite.exit_code == 0, lite.output
+    assert "the driver writes the rows" in lite.stderr  # Milvus Lite: one process per .db file

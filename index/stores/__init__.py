@@ -5,7 +5,7 @@ manifest without the record means), or {"kind": "milvus", "uri": ...,
 "collection": ...}. pymilvus is imported only when a Milvus store is used.
 """
 from devise.core.errors import SearchIndexError
-from devise.index.stores import annoy, milvus
+from devise.index.stores import annoy, milvus, milvus_client
 from devise.index.stores.base import SPACES, ItemTable, StoreWriter, VectorSpace, VersionStore
 
 KINDS = (annoy.KIND, milvus.KIND)
@@ -19,6 +19,7 @@ __all__ = [
     "VersionStore",
     "kind_of",
     "open_version",
+    "rows_from_ray",
     "writer_for",
 ]
 
@@ -27,14 +28,20 @@ def kind_of(record):
     return annoy.KIND if record is None else record.get("kind") if isinstance(record, dict) else None
 
 
-def writer_for(record, name) -> StoreWriter:
-    """The writer for store `record` ({"kind": ..., "uri": ...}; None: Annoy) of index `name`."""
+def writer_for(record, name, ray=None) -> StoreWriter:
+    """The writer for store `record` ({"kind": ..., "uri": ...}; None: Annoy) of index `name`;
+    `ray` ({"address", "workers"}): the Ray engine's, when the index is embedded on Ray."""
     kind = kind_of(record)
     if kind == annoy.KIND:
         return annoy.AnnoyWriter()
     if kind == milvus.KIND:
-        return milvus.MilvusWriter(record.get("uri"), name)
+        return milvus.MilvusWriter(record.get("uri"), name, ray)
     raise SearchIndexError(f"store {record!r}: use one of {', '.join(KINDS)}.")
+
+
+def rows_from_ray(record):
+    """Whether store `record`, written by the Ray engine, takes its rows from Ray actors (a Milvus server)."""
+    return kind_of(record) == milvus.KIND and not milvus_client.is_lite(record.get("uri") or "")
 
 
 def open_version(version_dir, data, check, reindex_hint, label) -> VersionStore:

@@ -50,6 +50,11 @@ class VectorSpace(ABC):
     def nearest_among(self, query, k, allowed, exclude=()) -> list[tuple[int, float]]:
         """As nearest, among the ids `allowed` (a sorted int array) only."""
 
+    def nearest_where(self, query, k, flt, exclude=()) -> list[tuple[int, float]] | None:
+        """As nearest, among the items that filter `flt` (index.filters.Filter) keeps, where the store
+        evaluates filters itself; None where it does not (the caller then passes the kept ids to nearest_among)."""
+        return None
+
     def vector(self, i):
         """Row `i` as a float32 vector."""
         import numpy as np
@@ -68,6 +73,10 @@ class VersionStore(ABC):
 
     @abstractmethod
     def space(self, kind) -> VectorSpace: ...
+
+    def field_names(self):
+        """The names of the fields the items carry, where the store knows them without reading every item; else None."""
+        return None
 
 
 class StoreWriter(ABC):

@@ -24,7 +24,8 @@ import numpy as np
 
 from devise.core import manifest
 from devise.core.errors import SearchIndexError, option
-from devise.index import tuning
+from devise.index import filters, tuning
+from devise.index.stores import milvus_filter, milvus_writer
 from devise.index.stores.base import ItemTable, StoreWriter, VectorSpace, VersionStore
 from devise.index.stores.milvus_client import TIMEOUT_S, call, check_uri, client, close, literal
 
@@ -126,14 +127,22 @@ class MilvusSpace(VectorSpace):
         return self.nearest_among(query, k, None, exclude)
 
     def nearest_among(self, query, k, allowed, exclude=()):
+        if allowed is not None and not len(allowed):
+            return []
+        return self._search(query, k, [] if allowed is None else [f"id in {np.asarray(allowed, np.int64).tolist()}"],
+                            exclude)
+
+    def nearest_where(self, query, k, flt, exclude=()):
+        if self.version.store.get("filters") != milvus_filter.SCHEMA:
+            return None  # a collection written before its rows carried the filter fields
+        return self._search(query, k, [milvus_filter.expression(flt.tree, self.version.ids_where)], exclude)
+
+    def _search(self, query, k, terms, exclude):
         exclude = sorted({int(i) for i in exclude})
-        terms = []
-        if allowed is not None:
-            terms.append(f"id in {np.asarray(allowed, np.int64).tolist()}")
         if exclude:
-            terms.append(f"id not in {exclude}")
+            terms = [*terms, f"id not in {exclude}"]
         limit = min(int(k), self.count, MAX_TOPK)
-        if limit <= 0 or (allowed is not None and not len(allowed)):
+        if limit <= 0:
             return []
         search_params = {"metric_type": "COSINE", "params": {"ef": max(64, limit)} if self.mode == "hnsw" else {}}
         v = self.version
@@ -145,7 +154,7 @@ class MilvusSpace(VectorSpace):
 
 class MilvusVersion(VersionStore):
     def __init__(self, data, reindex_hint, label):
-        record = data["store"]
+        record = self.store = data["store"]
         self.uri, self.collection = check_uri(record.get("uri")), str(record.get("collection"))
         self.manifest, self.count, self.reindex_hint, self.label = data, data["count"], reindex_hint, label
         self.where = f"collection {self.collection!r} at {self.uri}"
@@ -156,11 +165,21 @@ class MilvusVersion(VersionStore):
         if "NotLoad" in str(state.get("state")):  # a server restarted, or Milvus Lite reopened by this process
             call(self.uri, "load_collection", self.client.load_collection, self.collection, timeout=TIMEOUT_S * 30)
         self.items = MilvusItems(self)
-        self._rows, self._spaces = {}, {}
+        self._rows, self._spaces, self._item_list = {}, {}, None
 
     def query(self, expr, fields):
         return call(self.uri, "query", self.client.query, self.collection, filter=expr, output_fields=fields,
                      timeout=TIMEOUT_S * 3)
+
+    def ids_where(self, node):
+        """Ids of the items that filter node `node` keeps, by its own test: the part of a filter Milvus cannot say."""
+        if self._item_list is None:
+            self._item_list = list(self.items)
+        return [item["id"] for item in self._item_list if node.test(item)]
+
+    def field_names(self):
+        names = self.store.get("field_names")
+        return set(names) if self.store.get("filters") == milvus_filter.SCHEMA and isinstance(names, list) else None
 
     def vectors(self, kind):
         if kind not in self._rows:
@@ -178,7 +197,10 @@ class MilvusVersion(VersionStore):
 class MilvusWriter(StoreWriter):
     kind = KIND
 
-    def __init__(self, uri, name):
+    def __init__(self, uri, name, ray=None):
+        """ray: {"address", "workers"} when the index is embedded on Ray: a Milvus server then takes its rows
+        from Ray actors (index.stores.milvus_writer)."""
+        self.ray = ray
         if not uri:
             raise SearchIndexError(f"{option('store', 'milvus')} needs {option('uri')}: a path ending in .db "
                                    "(Milvus Lite) or http(s)://host:port (a Milvus server).")
@@ -198,18 +220,25 @@ class MilvusWriter(StoreWriter):
         if source is not None:  # the same rows, new item metadata: carried over from the source collection
             linked = MilvusVersion(manifest.read(source, "index", SearchIndexError), "re-index", f"index {self.name!r}")
             vectors, features = np.asarray(linked.vectors("words")), np.asarray(linked.vectors("features"))
+        order = np.array([item["id"] for item in items], np.int64)
+        if not np.array_equal(order, np.arange(len(vectors))):  # each item names its row
+            vectors, features = vectors[order], features[order]
         collection = f"{self.alias}_{Path(version_dir).name.replace('-', '_')}"
-        record = {"kind": KIND, "uri": self.uri, "collection": collection, "alias": self.alias}
+        record = {"kind": KIND, "uri": self.uri, "collection": collection, "alias": self.alias,
+                  "filters": milvus_filter.SCHEMA, "field_names": sorted(filters.field_names(items))}
         try:
             call(self.uri, "create_collection", c.create_collection, collection,
                   schema=_schema(c, vectors.shape[1], features.shape[1]),
                   index_params=_index_params(c, modes), consistency_level="Strong")
-            for start in range(0, len(items), BATCH):
-                rows = [{**_row(item), "words": vectors[item["id"]].tolist(), "features": features[item["id"]].tolist()}
-                        for item in items[start:start + BATCH]]
-                call(self.uri, "insert", c.insert, collection, rows)
-                if progress:
-                    print(f"milvus: {min(start + BATCH, len(items))}/{len(items)} rows in {collection}", file=sys.stderr)
+            if not (self.ray is not None and milvus_writer.insert_on_ray(
+                    self.uri, collection, vectors, features, items, batch=BATCH, progress=progress, **self.ray)):
+                done = [0]
+
+                def report(n):
+                    done[0] += n
+                    if progress:
+                        print(f"milvus: {done[0]}/{len(items)} rows in {collection}", file=sys.stderr)
+                milvus_writer.insert(c, self.uri, collection, vectors, features, items, BATCH, report)
             call(self.uri, "flush", c.flush, collection)
         except BaseException:
             self.discard(record)
@@ -235,12 +264,6 @@ class MilvusWriter(StoreWriter):
             client(self.uri).drop_collection(record["collection"])
 
 
-def _row(item):
-    return {"id": int(item["id"]), "path": item["path"], "class": item.get("class") or "",
-            "size": int(item.get("size") or 0), "mtime_ns": int(item.get("mtime_ns") or 0),
-            "fields": item.get("fields") or {}}
-
-
 def _schema(c, word_dim, feature_dim):
     from pymilvus import DataType
 
@@ -250,7 +273,11 @@ def _schema(c, word_dim, feature_dim):
     schema.add_field("class", DataType.VARCHAR, max_length=4096)
     schema.add_field("size", DataType.INT64)
     schema.add_field("mtime_ns", DataType.INT64)
-    schema.add_field("fields", DataType.JSON)  # labels and scores: filtered as fields["a_face"] >= 0.5
+    schema.add_field("fields", DataType.JSON)  # labels and scores, as given
+    schema.add_field("class_key", DataType.VARCHAR, max_length=4096)  # what filters compare: see milvus_filter
+    schema.add_field("terms", DataType.JSON)
+    schema.add_field("label_key", DataType.VARCHAR, max_length=65535)
+    schema.add_field("numbers", DataType.JSON)
     schema.add_field("words", DataType.FLOAT_VECTOR, dim=int(word_dim))
     schema.add_field("features", DataType.FLOAT_VECTOR, dim=int(feature_dim))
     return schema

@@ -18,6 +18,11 @@ TIMEOUT_S = 10                     # connecting to a server that is not there fa
 _clients = {}
 
 
+def is_lite(uri):
+    """Whether `uri` names a Milvus Lite .db file (one process at a time) rather than a server."""
+    return "://" not in str(uri) and str(uri).endswith(".db")
+
+
 def check_uri(uri):
     """The URI as stored: an absolute path for Milvus Lite, else http(s)://host:port; anything else is an error."""
     text = str(uri or "").strip()
@@ -92,5 +97,6 @@ def call(uri, what, fn, *args, **kwargs):
 
 
 def literal(text):
-    """A Milvus string literal: double-quoted, with backslashes and quotes escaped (Milvus Lite has no templates)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A Milvus string literal: double-quoted; backslash, quote and line breaks escaped (Milvus Lite has no templates)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
