@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from results_doc import replace_section
 
-from devise.engines.ray_runtime import ray_session
 from devise.core.vectors import unit_rows
+from devise.engines.ray_runtime import ray_session
 from devise.index.items import make_item
 from devise.index.stores import milvus
 

@@ -19,12 +19,12 @@ import numpy as np
 
 from devise.core.errors import DataError, SearchIndexError, option
 from devise.core.progress import warn
-from devise.engines.ray_runtime import ray_session
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
 from devise.data.folders import scan
 from devise.engines.base import Engine
 from devise.engines.choice import engine_for
+from devise.engines.ray_runtime import ray_session
 from devise.index import items as items_file
 from devise.index import layout, noise, stores, tuning, writer
 from devise.index.store import CONSE, model_key, open_index

@@ -321,8 +321,8 @@ def test_ray_actors_write_the_rows_into_a_milvus_server(words_home, colour_folde
                                                          milvus_server, monkeypatch):
     from pathlib import Path
 
-    from devise.index.stores import milvus_writer
     from devise.engines import ray_embed as ray_engine
+    from devise.index.stores import milvus_writer
 
     tests = str(Path(__file__).resolve().parent)
     monkeypatch.setattr(ray_engine, "BACKBONE_FACTORY", "helpers:fake_backbone_factory")
