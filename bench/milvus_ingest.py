@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from results_doc import replace_section
+from results_doc import publish
 
 from devise.core.vectors import unit_rows
 from devise.engines.ray_runtime import ray_session
@@ -95,11 +95,7 @@ def main():
     lines += [f"| {r['path']} | {r['rows']} | {r['seconds']} | {r['rows_s']} | {r['driver_cpu_s']} |" for r in results]
     lines.append(f"\n1280-d features and 50-d word vectors per row; {os.cpu_count()} cores, 1-minute load "
                  f"{os.getloadavg()[0]:.1f} at the end.")
-    body = "\n".join(lines)
-    print(body)
-    if not args.no_doc:
-        command = " ".join(["nice -n 10 python bench/milvus_ingest.py", *sys.argv[1:]])
-        print(f"wrote {replace_section('Milvus ingest: driver or Ray actors', command, body)}", file=sys.stderr)
+    publish("Milvus ingest: driver or Ray actors", "\n".join(lines), doc=not args.no_doc, fence=False)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results_doc import publish
 
 from devise.core.vectors import unit_rows
 from devise.index import ann, tuning
@@ -371,13 +372,8 @@ def main():
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    body = table(report)
-    print(body)
-    if not args.no_doc:
-        from results_doc import replace_section
-
-        ran = f"DEVISE_HOME={os.environ.get('DEVISE_HOME', '~/.devise')} nice -n 10 {command}"
-        print(f"wrote {replace_section('Index stores', ran, body)}", file=sys.stderr)
+    body = table(report) + f"\n\nHome: {os.environ.get('DEVISE_HOME', '~/.devise')}."
+    publish("Index stores", body, doc=not args.no_doc, fence=False)
 
 
 COLS = ["collection", "n", "engine", "build_s", "disk_mb", "memory_mb", "recall@10", "p50_ms", "p95_ms", "qps",
