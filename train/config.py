@@ -21,7 +21,7 @@ MAX_HEADS = 16
 # Three heads won on the seen-class folds (ZSL + H and text search) for three times the head's training.
 DEFAULT_HEADS = 3
 # `devise demo` trains on this many images of each class by default: about 5 minutes on 2 cores.
-DEMO_PER_CLASS = 20
+DEMO_PER_CLASS = 12
 
 
 def setting(default, help: str | None = None, **cli):
