@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from devise.core.manifest import IndexManifest
 from devise.curate.dedupe import DedupeReport, dedupe
 from devise.curate.labels import LabelSummary, label
 from devise.curate.maps import MapSummary, make_map
@@ -47,23 +48,23 @@ class Index:
         return f"<devise index {self.name!r}: {len(self)} images, model {self.model}, backbone {self.backbone}>"
 
     @property
-    def manifest(self) -> dict:
-        """The version's manifest.json, as checked on load."""
-        return dict(self._live.manifest)
+    def manifest(self) -> IndexManifest:
+        """The version's manifest.json, as checked on load (`.to_dict()` gives the JSON)."""
+        return self._live.manifest
 
     @property
     def model(self) -> str:
         """"conse", or the trained model's directory."""
-        return self._live.manifest["model"]
+        return self._live.manifest.model
 
     @property
     def backbone(self) -> str:
-        return self._live.manifest["backbone"]
+        return self._live.manifest.backbone
 
     @property
     def words(self) -> str:
         """The word vectors its text space lives in."""
-        return self._live.manifest["words"]
+        return self._live.manifest.words
 
     @property
     def root(self) -> str:

@@ -106,3 +106,16 @@ class UnreadableFileError(BadImageError):
 
 class StorageError(DeviseError):
     """The devise home, or an output path, is on a file system that is read-only or full."""
+
+
+class ManifestError(DeviseError):
+    """An artifact's manifest.json is missing, damaged, of another kind or format version, or records a build
+    that differs from what is in use."""
+
+
+class IndexManifestError(ManifestError, SearchIndexError):
+    """An index version's manifest.json is unusable (see ManifestError)."""
+
+
+class ModelManifestError(ManifestError, ModelError):
+    """A trained model's manifest.json is unusable (see ManifestError)."""

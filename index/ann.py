@@ -18,11 +18,11 @@ import numpy as np
 
 from devise.core.atomic import atomic_path
 from devise.core.errors import SearchIndexError
+from devise.core.manifest import METRIC
 from devise.core.vectors import unit_rows
 from devise.index import tuning
 from devise.index.stores.base import VectorSpace
 
-METRIC = "angular"
 _ANNOY_ERRNO = re.compile(r"\((\d+)\)\s*$")
 # A filter keeping few items is answered by an exact scan over just those
 # rows. Otherwise Annoy is asked for 4x more results at a time until `top`

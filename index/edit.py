@@ -18,9 +18,9 @@ def _carry(idx, **counts):
     data = idx.manifest
     base = {"items": 0, "embedded": 0, "reused": 0, "removed": 0, "skipped": 0, "tombstoned": 0}
     # The search method the user chose (--method) survives edits; None lets the writer keep or pick one.
-    return {**{k: data.get(k) for k in CARRIED}, "counts": {**base, **counts},
-            "trees": data["n_trees"], "seed": data["seed"], "make_default": False,
-            "method": data["search"].get("method")}
+    return {**{k: getattr(data, k) for k in CARRIED}, "counts": {**base, **counts},
+            "trees": data.n_trees, "seed": data.seed, "make_default": False,
+            "method": data.search.get("method")}
 
 
 def _ids(idx, paths):
@@ -88,7 +88,7 @@ def restore_items(paths, index=None):
         restored = _tombstoned(live, paths)
         tombstones = live.tombstones() - set(restored)
         writer.write_version(name, None, None, list(live.items), tombstones, link_arrays_from=live.version_dir,
-                             **_carry(live, **{**live.manifest["counts"], "embedded": 0,
+                             **_carry(live, **{**live.manifest.counts, "embedded": 0,
                                                "tombstoned": len(tombstones)}))
     return restored
 
@@ -119,4 +119,4 @@ def edit_fields(name, updates, drop=(), expect_version=None):
             fields.update(updates.get(item["id"], {}))
             items.append({**item, "fields": fields})
         writer.write_version(name, None, None, items, live.tombstones(), link_arrays_from=live.version_dir,
-                             **_carry(live, **{**live.manifest["counts"], "embedded": 0}))
+                             **_carry(live, **{**live.manifest.counts, "embedded": 0}))

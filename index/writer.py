@@ -12,8 +12,9 @@ import time
 
 import numpy as np
 
-from devise.core import atomic, integrity, manifest
+from devise.core import atomic, integrity
 from devise.core.errors import SearchIndexError
+from devise.core.manifest import IndexManifest
 from devise.core.vectors import unit_rows
 from devise.index import ann, layout, stores, tuning
 from devise.index.stores.annoy import FEATURES_ANN, FEATURES_NPY, WORDS_ANN, WORDS_NPY  # noqa: F401 (their home)
@@ -45,7 +46,7 @@ def _imagenet_top(version, top, count, source):
     returns their file records, {} for an index without them."""
     names = []
     if source is not None:
-        recorded = manifest.read(source, KIND, SearchIndexError).get("files") or {}
+        recorded = IndexManifest.read(source).files
         for filename in OPTIONAL:
             if filename in recorded:
                 # Checked before they are linked: a record must never vouch for bytes that changed since.
@@ -63,10 +64,8 @@ def _imagenet_top(version, top, count, source):
 
 def _linked_facts(source):
     """(store record, method) of version `source`, whose rows an edit carries over."""
-    recorded = manifest.read(source, KIND, SearchIndexError)
-    search = recorded.get("search") if isinstance(recorded.get("search"), dict) else {}
-    method = search.get("method")
-    return recorded.get("store"), method if method in tuning.METHODS else "auto"
+    recorded = IndexManifest.read(source)
+    return recorded.store, recorded.method if recorded.method in tuning.METHODS else "auto"
 
 
 def write_version(name, vectors, features, items, tombstones=(), trees=None, seed=tuning.SEED,
@@ -97,8 +96,8 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
             raise ValueError("vectors, features and items disagree in length")
         dims = {"words": int(vectors.shape[1]), "features": int(features.shape[1])}
     else:
-        linked = manifest.read(link_arrays_from, KIND, SearchIndexError)
-        dims = {"words": linked["word_dim"], "features": linked["feature_dim"]}
+        linked = IndexManifest.read(link_arrays_from)
+        dims = {"words": linked.word_dim, "features": linked.feature_dim}
     method = method or "auto"
     modes = out.modes(count, dims, method)
     version = layout.new_version(name)
@@ -110,15 +109,16 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
         files = {**written["files"], **_imagenet_top(version, top, count, link_arrays_from),
                  **integrity.seal(version, [TOMBSTONES])}
         (mode, reason), features_mode = modes["words"], modes["features"]
-        data = manifest.write(
-            version, KIND, name=name, version=version.name,
+        data = IndexManifest.parse(dict(
+            name=name, version=version.name,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             word_dim=dims["words"], feature_dim=dims["features"], metric=ann.METRIC, n_trees=trees, seed=int(seed),
             # "mode"/"reason": the word space (text search); "features": image-to-image search.
             search={"method": method, "mode": mode, "reason": reason, "search_k": tuning.search_k_rule(dims["words"]),
                     "features": {"mode": features_mode[0], "reason": features_mode[1],
                                  "search_k": tuning.search_k_rule(dims["features"])}},
-            count=count, files=files, store=written["store"], **fields)
+            count=count, files=files, store=written["store"], **fields), version / "manifest.json")
+        data.write(version)
         out.switch(name, version, written["store"])
     except BaseException:
         if written is not None:
@@ -135,6 +135,6 @@ def _store_of(version_dir):
     if version_dir is None:
         return None
     try:
-        return manifest.read(version_dir, KIND, SearchIndexError).get("store")
+        return IndexManifest.read(version_dir).store
     except SearchIndexError:
         return None

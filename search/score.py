@@ -23,7 +23,7 @@ def _model_classes(model_dir):
         return {}
     from devise.models import model_store
 
-    return dict(model_store.load(model_dir).manifest.get("classes") or {})
+    return dict(model_store.load(model_dir).manifest.classes)
 
 
 def _stats(values):

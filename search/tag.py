@@ -118,9 +118,9 @@ def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index:
             opened = open_index(index, model=model)
             model = opened.model_dir
             if model is None and backbone is None:
-                backbone = opened.manifest["backbone"]
+                backbone = opened.manifest.backbone
             if model is None and words is None:
-                words = opened.manifest["words"]
+                words = opened.manifest.words
         projector = Projector(model, backbone=backbone, words=words)
     phrases = parse_labels(labels) if labels is not None else None
     texts, matrix = candidates(projector.words, phrases)

@@ -51,7 +51,7 @@ def _seen_labels(words, phrases):
 
 
 def _model_phrases(idx):
-    margin = idx.manifest.get("seen_margin") or {}
+    margin = idx.manifest.seen_margin or {}
     return tuple(margin.get("phrases") or ())
 
 
@@ -70,7 +70,7 @@ def term_scores(idx, words, term, ids, feedback=True):
     scores = np.clip(vectors @ term.vector, -1.0, 1.0)
     if phrases:
         seen = _seen_labels(words, phrases)
-        gamma = float(idx.manifest["seen_margin"]["gamma"])
+        gamma = float((idx.manifest.seen_margin or {})["gamma"])
         scores = seen_margin.margin_scores(scores, seen_margin.best_seen_cos(vectors, seen, term.vector), gamma)
     if feedback:
         scores = feedback_scores(scores, np.asarray(idx.vectors("features")[ids], np.float32))
@@ -119,12 +119,12 @@ def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, met
 def noise_of(idx):
     """The index's noise record (index.noise): from its manifest, else computed once per process; None for a
     large index built before noise records (no weak flag then, and no slow first search) and a small one."""
-    record = idx.manifest.get("noise")
+    record = idx.manifest.noise
     record = record if record and record.get("sample") == noise.SAMPLE else None
     if len(idx.items) < NOISE_MIN_ITEMS:
         return None
     if record is None and len(idx.items) <= LAZY_NOISE_MAX:
-        key = (idx.name, idx.manifest.get("version"))
+        key = (idx.name, idx.manifest.version)
         if key not in _lazy_noise:
             _lazy_noise[key] = noise.profile(idx.word_vectors(), np.asarray(idx.vectors("words"), np.float32))
         record = _lazy_noise[key]

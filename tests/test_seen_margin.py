@@ -58,14 +58,14 @@ def test_an_index_of_a_trained_model_ranks_by_the_score_it_shows(tmp_path, colou
     assert run("index", colour_folder, "--model", out, "--name", "colours").exit_code == 0
     from devise.index.store import open_index
 
-    margin = open_index("colours").manifest["seen_margin"]
+    margin = open_index("colours").manifest.seen_margin
     assert margin == {"phrases": sorted(model["seen_phrases"]), "gamma": model["search_gamma"]}
     result = run("search", "yellow", "--index", "colours", "--json", "--top", "8")
     assert result.exit_code == 0, result.output
     scores = [hit["score"] for hit in json.loads(result.stdout)["results"]]
     assert len(scores) == 8 and scores == sorted(scores, reverse=True)
     assert run("index", colour_folder, "--model", "conse", "--name", "plain", "--rebuild").exit_code == 0
-    assert open_index("plain").manifest.get("seen_margin") is None
+    assert open_index("plain").manifest.seen_margin is None
 
 
 def test_a_damaged_seen_margin_is_one_line(tmp_path, colour_folder, fake_backbone, run, words_home):
