@@ -107,6 +107,7 @@ class Typed:
 
     KIND: ClassVar[str]
     ERROR: ClassVar[type[DeviseError]]
+    REQUIRED: ClassVar[tuple[str, ...]] = ()  # fields with a default that must be present all the same
 
     backbone: str
     words: str
@@ -129,7 +130,8 @@ class Typed:
         known = {f.name: f for f in dataclasses.fields(cls) if f.name != "extra"}
         wrong = [name for name, f in known.items()
                  if (name in data and not _fits(data[name], hints[name]))
-                 or (name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)]
+                 or (name not in data and (name in cls.REQUIRED or (f.default is dataclasses.MISSING
+                                           and f.default_factory is dataclasses.MISSING)))]
         if wrong:
             raise cls.ERROR(f"{where}: {', '.join(wrong)} missing or damaged; {fix}.")
         values = {name: data[name] for name in known if name in data}
@@ -224,9 +226,8 @@ class IndexManifest(Typed):
 
     KIND: ClassVar[str] = "index"
     ERROR: ClassVar[type[DeviseError]] = IndexManifestError
+    REQUIRED: ClassVar[tuple[str, ...]] = ("metric", "counts")  # an index is searched in the metric it was built in
 
-    metric: str                     # required here: an index is searched in the metric it was built in
-    counts: dict[str, int]
     name: str
     version: str
     root: str

@@ -11,10 +11,16 @@ only after its caller has checked it against the checksum in its manifest
 which catches damage the checksum memo cannot see (bit rot keeps a file's
 size and times), then checks that it holds as many items as expected.
 """
+from __future__ import annotations
+
 import os
 import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from devise.core.atomic import atomic_path
 from devise.core.errors import SearchIndexError
@@ -22,6 +28,9 @@ from devise.core.manifest import METRIC
 from devise.core.vectors import unit_rows
 from devise.index import tuning
 from devise.index.stores.base import VectorSpace
+
+if TYPE_CHECKING:
+    from annoy import AnnoyIndex
 
 _ANNOY_ERRNO = re.compile(r"\((\d+)\)\s*$")
 # A filter keeping few items is answered by an exact scan over just those
@@ -32,12 +41,12 @@ EXACT_SUBSET = 20_000
 MAX_WIDEN = 4096
 
 
-def cosine_from_angular(distances):
+def cosine_from_angular(distances: npt.ArrayLike) -> np.ndarray:
     d = np.asarray(distances, np.float64)
     return np.clip(1.0 - d * d / 2.0, -1.0, 1.0)
 
 
-def annoy_index(vectors, n_trees, seed=tuning.SEED):
+def annoy_index(vectors: npt.ArrayLike, n_trees: int, seed: int = tuning.SEED) -> AnnoyIndex:
     """An angular AnnoyIndex over the rows of `vectors` (item i = row i), built in memory.
 
     Seeded and built on tuning.BUILD_THREADS threads, so the same rows always give the same trees.
@@ -53,7 +62,7 @@ def annoy_index(vectors, n_trees, seed=tuning.SEED):
     return ann
 
 
-def pca_projection(vectors, dims=tuning.COMPRESS_DIMS, seed=tuning.SEED):
+def pca_projection(vectors: np.ndarray, dims: int = tuning.COMPRESS_DIMS, seed: int = tuning.SEED) -> np.ndarray:
     """[dim, dims] float32: the top principal directions (uncentred, so dot products survive) of a seeded sample.
 
     Uncentred: x @ W keeps most of each row's energy, so cosines between
@@ -70,7 +79,7 @@ def pca_projection(vectors, dims=tuning.COMPRESS_DIMS, seed=tuning.SEED):
     return np.ascontiguousarray(top, np.float32)
 
 
-def project(vectors, projection):
+def project(vectors: np.ndarray, projection: np.ndarray) -> np.ndarray:
     """Unit rows of `vectors` @ `projection`, in chunks (the rows may be a memory map larger than RAM)."""
     out = np.empty((len(vectors), projection.shape[1]), np.float32)
     for start in range(0, len(vectors), 65536):
@@ -78,7 +87,7 @@ def project(vectors, projection):
     return out
 
 
-def build_annoy(vectors, target, n_trees, seed=tuning.SEED):
+def build_annoy(vectors: npt.ArrayLike, target: str | Path, n_trees: int, seed: int = tuning.SEED) -> str | Path:
     """Write an angular Annoy index over the rows of `vectors` to `target` (atomically)."""
     ann = annoy_index(vectors, n_trees, seed)
     with atomic_path(target, suffix=".ann") as tmp:
@@ -100,7 +109,7 @@ def _node_error(path, what):
     return SearchIndexError(f"{path}: corrupt Annoy index ({what}); re-index.")
 
 
-def check_nodes(path, dim, count):
+def check_nodes(path: str | Path, dim: int, count: int) -> None:
     """Raise SearchIndexError unless every node reference in the angular Annoy file `path` is in range.
 
     Annoy follows these references without bounds checks. An angular node is
@@ -135,8 +144,9 @@ def check_nodes(path, dim, count):
 class Space(VectorSpace):
     """Searchable rows: `vectors` [n, dim] (unit rows unless `norms` is given) and an optional Annoy file."""
 
-    def __init__(self, vectors, mode, ann_path=None, n_trees=tuning.DEFAULT_TREES, norms=None, label="index",
-                 projection=None):
+    def __init__(self, vectors: np.ndarray, mode: str, ann_path: str | Path | None = None,
+                 n_trees: int = tuning.DEFAULT_TREES, norms: np.ndarray | None = None, label: str = "index",
+                 projection: np.ndarray | None = None):
         """projection: [dim, d] (pca_projection): the Annoy file indexes the projected rows, and
         each query's candidates are re-ranked exactly against `vectors`."""
         self.vectors, self.mode, self.n_trees, self.label = vectors, mode, n_trees, label
@@ -160,11 +170,11 @@ class Space(VectorSpace):
             raise SearchIndexError(f"{path}: holds {ann.get_n_items()} items but the {self.label} has {self.count}; re-index.")
         return ann
 
-    def vector(self, i):
+    def vector(self, i: int) -> np.ndarray:
         row = np.array(self.vectors[i], np.float32)
         return row if self.norms is None else row / max(float(self.norms[i]), 1e-12)
 
-    def nearest(self, query, k, exclude=()):
+    def nearest(self, query: np.ndarray, k: int, exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
         """[(id, cosine)] best first, at most k, never an id in `exclude`."""
         query = unit_rows(query)
         exclude = set(exclude)
@@ -172,7 +182,7 @@ class Space(VectorSpace):
         if want <= 0:
             return []
         if self._ann is not None and self.projection is not None:
-            ids, scores = self._reranked(query, want)
+            ids, scores = self._reranked(self._ann, query, want)
         elif self._ann is not None:
             ids, dist = self._ann.get_nns_by_vector(
                 query, want, search_k=tuning.search_k(self.n_trees, want, self.dim), include_distances=True)
@@ -189,11 +199,11 @@ class Space(VectorSpace):
         out = [(int(i), float(s)) for i, s in zip(ids, scores) if int(i) not in exclude]
         return out[:k]
 
-    def _reranked(self, query, want):
-        """(ids, cosines) of the best `want`: candidates from the compressed trees, scored on the full rows."""
+    def _reranked(self, ann, query, want):
+        """(ids, cosines) of the best `want`: candidates from the compressed trees of `ann`, scored on the full rows."""
         short = unit_rows(query @ self.projection)
         n = min(self.count, max(want, tuning.rerank_candidates(want)))
-        found = np.asarray(self._ann.get_nns_by_vector(short, n, search_k=tuning.SEARCH_K_PER_CANDIDATE * n), np.int64)
+        found = np.asarray(ann.get_nns_by_vector(short, n, search_k=tuning.SEARCH_K_PER_CANDIDATE * n), np.int64)
         if not len(found):
             return found, np.zeros(0)
         found.sort()  # in row order: the memory map is read front to back
@@ -201,7 +211,8 @@ class Space(VectorSpace):
         best = np.argsort(-sims, kind="stable")[:want]
         return found[best], np.clip(sims[best].astype(np.float64), -1.0, 1.0)
 
-    def nearest_among(self, query, k, allowed, exclude=()):
+    def nearest_among(self, query: np.ndarray, k: int, allowed: np.ndarray,
+                      exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
         """As nearest, among the ids `allowed` (a sorted int array) only."""
         query = unit_rows(query)
         exclude = set(exclude)

@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,8 +25,11 @@ from devise.index import items as items_file
 from devise.index import layout, noise, stores, tuning, writer
 from devise.index.store import CONSE, model_key, open_index
 
+if TYPE_CHECKING:
+    from devise.models.projector import Projector
 
-def model_fingerprint(projector):
+
+def model_fingerprint(projector: Projector) -> str:
     """Changes whenever the projection would: retraining a model in place re-projects every image."""
     if projector.model is None:
         return f"conse:{projector.words.name}:{projector.conse.identity}"
@@ -103,7 +107,8 @@ def _reusable(prev, entries, fingerprint, words_name, rebuild):
              if p in old and (old[p]["size"], old[p]["mtime_ns"]) == (size, mtime)}
     if reuse:
         try:
-            prev.vectors("words"), prev.vectors("features")
+            prev.vectors("words")
+            prev.vectors("features")
             if prev.imagenet_top() is None:
                 # Built before ImageNet classes were stored (category search needs them): the feature
                 # cache holds the logits, so this costs a cache read, not the backbone, for cached images.
@@ -232,7 +237,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         reuse = _reusable(prev, entries, fingerprint, projector.words.name, rebuild)
         backbone_fp = _backbone_fingerprint(projector)
         # Checked even when nothing is new, so an upgrade that changes the pixels updates the index.
-        if reuse and backbone_fp != prev.manifest.backbone_fingerprint:
+        if reuse and prev is not None and backbone_fp != prev.manifest.backbone_fingerprint:
             warn(f"the {projector.backbone} weights or preprocessing changed since index {name!r} was built; "
                  "re-embedding it all.")
             reuse = {}

@@ -10,6 +10,7 @@ import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from devise.core import integrity
 from devise.core.errors import SearchIndexError, option
@@ -17,11 +18,17 @@ from devise.core.manifest import IndexManifest
 from devise.core.results import Listing, Result
 from devise.index import layout, stores, writer
 from devise.index.checked_manifest import read_checked
+from devise.index.stores.base import VectorSpace
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from devise.data.words import WordVectors
 
 CONSE = "conse"
 
 
-def model_key(model):
+def model_key(model: str | Path | None) -> str:
     """How a model is named in a manifest: "conse", or its directory's absolute path."""
     if model in (None, CONSE):
         return CONSE
@@ -43,14 +50,14 @@ class OpenIndex:
         integrity.check(self.version_dir / filename, self.manifest.files.get(filename),
                         error=SearchIndexError, fix=fix or self.reindex_hint)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"OpenIndex({self.name!r}, {len(self)} items, model={self.manifest.model!r}, mode={self.mode!r})"
 
     def __len__(self) -> int:
         return self.manifest.count
 
     @property
-    def model_dir(self):
+    def model_dir(self) -> str | None:
         """None for ConSE, else the trained model's directory (what `tag --model` takes)."""
         model = self.manifest.model
         return None if model == CONSE else model
@@ -60,22 +67,22 @@ class OpenIndex:
         return self.manifest.root
 
     @property
-    def store_kind(self):
+    def store_kind(self) -> str | None:
         return stores.kind_of(self.manifest.store)
 
     @property
-    def mode(self):
+    def mode(self) -> str:
         """Search mode of the word space ("exact" or "annoy"); see mode_of for either space."""
         return self.mode_of("words")
 
     def mode_of(self, kind: str) -> str:
         return self.manifest.mode_of(kind)
 
-    def vectors(self, kind):
+    def vectors(self, kind: str) -> Any:
         """The rows of the "words" or the "features" space by id, checked once; no search structure is opened."""
         return self.store.vectors(kind)
 
-    def imagenet_top(self):
+    def imagenet_top(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(classes [N, k] int16, probabilities [N, k] float16): each image's most probable ImageNet classes
         under the backbone, memory-mapped; None for an index built before they were stored."""
         if not hasattr(self, "_top"):
@@ -102,11 +109,11 @@ class OpenIndex:
                                    f"shape; {self.reindex_hint}.")
         return tuple(arrays)
 
-    def space(self, kind):
+    def space(self, kind: str) -> VectorSpace:
         """The "words" space (images projected into word space) or the "features" space."""
         return self.store.space(kind)
 
-    def word_vectors(self):
+    def word_vectors(self) -> WordVectors:
         """The word vectors this index's model lives in; queries must use the same ones."""
         from devise.data.words import DEFAULT_WORDS, load_words
 
@@ -117,7 +124,7 @@ class OpenIndex:
                                    f"word vectors {name} are {wv.dim}-d; re-index.")
         return wv
 
-    def tombstones(self):
+    def tombstones(self) -> set[str]:
         """Paths removed through the index (dedupe), which re-indexing keeps out."""
         fix = (f"rebuild it with `devise index {shlex.quote(self.root)} --name {self.name} --rebuild`, which forgets "
                f"which files were removed from it")
@@ -131,7 +138,7 @@ class OpenIndex:
             raise SearchIndexError(f"{path}: not a list of removed paths; {fix}.")
         return set(paths)
 
-    def image_features(self, image):
+    def image_features(self, image: str | Path) -> tuple[np.ndarray, set[int]]:
         """(feature vector, ids to leave out of its neighbours) for any image file.
 
         An indexed file whose size and mtime still match is read from the
@@ -164,7 +171,7 @@ class OpenIndex:
         return emb.features[0], set()
 
 
-def open_index(name=None, model=None) -> OpenIndex:
+def open_index(name: str | None = None, model: str | Path | None = None) -> OpenIndex:
     """The live version of index `name` (None: the default one).
 
     `model` (a directory or "conse"), when given, must be the model the index

@@ -7,10 +7,16 @@ version directory always holds the manifest and the tombstones; the store
 default) or a Milvus collection. Every file is recorded in the manifest with
 the SHA-1 of all its bytes (core.integrity), which readers check before use.
 """
+from __future__ import annotations
+
 import os
 import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from devise.core import atomic, integrity
 from devise.core.errors import SearchIndexError
@@ -30,7 +36,7 @@ TOP_K = 20
 OPTIONAL = (TOP_CLASSES_NPY, TOP_PROBS_NPY)  # absent from indexes built before them
 
 
-def top_classes(logits, k=TOP_K):
+def top_classes(logits: npt.ArrayLike, k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:
     """([N, k] int16 class indices, [N, k] float16 softmax probabilities), most probable first."""
     logits = np.asarray(logits, np.float32)
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -68,9 +74,12 @@ def _linked_facts(source):
     return recorded.store, recorded.method if recorded.method in tuning.METHODS else "auto"
 
 
-def write_version(name, vectors, features, items, tombstones=(), trees=None, seed=tuning.SEED,
-                  link_arrays_from=None, make_default=True, progress=False, method=None, store=None, top=None,
-                  **fields):
+def write_version(name: str, vectors: np.ndarray | None, features: np.ndarray | None,
+                  items: list[dict[str, Any]], tombstones: Iterable[str] = (), trees: int | None = None,
+                  seed: int = tuning.SEED, link_arrays_from: Path | None = None, make_default: bool = True,
+                  progress: bool = False, method: str | None = None, store: dict[str, Any] | None = None,
+                  top: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+                  **fields: Any) -> tuple[Path, IndexManifest]:
     """Build `<name>/v-...` from unit word-space `vectors`, unit `features` and `items`, then swap it in.
 
     `link_arrays_from`: a version whose vectors (and Annoy files) are reused
@@ -91,6 +100,8 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
         store, method = store or linked_store, method or linked_method
     out = stores.writer_for(store, name)
     if link_arrays_from is None:
+        if vectors is None or features is None:
+            raise ValueError("vectors and features are needed unless link_arrays_from names their version")
         vectors, features = unit_rows(vectors), unit_rows(features)
         if vectors.shape[0] != count or features.shape[0] != count:
             raise ValueError("vectors, features and items disagree in length")

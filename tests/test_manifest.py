@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from helpers import fit_model
-
 from devise.core.errors import IndexManifestError, ManifestError, ModelError, ModelManifestError, SearchIndexError
 from devise.core.manifest import METRIC, IndexManifest, ModelManifest
+
+from helpers import fit_model
 
 
 def live_version(home, name="colours"):

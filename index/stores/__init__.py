@@ -4,6 +4,12 @@ The manifest's "store" record names it: {"kind": "annoy"} (also what a
 manifest without the record means), or {"kind": "milvus", "uri": ...,
 "collection": ...}. pymilvus is imported only when a Milvus store is used.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 from devise.core.errors import SearchIndexError
 from devise.index.stores import annoy, milvus
 from devise.index.stores.base import SPACES, ItemTable, StoreWriter, VectorSpace, VersionStore
@@ -23,11 +29,11 @@ __all__ = [
 ]
 
 
-def kind_of(record):
+def kind_of(record: Any) -> str | None:
     return annoy.KIND if record is None else record.get("kind") if isinstance(record, dict) else None
 
 
-def writer_for(record, name) -> StoreWriter:
+def writer_for(record: Any, name: str) -> StoreWriter:
     """The writer for store `record` ({"kind": ..., "uri": ...}; None: Annoy) of index `name`."""
     kind = kind_of(record)
     if kind == annoy.KIND:
@@ -37,7 +43,8 @@ def writer_for(record, name) -> StoreWriter:
     raise SearchIndexError(f"store {record!r}: use one of {', '.join(KINDS)}.")
 
 
-def open_version(version_dir, data, check, reindex_hint, label) -> VersionStore:
+def open_version(version_dir: Path, data: dict[str, Any], check: Callable[..., None], reindex_hint: str,
+                 label: str) -> VersionStore:
     """Read access to the version whose manifest is `data`; `check(file)` verifies a sealed file."""
     kind = kind_of(data.get("store"))
     if kind == annoy.KIND:
