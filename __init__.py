@@ -15,7 +15,7 @@ Every name resolves lazily: `import devise` loads neither NumPy-heavy code
 nor TensorFlow. Errors are `devise.DeviseError` subclasses whose message
 is one complete sentence.
 """
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devise.core.errors import (
     BackboneError,
@@ -94,7 +94,7 @@ __all__ = [
 _lazy = lazy_exports(__name__, _VERBS)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _VERB_PACKAGES:
         import importlib
 
@@ -102,5 +102,5 @@ def __getattr__(name):
     return _lazy(name)
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))

@@ -264,7 +264,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
                         counts["reused"], counts["removed"], counts["skipped"], counts["tombstoned"],
                         data.mode_of("words"), data.reason_of("words"), data.mode_of("features"),
                         data.method, round(time.perf_counter() - start, 2), layout.default_name(),
-                        counts["items"] - counts["embedded"] - counts["reused"], stores.kind_of(data.store))
+                        counts["items"] - counts["embedded"] - counts["reused"], stores.kind_of(data.store) or "annoy")
 
 
 def _store_record(prev, kind, uri):

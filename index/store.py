@@ -231,8 +231,11 @@ def list_indexes() -> IndexList:
     """Every index under the home, with its model, size and search modes; `default` marks the default one."""
     default, out = layout.default_name(), []
     for name in layout.names():
+        version = layout.current_version(name)
+        if version is None:
+            continue  # removed since names() listed it
         try:
-            data = read_checked(name, layout.current_version(name))
+            data = read_checked(name, version)
             out.append(IndexInfo(name, name == default, data.count, data.model, data.mode_of("words"),
                                  data.mode_of("features"), data.method, data.root, data.version,
                                  store=stores.kind_of(data.store)))

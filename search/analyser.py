@@ -29,7 +29,9 @@ vector is the signed sum of its unit parts ("beach + sunset - people").
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +40,9 @@ from devise.core.results import Result
 from devise.data.imagenet import class_lemmas
 from devise.data.words import stopwords
 from devise.search.query import EXAMPLES, parse, query_vector, shown, unknown_message
+
+if TYPE_CHECKING:
+    from devise.data.words import WordVectors
 
 # Words that describe the picture rather than what is in it.
 FRAMING = frozenset(["photo", "photos", "photograph", "photographs", "photographic", "picture", "pictures", "image",
@@ -64,7 +69,14 @@ class Term(Result):
     kind: str = "word"              # word, phrase (known or quoted), sentence or arithmetic
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
-    def to_dict(self):
+    @property
+    def unit_vector(self) -> np.ndarray:
+        """The unit vector this thing is searched with (analyse sets it)."""
+        if self.vector is None:
+            raise ValueError(f"the query term {self.text!r} has no vector")
+        return self.vector
+
+    def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "words": list(self.words), "weight": self.weight, "kind": self.kind}
 
 
@@ -77,16 +89,16 @@ class Analysis(Result):
     used: list[str]
     dropped: list[str]
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "terms": [t.to_dict() for t in self.terms], "used": self.used,
                 "dropped": self.dropped}
 
 
-def ignorable(word):
+def ignorable(word: str) -> bool:
     return word.lower() in stopwords() or word.lower() in FRAMING
 
 
-def content_words(words, text):
+def content_words(words: WordVectors, text: str) -> tuple[list[str], list[str]]:
     """(kept, dropped): the in-vocabulary words of `text` that say what should be in the picture, and the
     stop words and framing left out. A text made only of such words is kept whole (dropped is then [])."""
     used, _ = words.phrase_words(text)
@@ -94,7 +106,7 @@ def content_words(words, text):
     return (kept, [w for w in used if ignorable(w)]) if kept else (used, [])
 
 
-def mean_vector(words, tokens, weights=None):
+def mean_vector(words: WordVectors, tokens: Sequence[str], weights: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
     """Unit weighted mean of the raw vectors of in-vocabulary `tokens` (how class phrases are embedded)."""
     rows = [words.row(w) for w in tokens]
     weights = np.ones(len(rows)) if weights is None else np.asarray(weights, np.float64)
@@ -102,7 +114,7 @@ def mean_vector(words, tokens, weights=None):
     return (vec / max(np.linalg.norm(vec), 1e-12)).astype(np.float32)
 
 
-def text_vector(words, text):
+def text_vector(words: WordVectors, text: str) -> np.ndarray:
     """Unit vector of a label or prompt: its content words averaged; VocabularyError when none is known."""
     kept, _ = content_words(words, text)
     if not kept:
@@ -110,13 +122,13 @@ def text_vector(words, text):
     return mean_vector(words, kept)
 
 
-def phrase_matrix(words, phrases):
+def phrase_matrix(words: WordVectors, phrases: Sequence[str]) -> np.ndarray:
     """Unit vectors of label phrases, one row each, through text_vector (every unknown phrase named at once)."""
     words.phrase_matrix(phrases)  # reports every phrase with no known word in one error
     return np.stack([text_vector(words, p) for p in phrases])
 
 
-def sentence_weights(tokens, keep, context):
+def sentence_weights(tokens: Sequence[str], keep: Sequence[bool], context: float) -> np.ndarray:
     """Weights of a sentence's kept tokens: 1 for its head, `context` after it. The head runs from the first
     content word to the first preposition or -ing verb after it: "a dog | next to a tree", "a dolphin | jumping
     out of the water", "a blurry photo of the cat" (a word before framing describes the picture: context)."""
@@ -220,7 +232,7 @@ class _Collector:
             self.add(" ".join(group), group, 1.0, kind)
 
 
-def analyse(query, words, phrases=(), context=None) -> Analysis:
+def analyse(query: str, words: WordVectors, phrases: Iterable[str] = (), context: float | None = None) -> Analysis:
     """Split `query` into things (see the module doc). phrases: extra known multiword phrases (a model's classes).
 
     Raises QueryError for a malformed query or one of stop words only, VocabularyError for unknown words.

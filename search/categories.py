@@ -32,11 +32,17 @@ score alone, with one warning saying how to add them.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 
 from devise.core.progress import warn
 from devise.data.imagenet import NUM_CLASSES
 from devise.data.wordnet import Category, category
+
+if TYPE_CHECKING:
+    from devise.index.store import OpenIndex
 
 WEIGHT = 0.75       # share of the category mass in a category word's score
 MIN_CLASSES = 1     # ImageNet classes a synset needs under it to count as a category
@@ -50,7 +56,7 @@ def category_of(text: str) -> Category | None:
     return category(text, MIN_CLASSES)
 
 
-def category_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
+def category_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
     """Each image's (or each of `ids`') backbone probability mass on `cat`'s classes; None when the index
     was built before it stored ImageNet classes."""
     top = idx.imagenet_top()
@@ -64,7 +70,7 @@ def category_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarr
     return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).sum(axis=1)
 
 
-def blend(word_scores, mass, weight=None):
+def blend(word_scores: npt.ArrayLike, mass: npt.ArrayLike, weight: float | None = None) -> np.ndarray:
     weight = WEIGHT if weight is None else weight
     return (1.0 - weight) * np.asarray(word_scores, np.float32) + weight * np.asarray(mass, np.float32)
 
@@ -88,7 +94,7 @@ def _added(idx, text, mass, pool, allowed, scores):
     return found, np.minimum(cosines, floor)
 
 
-def rescore(idx, text: str, ids: np.ndarray, scores: np.ndarray, *, allowed: np.ndarray | None = None,
+def rescore(idx: OpenIndex, text: str, ids: np.ndarray, scores: np.ndarray, *, allowed: np.ndarray | None = None,
             add: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """One query term's candidates (ids, word-space scores, higher better), blended with the category mass
     when `text` names a category; otherwise, or when the index lacks the data, the inputs unchanged.

@@ -19,11 +19,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from devise.core.results import Listing, Result, Skipped, skipped
 from devise.search.analyser import phrase_matrix
+
+if TYPE_CHECKING:
+    from devise.data.words import WordVectors
+    from devise.models.projector import Projector
 
 TAG_VOCABULARY_SIZE = 50_000
 
@@ -50,7 +55,7 @@ class TagResults(Listing):
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def candidates(words, labels=None):
+def candidates(words: WordVectors, labels: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
     """(texts, unit vectors) to rank: given label phrases, or the tag vocabulary."""
     from devise.data.words import tag_vocabulary, unit_matrix
 
@@ -60,13 +65,14 @@ def candidates(words, labels=None):
     return [words.words[r] for r in rows], unit_matrix(words, rows)
 
 
-def seen_penalty(projector, texts):
+def seen_penalty(projector: Projector, texts: Sequence[str]) -> np.ndarray:
     """Each text's calibrated-stacking penalty: the model's gamma for the labels it trained on, else 0."""
     seen = projector.seen_phrases
     return np.array([projector.gamma if t in seen else 0.0 for t in texts], np.float32)
 
 
-def label_scores(projector, vectors, matrix, texts):
+def label_scores(projector: Projector, vectors: np.ndarray, matrix: np.ndarray,
+                 texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """(scores, cosines) [images, labels] for label phrases' unit vectors `matrix`: the cosine with the
     labels as the model scores them, less each label's mean cosine over the ImageNet class vectors and
     less its seen-label penalty. What `tag --labels` and `label --assign` both rank by."""
@@ -77,23 +83,26 @@ def label_scores(projector, vectors, matrix, texts):
     return cosines - hub[None, :] - seen_penalty(projector, texts)[None, :], cosines
 
 
-def rank(vectors, texts, matrix, top, penalty=None, scores=None) -> list[list[Tag]]:
+def rank(vectors: np.ndarray, texts: Sequence[str], matrix: np.ndarray, top: int, penalty: np.ndarray | None = None,
+         scores: np.ndarray | None = None) -> list[list[Tag]]:
     """Top labels per image by cosine less `penalty` (calibrated stacking), or by `scores`, best first."""
-    cosines = vectors @ matrix.T
-    if scores is None:
-        scores = cosines - penalty[None, :] if penalty is not None else cosines
+    cosines = np.asarray(vectors @ matrix.T)
+    if scores is not None:
+        by = scores
+    else:
+        by = cosines - penalty[None, :] if penalty is not None else cosines
     top = min(top, len(texts))
-    best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+    best = np.argpartition(-by, top - 1, axis=1)[:, :top]
     out = []
-    for cos, score, idx in zip(cosines, scores, best):
+    for cos, score, idx in zip(cosines, by, best):
         idx = idx[np.argsort(-score[idx], kind="stable")]
-        out.append([Tag(texts[i], round(float(score[i]), 6), round(float(cos[i]), 6)) for i in idx])
+        out.append([Tag(texts[int(i)], round(float(score[i]), 6), round(float(cos[i]), 6)) for i in idx])
     return out
 
 
 def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index: str | None = None, top: int = 10,
         labels: Sequence[str] | str | None = None, backbone: str | None = None, words: str | None = None,
-        projector=None) -> TagResults:
+        projector: Projector | None = None) -> TagResults:
     """The `top` nearest words to each image, or its best `labels` (zero-shot classification).
 
     images: image files, or folders standing for the images under them.

@@ -14,21 +14,26 @@ A query whose best hits score no better than unrelated words do
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from devise.index import noise
 from devise.index.filters import select
-from devise.index.store import open_index
+from devise.index.store import OpenIndex, open_index
 from devise.models import seen_margin
 from devise.models.feedback import feedback_scores
 from devise.search import categories
-from devise.search.analyser import Analysis, analyse
+from devise.search.analyser import Analysis, Term, analyse
 from devise.search.filtered import nearest
 from devise.search.fusion import fuse
 from devise.search.results import Hit, SearchResults, write_sheet
+
+if TYPE_CHECKING:
+    from devise.data.words import WordVectors
 
 # A thing is weak when its best images match it no better than this quantile of random words match the index
 # (index.noise); bench/query_dev.py measured the choice (docs/query.md).
@@ -39,7 +44,7 @@ LAZY_NOISE_MAX = 200_000   # an index built before noise records gets one on fir
 NOISE_MIN_ITEMS = 10 * noise.TOP
 
 
-def hits_of(idx, pairs) -> list[Hit]:
+def hits_of(idx: OpenIndex, pairs: Iterable[tuple[int, float]]) -> list[Hit]:
     """[(id, cosine)] of `idx` -> Hits with the items' paths."""
     return [Hit(idx.items[i]["path"], round(score, 6)) for i, score in pairs]
 
@@ -55,7 +60,8 @@ def _model_phrases(idx):
     return tuple(margin.get("phrases") or ())
 
 
-def term_scores(idx, words, term, ids, feedback=True):
+def term_scores(idx: OpenIndex, words: WordVectors, term: Term, ids: np.ndarray,
+                feedback: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """THE score of one thing for candidate `ids`: -> (ids, scores), to be fused with the other things'.
 
     Cosine in word space, less the seen-class lead where the index's model
@@ -67,11 +73,11 @@ def term_scores(idx, words, term, ids, feedback=True):
     if not len(ids):
         return ids, np.zeros(0, np.float32)
     vectors = np.asarray(space.vectors[ids], np.float32)
-    scores = np.clip(vectors @ term.vector, -1.0, 1.0)
+    scores = np.clip(vectors @ term.unit_vector, -1.0, 1.0)
     if phrases:
         seen = _seen_labels(words, phrases)
         gamma = float((idx.manifest.seen_margin or {})["gamma"])
-        scores = seen_margin.margin_scores(scores, seen_margin.best_seen_cos(vectors, seen, term.vector), gamma)
+        scores = seen_margin.margin_scores(scores, seen_margin.best_seen_cos(vectors, seen, term.unit_vector), gamma)
     if feedback:
         scores = feedback_scores(scores, np.asarray(idx.vectors("features")[ids], np.float32))
     named = category_text(term)
@@ -80,7 +86,7 @@ def term_scores(idx, words, term, ids, feedback=True):
     return ids, np.asarray(scores, np.float32)
 
 
-def category_text(term):
+def category_text(term: Term) -> str | None:
     """The words of a thing that may name a category: a word or phrase itself, a sentence's head word."""
     if term.kind == "sentence":
         return term.words[0] if term.words else None
@@ -93,11 +99,12 @@ class Ranking:
     strength: list              # per thing: the mean cosine of its TOP nearest images (index.noise's statistic)
 
 
-def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, method=None) -> Ranking:
+def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, allowed: np.ndarray | None = None,
+           feedback: bool = True, method: str | None = None) -> Ranking:
     """The `top` best (id, score) for an analysed query, fused over its things."""
     space = idx.space("words")
     size = seen_margin.pool_size(top, space.count)
-    pools = [nearest(space, term.vector, size, allowed) for term in analysis.terms]
+    pools = [nearest(space, term.unit_vector, size, allowed) for term in analysis.terms]
     strength = [float(np.mean([s for _, s in pool[:noise.TOP]])) if pool else -1.0 for pool in pools]
     found = [i for pool in pools for i, _ in pool]
     for term, pool in zip(analysis.terms, pools):
@@ -116,7 +123,7 @@ def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, met
     return Ranking(seen_margin.best_first(ids, fused, top), strength)
 
 
-def noise_of(idx):
+def noise_of(idx: OpenIndex) -> dict[str, Any] | None:
     """The index's noise record (index.noise): from its manifest, else computed once per process; None for a
     large index built before noise records (no weak flag then, and no slow first search) and a small one."""
     record = idx.manifest.noise
@@ -134,7 +141,8 @@ def noise_of(idx):
 _lazy_noise: dict = {}  # (index, version) -> noise record, for indexes built before noise records
 
 
-def weak_terms(analysis, ranking, record):
+def weak_terms(analysis: Analysis, ranking: Ranking,
+               record: dict[str, Any] | None) -> tuple[float | None, list[str]]:
     """(threshold, [texts of the things that match no better than unrelated words]); (None, []) unknown."""
     if not record:
         return None, []
@@ -178,7 +186,8 @@ def search(query: str, *, index: str | None = None, top: int = 10, filter: str |
                          noise_threshold=threshold)
 
 
-def top_hit(query, *, index=None, allowed=None, idx=None):
+def top_hit(query: str, *, index: str | None = None, allowed: np.ndarray | None = None,
+            idx: OpenIndex | None = None) -> int | None:
     """The id of search's first hit for `query` among `allowed` ids (walk's start); None when nothing is left."""
     idx = idx or open_index(index)
     words = idx.word_vectors()

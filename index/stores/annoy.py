@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from devise.core import atomic, integrity, manifest
+from devise.core import atomic, integrity
 from devise.core.errors import SearchIndexError
+from devise.core.manifest import IndexManifest
 from devise.index import ann, tuning
 from devise.index import items as items_file
 from devise.index.stores.base import StoreWriter, VersionStore
@@ -152,11 +153,10 @@ class AnnoyWriter(StoreWriter):
         pass
 
 
-def _linked(source, version_dir):
+def _linked(source: Path, version_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Hard-link the arrays of version `source` into `version_dir`: (their checked records, its store record)."""
-    recorded = manifest.read(source, "index", SearchIndexError)
-    files = recorded.get("files") if isinstance(recorded.get("files"), dict) else {}
-    record = recorded.get("store") if isinstance(recorded.get("store"), dict) else {}
+    recorded = IndexManifest.read(source)
+    files, record = recorded.files, recorded.store or {}
     arrays = ARRAYS + ((FEATURES_PCA,) if record.get("compressed") else ())
     for filename in arrays:
         # Checked before they are linked: a record must never vouch for bytes that changed since.

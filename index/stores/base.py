@@ -53,7 +53,7 @@ class VectorSpace(ABC):
         """[(id, cosine)] best first, at most k, never an id in `exclude`."""
 
     @abstractmethod
-    def nearest_among(self, query: np.ndarray, k: int, allowed: np.ndarray,
+    def nearest_among(self, query: np.ndarray, k: int, allowed: Any,
                       exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
         """As nearest, among the ids `allowed` (a sorted int array) only."""
 
@@ -83,7 +83,7 @@ class StoreWriter(ABC):
     kind: str
 
     @abstractmethod
-    def write(self, version_dir: Path, vectors: np.ndarray | None, features: np.ndarray | None,
+    def write(self, version_dir: Path, vectors: Any, features: Any,  # arrays, or None with `source`
               items: list[dict[str, Any]], *, source: Path | None = None, trees: int, seed: int, progress: bool,
               modes: dict[str, tuple[str, str]]) -> dict[str, Any]:
         """Store a complete version; returns {"files": {name: record}, "store": {...}} for its manifest.
