@@ -77,5 +77,5 @@ def test_a_damaged_seen_margin_is_one_line(tmp_path, colour_folder, fake_backbon
     for damaged in ("0.1", {"phrases": "red", "gamma": 0.1}, {"phrases": ["red"], "gamma": "high"}):
         (version / "manifest.json").write_text(json.dumps({**data, "seen_margin": damaged}))
         result = run("search", "yellow", "--index", "colours")
-        assert result.exit_code == 1 and "seen_margin damaged" in result.stderr
+        assert result.exit_code == 1 and "seen_margin" in result.stderr and "damaged" in result.stderr
         assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
