@@ -21,7 +21,6 @@ import numpy as np
 
 from devise.core import atomic
 from devise.core.errors import SearchIndexError
-from devise.index.stores.base import ItemTable
 
 ITEMS, OFFSETS = "items.jsonl", "items.offsets.npy"
 
@@ -44,7 +43,7 @@ def write(directory: str | Path, items: Iterable[dict[str, Any]]) -> None:
     atomic.save_npy(Path(directory) / OFFSETS, offsets)
 
 
-class Items(ItemTable):
+class Items:
     def __init__(self, directory: str | Path, count: int):
         directory = Path(directory)
         try:

@@ -55,7 +55,8 @@ def test_an_index_of_a_trained_model_ranks_by_the_score_it_shows(tmp_path, colou
     assert result.exit_code == 0, result.output
     model = json.loads((out / "manifest.json").read_text())
     assert 0.0 <= model["search_gamma"] <= 0.4 and "inner_search_p10" in model["calibration"]
-    assert run("index", colour_folder, "--model", out, "--name", "colours").exit_code == 0
+    built = run("index", colour_folder, "--model", out, "--name", "colours")
+    assert built.exit_code == 0, built.output
     from devise.index.store import open_index
 
     margin = open_index("colours").manifest.seen_margin

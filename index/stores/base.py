@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from devise.index.spaces import SPACES
 
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["SPACES", "ItemTable", "StoreWriter", "VectorSpace", "VersionStore"]
 
 
-class ItemTable(ABC):
-    """The items of one version, item i at id i."""
+class ItemTable(Protocol):
+    """The items of one version, item i at id i (index.items.Items, or a store's own table)."""
 
     @abstractmethod
     def __len__(self) -> int: ...
