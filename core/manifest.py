@@ -152,13 +152,16 @@ class Typed:
             return "counts and dimensions must be positive (damaged manifest)"
         return None
 
+    def fields(self) -> dict[str, Any]:
+        """Every recorded field but the kind and format version."""
+        return {**self.extra, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}}
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object written as manifest.json (kind and format version first)."""
-        known = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
-        return {"format_version": FORMAT_VERSION, "kind": self.KIND, **self.extra, **known}
+        """The JSON object written as manifest.json."""
+        return {"format_version": FORMAT_VERSION, "kind": self.KIND, **self.fields()}
 
     def write(self, directory: str | Path) -> None:
-        atomic.write_json(Path(directory) / "manifest.json", self.to_dict())
+        write(directory, self.KIND, **self.fields())
 
     def expect(self, where: str | Path, **expected: Any) -> None:
         """Raise `ERROR` if a recorded field (an option of the same name) differs from the value in use (None:
