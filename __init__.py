@@ -16,7 +16,7 @@ nor TensorFlow. Errors are `devise.DeviseError` subclasses whose message
 is one complete sentence.
 """
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devise.core.errors import (
     BackboneError,
@@ -93,7 +93,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     """A verb's function, imported when first used (PEP 562): the one place devise defers its own modules."""
     if name in _VERB_PACKAGES:
         return importlib.import_module(f"{__name__}.{name}")
@@ -103,5 +103,5 @@ def __getattr__(name):
     return getattr(importlib.import_module(module), attr)
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))

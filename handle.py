@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from devise.core.manifest import IndexManifest
 from devise.curate.dedupe import DedupeReport, dedupe
 from devise.curate.labels import LabelSummary, label
 from devise.curate.maps import MapSummary, make_map
@@ -47,23 +49,23 @@ class Index:
         return f"<devise index {self.name!r}: {len(self)} images, model {self.model}, backbone {self.backbone}>"
 
     @property
-    def manifest(self) -> dict:
-        """The version's manifest.json, as checked on load."""
-        return dict(self._live.manifest)
+    def manifest(self) -> IndexManifest:
+        """The version's manifest.json, as checked on load (`.to_dict()` gives the JSON)."""
+        return self._live.manifest
 
     @property
     def model(self) -> str:
         """"conse", or the trained model's directory."""
-        return self._live.manifest["model"]
+        return self._live.manifest.model
 
     @property
     def backbone(self) -> str:
-        return self._live.manifest["backbone"]
+        return self._live.manifest.backbone
 
     @property
     def words(self) -> str:
         """The word vectors its text space lives in."""
-        return self._live.manifest["words"]
+        return self._live.manifest.words
 
     @property
     def root(self) -> str:
@@ -74,31 +76,31 @@ class Index:
     def version(self) -> str:
         return self._live.version_dir.name
 
-    def search(self, query: str, **options) -> SearchResults:
+    def search(self, query: str, **options: Any) -> SearchResults:
         """Images matching a text query, best first (see devise.search)."""
         return search(query, index=self.name, **options)
 
-    def similar(self, image: str | Path, **options) -> SearchResults:
+    def similar(self, image: str | Path, **options: Any) -> SearchResults:
         """Images that look like `image` (see devise.similar)."""
         return similar(image, index=self.name, **options)
 
-    def tag(self, images: Sequence[str | Path], **options) -> TagResults:
+    def tag(self, images: Sequence[str | Path], **options: Any) -> TagResults:
         """Nearest words, or the best of `labels=`, for images, with this index's model (see devise.tag)."""
         return tag(images, index=self.name, **options)
 
-    def dedupe(self, **options) -> DedupeReport:
+    def dedupe(self, **options: Any) -> DedupeReport:
         """Near-duplicate groups (see devise.dedupe)."""
         return dedupe(index=self.name, **options)
 
-    def walk(self, **options) -> WalkSummary:
+    def walk(self, **options: Any) -> WalkSummary:
         """A nearest-neighbour tour of the images (see devise.walk)."""
         return walk(index=self.name, **options)
 
-    def label(self, labels: Sequence[str] | str = (), **options) -> LabelSummary:
+    def label(self, labels: Sequence[str] | str = (), **options: Any) -> LabelSummary:
         """Zero-shot label scores stored as fields (see devise.label)."""
         return label(labels, index=self.name, **options)
 
-    def map(self, out: str | Path, **options) -> MapSummary:
+    def map(self, out: str | Path, **options: Any) -> MapSummary:
         """A 2-D map of the images, written to the PNG `out` (see devise.make_map)."""
         return make_map(out, index=self.name, **options)
 

@@ -237,7 +237,7 @@ def main():
         summary["class p@10 before"] = np.mean([r["before"] for r in table["class"].values()])
         summary["class p@10 after"] = np.mean([r["after"] for r in table["class"].values()])
         summary = {k: round(float(v), 3) for k, v in summary.items()}
-        projector = Projector(None if model == "conse" else model, backbone=idx.manifest["backbone"]
+        projector = Projector(None if model == "conse" else model, backbone=idx.manifest.backbone
                               if model == "conse" else None)
         if judge is not None:
             vocabulary = tag_vocabulary(projector.words)

@@ -79,7 +79,7 @@ def build_index(n, feature_dim, rng):
     version, data = writer.write_version("bench100k", vectors, features, rows, progress=True, **fields)
     build_s = time.perf_counter() - start
     # The other text-search mode over the very same (hard-linked) files.
-    other = "annoy" if data["search"]["mode"] == "exact" else "exact"
+    other = "annoy" if data.mode_of("words") == "exact" else "exact"
     saved = dict(tuning.EXACT_BELOW)
     tuning.EXACT_BELOW["words"] = 10**12 if other == "exact" else 0
     try:
@@ -125,7 +125,7 @@ def main():
         env = {**os.environ, "DEVISE_HOME": str(Path(tmp) / "home"), "TF_CPP_MIN_LOG_LEVEL": "3"}
         os.environ["DEVISE_HOME"] = env["DEVISE_HOME"]
         version, data, build_s, wv, other = build_index(args.items, args.feature_dim, np.random.default_rng(0))
-        print(f"built {args.items} items in {build_s:.1f} s ({data['search']['mode']} search)", file=sys.stderr)
+        print(f"built {args.items} items in {build_s:.1f} s ({data.mode_of('words')} search)", file=sys.stderr)
         glove_txt = write_glove_text(wv, Path(tmp) / "glove.6B.50d.txt")
         search_cmd = [sys.executable, "cli.py", "search", QUERY]  # the default index: bench100k
         other_cmd = [sys.executable, "cli.py", "search", QUERY, "--index", f"bench100k-{other}"]
@@ -143,7 +143,7 @@ def main():
         naive_cmd = [sys.executable, "-c", NAIVE, str(glove_txt), str(version / "vectors_words.npy"), QUERY]
         naive, naive_err = wall(naive_cmd, env, args.naive_runs)
     report = {
-        "index_items": args.items, "search_mode": data["search"]["mode"], "index_build_s": round(build_s, 1),
+        "index_items": args.items, "search_mode": data.mode_of("words"), "index_build_s": round(build_s, 1),
         "devise_search_s": {"median": round(statistics.median(ours), 3), "min": round(min(ours), 3),
                             "max": round(max(ours), 3), "runs": len(ours)},
         "other_mode": other, "other_mode_search_s": {"median": round(statistics.median(theirs), 3),

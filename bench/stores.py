@@ -258,7 +258,7 @@ def same_answers(n_queries, rng):
     texts = ["airplane", "piano", "sunflower", "motorbike", "watch", "face", "leopard", "dolphin", "chair", "camera"]
     text_q = [query_vector(t, words_model)[0] for t in texts]
     image_q = list(rng.choice(len(items), n_queries, replace=False))
-    carried = {k: src.manifest.get(k) for k in ("root", "model", "model_fingerprint", "backbone",
+    carried = {k: getattr(src.manifest, k) for k in ("root", "model", "model_fingerprint", "backbone",
                                                 "backbone_fingerprint", "words", "seen_margin", "counts")}
     with tempfile.TemporaryDirectory() as home:
         set_home(home)

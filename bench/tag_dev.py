@@ -53,7 +53,7 @@ def logits_of(idx, ids):
 
 def measure(name, weights, per_class, judge):
     idx = open_index(name)
-    projector = Projector(idx.model_dir, backbone=idx.manifest["backbone"], words=idx.manifest["words"])
+    projector = Projector(idx.model_dir, backbone=idx.manifest.backbone, words=idx.manifest.words)
     ids = sample(idx, per_class)
     classes = [Path(idx.items[i]["path"]).parent.name for i in ids]
     vectors = np.asarray(idx.vectors("words")[ids], np.float32)

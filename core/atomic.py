@@ -2,11 +2,15 @@
 
 A reader (or a crash) never sees a half-written model, index or cache file.
 """
+from __future__ import annotations
+
 import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from devise.core.home import storage_error
 
@@ -23,14 +27,14 @@ def _process_umask():
     return mask
 
 
-def public_mode():
+def public_mode() -> int:
     """The mode a new file gets from open() or cp: 0o666 less the umask. mkstemp makes its files 0o600,
     which would hide every output from the other users of a machine."""
     return 0o666 & ~_process_umask()
 
 
 @contextlib.contextmanager
-def atomic_path(target, suffix=""):
+def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temp path in the target's folder; rename it over `target` on success.
 
     `suffix` matters for writers that pick a format from the extension
@@ -62,22 +66,22 @@ def _raise_storage_error(exc, target):
         raise error from None
 
 
-def write_bytes(target, data: bytes):
+def write_bytes(target: str | os.PathLike, data: bytes) -> None:
     with atomic_path(target) as tmp, open(tmp, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
 
 
-def write_text(target, text: str):
+def write_text(target: str | os.PathLike, text: str) -> None:
     write_bytes(target, text.encode("utf-8"))
 
 
-def write_json(target, obj):
+def write_json(target: str | os.PathLike, obj: Any) -> None:
     write_text(target, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def save_npy(target, array):
+def save_npy(target: str | os.PathLike, array: Any) -> None:
     import numpy as np
 
     with atomic_path(target, suffix=".npy") as tmp:

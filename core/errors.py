@@ -8,8 +8,11 @@ so that it reads `--holdout` on the command line and `holdout=` in Python:
 the library does not know which of the two called it, the CLI says so once
 (`spell_options_for_cli`).
 """
+from __future__ import annotations
+
 import contextvars
 import re
+from typing import Any
 
 _CLI = contextvars.ContextVar("devise_options_spelled_for_cli", default=False)
 # A placeholder: RS name US kind US value RS, kind "n" (no value), "f" (a switch), "s" (a string), "v" (another value).
@@ -17,7 +20,7 @@ _OPTION = re.compile("\x1e([a-z_]+)\x1f([nfsv])\x1f([^\x1e]*)\x1e")
 _NO_VALUE = object()
 
 
-def option(name: str, value=_NO_VALUE, *, flag: bool = False) -> str:
+def option(name: str, value: Any = _NO_VALUE, *, flag: bool = False) -> str:
     """The option `name` (a keyword argument's name), with an example `value`, as an error message names it:
     `--gpus-per-worker 0.5` on the command line, `gpus_per_worker=0.5` in Python; a `flag` is `--rebuild`
     there and `rebuild=True` here."""
@@ -30,12 +33,12 @@ def option(name: str, value=_NO_VALUE, *, flag: bool = False) -> str:
     return f"\x1e{name}\x1f{kind}\x1f{text}\x1e"
 
 
-def spell_options_for_cli():
+def spell_options_for_cli() -> contextvars.Token[bool]:
     """Until `restore_option_spelling(token)`, messages name options as command-line flags (in this context)."""
     return _CLI.set(True)
 
 
-def restore_option_spelling(token):
+def restore_option_spelling(token: contextvars.Token[bool]) -> None:
     _CLI.reset(token)
 
 
@@ -49,7 +52,7 @@ def _spelled(match):
 class DeviseError(Exception):
     """Base class: the message is a complete, user-facing sentence."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return _OPTION.sub(_spelled, super().__str__())
 
 
@@ -84,6 +87,9 @@ class SearchIndexError(DeviseError):
 class QueryError(DeviseError):
     """A search query or filter expression is malformed."""
 
+    position: int | None = None   # where in the text, for a filter
+    caret: str | None = None      # the text with a caret under `position`, for a front end to show
+
 
 class GenerateError(DeviseError):
     """Image generation cannot run (missing extra, missing weights, ...)."""
@@ -106,3 +112,16 @@ class UnreadableFileError(BadImageError):
 
 class StorageError(DeviseError):
     """The devise home, or an output path, is on a file system that is read-only or full."""
+
+
+class ManifestError(DeviseError):
+    """An artifact's manifest.json is missing, damaged, of another kind or format version, or records a build
+    that differs from what is in use."""
+
+
+class IndexManifestError(ManifestError, SearchIndexError):
+    """An index version's manifest.json is unusable (see ManifestError)."""
+
+
+class ModelManifestError(ManifestError, ModelError):
+    """A trained model's manifest.json is unusable (see ManifestError)."""

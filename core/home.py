@@ -8,6 +8,8 @@ Layout:
     models/<name>/                     trained heads
     indexes/<name>/                    searchable collections (CURRENT -> version)
 """
+from __future__ import annotations
+
 import contextlib
 import errno
 import os
@@ -24,7 +26,7 @@ HINT = f"set --home or {HOME_ENV} to a folder devise can write to"
 _override = None
 
 
-def set_home(path):
+def set_home(path: str | Path | None) -> None:
     """Used by the CLI's `--home`; wins over the environment."""
     global _override
     _override = Path(path) if path else None
@@ -68,7 +70,7 @@ def home() -> Path:
     return root
 
 
-def subdir(*parts) -> Path:
+def subdir(*parts: str) -> Path:
     root = home()
     path = root.joinpath(*parts)
     _make(path, root)
@@ -127,7 +129,7 @@ def _path_of(exc, path):
     return path
 
 
-def storage_state(exc, path=None):
+def storage_state(exc: BaseException, path: str | Path | None = None) -> str | None:
     """READ_ONLY, FULL or DENIED when `exc`, raised writing `path`, comes from the disk under it; else None.
 
     `exc` may be any exception: an OSError (EROFS, ENOSPC, EDQUOT, or EACCES in the home)
@@ -138,7 +140,7 @@ def storage_state(exc, path=None):
     if path is None:
         return None
     if isinstance(exc, OSError):
-        state = ERRNO_STATES.get(exc.errno)
+        state = None if exc.errno is None else ERRNO_STATES.get(exc.errno)
         if state is None and exc.errno is None and "free space" in str(exc):
             state = FULL  # numpy's tofile checks the space first: "Not enough free space to write N bytes", no errno
         if state is None and exc.errno in (errno.EACCES, errno.EPERM) and _in_home(path):
@@ -152,7 +154,7 @@ def storage_state(exc, path=None):
     return state
 
 
-def storage_error(exc, path=None):
+def storage_error(exc: BaseException, path: str | Path | None = None) -> StorageError | None:
     """The one-line StorageError when `exc`, raised writing `path`, means its disk is read-only or full; else None."""
     state = storage_state(exc, path)
     if state is None:

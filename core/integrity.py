@@ -15,15 +15,20 @@ mtime, and its next use hashes it again in full. A write whose mtime is
 then set back (os.utime, a restore that keeps mtimes) still moves the
 ctime, which no user call can set.
 """
+from __future__ import annotations
+
 import contextlib
 import hashlib
 import json
 import os
 import stat
 import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 from devise.core import atomic, home
-from devise.core.errors import StorageError
+from devise.core.errors import DeviseError, StorageError
 
 BLOCK = 1 << 20
 MEMO, MAX_MEMO = "verified.json", 1024
@@ -40,7 +45,7 @@ _memo = {}  # memo file path -> {"dev:ino": [size, mtime_ns, ctime_ns, sha1, che
 MEMO_FIELDS = 5  # entries of another length come from an older devise: those files are hashed again
 
 
-def sha1_of(path):
+def sha1_of(path: str | Path) -> str:
     digest, buf = hashlib.sha1(), bytearray(BLOCK)
     view = memoryview(buf)
     with open(path, "rb", buffering=0) as f:
@@ -49,7 +54,7 @@ def sha1_of(path):
     return digest.hexdigest()
 
 
-def seal(directory, names):
+def seal(directory: str | Path, names: Iterable[str]) -> dict[str, dict[str, Any]]:
     """{name: record} for files devise has just written in `directory`, remembered as verified.
 
     Each file's mtime is set SETTLE_NS into the past first, so that any
@@ -68,7 +73,7 @@ def seal(directory, names):
     return records
 
 
-def check(path, record, *, error, fix):
+def check(path: str | Path, record: Any, *, error: type[DeviseError], fix: str) -> None:
     """Raise `error` unless `path` still holds the bytes `record` was made from; `fix` says what to do."""
     path = str(path)
     sha1, size = _usable(path, record, error, fix)
@@ -145,6 +150,6 @@ def _remember(entries):
         pass  # a read-only or full home: files are simply hashed again next time
 
 
-def forget():
+def forget() -> None:
     """Drop the in-process copy of the memo (tests switch homes; the file itself stays)."""
     _memo.clear()

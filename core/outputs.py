@@ -14,10 +14,14 @@ devise knows it wrote a file when
 A folder is devise's when its manifest.json has devise's format version
 and the expected kind. A symbolic link is refused, never written through.
 """
+from __future__ import annotations
+
 import contextlib
 import os
 import sqlite3
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Any
 
 from devise.core import manifest
 from devise.core.atomic import atomic_path
@@ -35,7 +39,7 @@ GIF_COMMENT = b"!\xfe" + bytes([len(MARK)]) + MARK.encode() + b"\x00"
 MOVE_AWAY = "choose another path or move it away yourself"
 
 
-def claim_file(path) -> Path:
+def claim_file(path: str | Path) -> Path:
     """`path` if devise may write a file there (nothing there yet, or a file devise wrote); else OutputError."""
     path = Path(path)
     _refuse_link(path)
@@ -50,7 +54,7 @@ def claim_file(path) -> Path:
     return path
 
 
-def claim_folder(path, kind, recognise=None) -> Path:
+def claim_folder(path: str | Path, kind: str, recognise: Callable[[Path], bool] | None = None) -> Path:
     """`path` if devise may write a `kind` folder there (absent, empty, or devise's own); else OutputError.
 
     Devise's own: a manifest.json of `kind`, or `recognise(path)` is true
@@ -77,7 +81,7 @@ def claim_folder(path, kind, recognise=None) -> Path:
                       f"will not write into it; {MOVE_AWAY}.")
 
 
-def make_folder(path, kind, **fields) -> Path:
+def make_folder(path: str | Path, kind: str, **fields: Any) -> Path:
     """Claim `path` for a `kind` folder, create it and mark it with its manifest.
 
     The manifest goes in first, so a run killed half-way leaves a folder
@@ -93,7 +97,7 @@ def make_folder(path, kind, **fields) -> Path:
     return path
 
 
-def is_devise_file(path) -> bool:
+def is_devise_file(path: str | Path) -> bool:
     """True when `path` is a regular file that carries devise's mark or matches the registry."""
     path = Path(path)
     try:
@@ -127,7 +131,7 @@ def marked(head: bytes) -> bool:
     return False
 
 
-def save_image(image, path, *, format="PNG", remember=True, **save_args) -> Path:
+def save_image(image: Any, path: str | Path, *, format: str = "PNG", remember: bool = True, **save_args: Any) -> Path:
     """Save a Pillow image atomically as PNG or GIF, marked as devise's; the caller has claimed `path`."""
     path = Path(path)
     if format == "PNG":
@@ -145,7 +149,7 @@ def save_image(image, path, *, format="PNG", remember=True, **save_args) -> Path
     return path
 
 
-def remove_stale(folder, pattern, keep) -> list:
+def remove_stale(folder: str | Path, pattern: str, keep: Collection[str]) -> list[Path]:
     """Delete the files matching `pattern` in `folder` that devise wrote and `keep` does not name."""
     removed = []
     for path in sorted(Path(folder).glob(pattern)):
@@ -155,7 +159,7 @@ def remove_stale(folder, pattern, keep) -> list:
     return removed
 
 
-def record(*paths):
+def record(*paths: str | Path) -> None:
     """Remember that devise wrote these files (real path, size, mtime), after they are complete."""
     rows = []
     for path in paths:

@@ -1,13 +1,19 @@
 """Progress bars and warnings, both on stderr so stdout stays free for results (--json)."""
+from __future__ import annotations
+
 import sys
+from typing import TYPE_CHECKING
 
 from devise.core.text import printable
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 # Redraw often on a terminal; on a log file every redraw is a new line, so seldom.
 TTY_INTERVAL_S, LOG_INTERVAL_S = 0.2, 10.0
 
 
-def progress_bar(total, label="", enabled=True, unit="img"):
+def progress_bar(total: int, label: str = "", enabled: bool = True, unit: str = "img") -> tqdm:
     """A tqdm bar counting `total` images (or other `unit`s) on stderr; silent when not enabled or there is
     nothing to count.
 
@@ -21,10 +27,10 @@ def progress_bar(total, label="", enabled=True, unit="img"):
                 mininterval=TTY_INTERVAL_S if tty else LOG_INTERVAL_S)
 
 
-def note(message):
+def note(message: str) -> None:
     """One line of news on stderr (what is being built, what was done), control characters escaped."""
     print(printable(message), file=sys.stderr)
 
 
-def warn(message):
+def warn(message: str) -> None:
     note(f"warning: {message}")

@@ -6,6 +6,7 @@ so callers never meet a `float32` that `json.dumps` refuses.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -21,8 +22,9 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, PurePath):
         return str(value)
-    if hasattr(value, "tolist") and hasattr(value, "dtype"):  # NumPy scalars and arrays
-        return value.tolist()
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None and hasattr(value, "dtype"):  # NumPy scalars and arrays
+        return tolist()
     return value
 
 
@@ -37,13 +39,13 @@ class Listing(Result):
 
     ITEMS = "results"
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(getattr(self, self.ITEMS))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(getattr(self, self.ITEMS))
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> Any:
         return getattr(self, self.ITEMS)[i]
 
 
@@ -55,6 +57,6 @@ class Skipped(Result):
     reason: str
 
 
-def skipped(pairs) -> list[Skipped]:
+def skipped(pairs: Iterable[tuple[str, str]]) -> list[Skipped]:
     """[(path, message)] -> [Skipped]."""
     return [Skipped(str(path), str(message)) for path, message in pairs]

@@ -13,6 +13,8 @@ cannot store such a string as TEXT either: `path_key` stores that name as
 its bytes (a BLOB, which never equals any TEXT), and every other name as
 the same TEXT as before, so caches written earlier still match.
 """
+from __future__ import annotations
+
 import os
 import re
 
@@ -34,12 +36,12 @@ def _escape(match) -> str:
     return f"\\u{code:04x}"
 
 
-def printable(text, *, keep_newlines=False) -> str:
+def printable(text: object, *, keep_newlines: bool = False) -> str:
     """`text` with every control character escaped; with `keep_newlines`, a multi-line block keeps its line breaks."""
     return (_BUT_NEWLINE if keep_newlines else _ANY).sub(_escape, str(text))
 
 
-def path_key(path):
+def path_key(path: str | bytes | os.PathLike) -> str | bytes:
     """`path` as an SQLite value: its text, or its bytes when it is not valid UTF-8."""
     text = os.fspath(path)
     if isinstance(text, bytes):
@@ -51,6 +53,6 @@ def path_key(path):
     return text
 
 
-def key_path(value) -> str:
+def key_path(value: str | bytes) -> str:
     """The path `path_key` made `value` from."""
     return os.fsdecode(value) if isinstance(value, bytes) else value

@@ -136,7 +136,7 @@ class LabelSummary(Result):
 
 def _reference_scores(sel, phrases, matrix):
     """search.tag.label_scores for the selected images, through the index's own model."""
-    projector = Projector(sel.index.model_dir, backbone=sel.index.manifest["backbone"]
+    projector = Projector(sel.index.model_dir, backbone=sel.index.manifest.backbone
                           if sel.index.model_dir is None else None)
     return label_scores(projector, np.asarray(sel.vectors("words"), np.float32), matrix, phrases)[0]
 

@@ -26,7 +26,7 @@ def _model_classes(model_dir):
     if model_dir is None:
         return {}
 
-    return dict(model_store.load(model_dir).manifest.get("classes") or {})
+    return dict(model_store.load(model_dir).manifest.classes)
 
 
 def _stats(values):

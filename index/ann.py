@@ -11,26 +11,34 @@ only after its caller has checked it against the checksum in its manifest
 which catches damage the checksum memo cannot see (bit rot keeps a file's
 size and times), then checks that it holds as many items as expected.
 """
+from __future__ import annotations
+
 import os
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from devise.core.atomic import atomic_path
 from devise.core.errors import SearchIndexError
+from devise.core.manifest import METRIC
 from devise.core.vectors import unit_rows
 from devise.index import tuning
 
-METRIC = "angular"
+if TYPE_CHECKING:
+    from annoy import AnnoyIndex
+
 _ANNOY_ERRNO = re.compile(r"\((\d+)\)\s*$")
 
 
-def cosine_from_angular(distances):
+def cosine_from_angular(distances: npt.ArrayLike) -> np.ndarray:
     d = np.asarray(distances, np.float64)
     return np.clip(1.0 - d * d / 2.0, -1.0, 1.0)
 
 
-def annoy_index(vectors, n_trees, seed=tuning.SEED):
+def annoy_index(vectors: npt.ArrayLike, n_trees: int, seed: int = tuning.SEED) -> AnnoyIndex:
     """An angular AnnoyIndex over the rows of `vectors` (item i = row i), built in memory.
 
     Seeded and built on tuning.BUILD_THREADS threads, so the same rows always give the same trees.
@@ -46,7 +54,7 @@ def annoy_index(vectors, n_trees, seed=tuning.SEED):
     return ann
 
 
-def pca_projection(vectors, dims=tuning.COMPRESS_DIMS, seed=tuning.SEED):
+def pca_projection(vectors: np.ndarray, dims: int = tuning.COMPRESS_DIMS, seed: int = tuning.SEED) -> np.ndarray:
     """[dim, dims] float32: the top principal directions (uncentred, so dot products survive) of a seeded sample.
 
     Uncentred: x @ W keeps most of each row's energy, so cosines between
@@ -63,7 +71,7 @@ def pca_projection(vectors, dims=tuning.COMPRESS_DIMS, seed=tuning.SEED):
     return np.ascontiguousarray(top, np.float32)
 
 
-def project(vectors, projection):
+def project(vectors: np.ndarray, projection: np.ndarray) -> np.ndarray:
     """Unit rows of `vectors` @ `projection`, in chunks (the rows may be a memory map larger than RAM)."""
     out = np.empty((len(vectors), projection.shape[1]), np.float32)
     for start in range(0, len(vectors), 65536):
@@ -71,7 +79,7 @@ def project(vectors, projection):
     return out
 
 
-def build_annoy(vectors, target, n_trees, seed=tuning.SEED):
+def build_annoy(vectors: npt.ArrayLike, target: str | Path, n_trees: int, seed: int = tuning.SEED) -> str | Path:
     """Write an angular Annoy index over the rows of `vectors` to `target` (atomically)."""
     ann = annoy_index(vectors, n_trees, seed)
     with atomic_path(target, suffix=".ann") as tmp:
@@ -93,7 +101,7 @@ def _node_error(path, what):
     return SearchIndexError(f"{path}: corrupt Annoy index ({what}); re-index.")
 
 
-def check_nodes(path, dim, count):
+def check_nodes(path: str | Path, dim: int, count: int) -> None:
     """Raise SearchIndexError unless every node reference in the angular Annoy file `path` is in range.
 
     Annoy follows these references without bounds checks. An angular node is

@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,8 +34,11 @@ from devise.models.backbones.preprocessing import embedding_fingerprint
 from devise.models.embed import embed_paths
 from devise.models.projector import Projector
 
+if TYPE_CHECKING:
+    from devise.models.projector import Projector
 
-def model_fingerprint(projector):
+
+def model_fingerprint(projector: Projector) -> str:
     """Changes whenever the projection would: retraining a model in place re-projects every image."""
     if projector.model is None:
         return f"conse:{projector.words.name}:{projector.conse.identity}"
@@ -57,9 +61,9 @@ def _previous(name):
 def _check_target(prev, name, key, model, root, rebuild):
     if prev is None or rebuild:
         return
-    if model is not None and key != prev.manifest["model"]:
+    if model is not None and key != prev.manifest.model:
         raise SearchIndexError(
-            f"index {name!r} was built with model {prev.manifest['model']}, not {key}; pass {option('rebuild', flag=True)} to "
+            f"index {name!r} was built with model {prev.manifest.model}, not {key}; pass {option('rebuild', flag=True)} to "
             f"rebuild it with the new model, or {option('name')} to build a separate index.")
     if prev.root != str(root):
         raise SearchIndexError(
@@ -69,9 +73,9 @@ def _check_target(prev, name, key, model, root, rebuild):
 
 def _backbone_for(prev, key, backbone, rebuild):
     """The backbone asked for; a ConSE index being updated keeps the one it was built on."""
-    if key != CONSE or prev is None or prev.manifest["model"] != CONSE:
+    if key != CONSE or prev is None or prev.manifest.model != CONSE:
         return backbone
-    built_on = prev.manifest["backbone"]
+    built_on = prev.manifest.backbone
     if backbone is None:
         return built_on
     if backbone != built_on and not rebuild:
@@ -83,9 +87,9 @@ def _backbone_for(prev, key, backbone, rebuild):
 
 def _words_for(prev, key, words):
     """The word vectors asked for; a ConSE index being updated keeps the ones it was built in."""
-    if words is not None or key != CONSE or prev is None or prev.manifest["model"] != CONSE:
+    if words is not None or key != CONSE or prev is None or prev.manifest.model != CONSE:
         return words
-    return prev.manifest["words"]
+    return prev.manifest.words
 
 
 def _stat(folder, tombstones):
@@ -104,15 +108,16 @@ def _stat(folder, tombstones):
 
 def _reusable(prev, entries, fingerprint, words_name, rebuild):
     """{path: previous item} for images whose stored vectors are still valid."""
-    if prev is None or rebuild or prev.manifest.get("model_fingerprint") != fingerprint \
-            or prev.manifest["words"] != words_name:
+    if prev is None or rebuild or prev.manifest.model_fingerprint != fingerprint \
+            or prev.manifest.words != words_name:
         return {}
     old = {item["path"]: item for item in prev.items}
     reuse = {p: old[p] for p, _, size, mtime in entries
              if p in old and (old[p]["size"], old[p]["mtime_ns"]) == (size, mtime)}
     if reuse:
         try:
-            prev.vectors("words"), prev.vectors("features")
+            prev.vectors("words")
+            prev.vectors("features")
             if prev.imagenet_top() is None:
                 # Built before ImageNet classes were stored (category search needs them): the feature
                 # cache holds the logits, so this costs a cache read, not the backbone, for cached images.
@@ -223,7 +228,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         ray = {"address": engine.address, "workers": engine.workers} if engine.name == "ray" else None
         if ray and stores.rows_from_ray(target):  # one Ray for embedding and for writing the rows
             held.enter_context(ray_session(ray["address"], ray["workers"], notice=progress))
-        key = model_key(model if model is not None else (prev.manifest["model"] if prev else None))
+        key = model_key(model if model is not None else (prev.manifest.model if prev else None))
         _check_target(prev, name, key, model, folder.root, rebuild)
         projector = Projector(None if key == CONSE else key, backbone=_backbone_for(prev, key, backbone, rebuild),
                               words=_words_for(prev, key, words))
@@ -233,7 +238,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         reuse = _reusable(prev, entries, fingerprint, projector.words.name, rebuild)
         backbone_fp = _backbone_fingerprint(projector)
         # Checked even when nothing is new, so an upgrade that changes the pixels updates the index.
-        if reuse and backbone_fp != prev.manifest.get("backbone_fingerprint"):
+        if reuse and prev is not None and backbone_fp != prev.manifest.backbone_fingerprint:
             warn(f"the {projector.backbone} weights or preprocessing changed since index {name!r} was built; "
                  "re-embedding it all.")
             reuse = {}
@@ -247,28 +252,28 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         vectors, features, top, items = _assemble(kept, reuse, fresh, prev)
         removed = len({item["path"] for item in prev.items} - {e[0] for e in kept}) if prev else 0
         version, data = writer.write_version(
-            name, vectors, features, items, tombstones, top=top, trees=trees or (prev.manifest["n_trees"] if prev else None),
+            name, vectors, features, items, tombstones, top=top, trees=trees or (prev.manifest.n_trees if prev else None),
             progress=progress and len(items) >= 10_000,
-            method=method or (prev.manifest["search"].get("method", "auto") if prev else "auto"), make_default=make_default, store=target,
+            method=method or (prev.manifest.method if prev else "auto"), make_default=make_default, store=target,
             ray=ray,
             root=str(folder.root), model=key, model_fingerprint=fingerprint, backbone=projector.backbone,
             backbone_fingerprint=backbone_fp, words=projector.words.name, seen_margin=projector.seen_margin,
             noise=noise.profile(projector.words, vectors),
             counts={"items": len(items), "embedded": embedded, "reused": len(reuse), "removed": removed,
                     "skipped": len(bad), "tombstoned": len(tombstones)})
-    counts = data["counts"]
+    counts = data.counts
     return IndexSummary(name, version.name, str(folder.root), key, counts["items"], counts["embedded"],
                         counts["reused"], counts["removed"], counts["skipped"], counts["tombstoned"],
-                        data["search"]["mode"], data["search"]["reason"], data["search"]["features"]["mode"],
-                        data["search"]["method"], round(time.perf_counter() - start, 2), layout.default_name(),
-                        counts["items"] - counts["embedded"] - counts["reused"], stores.kind_of(data["store"]))
+                        data.mode_of("words"), data.reason_of("words"), data.mode_of("features"),
+                        data.method, round(time.perf_counter() - start, 2), layout.default_name(),
+                        counts["items"] - counts["embedded"] - counts["reused"], stores.kind_of(data.store) or "annoy")
 
 
 def _store_record(prev, kind, uri):
     """Where the new version goes: the store asked for, else the previous version's, else Annoy."""
     if kind is not None:
         return {"kind": kind, "uri": uri} if uri else {"kind": kind}
-    record = prev.manifest.get("store") if prev is not None else None
+    record = prev.manifest.store if prev is not None else None
     return {k: v for k, v in record.items() if k in ("kind", "uri")} if isinstance(record, dict) else None
 
 
@@ -277,7 +282,7 @@ def _assemble(kept, reuse, fresh, prev):
     previous version."""
     sample = next(iter(fresh.values()), None)
     if sample is None:
-        dims = prev.manifest["word_dim"], prev.manifest["feature_dim"]
+        dims = prev.manifest.word_dim, prev.manifest.feature_dim
     else:
         dims = len(sample[0]), len(sample[1])
     vectors, features = np.empty((len(kept), dims[0]), np.float32), np.empty((len(kept), dims[1]), np.float32)

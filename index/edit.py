@@ -6,7 +6,12 @@ of every later `devise index` run of the same folder, even though the files
 still exist (e.g. duplicates the user chose to hide), until restore_items
 takes them off the tombstone list.
 """
+from __future__ import annotations
+
 import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
 from devise.core.errors import SearchIndexError
 from devise.index import layout, store, writer
@@ -18,9 +23,9 @@ def _carry(idx, **counts):
     data = idx.manifest
     base = {"items": 0, "embedded": 0, "reused": 0, "removed": 0, "skipped": 0, "tombstoned": 0}
     # The search method the user chose (--method) survives edits; None lets the writer keep or pick one.
-    return {**{k: data.get(k) for k in CARRIED}, "counts": {**base, **counts},
-            "trees": data["n_trees"], "seed": data["seed"], "make_default": False,
-            "method": data["search"].get("method")}
+    return {**{k: getattr(data, k) for k in CARRIED}, "counts": {**base, **counts},
+            "trees": data.n_trees, "seed": data.seed, "make_default": False,
+            "method": data.search.get("method")}
 
 
 def _ids(idx, paths):
@@ -39,7 +44,7 @@ def _ids(idx, paths):
     return ids
 
 
-def remove_items(paths, index=None, tombstone=True):
+def remove_items(paths: Iterable[str | Path], index: str | None = None, tombstone: bool = True) -> int:
     """Drop `paths` from the index (and, with `tombstone`, from every future re-index). Returns the new count."""
     name = index or store.open_index(None).name
     with layout.build_lock(name):
@@ -76,7 +81,7 @@ def _tombstoned(idx, paths):
     return sorted(set(found))
 
 
-def restore_items(paths, index=None):
+def restore_items(paths: Iterable[str | Path], index: str | None = None) -> list[str]:
     """Take `paths` off the index's tombstones, so that the next `devise index` of its folder adds them back.
 
     Returns the restored paths as the index stored them. The items and
@@ -88,12 +93,12 @@ def restore_items(paths, index=None):
         restored = _tombstoned(live, paths)
         tombstones = live.tombstones() - set(restored)
         writer.write_version(name, None, None, list(live.items), tombstones, link_arrays_from=live.version_dir,
-                             **_carry(live, **{**live.manifest["counts"], "embedded": 0,
+                             **_carry(live, **{**live.manifest.counts, "embedded": 0,
                                                "tombstoned": len(tombstones)}))
     return restored
 
 
-def set_fields(updates, index=None):
+def set_fields(updates: Mapping[str, Mapping[str, Any]], index: str | None = None) -> int:
     """Merge {path: {field: value}} into the items' `fields` (JSON values); returns how many items changed."""
     name = index or store.open_index(None).name
     idx = store.open_index(name)
@@ -102,7 +107,8 @@ def set_fields(updates, index=None):
     return len(by_id)
 
 
-def edit_fields(name, updates, drop=(), expect_version=None):
+def edit_fields(name: str, updates: Mapping[int, Mapping[str, Any]], drop: Iterable[str] = (),
+                expect_version: Path | None = None) -> None:
     """Merge {id: {field: value}} into the items and remove the fields `drop` from every item, as one new version.
 
     Vectors and Annoy files are hard-linked, not rebuilt. `expect_version`:
@@ -119,4 +125,4 @@ def edit_fields(name, updates, drop=(), expect_version=None):
             fields.update(updates.get(item["id"], {}))
             items.append({**item, "fields": fields})
         writer.write_version(name, None, None, items, live.tombstones(), link_arrays_from=live.version_dir,
-                             **_carry(live, **{**live.manifest["counts"], "embedded": 0}))
+                             **_carry(live, **{**live.manifest.counts, "embedded": 0}))

@@ -85,13 +85,13 @@ def export_index(out: str | Path, *, index: str | None = None, shard_rows: int =
             pq.write_table(_metadata_table(batch), staging / "metadata" / f"metadata_{shards:04d}.parquet")
             shards += 1
         manifest.write(staging, KIND, index=idx.name, version=idx.version_dir.name, rows=count, shards=shards,
-                       shard_rows=shard_rows, feature_dim=idx.manifest["feature_dim"],
-                       word_dim=idx.manifest["word_dim"], model=idx.manifest["model"],
-                       backbone=idx.manifest["backbone"], words=idx.manifest["words"], folders=FOLDERS,
+                       shard_rows=shard_rows, feature_dim=idx.manifest.feature_dim,
+                       word_dim=idx.manifest.word_dim, model=idx.manifest.model,
+                       backbone=idx.manifest.backbone, words=idx.manifest.words, folders=FOLDERS,
                        metadata="metadata", normalized=True)
         os.rename(staging, out)  # fails, leaving OUT alone, if something appeared there meanwhile
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ExportSummary(idx.name, idx.version_dir.name, str(out), count, shards, idx.manifest["feature_dim"],
-                         idx.manifest["word_dim"])
+    return ExportSummary(idx.name, idx.version_dir.name, str(out), count, shards, idx.manifest.feature_dim,
+                         idx.manifest.word_dim)

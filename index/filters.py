@@ -14,11 +14,14 @@ Errors name the offending token and its 1-based position; the message is
 one line (quoting at most EXCERPT characters of the filter around the
 spot), and QueryError.caret holds the filter with a ^ under the spot.
 """
+from __future__ import annotations
+
 import fnmatch
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -70,16 +73,18 @@ def _error(text, pos, message):
     return exc
 
 
-def tokenize(text):
+def tokenize(text: str) -> list[Token]:
     tokens, pos = [], 0
     while pos < len(text):
-        start = _SPACE.match(text, pos).end()
+        space = _SPACE.match(text, pos)
+        start = space.end() if space else pos
         if start == len(text):
             break
         m = _TOKEN.match(text, pos)
         if m is None:
             raise _error(text, start, "unbalanced double quote" if text[start] == '"' else f"unexpected {_shown(text[start])}")
         kind = m.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         tokens.append(Token(kind, m.group(kind), m.start(kind) - (1 if kind == "quoted" else 0)))
         pos = m.end()
     tokens.append(Token("end", "", len(text)))
@@ -90,7 +95,7 @@ class Filter:
     """A parsed filter: `predicate(item)` is True for an item dict it keeps; `tree` is its root Node;
     `fields` names the fields it uses."""
 
-    def __init__(self, text):
+    def __init__(self, text: str):
         self.text = text
         self.tokens = tokenize(text)
         self.i, self.depth = 0, 0
@@ -243,11 +248,11 @@ def _float(text):
         return None
 
 
-def parse(text):
+def parse(text: str | Filter | None) -> Filter:
     return text if isinstance(text, Filter) else Filter((text or "").strip())
 
 
-def select(items, text):
+def select(items: Iterable[dict[str, Any]], text: str | Filter | None) -> np.ndarray:
     """Ids (sorted int array) of the items matching filter `text`; None or "" selects all.
 
     A field that no item carries is reported, with its position: it is

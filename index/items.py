@@ -9,9 +9,13 @@ JSON lines; `find` locates a path with one byte search over the mmap.
 The file is memory-mapped at open: a reader that opened an index version
 keeps a valid view of it even after a rebuild has deleted that version.
 """
+from __future__ import annotations
+
 import json
 import mmap
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,11 +25,12 @@ from devise.core.errors import SearchIndexError
 ITEMS, OFFSETS = "items.jsonl", "items.offsets.npy"
 
 
-def make_item(i, path, cls, size, mtime_ns, fields=None):
+def make_item(i: int, path: str | None, cls: str | None, size: int | None, mtime_ns: int | None,
+              fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"id": i, "path": path, "class": cls, "size": size, "mtime_ns": mtime_ns, "fields": fields or {}}
 
 
-def write(directory, items):
+def write(directory: str | Path, items: Iterable[dict[str, Any]]) -> None:
     """items: dicts whose "id" equals their position. ASCII-only JSON keeps `find` a plain byte search."""
     lines = []
     for i, item in enumerate(items):
@@ -39,7 +44,7 @@ def write(directory, items):
 
 
 class Items:
-    def __init__(self, directory, count):
+    def __init__(self, directory: str | Path, count: int):
         directory = Path(directory)
         try:
             self.offsets = np.load(directory / OFFSETS, mmap_mode="r")
@@ -52,10 +57,10 @@ class Items:
             raise SearchIndexError(f"{directory}: the item list does not match the manifest ({count} items); re-index.")
         self.count = count
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.count
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> dict[str, Any]:
         if not 0 <= i < self.count:
             raise IndexError(i)
         line = self._map[int(self.offsets[i]):int(self.offsets[i + 1])]
@@ -64,10 +69,10 @@ class Items:
         except ValueError:
             raise SearchIndexError(f"item {i} of the index is corrupt; re-index.") from None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         return (self[i] for i in range(self.count))
 
-    def find(self, path):
+    def find(self, path: str) -> int | None:
         """Id of the item for `path` (an absolute path string), or None."""
         needle = b'"path": ' + json.dumps(str(path)).encode("ascii") + b","
         start = 0

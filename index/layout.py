@@ -11,13 +11,17 @@ version is kept (a reader may have resolved it a moment before the swap);
 older ones are deleted. Open files and mmaps stay valid on POSIX even
 after their directory is deleted.
 """
+from __future__ import annotations
+
 import contextlib
 import fcntl
 import re
 import secrets
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from devise.core import atomic
 from devise.core.errors import SearchIndexError, option
@@ -28,27 +32,27 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _VERSION = re.compile(r"v-\d{8}T\d{6}-[0-9a-f]{8}")
 
 
-def check_name(name):
+def check_name(name: Any) -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name) or name == DEFAULT:
         raise SearchIndexError(
             f"{name!r} is not a usable index name: use letters, digits, '.', '_' and '-' (pass {option('name')}).")
     return name
 
 
-def root():
+def root() -> Path:
     return subdir("indexes")
 
 
-def index_dir(name):
+def index_dir(name: str) -> Path:
     return root() / check_name(name)
 
 
-def names():
+def names() -> list[str]:
     base = root()
     return sorted(p.name for p in base.iterdir() if p.is_dir() and (p / CURRENT).is_file())
 
 
-def default_name():
+def default_name() -> str | None:
     """The last index built; else the only one there is; else None."""
     pointer = root() / DEFAULT
     try:
@@ -61,7 +65,7 @@ def default_name():
     return found[0] if len(found) == 1 else None
 
 
-def current_version(name):
+def current_version(name: str) -> Path | None:
     """Path of the live version of `name`, or None if it was never built."""
     pointer = index_dir(name) / CURRENT
     try:
@@ -75,14 +79,14 @@ def current_version(name):
     return pointer.parent / version
 
 
-def new_version(name):
+def new_version(name: str) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     path = index_dir(name) / f"v-{stamp}-{secrets.token_hex(4)}"
     path.mkdir(parents=True)
     return path
 
 
-def publish(name, version_dir, make_default=True):
+def publish(name: str, version_dir: Path, make_default: bool = True) -> Path | None:
     """Make `version_dir` live, then delete every version but it and the one it replaced (which it returns)."""
     base = index_dir(name)
     previous = current_version(name)
@@ -98,7 +102,7 @@ def publish(name, version_dir, make_default=True):
 
 
 @contextlib.contextmanager
-def file_lock(path):
+def file_lock(path: str | Path) -> Iterator[None]:
     """An exclusive flock held for the block; released by the OS if the process dies."""
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -116,12 +120,12 @@ def file_lock(path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def build_lock(name):
+def build_lock(name: str) -> contextlib.AbstractContextManager[None]:
     """One writer per index: a second `devise index` on it waits for the first."""
     return file_lock(index_dir(name) / LOCK)
 
 
-def discard(version_dir):
+def discard(version_dir: str | Path) -> None:
     """Remove a version that failed half-way; it was never published."""
     with contextlib.suppress(OSError):
         shutil.rmtree(version_dir)

@@ -16,9 +16,13 @@ not (a third of the class words fall within the noise). One-word ImageNet
 class names as the sample did worse there: ConSE's images are mixtures of
 exactly those words.
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
-from devise.data.words import stopwords
+from devise.data.words import WordVectors, stopwords
 
 WORDS, TOP, SEED = 300, 10, 0
 SAMPLE = "vocabulary-1000-30000"
@@ -27,7 +31,7 @@ QUANTILES = (50, 75, 90, 95, 99)
 CHUNK = 65_536
 
 
-def random_rows(words, n=WORDS, seed=SEED):
+def random_rows(words: WordVectors, n: int = WORDS, seed: int = SEED) -> list[int]:
     """Rows of `n` distinct plain lowercase words, drawn with a fixed seed from the VOCAB rank range.
 
     Candidates are drawn first and only they are decoded: decoding GloVe's 400,000 words would cost a cold
@@ -44,13 +48,13 @@ def random_rows(words, n=WORDS, seed=SEED):
     return sorted(rows)
 
 
-def top_mean(similarities, top=TOP):
+def top_mean(similarities: np.ndarray, top: int = TOP) -> np.ndarray:
     """[n, q] cosines -> [q]: the mean of each column's `top` largest values."""
     k = min(top, similarities.shape[0])
     return np.sort(np.partition(similarities, -k, axis=0)[-k:], axis=0).mean(axis=0)
 
 
-def profile(words, vectors):
+def profile(words: WordVectors, vectors: np.ndarray) -> dict[str, Any]:
     """The noise record of an index whose word-space rows are `vectors` ([n, d]), for its manifest."""
     queries = np.asarray(words.vectors[random_rows(words)], np.float32)
     queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
@@ -60,6 +64,7 @@ def profile(words, vectors):
         sims = (rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)) @ queries.T
         part = np.partition(sims, -min(TOP, len(sims)), axis=0)[-min(TOP, len(sims)):]
         best = part if best is None else np.partition(np.vstack([best, part]), -TOP, axis=0)[-TOP:]
+    assert best is not None  # an index has at least one row (writer.write_version)
     stat = top_mean(best)
     return {"words": len(queries), "top": TOP, "seed": SEED, "sample": SAMPLE,
             "quantiles": {str(q): round(float(np.percentile(stat, q)), 5) for q in QUANTILES}}

@@ -10,20 +10,28 @@ import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from devise.core import integrity
 from devise.core.errors import BadImageError, SearchIndexError, option
+from devise.core.manifest import IndexManifest
 from devise.core.results import Listing, Result
 from devise.data.words import DEFAULT_WORDS, load_words
 from devise.index import layout, stores, writer
 from devise.index.checked_manifest import read_checked
+from devise.index.stores.base import VectorSpace
 from devise.models import backbones
 from devise.models.embed import embed_paths
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from devise.data.words import WordVectors
 
 CONSE = "conse"
 
 
-def model_key(model):
+def model_key(model: str | Path | None) -> str:
     """How a model is named in a manifest: "conse", or its directory's absolute path."""
     if model in (None, CONSE):
         return CONSE
@@ -33,56 +41,55 @@ def model_key(model):
 class OpenIndex:
     """One live index version: its manifest, tombstones and store (index.stores: Annoy files or Milvus)."""
 
-    def __init__(self, name, version_dir, data):
+    def __init__(self, name: str, version_dir: str | Path, data: IndexManifest):
         self.name, self.version_dir, self.manifest = name, Path(version_dir), data
-        self.reindex_hint = f"re-index it with `devise index {shlex.quote(data['root'])} --name {name}`"
-        self.store = stores.open_version(self.version_dir, data, self._check, self.reindex_hint,
+        self.reindex_hint = f"re-index it with `devise index {shlex.quote(data.root)} --name {name}`"
+        self.store = stores.open_version(self.version_dir, data.to_dict(), self._check, self.reindex_hint,
                                          label=f"index {name!r}")
         self.items = self.store.items
 
     def _check(self, filename, fix=None):
         """Raise unless the file still holds the bytes the manifest recorded (see core.integrity)."""
-        integrity.check(self.version_dir / filename, self.manifest["files"].get(filename),
+        integrity.check(self.version_dir / filename, self.manifest.files.get(filename),
                         error=SearchIndexError, fix=fix or self.reindex_hint)
 
-    def __repr__(self):
-        return f"OpenIndex({self.name!r}, {len(self)} items, model={self.manifest['model']!r}, mode={self.mode!r})"
+    def __repr__(self) -> str:
+        return f"OpenIndex({self.name!r}, {len(self)} items, model={self.manifest.model!r}, mode={self.mode!r})"
 
-    def __len__(self):
-        return self.manifest["count"]
+    def __len__(self) -> int:
+        return self.manifest.count
 
     @property
-    def model_dir(self):
+    def model_dir(self) -> str | None:
         """None for ConSE, else the trained model's directory (what `tag --model` takes)."""
-        model = self.manifest["model"]
+        model = self.manifest.model
         return None if model == CONSE else model
 
     @property
-    def root(self):
-        return self.manifest["root"]
+    def root(self) -> str:
+        return self.manifest.root
 
     @property
-    def store_kind(self):
-        return stores.kind_of(self.manifest.get("store"))
+    def store_kind(self) -> str | None:
+        return stores.kind_of(self.manifest.store)
 
     @property
-    def mode(self):
+    def mode(self) -> str:
         """Search mode of the word space ("exact" or "annoy"); see mode_of for either space."""
         return self.mode_of("words")
 
-    def mode_of(self, kind):
-        search = self.manifest["search"]
-        return search["mode"] if kind == "words" else search["features"]["mode"]
+    def mode_of(self, kind: str) -> str:
+        return self.manifest.mode_of(kind)
 
-    def vectors(self, kind):
+    def vectors(self, kind: str) -> Any:
         """The rows of the "words" or the "features" space by id, checked once; no search structure is opened."""
         return self.store.vectors(kind)
 
-    def imagenet_top(self):
+    def imagenet_top(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(classes [N, k] int16, probabilities [N, k] float16): each image's most probable ImageNet classes
         under the backbone, memory-mapped; None for an index built before they were stored."""
         if not hasattr(self, "_top"):
-            self._top = self._load_top() if writer.TOP_CLASSES_NPY in self.manifest["files"] else None
+            self._top = self._load_top() if writer.TOP_CLASSES_NPY in self.manifest.files else None
         return self._top
 
     def _load_top(self):
@@ -105,20 +112,20 @@ class OpenIndex:
                                    f"shape; {self.reindex_hint}.")
         return tuple(arrays)
 
-    def space(self, kind):
+    def space(self, kind: str) -> VectorSpace:
         """The "words" space (images projected into word space) or the "features" space."""
         return self.store.space(kind)
 
-    def word_vectors(self):
+    def word_vectors(self) -> WordVectors:
         """The word vectors this index's model lives in; queries must use the same ones."""
-        name = self.manifest["words"]
+        name = self.manifest.words
         wv = load_words(None if name == DEFAULT_WORDS else name)
-        if wv.dim != self.manifest["word_dim"]:
-            raise SearchIndexError(f"index {self.name!r}: built in {self.manifest['word_dim']}-d word space but "
+        if wv.dim != self.manifest.word_dim:
+            raise SearchIndexError(f"index {self.name!r}: built in {self.manifest.word_dim}-d word space but "
                                    f"word vectors {name} are {wv.dim}-d; re-index.")
         return wv
 
-    def tombstones(self):
+    def tombstones(self) -> set[str]:
         """Paths removed through the index (dedupe), which re-indexing keeps out."""
         fix = (f"rebuild it with `devise index {shlex.quote(self.root)} --name {self.name} --rebuild`, which forgets "
                f"which files were removed from it")
@@ -132,7 +139,7 @@ class OpenIndex:
             raise SearchIndexError(f"{path}: not a list of removed paths; {fix}.")
         return set(paths)
 
-    def image_features(self, image):
+    def image_features(self, image: str | Path) -> tuple[np.ndarray, set[int]]:
         """(feature vector, ids to leave out of its neighbours) for any image file.
 
         An indexed file whose size and mtime still match is read from the
@@ -152,9 +159,9 @@ class OpenIndex:
             if st is not None and (item["size"], item["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
                 return self.space("features").vector(found), {found}
 
-        backbone = backbones.get_backbone(self.manifest["backbone"])
-        if backbone.feature_dim != self.manifest["feature_dim"]:
-            raise SearchIndexError(f"index {self.name!r} holds {self.manifest['feature_dim']}-d features but "
+        backbone = backbones.get_backbone(self.manifest.backbone)
+        if backbone.feature_dim != self.manifest.feature_dim:
+            raise SearchIndexError(f"index {self.name!r} holds {self.manifest.feature_dim}-d features but "
                                    f"{backbone.name} gives {backbone.feature_dim}-d; re-index.")
         emb = embed_paths([path], backbone, progress=False, warn_bad=False)
         if not emb.paths:
@@ -162,7 +169,7 @@ class OpenIndex:
         return emb.features[0], set()
 
 
-def open_index(name=None, model=None) -> OpenIndex:
+def open_index(name: str | None = None, model: str | Path | None = None) -> OpenIndex:
     """The live version of index `name` (None: the default one).
 
     `model` (a directory or "conse"), when given, must be the model the index
@@ -189,10 +196,10 @@ def open_index(name=None, model=None) -> OpenIndex:
             # and the manifest; only a version that is still live is broken.
             if attempt == 2 or layout.current_version(name) == version:
                 raise
-    if model is not None and model_key(model) != data["model"]:
+    if model is not None and model_key(model) != data.model:
         raise SearchIndexError(
-            f"index {name!r} was built with model {data['model']}, not {model_key(model)}; "
-            f"drop {option('model')}, or rebuild it: `devise index {data['root']} --name {name} --model {model} --rebuild`.")
+            f"index {name!r} was built with model {data.model}, not {model_key(model)}; "
+            f"drop {option('model')}, or rebuild it: `devise index {data.root} --name {name} --model {model} --rebuild`.")
     return OpenIndex(name, version, data)
 
 
@@ -222,12 +229,14 @@ def list_indexes() -> IndexList:
     """Every index under the home, with its model, size and search modes; `default` marks the default one."""
     default, out = layout.default_name(), []
     for name in layout.names():
+        version = layout.current_version(name)
+        if version is None:
+            continue  # removed since names() listed it
         try:
-            data = read_checked(name, layout.current_version(name))
-            search = data["search"]
-            out.append(IndexInfo(name, name == default, data["count"], data["model"], search["mode"],
-                                 search["features"]["mode"], search.get("method", "auto"), data["root"],
-                                 data["version"], store=stores.kind_of(data.get("store"))))
+            data = read_checked(name, version)
+            out.append(IndexInfo(name, name == default, data.count, data.model, data.mode_of("words"),
+                                 data.mode_of("features"), data.method, data.root, data.version,
+                                 store=stores.kind_of(data.store)))
         except SearchIndexError as exc:
             out.append(IndexInfo(name, name == default, error=str(exc)))
     return IndexList(out)

@@ -46,31 +46,31 @@ METHODS = ("auto", "annoy", "exact")
 BUILD_THREADS = 1
 
 
-def space_kind(dim):
+def space_kind(dim: int) -> str:
     return "words" if dim <= LOW_DIM else "features"
 
 
-def search_k(n_trees, k, dim):
+def search_k(n_trees: int, k: int, dim: int) -> int:
     """Nodes Annoy inspects for k results: never below its own default (n_trees * k)."""
     return max(n_trees, SEARCH_K_PER_RESULT[space_kind(dim)]) * max(k, 1)
 
 
-def rerank_candidates(k, count=0):
+def rerank_candidates(k: int, count: int = 0) -> int:
     """How many candidates the compressed trees hand to the exact re-rank for k results among `count` rows."""
     return max(RERANK_MIN, RERANK_PER_RESULT * max(k, 1), count // RERANK_ROWS_PER_CANDIDATE)
 
 
-def compressed_rule():
+def compressed_rule() -> str:
     return (f"PCA-{COMPRESS_DIMS} trees, search_k {SEARCH_K_PER_CANDIDATE} * candidates, "
             f"exact re-rank of max({RERANK_MIN}, {RERANK_PER_RESULT} * k, rows / {RERANK_ROWS_PER_CANDIDATE}) "
             f"candidates")
 
 
-def search_k_rule(dim):
+def search_k_rule(dim: int) -> str:
     return f"max(n_trees, {SEARCH_K_PER_RESULT[space_kind(dim)]}) * k"
 
 
-def choose_mode(count, dim, method="auto"):
+def choose_mode(count: int, dim: int, method: str = "auto") -> tuple[str, str]:
     """("exact" | "annoy", why): the forced `method`, else exact search where it is the faster one."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")

@@ -7,8 +7,11 @@ faster one) and `word_index.json`, written last, which marks it complete
 and records each file's checksum. It is derived data: one that is missing,
 damaged or from an older devise is built again.
 """
+from __future__ import annotations
+
 import json
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +21,9 @@ from devise.core.progress import note, warn
 from devise.core.vectors import unit_rows
 from devise.index import ann, layout, tuning
 from devise.index.stores.annoy_space import AnnoySpace
+
+if TYPE_CHECKING:
+    from devise.data.words import WordVectors
 
 KIND, FORMAT_VERSION = "word-index", 2  # 2: whole-file checksums
 META, ANN, NORMS = "word_index.json", "words.ann", "word_norms.npy"
@@ -72,7 +78,7 @@ def _build(directory, wv, trees, progress):
     return meta
 
 
-def open_vocabulary(wv, trees=None, progress=True) -> AnnoySpace:
+def open_vocabulary(wv: WordVectors, trees: int | None = None, progress: bool = True) -> AnnoySpace:
     """A Space over every word of `wv` (a data.words.WordVectors), building it on first use."""
     directory = home.subdir("words", wv.name)
     meta = _valid(directory, wv)

@@ -7,13 +7,20 @@ version directory always holds the manifest and the tombstones; the store
 default) or a Milvus collection. Every file is recorded in the manifest with
 the SHA-1 of all its bytes (core.integrity), which readers check before use.
 """
+from __future__ import annotations
+
 import os
 import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from devise.core import atomic, integrity, manifest
+from devise.core import atomic, integrity
 from devise.core.errors import SearchIndexError
+from devise.core.manifest import IndexManifest
 from devise.core.vectors import unit_rows
 from devise.index import ann, layout, stores, tuning
 from devise.index.stores.annoy import FEATURES_ANN, FEATURES_NPY, WORDS_ANN, WORDS_NPY  # noqa: F401 (their home)
@@ -29,7 +36,7 @@ TOP_K = 20
 OPTIONAL = (TOP_CLASSES_NPY, TOP_PROBS_NPY)  # absent from indexes built before them
 
 
-def top_classes(logits, k=TOP_K):
+def top_classes(logits: npt.ArrayLike, k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:
     """([N, k] int16 class indices, [N, k] float16 softmax probabilities), most probable first."""
     logits = np.asarray(logits, np.float32)
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -45,7 +52,7 @@ def _imagenet_top(version, top, count, source):
     returns their file records, {} for an index without them."""
     names = []
     if source is not None:
-        recorded = manifest.read(source, KIND, SearchIndexError).get("files") or {}
+        recorded = IndexManifest.read(source).files
         for filename in OPTIONAL:
             if filename in recorded:
                 # Checked before they are linked: a record must never vouch for bytes that changed since.
@@ -63,15 +70,16 @@ def _imagenet_top(version, top, count, source):
 
 def _linked_facts(source):
     """(store record, method) of version `source`, whose rows an edit carries over."""
-    recorded = manifest.read(source, KIND, SearchIndexError)
-    search = recorded.get("search") if isinstance(recorded.get("search"), dict) else {}
-    method = search.get("method")
-    return recorded.get("store"), method if method in tuning.METHODS else "auto"
+    recorded = IndexManifest.read(source)
+    return recorded.store, recorded.method if recorded.method in tuning.METHODS else "auto"
 
 
-def write_version(name, vectors, features, items, tombstones=(), trees=None, seed=tuning.SEED,
-                  link_arrays_from=None, make_default=True, progress=False, method=None, store=None, top=None,
-                  ray=None, **fields):
+def write_version(name: str, vectors: np.ndarray | None, features: np.ndarray | None,
+                  items: list[dict[str, Any]], tombstones: Iterable[str] = (), trees: int | None = None,
+                  seed: int = tuning.SEED, link_arrays_from: Path | None = None, make_default: bool = True,
+                  progress: bool = False, method: str | None = None, store: dict[str, Any] | None = None,
+                  top: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+                  ray: dict[str, Any] | None = None, **fields: Any) -> tuple[Path, IndexManifest]:
     """Build `<name>/v-...` from unit word-space `vectors`, unit `features` and `items`, then swap it in.
 
     `link_arrays_from`: a version whose vectors (and Annoy files) are reused
@@ -94,13 +102,15 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
         store, method = store or linked_store, method or linked_method
     out = stores.writer_for(store, name, ray)
     if link_arrays_from is None:
+        if vectors is None or features is None:
+            raise ValueError("vectors and features are needed unless link_arrays_from names their version")
         vectors, features = unit_rows(vectors), unit_rows(features)
         if vectors.shape[0] != count or features.shape[0] != count:
             raise ValueError("vectors, features and items disagree in length")
         dims = {"words": int(vectors.shape[1]), "features": int(features.shape[1])}
     else:
-        linked = manifest.read(link_arrays_from, KIND, SearchIndexError)
-        dims = {"words": linked["word_dim"], "features": linked["feature_dim"]}
+        linked = IndexManifest.read(link_arrays_from)
+        dims = {"words": linked.word_dim, "features": linked.feature_dim}
     method = method or "auto"
     modes = out.modes(count, dims, method)
     version = layout.new_version(name)
@@ -112,15 +122,16 @@ def write_version(name, vectors, features, items, tombstones=(), trees=None, see
         files = {**written["files"], **_imagenet_top(version, top, count, link_arrays_from),
                  **integrity.seal(version, [TOMBSTONES])}
         (mode, reason), features_mode = modes["words"], modes["features"]
-        data = manifest.write(
-            version, KIND, name=name, version=version.name,
+        data = IndexManifest.parse(dict(
+            name=name, version=version.name,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             word_dim=dims["words"], feature_dim=dims["features"], metric=ann.METRIC, n_trees=trees, seed=int(seed),
             # "mode"/"reason": the word space (text search); "features": image-to-image search.
             search={"method": method, "mode": mode, "reason": reason, "search_k": tuning.search_k_rule(dims["words"]),
                     "features": {"mode": features_mode[0], "reason": features_mode[1],
                                  "search_k": tuning.search_k_rule(dims["features"])}},
-            count=count, files=files, store=written["store"], **fields)
+            count=count, files=files, store=written["store"], **fields), version / "manifest.json")
+        data.write(version)
         out.switch(name, version, written["store"])
     except BaseException:
         if written is not None:
@@ -137,6 +148,6 @@ def _store_of(version_dir):
     if version_dir is None:
         return None
     try:
-        return manifest.read(version_dir, KIND, SearchIndexError).get("store")
+        return IndexManifest.read(version_dir).store
     except SearchIndexError:
         return None

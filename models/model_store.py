@@ -15,6 +15,7 @@ import socket
 import tempfile
 import zipfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,12 @@ import numpy as np
 from devise.core import manifest, outputs
 from devise.core.atomic import write_json
 from devise.core.errors import ModelError, OutputError
+from devise.core.manifest import ModelManifest
 from devise.models.conse import anchored_labels
 from devise.models.head import HEAD_ARRAYS, apply_numpy, gated_blend
 from devise.models.seen_margin import SAME_LABEL
 
-KIND = "model"
+KIND = ModelManifest.KIND
 # Everything save() writes into a model folder; anything else there is the user's.
 MODEL_FILES = {"head.keras", "head.npz", "manifest.json", "split.json"}
 STAGING_MARK = ".devise-staging"   # in every staging folder: {"pid": ..., "host": ...} of the saving process
@@ -36,33 +38,34 @@ WEIGHTS = (*HEAD_ARRAYS, "seen_labels")
 class TrainedModel:
     """Projects (features, logits) into word space: the head blended with ConSE."""
 
-    def __init__(self, directory, data, weights):
+    def __init__(self, directory, data: ModelManifest, weights):
         self.directory = Path(directory)
         self.manifest = data
         self.weights = weights
-        self.blend = data.get("blend") or {"tau": 0.0, "temperature": 1.0, "alpha_seen": 1.0, "alpha_novel": 1.0}
-        self.gamma = float(data.get("gamma", 0.0))   # calibrated-stacking penalty on seen labels
-        self.seen_phrases = list(data.get("seen_phrases", []))
+        self.blend = data.blend or {"tau": 0.0, "temperature": 1.0, "alpha_seen": 1.0, "alpha_novel": 1.0}
+        self.gamma = float(data.gamma)   # calibrated-stacking penalty on seen labels
+        self.seen_phrases = list(data.seen_phrases)
         # Models saved before search had its own gamma search with the tagging one.
-        self.search_gamma = float(data.get("search_gamma", self.gamma))
+        self.search_gamma = float(self.gamma if data.search_gamma is None else data.search_gamma)
         # Models saved before label anchoring have no entry: their labels stay as they are.
-        self.anchor = data.get("label_anchor") or {"tau": 0.0}
+        self.anchor = data.label_anchor or {"tau": 0.0}
 
     def recalibrated(self, name):
         """This head with what calibration `name` chose on the same folds (None if not recorded)."""
-        alternative = (self.manifest.get("calibration") or {}).get("alternatives", {}).get(name)
+        alternative = (self.manifest.calibration or {}).get("alternatives", {}).get(name)
         if alternative is None:
             return None
-        data = {**self.manifest, **{k: alternative[k] for k in ("label_anchor", "blend", "gamma")}}
+        data = replace(self.manifest, label_anchor=alternative["label_anchor"], blend=alternative["blend"],
+                       gamma=alternative["gamma"])
         return TrainedModel(self.directory, data, self.weights)
 
     @property
-    def backbone(self):
-        return self.manifest["backbone"]
+    def backbone(self) -> str:
+        return self.manifest.backbone
 
     @property
-    def words(self):
-        return self.manifest["words"]
+    def words(self) -> str:
+        return self.manifest.words
 
     def project(self, features, logits=None, conse=None):
         head = apply_numpy(self.weights, features)
@@ -116,7 +119,7 @@ def save(out_dir, keras_model, weights, split_json, **fields):
             keras_model.save(staging / "head.keras")
         np.savez(staging / "head.npz", **weights)
         write_json(staging / "split.json", split_json)
-        manifest.write(staging, KIND, **fields)
+        ModelManifest.parse(fields, staging / "manifest.json").write(staging)
         check_target(out_dir)  # again: training takes minutes, and someone may have put files there meanwhile
         if out_dir.exists():
             _clear_swap(old)
@@ -180,21 +183,17 @@ def load(model_dir, words=None, backbone=None) -> TrainedModel:
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ModelError(f"{model_dir}: no such model directory; train one with `devise train DATA_DIR --out {model_dir}`.")
-    data = manifest.read(model_dir, KIND, ModelError)
-    manifest.expect(data, str(model_dir), ModelError, words=words, backbone=backbone)
+    data = ModelManifest.read(model_dir)
+    data.expect(model_dir / "manifest.json", words=words, backbone=backbone)
     weights = _read_weights(model_dir / "head.npz")
-    head = data.get("head")
-    heads = head.get("heads", 1) if isinstance(head, dict) else 1
-    if isinstance(heads, bool) or not isinstance(heads, int) or heads < 1:
-        raise ModelError(f"{model_dir}/manifest.json: head.heads is {heads!r}, not a count of heads; "
-                         "train the model again.")
+    heads = data.heads
     # One head's matrices are 2-d; K averaged heads' are stacked into 3-d arrays of K.
     shapes = {name: np.shape(weights[name]) for name in ("w1", "w2")}
     if any(len(shape) != (2 if heads == 1 else 3) or (heads > 1 and shape[0] != heads) for shape in shapes.values()):
         raise ModelError(f"{model_dir}/head.npz: its matrices {shapes} are not the {heads} head(s) the manifest "
                          "names; train the model again.")
-    if shapes["w2"][-1] != data.get("word_dim"):
-        raise ModelError(f"{model_dir}: head outputs {shapes['w2'][-1]}-d but manifest says {data.get('word_dim')}-d; "
+    if shapes["w2"][-1] != data.word_dim:
+        raise ModelError(f"{model_dir}: head outputs {shapes['w2'][-1]}-d but manifest says {data.word_dim}-d; "
                          "retrain.")
     return TrainedModel(model_dir, data, weights)
 

@@ -56,7 +56,7 @@ class Projector:
     def seen_phrases(self):
         return set(self.model.seen_phrases) if self.model else set()
 
-    def labels(self, label_vectors):
+    def labels(self, label_vectors: np.ndarray) -> np.ndarray:
         """Candidate label vectors as the model scores them (ConSE: unchanged).
 
         The last result is kept: the web tags image after image against the same 50,000-word vocabulary.

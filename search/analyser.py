@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +83,14 @@ class Term(Result):
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
     head: str | None = None         # a sentence's head ("binoculars" in "a pair of binoculars on a desk")
 
-    def to_dict(self):
+    @property
+    def unit_vector(self) -> np.ndarray:
+        """The unit vector this thing is searched with (analyse sets it)."""
+        if self.vector is None:
+            raise ValueError(f"the query term {self.text!r} has no vector")
+        return self.vector
+
+    def to_dict(self) -> dict[str, Any]:
         out = {"text": self.text, "words": list(self.words), "weight": self.weight, "kind": self.kind}
         return {**out, "head": self.head} if self.head else out
 

@@ -34,13 +34,19 @@ classes), with one warning saying how to add them.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 
 from devise.core.progress import warn
 from devise.data import wordnet
 from devise.data.imagenet import NUM_CLASSES
 from devise.data.wordnet import Category, category
 from devise.models.conse import softmax
+
+if TYPE_CHECKING:
+    from devise.index.store import OpenIndex
 
 WEIGHT = 0.75       # share of the category mass in a category word's score
 MIN_CLASSES = 1     # ImageNet classes a synset needs under it to count as a category
@@ -59,7 +65,7 @@ def category_of(text: str) -> Category | None:
     return category(text, MIN_CLASSES)
 
 
-def category_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
+def category_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
     """Each image's (or each of `ids`') mass on `cat`: the larger of the backbone's ImageNet probability
     mass on its classes and the trained model's on its own classes under it (model_mass); None when the
     index has neither (built before it stored ImageNet classes, with no model class under `cat`)."""
@@ -67,10 +73,10 @@ def category_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarr
     return np.maximum.reduce(masses) if masses else None
 
 
-def model_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
+def model_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
     """Each image's mass on the index's trained model's classes that lie under `cat` in WordNet; None for
     a ConSE index, a model with no class under `cat`, or all of an index above MODEL_MASS_MAX images."""
-    phrases = list((idx.manifest.get("seen_margin") or {}).get("phrases") or ())
+    phrases = list((idx.manifest.seen_margin or {}).get("phrases") or ())
     wanted = set(cat.offsets)
     under = [i for i, phrase in enumerate(phrases) if wanted & wordnet.above(phrase)]
     if not under or (ids is None and len(idx.items) > MODEL_MASS_MAX):
@@ -82,7 +88,7 @@ def model_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarray 
     return softmax(cosines / MODEL_TAU)[:, under].sum(axis=1)
 
 
-def imagenet_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
+def imagenet_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
     """Each image's (or each of `ids`') backbone probability mass on `cat`'s ImageNet classes; None when
     the index was built before it stored them."""
     top = idx.imagenet_top()
@@ -96,14 +102,14 @@ def imagenet_mass(idx, cat: Category, ids: np.ndarray | None = None) -> np.ndarr
     return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).sum(axis=1)
 
 
-def top_mass(idx, text: str, ids: np.ndarray, top: int) -> float:
+def top_mass(idx: OpenIndex, text: str, ids: np.ndarray, top: int) -> float:
     """The mean mass on the category `text` names over the `top` of `ids` with the most of it; 0 without one."""
     cat = category_of(text)
     mass = category_mass(idx, cat, np.asarray(ids, np.int64)) if cat is not None and len(ids) else None
     return float(np.sort(mass)[-top:].mean()) if mass is not None else 0.0
 
 
-def blend(word_scores, mass, weight=None):
+def blend(word_scores: npt.ArrayLike, mass: npt.ArrayLike, weight: float | None = None) -> np.ndarray:
     weight = WEIGHT if weight is None else weight
     return (1.0 - weight) * np.asarray(word_scores, np.float32) + weight * np.asarray(mass, np.float32)
 
@@ -127,7 +133,7 @@ def _added(idx, text, mass, pool, allowed, scores):
     return found, np.minimum(cosines, floor)
 
 
-def rescore(idx, text: str, ids: np.ndarray, scores: np.ndarray, *, allowed: np.ndarray | None = None,
+def rescore(idx: OpenIndex, text: str, ids: np.ndarray, scores: np.ndarray, *, allowed: np.ndarray | None = None,
             add: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """One query term's candidates (ids, word-space scores, higher better), blended with the category mass
     when `text` names a category; otherwise, or when the index lacks the data, the inputs unchanged.

@@ -24,6 +24,7 @@ them (docs/query.md); FUSE names the default, "gated":
   - "mean": the weighted mean of the raw scores (a late-fusion baseline).
 """
 import numpy as np
+import numpy.typing as npt
 
 RRF_K = 1
 AND_POWER = -4.0  # soft_and's power mean: 0 would be the geometric mean, -inf the minimum
@@ -51,12 +52,12 @@ def _soft_and(scores, weights):
     return (weights[:, None] * normal ** AND_POWER).sum(axis=0) ** (1.0 / AND_POWER)
 
 
-def fuse(scores, weights, method=None):
+def fuse(scores: npt.ArrayLike, weights: npt.ArrayLike, method: str | None = None) -> np.ndarray:
     """scores: [T, n] per-thing scores of the same n candidates; weights: [T]. Returns [n] fused scores."""
     method = method or FUSE
     scores = np.asarray(scores, np.float64)
     weights = np.abs(np.asarray(weights, np.float64))
-    weights = weights / max(weights.sum(), 1e-12)
+    weights = weights / max(float(weights.sum()), 1e-12)
     if len(scores) == 1:
         return scores[0]
     if method == "rrf":

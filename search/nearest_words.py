@@ -47,6 +47,6 @@ def words(query: str, *, top: int = 10, vectors: str | None = None, index: str |
     wv = _word_vectors(vectors, index)
     vector, used = query_vector(query, wv)
     space = open_vocabulary(wv)
-    exclude = {wv.row(w) for w in used}
+    exclude = {row for row in map(wv.row, used) if row is not None}
     hits = [WordHit(wv.words[i], round(s, 6)) for i, s in space.nearest(vector, top, exclude=exclude)]
     return WordResults(query, wv.name, hits)

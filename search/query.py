@@ -16,12 +16,19 @@ training ("water lily"), so searching a class phrase hits its target.
 Parts are unit-normalised before they are combined, so that no part
 dominates just because its words have large norms.
 """
+from __future__ import annotations
+
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from devise.core.errors import QueryError, VocabularyError
+
+if TYPE_CHECKING:
+    from devise.data.words import WordVectors
 
 _TOKEN = re.compile(r'\s*(?:(?P<op>[+-])(?=\s|$|["\w])|"(?P<quoted>[^"]*)"(?::(?P<qweight>\S*))?|(?P<word>[^\s"]+))')
 _WEIGHTED = re.compile(r"(?P<text>.+?):(?P<weight>[^:]*)")
@@ -37,7 +44,8 @@ class Part:
     elements: list = field(default_factory=list)  # (text, weight, quoted)
 
 
-def shown(text):
+def shown(text: str | None) -> str:
+    text = text or ""
     return repr(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "...")
 
 
@@ -51,7 +59,7 @@ def _weight(text, raw):
     return weight
 
 
-def parse(query):
+def parse(query: str | None) -> list[Part]:
     """Split a query into signed parts of (phrase, weight, quoted) elements; syntax errors raise QueryError."""
     text = (query or "").strip()
     if not text:
@@ -92,11 +100,12 @@ def parse(query):
     return parts
 
 
-def query_vector(query, words, shown_query=None):
+def query_vector(query: str | Sequence[Part], words: WordVectors,
+                 shown_query: str | None = None) -> tuple[np.ndarray, list[str]]:
     """(unit vector, the in-vocabulary words used) of a query, or of its parsed parts (then `shown_query`
     names it in errors). Any unknown word raises VocabularyError with suggestions."""
     parts = parse(query) if isinstance(query, str) else query
-    query = query if isinstance(query, str) else shown_query
+    name = query if isinstance(query, str) else shown_query
     unknown, used, total = [], [], np.zeros(words.dim, np.float64)
     for part in parts:
         acc, weight_sum = np.zeros(words.dim, np.float64), 0.0
@@ -113,16 +122,16 @@ def query_vector(query, words, shown_query=None):
             if norm > 1e-9:
                 total += part.sign * acc / weight_sum / norm
     if unknown:
-        raise VocabularyError(unknown_message(query, unknown, words))
+        raise VocabularyError(unknown_message(name, unknown, words))
     norm = np.linalg.norm(total)
     if not used:
-        raise QueryError(f"{shown(query)}: no words in it; try {EXAMPLES}.")
+        raise QueryError(f"{shown(name)}: no words in it; try {EXAMPLES}.")
     if norm < 1e-6:
-        raise QueryError(f"{shown(query)}: its parts cancel out (zero vector); change the words or weights.")
+        raise QueryError(f"{shown(name)}: its parts cancel out (zero vector); change the words or weights.")
     return (total / norm).astype(np.float32), used
 
 
-def unknown_message(query, unknown, words):
+def unknown_message(query: str | None, unknown: Sequence[str], words: WordVectors) -> str:
     distinct = list(dict.fromkeys(unknown))
     close = {word: words.suggest(word) for word in distinct[:SHOWN_UNKNOWN]}
     hint = "" if any(close.values()) else "; check the spelling, or use a more common word for it"

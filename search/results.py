@@ -8,7 +8,9 @@ they show, best first.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from devise.core.results import Listing, Result
 from devise.data.sheet import contact_sheet
@@ -36,7 +38,7 @@ class SearchResults(Listing):
 
     TEXT_ONLY = ("analysis", "weak", "weak_terms", "noise_threshold")
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         return out if self.analysis is not None else {k: v for k, v in out.items() if k not in self.TEXT_ONLY}
 
@@ -51,7 +53,7 @@ def _short(path):
     return f"{parent}/{os.path.basename(path)}" if parent else os.path.basename(path)
 
 
-def write_sheet(hits, out, title):
+def write_sheet(hits: Sequence[Hit], out: str | os.PathLike, title: str) -> str | None:
     """A contact sheet PNG: one thumbnail per result, captioned with rank, score and file name."""
     if not hits:
         return None

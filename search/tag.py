@@ -20,8 +20,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from devise.core.results import Listing, Result, Skipped, skipped
 from devise.data import wordnet
@@ -35,6 +37,10 @@ from devise.models.conse import softmax
 from devise.models.embed import embed_paths
 from devise.models.projector import Projector
 from devise.search.analyser import phrase_matrix
+
+if TYPE_CHECKING:
+    from devise.data.words import WordVectors
+    from devise.models.projector import Projector
 
 TAG_VOCABULARY_SIZE = 50_000
 # Share of an open tag's score taken by the informative ImageNet mass under the word (open_scores). Chosen on
@@ -69,7 +75,7 @@ class TagResults(Listing):
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def candidates(words, labels=None):
+def candidates(words: WordVectors, labels: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
     """(texts, unit vectors) to rank: given label phrases, or the tag vocabulary."""
     if labels:
         return list(labels), phrase_matrix(words, list(labels))  # as `label` reads them: "a face" is "face"
@@ -77,13 +83,14 @@ def candidates(words, labels=None):
     return [words.words[r] for r in rows], unit_matrix(words, rows)
 
 
-def seen_penalty(projector, texts):
+def seen_penalty(projector: Projector, texts: Sequence[str]) -> np.ndarray:
     """Each text's calibrated-stacking penalty: the model's gamma for the labels it trained on, else 0."""
     seen = projector.seen_phrases
     return np.array([projector.gamma if t in seen else 0.0 for t in texts], np.float32)
 
 
-def label_scores(projector, vectors, matrix, texts):
+def label_scores(projector: Projector, vectors: np.ndarray, matrix: np.ndarray,
+                 texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """(scores, cosines) [images, labels] for label phrases' unit vectors `matrix`: the cosine with the
     labels as the model scores them, less each label's mean cosine over the ImageNet class vectors and
     less its seen-label penalty. What `tag --labels` and `label --assign` both rank by."""
@@ -94,7 +101,7 @@ def label_scores(projector, vectors, matrix, texts):
     return cosines - hub[None, :] - seen_penalty(projector, texts)[None, :], cosines
 
 
-def informative_mass(logits, texts) -> np.ndarray:
+def informative_mass(logits: npt.ArrayLike, texts: Sequence[str]) -> np.ndarray:
     """[images, texts]: how much, and how specifically, the backbone's ImageNet classifier names each text.
 
     A word that names a WordNet synset with ImageNet classes under it
@@ -115,7 +122,8 @@ def informative_mass(logits, texts) -> np.ndarray:
     return np.clip(info / np.log(NUM_CLASSES), 0.0, 1.0)
 
 
-def open_scores(cosines, logits, texts, penalty=None, weight=None) -> np.ndarray:
+def open_scores(cosines: np.ndarray, logits: npt.ArrayLike | None, texts: Sequence[str],
+                penalty: np.ndarray | None = None, weight: float | None = None) -> np.ndarray:
     """Open tags' scores: the word-space cosine (less the seen-label penalty), blended with the informative
     ImageNet mass under the word (informative_mass). In word space alone a tag drifts to the words beside
     the image's classes ("airliner" gives "hijacked", "jetliner"); the classifier's hierarchy says which
@@ -127,23 +135,26 @@ def open_scores(cosines, logits, texts, penalty=None, weight=None) -> np.ndarray
     return (1.0 - weight) * scores + weight * informative_mass(logits, texts)
 
 
-def rank(vectors, texts, matrix, top, penalty=None, scores=None) -> list[list[Tag]]:
+def rank(vectors: np.ndarray, texts: Sequence[str], matrix: np.ndarray, top: int, penalty: np.ndarray | None = None,
+         scores: np.ndarray | None = None) -> list[list[Tag]]:
     """Top labels per image by cosine less `penalty` (calibrated stacking), or by `scores`, best first."""
-    cosines = vectors @ matrix.T
-    if scores is None:
-        scores = cosines - penalty[None, :] if penalty is not None else cosines
+    cosines = np.asarray(vectors @ matrix.T)
+    if scores is not None:
+        by = scores
+    else:
+        by = cosines - penalty[None, :] if penalty is not None else cosines
     top = min(top, len(texts))
-    best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+    best = np.argpartition(-by, top - 1, axis=1)[:, :top]
     out = []
-    for cos, score, idx in zip(cosines, scores, best):
+    for cos, score, idx in zip(cosines, by, best):
         idx = idx[np.argsort(-score[idx], kind="stable")]
-        out.append([Tag(texts[i], round(float(score[i]), 6), round(float(cos[i]), 6)) for i in idx])
+        out.append([Tag(texts[int(i)], round(float(score[i]), 6), round(float(cos[i]), 6)) for i in idx])
     return out
 
 
 def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index: str | None = None, top: int = 10,
         labels: Sequence[str] | str | None = None, backbone: str | None = None, words: str | None = None,
-        projector=None) -> TagResults:
+        projector: Projector | None = None) -> TagResults:
     """The `top` nearest words to each image, or its best `labels` (zero-shot classification).
 
     images: image files, or folders standing for the images under them.
@@ -159,9 +170,9 @@ def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index:
             opened = open_index(index, model=model)
             model = opened.model_dir
             if model is None and backbone is None:
-                backbone = opened.manifest["backbone"]
+                backbone = opened.manifest.backbone
             if model is None and words is None:
-                words = opened.manifest["words"]
+                words = opened.manifest.words
         projector = Projector(model, backbone=backbone, words=words)
     phrases = parse_labels(labels) if labels is not None else None
     texts, matrix = candidates(projector.words, phrases)

@@ -14,21 +14,26 @@ A query whose best hits score no better than unrelated words do
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from devise.index import noise
 from devise.index.selection import filtered_ids
-from devise.index.store import open_index
+from devise.index.store import OpenIndex, open_index
 from devise.models import seen_margin
 from devise.models.feedback import feedback_scores
 from devise.search import categories
-from devise.search.analyser import Analysis, analyse
+from devise.search.analyser import Analysis, Term, analyse
 from devise.search.filtered import nearest
 from devise.search.fusion import fuse
 from devise.search.results import Hit, SearchResults, write_sheet
+
+if TYPE_CHECKING:
+    from devise.data.words import WordVectors
 
 # A thing is weak when its best images match it no better than this quantile of random words match the index
 # (index.noise); bench/query_dev.py measured the choice (docs/query.md).
@@ -41,7 +46,7 @@ NOISE_MIN_ITEMS = 10 * noise.TOP
 PRESENT_MASS = 0.3
 
 
-def hits_of(idx, pairs) -> list[Hit]:
+def hits_of(idx: OpenIndex, pairs: Iterable[tuple[int, float]]) -> list[Hit]:
     """[(id, cosine)] of `idx` -> Hits with the items' paths."""
     return [Hit(idx.items[i]["path"], round(score, 6)) for i, score in pairs]
 
@@ -53,11 +58,12 @@ def _seen_labels(words, phrases):
 
 
 def _model_phrases(idx):
-    margin = idx.manifest.get("seen_margin") or {}
+    margin = idx.manifest.seen_margin or {}
     return tuple(margin.get("phrases") or ())
 
 
-def term_scores(idx, words, term, ids, feedback=True):
+def term_scores(idx: OpenIndex, words: WordVectors, term: Term, ids: np.ndarray,
+                feedback: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """THE score of one thing for candidate `ids`: -> (ids, scores), to be fused with the other things'.
 
     Cosine in word space, less the seen-class lead where the index's model
@@ -69,11 +75,11 @@ def term_scores(idx, words, term, ids, feedback=True):
     if not len(ids):
         return ids, np.zeros(0, np.float32)
     vectors = np.asarray(space.vectors[ids], np.float32)
-    scores = np.clip(vectors @ term.vector, -1.0, 1.0)
+    scores = np.clip(vectors @ term.unit_vector, -1.0, 1.0)
     if phrases:
         seen = _seen_labels(words, phrases)
-        gamma = float(idx.manifest["seen_margin"]["gamma"])
-        scores = seen_margin.margin_scores(scores, seen_margin.best_seen_cos(vectors, seen, term.vector), gamma)
+        gamma = float((idx.manifest.seen_margin or {})["gamma"])
+        scores = seen_margin.margin_scores(scores, seen_margin.best_seen_cos(vectors, seen, term.unit_vector), gamma)
     if feedback:
         scores = feedback_scores(scores, np.asarray(idx.vectors("features")[ids], np.float32))
     named = category_text(term)
@@ -82,7 +88,7 @@ def term_scores(idx, words, term, ids, feedback=True):
     return ids, np.asarray(scores, np.float32)
 
 
-def category_text(term):
+def category_text(term: Term) -> str | None:
     """The words of a thing that may name a category: a word or phrase itself, a sentence's head word."""
     if term.kind == "sentence":  # its head, or the word the head ends on ("a red car" -> "car")
         if term.head:
@@ -99,11 +105,12 @@ class Ranking:
                                 # images by that mass (0 for a thing naming no category)
 
 
-def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, method=None) -> Ranking:
+def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, allowed: np.ndarray | None = None,
+           feedback: bool = True, method: str | None = None) -> Ranking:
     """The `top` best (id, score) for an analysed query, fused over its things."""
     space = idx.space("words")
     size = seen_margin.pool_size(top, space.count)
-    pools = [nearest(space, term.vector, size, allowed) for term in analysis.terms]
+    pools = [nearest(space, term.unit_vector, size, allowed) for term in analysis.terms]
     strength = [float(np.mean([s for _, s in pool[:noise.TOP]])) if pool else -1.0 for pool in pools]
     found, mass = [i for pool in pools for i, _ in pool], [0.0] * len(pools)
     for t, (term, pool) in enumerate(zip(analysis.terms, pools)):
@@ -124,15 +131,15 @@ def ranked(idx, words, analysis: Analysis, top, allowed=None, feedback=True, met
     return Ranking(seen_margin.best_first(ids, fused, top), strength, mass)
 
 
-def noise_of(idx):
+def noise_of(idx: OpenIndex) -> dict[str, Any] | None:
     """The index's noise record (index.noise): from its manifest, else computed once per process; None for a
     large index built before noise records (no weak flag then, and no slow first search) and a small one."""
-    record = idx.manifest.get("noise")
+    record = idx.manifest.noise
     record = record if record and record.get("sample") == noise.SAMPLE else None
     if len(idx.items) < NOISE_MIN_ITEMS:
         return None
     if record is None and len(idx.items) <= LAZY_NOISE_MAX:
-        key = (idx.name, idx.manifest.get("version"))
+        key = (idx.name, idx.manifest.version)
         if key not in _lazy_noise:
             _lazy_noise[key] = noise.profile(idx.word_vectors(), np.asarray(idx.vectors("words"), np.float32))
         record = _lazy_noise[key]
@@ -142,7 +149,8 @@ def noise_of(idx):
 _lazy_noise: dict = {}  # (index, version) -> noise record, for indexes built before noise records
 
 
-def weak_terms(analysis, ranking, record):
+def weak_terms(analysis: Analysis, ranking: Ranking,
+               record: dict[str, Any] | None) -> tuple[float | None, list[str]]:
     """(threshold, [texts of the things that match no better than unrelated words]); (None, []) unknown.
 
     A thing naming ImageNet classes that the backbone sees in its best images (a mean mass of at least
@@ -190,7 +198,8 @@ def search(query: str, *, index: str | None = None, top: int = 10, filter: str |
                          noise_threshold=threshold)
 
 
-def top_hit(query, *, index=None, allowed=None, idx=None):
+def top_hit(query: str, *, index: str | None = None, allowed: np.ndarray | None = None,
+            idx: OpenIndex | None = None) -> int | None:
     """The id of search's first hit for `query` among `allowed` ids (walk's start); None when nothing is left."""
     idx = idx or open_index(index)
     words = idx.word_vectors()

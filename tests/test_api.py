@@ -129,7 +129,7 @@ def test_open_index_is_a_handle_over_the_same_verbs(calibrated, colour_folder, t
     colours = devise.open_index("colours")
     assert isinstance(colours, devise.Index) and len(colours) == 48 and colours.name == "colours"
     assert colours.model == str(calibrated.resolve()) and colours.backbone == "fake" and colours.root == str(colour_folder)
-    assert colours.manifest["kind"] == "index" and colours.version.startswith("v-")
+    assert colours.manifest.to_dict()["kind"] == "index" and colours.version.startswith("v-")
     assert colours.search("red", top=5).to_dict() == devise.search("red", index="colours", top=5).to_dict()
     image = colour_folder / "blue" / "001.jpg"
     assert colours.similar(image, top=3).paths == devise.similar(image, index="colours", top=3).paths

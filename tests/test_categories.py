@@ -94,7 +94,7 @@ def test_a_word_that_is_no_category_changes_nothing(colour_index):
 
 def test_an_index_built_before_top_classes_keeps_word_scores_and_says_how_to_update(colour_index, capsys):
     for filename in writer.OPTIONAL:  # what a manifest written before them records
-        colour_index.manifest["files"].pop(filename)
+        colour_index.manifest.files.pop(filename)
     categories._warned.discard(colour_index.name)
     ids, scores = np.array([3, 1]), np.array([0.5, 0.4], np.float32)
     out = categories.rescore(colour_index, "animal", ids, scores)

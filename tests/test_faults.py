@@ -118,10 +118,10 @@ def test_kill_train(target, after, colour_folder, words_home, fake_backbone, run
                                 "white", "--epochs", "2", "--heads", "1", "--out", out)
     kill_when_paused(proc, marker, timeout=300)
     assert (out / "manifest.json").read_bytes() == before
-    assert model_store.load(out).manifest["unseen"] == ["yellow"]  # the previous model still loads
+    assert model_store.load(out).manifest.unseen == ["yellow"]  # the previous model still loads
     again = run("train", colour_folder, "--holdout-classes", "white", "--epochs", "2", "--heads", "1", "--out", out)
     assert again.exit_code == 0, again.output
-    assert model_store.load(out).manifest["unseen"] == ["white"]
+    assert model_store.load(out).manifest.unseen == ["white"]
     leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
     assert leftovers == [], leftovers  # the killed run's staging folder was cleaned up
 

@@ -103,6 +103,8 @@ MANIFESTS = st.one_of(
 @given(MANIFESTS)
 def test_any_manifest_bytes_give_a_manifest_or_one_typed_error(tmp_path, data):
     from devise.core import manifest
+    from devise.core.errors import ModelError
+    from devise.core.manifest import IndexManifest, ModelManifest
     from devise.index.checked_manifest import read_checked
 
     (tmp_path / "manifest.json").write_bytes(data)
@@ -111,12 +113,53 @@ def test_any_manifest_bytes_give_a_manifest_or_one_typed_error(tmp_path, data):
     except DeviseError:
         read = None
     assert read is None or isinstance(read, dict)
-    assert manifest.peek(tmp_path) is None or isinstance(manifest.peek(tmp_path), dict)
+    peeked = manifest.peek(tmp_path)
+    assert peeked is None or isinstance(peeked, dict)
+    if peeked is not None:  # the same fields as a model's: a ModelManifest or one ModelError
+        try:
+            model = ModelManifest.parse(peeked)
+        except ModelError as exc:
+            assert "\n" not in str(exc)
+        else:
+            assert model.word_dim >= 1 and ModelManifest.parse(model.to_dict()) == model
     try:
         checked = read_checked("photos", tmp_path)
-    except SearchIndexError:
+    except SearchIndexError as exc:
+        assert "\n" not in str(exc)
         return
-    assert isinstance(checked["count"], int) and checked["count"] >= 1
+    assert isinstance(checked.count, int) and checked.count >= 1
+    assert IndexManifest.parse(checked.to_dict()) == checked
+
+
+VALID_INDEX = {"format_version": 1, "kind": "index", "name": "photos", "version": "v-1", "model": "conse",
+               "backbone": "fake", "words": "glove-6b-50d", "root": "/photos", "metric": "angular", "word_dim": 50,
+               "feature_dim": 48, "n_trees": 20, "seed": 0, "count": 3,
+               "search": {"method": "auto", "mode": "exact", "reason": "small", "search_k": 500,
+                          "features": {"mode": "exact", "reason": "small", "search_k": 480}},
+               "files": {}, "counts": {"items": 3, "embedded": 3}, "store": {"kind": "annoy"}}
+# Near-valid manifests: one or more fields replaced by plausible or arbitrary values, and unknown fields added.
+FIELD_VALUES = st.one_of(JSON_VALUES, st.integers(-2, 3), st.sampled_from(["exact", "annoy", "angular", "auto", ""]),
+                         st.fixed_dictionaries({"mode": st.sampled_from(["exact", "annoy", "hnsw", 5]),
+                                                "features": st.fixed_dictionaries({"mode": st.sampled_from(["exact", "x"])})}))
+NEAR_VALID = st.dictionaries(st.sampled_from([*MANIFEST_KEYS, "noise", "extra_field"]), FIELD_VALUES, max_size=3).map(
+    lambda d: {**VALID_INDEX, **d})
+
+
+@FILES
+@given(NEAR_VALID)
+def test_near_valid_index_manifests_round_trip_or_give_one_typed_error(tmp_path, data):
+    from devise.core.manifest import IndexManifest
+    from devise.index.checked_manifest import read_checked
+
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    try:
+        checked = read_checked("photos", tmp_path)
+    except SearchIndexError as exc:
+        assert "\n" not in str(exc) and "manifest.json" in str(exc)
+        return
+    assert checked.to_dict() == {**{k: None for k in ("created", "model_fingerprint", "backbone_fingerprint",
+                                                       "seen_margin", "noise", "store")}, **data}
+    assert IndexManifest.parse(checked.to_dict()) == checked and checked.count >= 1
 
 
 @FILES

@@ -165,7 +165,7 @@ def test_index_records_its_noise_level(colour_folder, fake_backbone):
     from devise.index.store import open_index
 
     build_index(str(colour_folder), name="colours", progress=False)
-    record = open_index("colours").manifest["noise"]
+    record = open_index("colours").manifest.noise
     assert record["words"] == 300 and set(record["quantiles"]) == {"50", "75", "90", "95", "99"}
     values = list(record["quantiles"].values())
     assert values == sorted(values)

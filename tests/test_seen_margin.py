@@ -55,17 +55,18 @@ def test_an_index_of_a_trained_model_ranks_by_the_score_it_shows(tmp_path, colou
     assert result.exit_code == 0, result.output
     model = json.loads((out / "manifest.json").read_text())
     assert 0.0 <= model["search_gamma"] <= 0.4 and "inner_search_p10" in model["calibration"]
-    assert run("index", colour_folder, "--model", out, "--name", "colours").exit_code == 0
+    built = run("index", colour_folder, "--model", out, "--name", "colours")
+    assert built.exit_code == 0, built.output
     from devise.index.store import open_index
 
-    margin = open_index("colours").manifest["seen_margin"]
+    margin = open_index("colours").manifest.seen_margin
     assert margin == {"phrases": sorted(model["seen_phrases"]), "gamma": model["search_gamma"]}
     result = run("search", "yellow", "--index", "colours", "--json", "--top", "8")
     assert result.exit_code == 0, result.output
     scores = [hit["score"] for hit in json.loads(result.stdout)["results"]]
     assert len(scores) == 8 and scores == sorted(scores, reverse=True)
     assert run("index", colour_folder, "--model", "conse", "--name", "plain", "--rebuild").exit_code == 0
-    assert open_index("plain").manifest.get("seen_margin") is None
+    assert open_index("plain").manifest.seen_margin is None
 
 
 def test_a_damaged_seen_margin_is_one_line(tmp_path, colour_folder, fake_backbone, run, words_home):
@@ -78,5 +79,5 @@ def test_a_damaged_seen_margin_is_one_line(tmp_path, colour_folder, fake_backbon
     for damaged in ("0.1", {"phrases": "red", "gamma": 0.1}, {"phrases": ["red"], "gamma": "high"}):
         (version / "manifest.json").write_text(json.dumps({**data, "seen_margin": damaged}))
         result = run("search", "yellow", "--index", "colours")
-        assert result.exit_code == 1 and "seen_margin damaged" in result.stderr
+        assert result.exit_code == 1 and "seen_margin" in result.stderr and "damaged" in result.stderr
         assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1

@@ -144,10 +144,10 @@ def test_conse_index_and_tags_in_spacy_vectors(words_home, colour_folder, fake_b
     wheel = as_wheel(spacy_model(tmp_path / "m", strings, table), tmp_path / "en_md.whl")
     built = devise.build_index(colour_folder, name="sp", words=str(wheel), progress=False)
     manifest = open_index("sp").manifest
-    assert (built.items, manifest["words"], manifest["word_dim"]) == (48, "spacy-en-md", 60)
+    assert (built.items, manifest.words, manifest.word_dim) == (48, "spacy-en-md", 60)
     assert len(devise.search("red", index="sp", top=5)) == 5
     again = devise.build_index(colour_folder, name="sp", progress=False)  # an update keeps its word vectors
-    assert (again.reused, open_index("sp").manifest["words"]) == (48, "spacy-en-md")
+    assert (again.reused, open_index("sp").manifest.words) == (48, "spacy-en-md")
     tags = devise.tag([colour_folder / "red" / "001.jpg"], index="sp", top=3).images[0].tags
     # The web page tags an indexed image from its cached features, in the index's word vectors too.
     image_id = [item["path"] for item in open_index("sp").items].index(str(colour_folder / "red" / "001.jpg"))
@@ -156,4 +156,4 @@ def test_conse_index_and_tags_in_spacy_vectors(words_home, colour_folder, fake_b
     assert [(t.word, t.cosine) for t in tag_indexed(image_id, index="sp", top=3).images[0].tags] == \
         [(t.word, t.cosine) for t in tags]
     devise.build_index(colour_folder, name="sp", words="glove-6b-50d", progress=False)
-    assert open_index("sp").manifest["word_dim"] == 50
+    assert open_index("sp").manifest.word_dim == 50

@@ -58,7 +58,7 @@ def test_index_records_its_store_and_no_secret(colours, run, store, monkeypatch)
     assert found["store"] == ("annoy" if not store else "milvus") and found["count"] == 48
     from devise.index.store import open_index
 
-    record = open_index("colours").manifest["store"]
+    record = open_index("colours").manifest.store
     if store:
         assert record["uri"] == store[-1] and record["collection"].startswith(record["alias"])
         assert set(record) == {"kind", "uri", "collection", "alias", "filters", "field_names"}  # no token, ever
@@ -203,7 +203,7 @@ def test_kill_9_during_a_milvus_index_keeps_the_previous_alias(target, words_hom
 
         idx = open_index("colours")
         live = milvus.client(uri).describe_alias(milvus.alias_of("colours"))["collection_name"]
-        assert live == idx.manifest["store"]["collection"]
+        assert live == idx.manifest.store["collection"]
         assert paths(ok(run, "search", "red", "--json"))
         again = ok(run, "index", colour_folder, "--json")
         assert again["items"] == 198 and again["store"] == "milvus"
@@ -269,7 +269,7 @@ def test_compressed_image_trees_rerank_exactly(words_home):
                          root="/photos", model="conse", model_fingerprint="synthetic", backbone="fake",
                          backbone_fingerprint=None, words="glove-6b-50d", counts=counts)
     idx = open_index("wide")
-    assert idx.manifest["store"]["compressed"]["features"]["dims"] == tuning.COMPRESS_DIMS
+    assert idx.manifest.store["compressed"]["features"]["dims"] == tuning.COMPRESS_DIMS
     space, full = idx.space("features"), np.asarray(idx.vectors("features"))
     hits = 0
     for q in rng.choice(n, 50, replace=False):
@@ -282,7 +282,7 @@ def test_compressed_image_trees_rerank_exactly(words_home):
     assert hits / 500 >= 0.99
     edit.edit_fields("wide", {0: {"note": 1.0}})  # a new version linking the arrays: still compressed
     idx = open_index("wide")
-    assert idx.manifest["store"]["compressed"] and idx.items[0]["fields"] == {"note": 1.0}
+    assert idx.manifest.store["compressed"] and idx.items[0]["fields"] == {"note": 1.0}
     (idx.version_dir / "features.pca.npy").write_bytes(b"damaged")
     with pytest.raises(SearchIndexError, match=r"features\.pca\.npy"):
         open_index("wide").space("features")

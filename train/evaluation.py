@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devise.core.errors import DataError, option
+from devise.core.errors import DataError, ModelError, option
 from devise.core.results import Result
 from devise.data.folders import scan
 from devise.data.words import words_name
@@ -124,7 +124,10 @@ def evaluate_model(data_dir, model_dir, *, test_dir=None, config: TrainConfig) -
     if not saved["unseen"]:
         raise DataError(f"{model_dir}: the model holds out no classes, so there is nothing to score zero-shot; "
                         f"train one with {option('holdout')} > 0 or {option('holdout_classes')}.")
-    root = Path(m.manifest["data_root"])
+    if m.manifest.data_root is None:
+        raise ModelError(f"{model_dir}/manifest.json: records no data_root, so its test images are unknown; "
+                         "train the model again.")
+    root = Path(m.manifest.data_root)
     scored = _score(data, m, saved["seen"], saved["unseen"], [str(root / p) for p in saved["test_seen"]],
                     [str(root / p) for p in saved["test_unseen"]], config.seed)
     _progress(0, scored, config)
@@ -187,7 +190,7 @@ def _score(data: _Data, fitted, seen, unseen, test_seen, test_unseen, seed) -> _
             alternatives[name] = report(other, other.project(src.features, src.logits, conse))
             chosen[name] = {"gamma": other.gamma, "anchor": other.anchor, "blend": other.blend}
     run = {"seed": seed, "unseen": unseen, "blend": fitted.blend, "gamma": fitted.gamma, "anchor": fitted.anchor,
-           "alternatives": chosen, "folds": fold_scores(fitted.manifest.get("calibration")),
+           "alternatives": chosen, "folds": fold_scores(fitted.manifest.calibration),
            "n_test_seen": len(rows_s), "n_test_unseen": len(rows_u)}
     return _Scored(model, alternatives, score_split(src, seen, unseen, data.conse_vecs.__getitem__, rows_s, rows_u, 0.0),
                    metrics.chance(len(unseen), len(seen) + len(unseen), len(rows_s), len(rows_u)), run)

@@ -106,9 +106,9 @@ class CachedFeaturesOnly:
 
 
 def _cached_projector(idx):
-    projector = Projector(idx.model_dir, words=None if idx.model_dir else idx.manifest["words"])
-    projector.backbone = CachedFeaturesOnly(idx.manifest["backbone"], idx.manifest["backbone_fingerprint"],
-                                            idx.manifest["feature_dim"])
+    projector = Projector(idx.model_dir, words=None if idx.model_dir else idx.manifest.words)
+    projector.backbone = CachedFeaturesOnly(idx.manifest.backbone, idx.manifest.backbone_fingerprint,
+                                            idx.manifest.feature_dim)
     return projector
 
 
@@ -116,7 +116,7 @@ def tag_indexed(image_id: int, *, index=None, top=10, labels=None):
     """`devise tag PATH --index NAME` for an indexed image, from its cached features when they are there."""
     idx = open_index(index)
     path = _path_of(idx, image_id)
-    if idx.manifest.get("backbone_fingerprint"):
+    if idx.manifest.backbone_fingerprint:
         projector = _remember(_projectors, str(idx.version_dir), lambda: _cached_projector(idx))
         try:
             return tag([path], projector=projector, top=top, labels=labels)

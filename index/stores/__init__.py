@@ -4,6 +4,12 @@ The manifest's "store" record names it: {"kind": "annoy"} (also what a
 manifest without the record means), or {"kind": "milvus", "uri": ...,
 "collection": ...}. pymilvus is imported only when a Milvus store is used.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 from devise.core.errors import SearchIndexError
 from devise.index.stores import annoy, milvus, milvus_client
 from devise.index.stores.base import SPACES, ItemTable, StoreWriter, VectorSpace, VersionStore
@@ -24,11 +30,11 @@ __all__ = [
 ]
 
 
-def kind_of(record):
+def kind_of(record: Any) -> str | None:
     return annoy.KIND if record is None else record.get("kind") if isinstance(record, dict) else None
 
 
-def writer_for(record, name, ray=None) -> StoreWriter:
+def writer_for(record: Any, name: str, ray: dict[str, Any] | None = None) -> StoreWriter:
     """The writer for store `record` ({"kind": ..., "uri": ...}; None: Annoy) of index `name`;
     `ray` ({"address", "workers"}): the Ray engine's, when the index is embedded on Ray."""
     kind = kind_of(record)
@@ -39,12 +45,13 @@ def writer_for(record, name, ray=None) -> StoreWriter:
     raise SearchIndexError(f"store {record!r}: use one of {', '.join(KINDS)}.")
 
 
-def rows_from_ray(record):
+def rows_from_ray(record: Any) -> bool:
     """Whether store `record`, written by the Ray engine, takes its rows from Ray actors (a Milvus server)."""
     return kind_of(record) == milvus.KIND and not milvus_client.is_lite(record.get("uri") or "")
 
 
-def open_version(version_dir, data, check, reindex_hint, label) -> VersionStore:
+def open_version(version_dir: Path, data: dict[str, Any], check: Callable[..., None], reindex_hint: str,
+                 label: str) -> VersionStore:
     """Read access to the version whose manifest is `data`; `check(file)` verifies a sealed file."""
     kind = kind_of(data.get("store"))
     if kind == annoy.KIND:

@@ -14,11 +14,15 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from devise.core import atomic, integrity, manifest
+from devise.core import atomic, integrity
 from devise.core.errors import SearchIndexError
+from devise.core.manifest import IndexManifest
 from devise.index import ann, tuning
 from devise.index import items as items_file
 from devise.index.stores.annoy_space import AnnoySpace
@@ -37,7 +41,8 @@ REINDEX = "re-index the folder with `devise index`"
 class AnnoyVersion(VersionStore):
     """A version directory's arrays and Annoy files; `check(filename)` verifies a file against the manifest."""
 
-    def __init__(self, version_dir, data, check, reindex_hint, label):
+    def __init__(self, version_dir: Path, data: dict[str, Any], check: Callable[..., None], reindex_hint: str,
+                 label: str):
         self.version_dir, self.manifest, self.check = version_dir, data, check
         self.reindex_hint, self.label = reindex_hint, label
         for filename in (items_file.ITEMS, items_file.OFFSETS):
@@ -45,7 +50,7 @@ class AnnoyVersion(VersionStore):
         self.items = items_file.Items(version_dir, data["count"])
         self._spaces, self._vectors = {}, {}
 
-    def vectors(self, kind):
+    def vectors(self, kind: str) -> np.ndarray:
         if kind in self._spaces:
             return self._spaces[kind].vectors
         if kind not in self._vectors:
@@ -65,7 +70,7 @@ class AnnoyVersion(VersionStore):
                                    f"({count} x {dim}); {self.reindex_hint}.")
         return vectors
 
-    def space(self, kind):
+    def space(self, kind: str) -> ann.Space:
         if kind not in self._spaces:
             vectors, ann_file = self.vectors(kind), SPACE_FILES[kind][1]
             self.check(ann_file)  # in exact mode too: a damaged index says so before it is relied on
@@ -78,7 +83,8 @@ class AnnoyVersion(VersionStore):
 
     def _projection(self, kind):
         """The PCA matrix the space's trees were built on, or None (plain trees)."""
-        record = self.manifest.get("store") if isinstance(self.manifest.get("store"), dict) else {}
+        store = self.manifest.get("store")
+        record = store if isinstance(store, dict) else {}
         compressed = (record.get("compressed") or {}).get(kind)
         if not compressed:
             return None
@@ -97,13 +103,15 @@ class AnnoyVersion(VersionStore):
 class AnnoyWriter(StoreWriter):
     kind = KIND
 
-    def record(self):
+    def record(self) -> dict[str, Any]:
         return {"kind": KIND}
 
-    def modes(self, count, dims, method):
+    def modes(self, count: int, dims: dict[str, int], method: str) -> dict[str, tuple[str, str]]:
         return {kind: tuning.choose_mode(count, dims[kind], method) for kind in dims}
 
-    def write(self, version_dir, vectors, features, items, *, source=None, trees, seed, progress, modes):
+    def write(self, version_dir: Path, vectors: Any, features: Any,  # arrays, or None with `source`
+              items: list[dict[str, Any]], *, source: Path | None = None, trees: int, seed: int, progress: bool,
+              modes: dict[str, tuple[str, str]]) -> dict[str, Any]:
         record = self.record()
         if source is not None:
             files, linked_record = _linked(source, version_dir)
@@ -113,7 +121,7 @@ class AnnoyWriter(StoreWriter):
             atomic.save_npy(version_dir / WORDS_NPY, vectors)
             atomic.save_npy(version_dir / FEATURES_NPY, features)
             start = time.perf_counter()
-            tree_rows, sealed = {WORDS_ANN: vectors, FEATURES_ANN: features}, list(ARRAYS)
+            tree_rows, sealed = {WORDS_ANN: vectors, FEATURES_ANN: features}, list[str](ARRAYS)
             if len(features) >= tuning.COMPRESS_FROM and features.shape[1] > tuning.COMPRESS_DIMS:
                 projection = ann.pca_projection(features, seed=seed)
                 atomic.save_npy(version_dir / FEATURES_PCA, projection)
@@ -136,21 +144,20 @@ class AnnoyWriter(StoreWriter):
 
     # Annoy's files live in the version directory: layout.publish's CURRENT swap is
     # the switch, and deleting old version directories is the sweep.
-    def switch(self, name, version_dir, store_record):
+    def switch(self, name: str, version_dir: Path, store_record: dict[str, Any]) -> None:
         pass
 
-    def sweep(self, name, keep_records):
+    def sweep(self, name: str, keep_records: Iterable[dict[str, Any] | None]) -> None:
         pass
 
-    def discard(self, store_record):
+    def discard(self, store_record: dict[str, Any]) -> None:
         pass
 
 
-def _linked(source, version_dir):
+def _linked(source: Path, version_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Hard-link the arrays of version `source` into `version_dir`: (their checked records, its store record)."""
-    recorded = manifest.read(source, "index", SearchIndexError)
-    files = recorded.get("files") if isinstance(recorded.get("files"), dict) else {}
-    record = recorded.get("store") if isinstance(recorded.get("store"), dict) else {}
+    recorded = IndexManifest.read(source)
+    files, record = recorded.files, recorded.store or {}
     arrays = ARRAYS + ((FEATURES_PCA,) if record.get("compressed") else ())
     for filename in arrays:
         # Checked before they are linked: a record must never vouch for bytes that changed since.

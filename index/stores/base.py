@@ -11,26 +11,32 @@ next, never a mix, on either store.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from devise.index.spaces import SPACES
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["SPACES", "ItemTable", "StoreWriter", "VectorSpace", "VersionStore"]
 
 
-class ItemTable(ABC):
-    """The items of one version, item i at id i."""
+class ItemTable(Protocol):
+    """The items of one version, item i at id i (index.items.Items, or a store's own table)."""
 
     @abstractmethod
-    def __len__(self): ...
+    def __len__(self) -> int: ...
 
     @abstractmethod
-    def __getitem__(self, i) -> dict: ...
+    def __getitem__(self, i: int) -> dict: ...
 
     @abstractmethod
-    def __iter__(self): ...
+    def __iter__(self) -> Iterator[dict]: ...
 
     @abstractmethod
-    def find(self, path) -> int | None:
+    def find(self, path: str) -> int | None:
         """Id of the item for `path` (an absolute path string), or None."""
 
 
@@ -40,14 +46,15 @@ class VectorSpace(ABC):
     mode: str          # "exact", "annoy", or the Milvus index type ("flat", "hnsw")
     count: int
     dim: int
-    vectors: object    # rows by id: rows[ids] -> float32 [len(ids), dim]; np.asarray(rows) -> all of them
+    vectors: Any       # rows by id: rows[ids] -> float32 [len(ids), dim]; np.asarray(rows) -> all of them
 
     @abstractmethod
-    def nearest(self, query, k, exclude=()) -> list[tuple[int, float]]:
+    def nearest(self, query: np.ndarray, k: int, exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
         """[(id, cosine)] best first, at most k, never an id in `exclude`."""
 
     @abstractmethod
-    def nearest_among(self, query, k, allowed, exclude=()) -> list[tuple[int, float]]:
+    def nearest_among(self, query: np.ndarray, k: int, allowed: Any,
+                      exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
         """As nearest, among the ids `allowed` (a sorted int array) only."""
 
     def nearest_where(self, query, k, flt, exclude=()) -> list[tuple[int, float]] | None:
@@ -55,7 +62,7 @@ class VectorSpace(ABC):
         evaluates filters itself; None where it does not (the caller then passes the kept ids to nearest_among)."""
         return None
 
-    def vector(self, i):
+    def vector(self, i: int) -> np.ndarray:
         """Row `i` as a float32 vector."""
         import numpy as np
 
@@ -68,11 +75,11 @@ class VersionStore(ABC):
     items: ItemTable
 
     @abstractmethod
-    def vectors(self, kind):
+    def vectors(self, kind: str) -> Any:
         """Rows of space `kind` by id (see VectorSpace.vectors), with no search structure opened."""
 
     @abstractmethod
-    def space(self, kind) -> VectorSpace: ...
+    def space(self, kind: str) -> VectorSpace: ...
 
     def field_names(self):
         """The names of the fields the items carry, where the store knows them without reading every item; else None."""
@@ -85,8 +92,9 @@ class StoreWriter(ABC):
     kind: str
 
     @abstractmethod
-    def write(self, version_dir, vectors, features, items, *, source=None, trees, seed, progress,
-              modes) -> dict:
+    def write(self, version_dir: Path, vectors: Any, features: Any,  # arrays, or None with `source`
+              items: list[dict[str, Any]], *, source: Path | None = None, trees: int, seed: int, progress: bool,
+              modes: dict[str, tuple[str, str]]) -> dict[str, Any]:
         """Store a complete version; returns {"files": {name: record}, "store": {...}} for its manifest.
 
         vectors/features: unit float32 rows, or None with `source`, an open
@@ -95,17 +103,17 @@ class StoreWriter(ABC):
         """
 
     @abstractmethod
-    def modes(self, count, dims, method) -> dict:
+    def modes(self, count: int, dims: dict[str, int], method: str) -> dict[str, tuple[str, str]]:
         """{"words": (mode, reason), "features": (mode, reason)} for a version of `count` items."""
 
     @abstractmethod
-    def switch(self, name, version_dir, store_record):
+    def switch(self, name: str, version_dir: Path, store_record: dict[str, Any]) -> None:
         """Make the stored version live in the store itself (before devise's own pointer swaps)."""
 
     @abstractmethod
-    def sweep(self, name, keep_records):
+    def sweep(self, name: str, keep_records: Iterable[dict[str, Any] | None]) -> None:
         """Drop what older versions left in the store, except the versions in `keep_records`."""
 
     @abstractmethod
-    def discard(self, store_record):
+    def discard(self, store_record: dict[str, Any]) -> None:
         """Drop what a version that failed half-way left in the store."""
