@@ -25,6 +25,7 @@ from devise.core.vectors import unit_rows
 from devise.data.folders import scan
 from devise.engines.base import Engine
 from devise.engines.choice import engine_for
+from devise.engines.ray_engine import RayEngine
 from devise.engines.ray_runtime import ray_session
 from devise.index import items as items_file
 from devise.index import layout, noise, stores, tuning, writer
@@ -225,7 +226,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         make_default = default or layout.default_name() in (None, name)
         prev = _previous(name)
         target = _store_record(prev, store, uri)
-        ray = {"address": engine.address, "workers": engine.workers} if engine.name == "ray" else None
+        ray = {"address": engine.address, "workers": engine.workers} if isinstance(engine, RayEngine) else None
         if ray and stores.rows_from_ray(target):  # one Ray for embedding and for writing the rows
             held.enter_context(ray_session(ray["address"], ray["workers"], notice=progress))
         key = model_key(model if model is not None else (prev.manifest.model if prev else None))

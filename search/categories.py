@@ -133,7 +133,7 @@ def _added(idx, text, mass, pool, allowed, scores):
     return found, np.minimum(cosines, floor)
 
 
-def rescore(idx: OpenIndex, text: str, ids: np.ndarray, scores: np.ndarray, *, allowed: np.ndarray | None = None,
+def rescore(idx: OpenIndex, text: str, ids: np.ndarray, scores: np.ndarray, *, allowed: npt.ArrayLike | None = None,
             add: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """One query term's candidates (ids, word-space scores, higher better), blended with the category mass
     when `text` names a category; otherwise, or when the index lacks the data, the inputs unchanged.

@@ -187,8 +187,8 @@ def tag(images: Sequence[str | Path], *, model: str | Path | None = None, index:
         ranked = rank(vectors, texts, projector.labels(matrix), top, scores=scores)
     else:
         penalty = seen_penalty(projector, texts) if projector.gamma else None
-        labels = projector.labels(matrix)
-        scores = open_scores(np.asarray(vectors, np.float32) @ labels.T, emb.logits, texts, penalty)
-        ranked = rank(vectors, texts, labels, top, scores=scores)
+        label_rows = projector.labels(matrix)
+        scores = open_scores(np.asarray(vectors, np.float32) @ label_rows.T, emb.logits, texts, penalty)
+        ranked = rank(vectors, texts, label_rows, top, scores=scores)
     result.images = [ImageTags(p, t) for p, t in zip(emb.paths, ranked)]
     return result

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from devise.index import noise
-from devise.index.selection import filtered_ids
+from devise.index.selection import Kept, filtered_ids
 from devise.index.store import OpenIndex, open_index
 from devise.models import seen_margin
 from devise.models.feedback import feedback_scores
@@ -105,7 +105,7 @@ class Ranking:
                                 # images by that mass (0 for a thing naming no category)
 
 
-def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, allowed: np.ndarray | None = None,
+def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, allowed: np.ndarray | Kept | None = None,
            feedback: bool = True, method: str | None = None) -> Ranking:
     """The `top` best (id, score) for an analysed query, fused over its things."""
     space = idx.space("words")

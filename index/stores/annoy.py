@@ -70,7 +70,7 @@ class AnnoyVersion(VersionStore):
                                    f"({count} x {dim}); {self.reindex_hint}.")
         return vectors
 
-    def space(self, kind: str) -> ann.Space:
+    def space(self, kind: str) -> AnnoySpace:
         if kind not in self._spaces:
             vectors, ann_file = self.vectors(kind), SPACE_FILES[kind][1]
             self.check(ann_file)  # in exact mode too: a damaged index says so before it is relied on

@@ -75,6 +75,7 @@ class AnnoySpace(VectorSpace):
         """(ids, cosines) of the best `want`: candidates from the compressed trees, scored on the full rows."""
         short = unit_rows(query @ self.projection)
         n = min(self.count, max(want, tuning.rerank_candidates(want, self.count)))
+        assert self._ann is not None  # nearest calls this only with a loaded Annoy file
         found = np.asarray(self._ann.get_nns_by_vector(short, n, search_k=tuning.SEARCH_K_PER_CANDIDATE * n), np.int64)
         if not len(found):
             return found, np.zeros(0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import cast
 
 from devise.core.errors import EngineError, SearchIndexError
 from devise.engines.ray_runtime import job_error, ray_session
@@ -66,11 +67,11 @@ def insert_on_ray(uri, collection, vectors, features, items, *, batch, address=N
             actor = ray.remote(num_cpus=1)(RowWriter)
             pool = ray.util.ActorPool([actor.remote(uri, os.environ.get(TOKEN_ENV, ""))
                                        for _ in range(min(workers, len(shards)))])
-            written = 0
+            written: int = 0
             for count in pool.map_unordered(
                     lambda a, s: a.insert.remote(collection, vectors[s[0]:s[1]], features[s[0]:s[1]],
                                                  items[s[0]:s[1]], batch), shards):
-                written += count
+                written += cast(int, count)  # RowWriter.insert returns the rows it wrote
                 if progress:
                     print(f"milvus: {written}/{len(items)} rows in {collection} (from Ray)", file=sys.stderr)
     except (EngineError, SearchIndexError):
