@@ -19,7 +19,7 @@ from __future__ import annotations
 import fnmatch
 import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -266,7 +266,7 @@ def select(items: Iterable[dict[str, Any]], text: str | Filter | None) -> np.nda
     return np.array([item["id"] for item in items if flt.predicate(item)], np.int64)
 
 
-def field_names(items):
+def field_names(items: Iterable[Mapping[str, Any]]) -> set[str]:
     """The names of the fields any of `items` carries."""
     known = set()
     for item in items:
@@ -274,7 +274,7 @@ def field_names(items):
     return known
 
 
-def check_fields(flt, known):
+def check_fields(flt: Filter, known: set[str]) -> None:
     """Raise, pointing at it, for a field of filter `flt` that is neither built in nor in `known`."""
     known = set(known) | BUILTIN
     for field, pos in flt.fields.items():

@@ -47,15 +47,15 @@ class Kept:
         self.index, self.filter, self._ids = index, flt, None
 
     @property
-    def ids(self):
+    def ids(self) -> np.ndarray:
         if self._ids is None:
             self._ids = filters.select(self.index.items, self.filter)
         return self._ids
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         return self.ids if dtype is None else self.ids.astype(dtype)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.ids)
 
 

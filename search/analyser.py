@@ -32,8 +32,9 @@ vector is the signed sum of its unit parts ("beach + sunset - people").
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +44,9 @@ from devise.data import wordnet
 from devise.data.imagenet import class_lemmas
 from devise.data.words import stopwords
 from devise.search.query import EXAMPLES, parse, query_vector, shown, unknown_message
+
+if TYPE_CHECKING:
+    from devise.data.words import WordVectors
 
 # Words that describe the picture rather than what is in it.
 FRAMING = frozenset(["photo", "photos", "photograph", "photographs", "photographic", "picture", "pictures", "image",
@@ -104,16 +108,16 @@ class Analysis(Result):
     used: list[str]
     dropped: list[str]
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "terms": [t.to_dict() for t in self.terms], "used": self.used,
                 "dropped": self.dropped}
 
 
-def ignorable(word):
+def ignorable(word: str) -> bool:
     return word.lower() in stopwords() or word.lower() in FRAMING
 
 
-def content_words(words, text):
+def content_words(words: WordVectors, text: str) -> tuple[list[str], list[str]]:
     """(kept, dropped): the in-vocabulary words of `text` that say what should be in the picture, and the
     stop words and framing left out. A text made only of such words is kept whole (dropped is then [])."""
     used, _ = words.phrase_words(text)
@@ -121,7 +125,8 @@ def content_words(words, text):
     return (kept, [w for w in used if ignorable(w)]) if kept else (used, [])
 
 
-def mean_vector(words, tokens, weights=None):
+def mean_vector(words: WordVectors, tokens: Sequence[str],
+                weights: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
     """Unit weighted mean of the raw vectors of in-vocabulary `tokens` (how class phrases are embedded)."""
     rows = [words.row(w) for w in tokens]
     weights = np.ones(len(rows)) if weights is None else np.asarray(weights, np.float64)
@@ -129,7 +134,7 @@ def mean_vector(words, tokens, weights=None):
     return (vec / max(np.linalg.norm(vec), 1e-12)).astype(np.float32)
 
 
-def text_vector(words, text):
+def text_vector(words: WordVectors, text: str) -> np.ndarray:
     """Unit vector of a label or prompt: its content words averaged; VocabularyError when none is known."""
     kept, _ = content_words(words, text)
     if not kept:
@@ -137,13 +142,13 @@ def text_vector(words, text):
     return mean_vector(words, kept)
 
 
-def phrase_matrix(words, phrases):
+def phrase_matrix(words: WordVectors, phrases: Sequence[str]) -> np.ndarray:
     """Unit vectors of label phrases, one row each, through text_vector (every unknown phrase named at once)."""
     words.phrase_matrix(phrases)  # reports every phrase with no known word in one error
     return np.stack([text_vector(words, p) for p in phrases])
 
 
-def _spans(tokens, keep):
+def _spans(tokens: Sequence[str], keep: Sequence[bool]) -> list[tuple[int, int]]:
     """The sentence's noun phrases: runs of kept tokens, ended by a preposition or stop word, or, once the
     run holds a noun, by a word that is no noun ("a dolphin | jumping", "an antique ewer | made of";
     "smiling face" stays one). Verbs and the like are context, never a phrase. [(first, last) positions]."""
@@ -165,7 +170,7 @@ def _spans(tokens, keep):
     return spans + ([(start, len(tokens) - 1)] if start is not None else [])
 
 
-def sentence_head(tokens, keep):
+def sentence_head(tokens: Sequence[str], keep: Sequence[bool]) -> tuple[int, int] | None:
     """(first, last) positions of the sentence's head phrase: the first noun phrase, unless it only says how
     much or in what form ("a pair of | binoculars"), or only names people beside something else ("a man
     playing | the saxophone"). A word before framing ("a blurry photo of") describes the picture."""
@@ -184,7 +189,8 @@ def sentence_head(tokens, keep):
     return spans[k]
 
 
-def sentence_weights(tokens, keep, context, head=None):
+def sentence_weights(tokens: Sequence[str], keep: Sequence[bool], context: float,
+                     head: tuple[int, int] | None = None) -> np.ndarray:
     """Weights of a sentence's kept tokens: its head phrase (sentence_head) weighs 1 in all, the word it ends
     on most (a word before it MODIFIER_SHARE as much: "crystal chandelier"), and the rest, its context,
     `context` times the head together."""
@@ -287,7 +293,7 @@ class _Collector:
             self.add(" ".join(group), group, 1.0, kind)
 
 
-def analyse(query, words, phrases=(), context=None) -> Analysis:
+def analyse(query: str, words: WordVectors, phrases: Iterable[str] = (), context: float | None = None) -> Analysis:
     """Split `query` into things (see the module doc). phrases: extra known multiword phrases (a model's classes).
 
     Raises QueryError for a malformed query or one of stop words only, VocabularyError for unknown words.

@@ -1,4 +1,6 @@
 """Category words in search (search.categories) on WordNet tables read offline from data/wordnet/."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -115,7 +117,7 @@ class _TrainedIndex:
     """What model_mass reads of an index: its model's class phrases, its word-space rows and word vectors."""
 
     def __init__(self, words, phrases, rows):
-        self.manifest = {"seen_margin": {"phrases": phrases}}
+        self.manifest = SimpleNamespace(seen_margin={"phrases": phrases})
         self.items, self._rows, self._words = list(range(len(rows))), rows, words
 
     def vectors(self, kind):

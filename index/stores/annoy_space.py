@@ -1,4 +1,9 @@
 """Searchable rows of one space: exact NumPy, or through a checked Annoy file (index.ann), one interface."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
 import numpy as np
 
 from devise.core.errors import SearchIndexError
@@ -17,8 +22,9 @@ MAX_WIDEN = 4096
 class AnnoySpace(VectorSpace):
     """Searchable rows: `vectors` [n, dim] (unit rows unless `norms` is given) and an optional Annoy file."""
 
-    def __init__(self, vectors, mode, ann_path=None, n_trees=tuning.DEFAULT_TREES, norms=None, label="index",
-                 projection=None):
+    def __init__(self, vectors: np.ndarray, mode: str, ann_path: str | Path | None = None,
+                 n_trees: int = tuning.DEFAULT_TREES, norms: np.ndarray | None = None, label: str = "index",
+                 projection: np.ndarray | None = None):
         """projection: [dim, d] (pca_projection): the Annoy file indexes the projected rows, and
         each query's candidates are re-ranked exactly against `vectors`."""
         self.vectors, self.mode, self.n_trees, self.label = vectors, mode, n_trees, label
@@ -42,11 +48,11 @@ class AnnoySpace(VectorSpace):
             raise SearchIndexError(f"{path}: holds {index.get_n_items()} items but the {self.label} has {self.count}; re-index.")
         return index
 
-    def vector(self, i):
+    def vector(self, i: int) -> np.ndarray:
         row = np.array(self.vectors[i], np.float32)
         return row if self.norms is None else row / max(float(self.norms[i]), 1e-12)
 
-    def nearest(self, query, k, exclude=()):
+    def nearest(self, query: np.ndarray, k: int, exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
         """[(id, cosine)] best first, at most k, never an id in `exclude`."""
         query = unit_rows(query)
         exclude = set(exclude)
@@ -84,7 +90,8 @@ class AnnoySpace(VectorSpace):
         best = np.argsort(-sims, kind="stable")[:want]
         return found[best], np.clip(sims[best].astype(np.float64), -1.0, 1.0)
 
-    def nearest_among(self, query, k, allowed, exclude=()):
+    def nearest_among(self, query: np.ndarray, k: int, allowed: np.ndarray,
+                      exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
         """As nearest, among the ids `allowed` (a sorted int array) only."""
         query = unit_rows(query)
         exclude = set(exclude)

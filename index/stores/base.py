@@ -57,7 +57,8 @@ class VectorSpace(ABC):
                       exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
         """As nearest, among the ids `allowed` (a sorted int array) only."""
 
-    def nearest_where(self, query, k, flt, exclude=()) -> list[tuple[int, float]] | None:
+    def nearest_where(self, query: np.ndarray, k: int, flt: Any,
+                      exclude: Iterable[int] = ()) -> list[tuple[int, float]] | None:
         """As nearest, among the items that filter `flt` (index.filters.Filter) keeps, where the store
         evaluates filters itself; None where it does not (the caller then passes the kept ids to nearest_among)."""
         return None
@@ -81,7 +82,7 @@ class VersionStore(ABC):
     @abstractmethod
     def space(self, kind: str) -> VectorSpace: ...
 
-    def field_names(self):
+    def field_names(self) -> set[str] | None:
         """The names of the fields the items carry, where the store knows them without reading every item; else None."""
         return None
 

@@ -21,7 +21,9 @@ escape them on Milvus Lite), or text that is not valid UTF-8.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from devise.index import filters
 from devise.index.stores.milvus_client import literal
@@ -41,7 +43,7 @@ def _text(value):
     return None
 
 
-def row_fields(item):
+def row_fields(item: Mapping[str, Any]) -> dict[str, Any]:
     """{"class_key", "terms", "numbers"} of one item's row."""
     fields = item.get("fields") or {}
     terms = {k: t for k, t in ((k, _text(v)) for k, v in fields.items()) if t is not None}
@@ -167,7 +169,7 @@ def _atom(node):
     return _match(node) if node.op == "match" else _numeric(node)
 
 
-def expression(tree, fallback):
+def expression(tree: Any, fallback: Callable[[Any], Sequence[int]]) -> str:
     """The Milvus expression for filter node `tree`; `fallback(node)` gives the ids of a part that does not map."""
     if node_ops := {"and": " and ", "or": " or "}.get(tree.op):
         return "(" + node_ops.join(expression(part, fallback) for part in tree.args) + ")"

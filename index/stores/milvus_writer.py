@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+import numpy as np
 
 from devise.core.errors import EngineError, SearchIndexError
 from devise.engines.ray_runtime import job_error, ray_session
@@ -22,7 +25,7 @@ SHARD = 20_000                     # rows per actor call: large enough to amorti
 __all__ = ["SHARD", "insert", "insert_on_ray", "row"]
 
 
-def row(item, vector, feature):
+def row(item: Mapping[str, Any], vector: np.ndarray, feature: np.ndarray) -> dict[str, Any]:
     """One collection row: the item's fields, what filters compare (milvus_filter) and its two vectors."""
     return {"id": int(item["id"]), "path": item["path"], "class": item.get("class") or "",
             "size": int(item.get("size") or 0), "mtime_ns": int(item.get("mtime_ns") or 0),
@@ -30,7 +33,8 @@ def row(item, vector, feature):
             "words": vector.tolist(), "features": feature.tolist()}
 
 
-def insert(c, uri, collection, vectors, features, items, batch, done=None):
+def insert(c: Any, uri: str, collection: str, vectors: np.ndarray, features: np.ndarray,
+           items: Sequence[Mapping[str, Any]], batch: int, done: Callable[[int], None] | None = None) -> None:
     """Insert `items`, row j with vectors[j] and features[j], `batch` rows a call; done(n) after each call."""
     for start in range(0, len(items), batch):
         part = items[start:start + batch]
@@ -43,17 +47,20 @@ def insert(c, uri, collection, vectors, features, items, batch, done=None):
 class RowWriter:
     """A Ray actor with its own client to a Milvus server, inserting the shards it is handed."""
 
-    def __init__(self, uri, token):
+    def __init__(self, uri: str, token: str) -> None:
         if token:  # the driver's token, handed over in memory: never written down
             os.environ[TOKEN_ENV] = token
         self.uri, self.client = uri, client(uri)
 
-    def insert(self, collection, vectors, features, items, batch):
+    def insert(self, collection: str, vectors: np.ndarray, features: np.ndarray,
+               items: Sequence[Mapping[str, Any]], batch: int) -> int:
         insert(self.client, self.uri, collection, vectors, features, items, batch)
         return len(items)
 
 
-def insert_on_ray(uri, collection, vectors, features, items, *, batch, address=None, workers=None, progress=True):
+def insert_on_ray(uri: str, collection: str, vectors: np.ndarray, features: np.ndarray,
+                  items: Sequence[Mapping[str, Any]], *, batch: int, address: str | None = None,
+                  workers: int | None = None, progress: bool = True) -> bool:
     """Insert all rows from Ray actors when `uri` is a Milvus server; False (nothing done) for Milvus Lite."""
     if is_lite(uri):
         print("Milvus Lite: one process per .db file, so the driver writes the rows (Ray's actors write into a "
