@@ -75,6 +75,7 @@ def test_index_holding_both_paths_never_moves_a_kept_file(album, words_home, fak
                                                          monkeypatch):
     """An index built before scans knew symlinks holds 2023/x and favourites/x: two names, one file."""
     from devise.data import folders
+    from devise.index import builder
 
     def scan_every_path(root, exclude=(), warn=True):
         found = folders.ImageFolder(Path(root).resolve())
@@ -87,7 +88,7 @@ def test_index_holding_both_paths_never_moves_a_kept_file(album, words_home, fak
 
     before = real_files(album)
     with monkeypatch.context() as patched:
-        patched.setattr(folders, "scan", scan_every_path)
+        patched.setattr(builder, "scan", scan_every_path)  # where `devise index` looks it up
         built = run("index", album, "--json")
         assert built.exit_code == 0, built.output
         assert json.loads(built.stdout)["items"] == 6
