@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,22 +64,24 @@ def _known() -> frozenset[str]:
     return nouns() | frozenset(_category_words())
 
 
-def lemma(word: str) -> str | None:
+def lemma(word: str, known: Container[str] | None = None) -> str | None:
     """The known noun `word` is a form of ("sandwiches" -> "sandwich", "mice" -> "mouse"), else None.
 
     As WordNet's morphy: a word that is itself a noun stays as it is
     ("glasses"), then the irregular forms of noun.exc, then the suffix rules.
+    known: the nouns that count (default: the picturable nouns and the category words).
     """
+    known = _known() if known is None else known
     word = " ".join(word.lower().split())
-    if word in _known():
+    if word in known:
         return word
     if word in _forms():
         found = _forms()[word]
-        return found if found in _known() else None
+        return found if found in known else None
     for suffix, ending in RULES:
         if word.endswith(suffix):
             base = word[:len(word) - len(suffix)] + ending
-            if base in _known():
+            if base in known:
                 return base
     return None
 
@@ -115,15 +118,8 @@ def _ancestors() -> dict[str, frozenset[int]]:
 def above(phrase: str) -> frozenset[int]:
     """Offsets of the category synsets at or above `phrase`'s physical noun senses ("dalmatian": dog, animal...),
     by its words as given or by its lemma; empty for a phrase WordNet does not know as a physical thing."""
-    text = " ".join(phrase.lower().replace("_", " ").split())
-    found = _ancestors().get(text)
-    if found is None and lemma(text):
-        found = _ancestors().get(lemma(text))
-    if found is None and " " not in text:
-        for suffix, ending in RULES:
-            if text.endswith(suffix) and text[:len(text) - len(suffix)] + ending in _ancestors():
-                return _ancestors()[text[:len(text) - len(suffix)] + ending]
-    return found or frozenset()
+    found = lemma(phrase.replace("_", " "), _ancestors())
+    return _ancestors()[found] if found else frozenset()
 
 
 def class_matrix(texts: tuple[str, ...]):

@@ -157,14 +157,11 @@ def _spans(tokens: Sequence[str], keep: Sequence[bool]) -> list[tuple[int, int]]
         lower = word.lower()
         is_noun = wordnet.lemma(lower) is not None
         ends = not kept or lower in PREPOSITIONS or (noun and not is_noun)
-        if ends:
+        if ends:  # the word ending a phrase is context ("jumping", "made"), never a phrase's start
             if start is not None:
                 spans.append((start, i - 1))
             start, noun = None, False
-            if kept and lower not in PREPOSITIONS and not is_noun:
-                continue  # "jumping", "made": context
-            if not kept or lower in PREPOSITIONS:
-                continue
+            continue
         start = i if start is None else start
         noun = noun or is_noun
     return spans + ([(start, len(tokens) - 1)] if start is not None else [])
