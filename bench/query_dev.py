@@ -83,14 +83,13 @@ class Runner:
         self.classes = [Path(item["path"]).parent.name for item in self.idx.items]
 
     def analysis(self, query):
-        from devise.search import text
         from devise.search.analyser import Analysis, Term, analyse
         from devise.search.query import query_vector
 
         if self.variant.get("before"):
             vector, used = query_vector(query, self.words)
             return Analysis(query, [Term(query, used, 1.0, "before", vector)], used, [])
-        return analyse(query, self.words, text._model_phrases(self.idx), context=self.variant.get("context"))
+        return analyse(query, self.words, self.idx.seen_phrases, context=self.variant.get("context"))
 
     def top(self, query, k=10):
         from devise.search import text

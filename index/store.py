@@ -44,7 +44,7 @@ class OpenIndex:
     def __init__(self, name: str, version_dir: str | Path, data: IndexManifest):
         self.name, self.version_dir, self.manifest = name, Path(version_dir), data
         self.reindex_hint = f"re-index it with `devise index {shlex.quote(data.root)} --name {name}`"
-        self.store = stores.open_version(self.version_dir, data.to_dict(), self._check, self.reindex_hint,
+        self.store = stores.open_version(self.version_dir, data, self._check, self.reindex_hint,
                                          label=f"index {name!r}")
         self.items = self.store.items
 
@@ -68,6 +68,11 @@ class OpenIndex:
     @property
     def root(self) -> str:
         return self.manifest.root
+
+    @property
+    def seen_phrases(self) -> tuple[str, ...]:
+        """The trained model's class phrases, the classes text search treats as seen; () for ConSE."""
+        return tuple((self.manifest.seen_margin or {}).get("phrases") or ())
 
     @property
     def store_kind(self) -> str | None:

@@ -34,6 +34,7 @@ classes), with one warning saying how to add them.
 """
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,17 +69,39 @@ def category_of(text: str) -> Category | None:
 def category_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
     """Each image's (or each of `ids`') mass on `cat`: the larger of the backbone's ImageNet probability
     mass on its classes and the trained model's on its own classes under it (model_mass); None when the
-    index has neither (built before it stored ImageNet classes, with no model class under `cat`)."""
+    index has neither (built before it stored ImageNet classes, with no model class under `cat`).
+
+    Up to MODEL_MASS_MAX images, the whole index's mass is computed once per open index and category (a
+    query asks for it to pick candidates, to say whether anything matches, and to score), then sliced."""
+    if len(idx.items) > MODEL_MASS_MAX:
+        return _mass(idx, cat, ids)
+    per_index = _whole_index.setdefault(idx, {})
+    if cat.synset not in per_index:
+        per_index[cat.synset] = _mass(idx, cat, None)
+    whole = per_index[cat.synset]
+    return whole if whole is None or ids is None else whole[np.asarray(ids, np.int64)]
+
+
+# open index -> {synset: each image's mass}; dropped with the index, so an updated index (a new version,
+# opened anew) never reads an old version's masses.
+_whole_index: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _mass(idx, cat, ids):
     masses = [m for m in (imagenet_mass(idx, cat, ids), model_mass(idx, cat, ids)) if m is not None]
     return np.maximum.reduce(masses) if masses else None
+
+
+def model_classes_under(idx: OpenIndex, cat: Category) -> list[int]:
+    """Positions, among the index's trained model's class phrases, of the classes under `cat` in WordNet."""
+    wanted = set(cat.offsets)
+    return [i for i, phrase in enumerate(idx.seen_phrases) if wanted & wordnet.above(phrase)]
 
 
 def model_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
     """Each image's mass on the index's trained model's classes that lie under `cat` in WordNet; None for
     a ConSE index, a model with no class under `cat`, or all of an index above MODEL_MASS_MAX images."""
-    phrases = list((idx.manifest.seen_margin or {}).get("phrases") or ())
-    wanted = set(cat.offsets)
-    under = [i for i, phrase in enumerate(phrases) if wanted & wordnet.above(phrase)]
+    phrases, under = list(idx.seen_phrases), model_classes_under(idx, cat)
     if not under or (ids is None and len(idx.items) > MODEL_MASS_MAX):
         return None
     space = idx.vectors("words")
@@ -134,13 +157,20 @@ def _added(idx, text, mass, pool, allowed, scores):
 
 
 def rescore(idx: OpenIndex, text: str, ids: np.ndarray, scores: np.ndarray, *, allowed: npt.ArrayLike | None = None,
-            add: bool = True) -> tuple[np.ndarray, np.ndarray]:
+            add: bool = True, lead: npt.ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One query term's candidates (ids, word-space scores, higher better), blended with the category mass
     when `text` names a category; otherwise, or when the index lacks the data, the inputs unchanged.
 
     add: also take in the images with the most mass that were not candidates
     (at most as many as there were candidates, each with mass >= MIN_MASS),
     restricted to `allowed` ids when a filter applies. Returned best first.
+
+    lead: per input id, the lead its best seen class (one not under the
+    category) holds over the query (models.seen_margin); the mass loses it
+    too, so that a trained model's confident "crocodile head" keeps its
+    images out of "crocodile" however much crocodile the backbone sees in
+    them. `scores` already lost it: the image loses the whole lead, as it
+    would without the blend.
     """
     cat = category_of(text)
     if cat is None:
@@ -153,9 +183,11 @@ def rescore(idx: OpenIndex, text: str, ids: np.ndarray, scores: np.ndarray, *, a
                  f"update it with `devise index {idx.root} --name {idx.name}` to rank by category.")
         return ids, scores
     ids, scores = np.asarray(ids, np.int64), np.asarray(scores, np.float32)
+    lead = np.zeros(len(ids), np.float32) if lead is None else np.asarray(lead, np.float32)
     if add:
         more, more_scores = _added(idx, text, mass, ids, allowed, scores)
         ids, scores = np.concatenate([ids, more]), np.concatenate([scores, more_scores])
-    blended = blend(scores, mass[ids])
+        lead = np.concatenate([lead, np.zeros(len(more), np.float32)])
+    blended = blend(scores, mass[ids] - lead)
     order = np.argsort(-blended, kind="stable")
     return ids[order], blended[order]

@@ -57,34 +57,37 @@ def _seen_labels(words, phrases):
     return words.phrase_matrix(list(phrases))
 
 
-def _model_phrases(idx):
-    margin = idx.manifest.seen_margin or {}
-    return tuple(margin.get("phrases") or ())
-
-
 def term_scores(idx: OpenIndex, words: WordVectors, term: Term, ids: np.ndarray,
                 feedback: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """THE score of one thing for candidate `ids`: -> (ids, scores), to be fused with the other things'.
 
     Cosine in word space, less the seen-class lead where the index's model
     has seen classes, then refined by visual feedback unless `feedback` is
-    False. Anything else that scores a thing (a category's blend) belongs
-    here, at the end, so that every thing passes through it before fusion.
+    False. A thing naming a category is then blended with its members'
+    probability mass (search.categories), and that mass loses the same lead.
+    Seen classes under the category are its members, not rivals: they give
+    no lead. Anything else that scores a thing belongs here, at the end, so
+    that every thing passes through it before fusion.
     """
-    space, phrases = idx.space("words"), _model_phrases(idx)
+    space, phrases = idx.space("words"), idx.seen_phrases
     if not len(ids):
         return ids, np.zeros(0, np.float32)
+    named = category_text(term)
+    cat = categories.category_of(named) if named else None
     vectors = np.asarray(space.vectors[ids], np.float32)
     scores = np.clip(vectors @ term.unit_vector, -1.0, 1.0)
+    lead = np.zeros(len(ids), np.float32)
     if phrases:
         seen = _seen_labels(words, phrases)
+        if cat is not None:
+            seen = np.delete(seen, categories.model_classes_under(idx, cat), axis=0)
         gamma = float((idx.manifest.seen_margin or {})["gamma"])
-        scores = seen_margin.margin_scores(scores, seen_margin.best_seen_cos(vectors, seen, term.unit_vector), gamma)
+        margined = seen_margin.margin_scores(scores, seen_margin.best_seen_cos(vectors, seen, term.unit_vector), gamma)
+        lead, scores = scores - margined, margined
     if feedback:
         scores = feedback_scores(scores, np.asarray(idx.vectors("features")[ids], np.float32))
-    named = category_text(term)
-    if named:  # a word naming ImageNet classes ("animal", "pizza"): blended with their probability mass
-        ids, scores = categories.rescore(idx, named, ids, np.asarray(scores, np.float32), add=False)
+    if cat is not None and named:  # a word naming ImageNet classes ("animal", "pizza"): blended with their mass
+        ids, scores = categories.rescore(idx, named, ids, np.asarray(scores, np.float32), add=False, lead=lead)
     return ids, np.asarray(scores, np.float32)
 
 
@@ -187,7 +190,7 @@ def search(query: str, *, index: str | None = None, top: int = 10, filter: str |
     idx = open_index(index)
     allowed = filtered_ids(idx, filter)
     words = idx.word_vectors()
-    analysis = analyse(query, words, _model_phrases(idx))
+    analysis = analyse(query, words, idx.seen_phrases)
     ranking = ranked(idx, words, analysis, top, allowed, feedback)
     hits = hits_of(idx, ranking.pairs)
     threshold, weak = weak_terms(analysis, ranking, noise_of(idx))
@@ -203,5 +206,5 @@ def top_hit(query: str, *, index: str | None = None, allowed: np.ndarray | None 
     """The id of search's first hit for `query` among `allowed` ids (walk's start); None when nothing is left."""
     idx = idx or open_index(index)
     words = idx.word_vectors()
-    pairs = ranked(idx, words, analyse(query, words, _model_phrases(idx)), 1, allowed).pairs
+    pairs = ranked(idx, words, analyse(query, words, idx.seen_phrases), 1, allowed).pairs
     return pairs[0][0] if pairs else None

@@ -118,6 +118,7 @@ class _TrainedIndex:
 
     def __init__(self, words, phrases, rows):
         self.manifest = SimpleNamespace(seen_margin={"phrases": phrases})
+        self.seen_phrases = tuple(phrases)
         self.items, self._rows, self._words = list(range(len(rows))), rows, words
 
     def vectors(self, kind):
@@ -138,3 +139,64 @@ def test_model_mass_follows_the_image_nearest_class(words_home):
     assert mass.argmax() == 0 and mass[0] > 0.5 > mass[1]
     assert categories.model_mass(idx, wordnet.category("animal"), np.array([1, 2])).max() < 0.5
     assert categories.model_mass(_TrainedIndex(words, [], rows), wordnet.category("animal")) is None
+
+
+def test_category_mass_is_computed_once_per_open_index_and_category(colour_index, monkeypatch):
+    """A query asks for it three times (candidates, "nothing matches", scores): one pass over the index."""
+    idx = planted(colour_index, {1, 3})
+    calls, real = [], categories.imagenet_mass
+    monkeypatch.setattr(categories, "imagenet_mass", lambda *args: calls.append(args) or real(*args))
+    dog = categories.category_of("dog")
+    whole = categories.category_mass(idx, dog)
+    np.testing.assert_array_equal(categories.category_mass(idx, dog, np.array([3, 1])), whole[[3, 1]])
+    assert whole[1] > 0.8 > whole[0] and len(calls) == 1
+    categories.category_mass(idx, categories.category_of("cat"))
+    categories.category_mass(open_index("colours"), dog)  # another open index (another version) reads afresh
+    assert len(calls) == 3
+
+
+def test_a_seen_class_lead_costs_the_category_mass_too(colour_index):
+    """Two images with the same mass: the one a trained model gives to a seen rival loses its whole lead."""
+    idx = planted(colour_index, set(range(len(colour_index))))
+    lead = np.array([0.0, 0.2], np.float32)
+    cosine = np.float32(0.3)
+    ids, scores = categories.rescore(idx, "dog", np.array([1, 0]), cosine - lead, add=False, lead=lead)
+    assert ids.tolist() == [1, 0]
+    w = categories.WEIGHT
+    np.testing.assert_allclose(scores, [(1 - w) * 0.3 + w * 0.9, (1 - w) * 0.1 + w * (0.9 - 0.2)], atol=1e-3)
+
+
+class _MarginIndex(_TrainedIndex):
+    """Enough of a trained model's index for search.text.term_scores: seen phrases, a margin, word space."""
+
+    def __init__(self, words, phrases, rows, gamma):
+        super().__init__(words, phrases, rows)
+        self.manifest = SimpleNamespace(seen_margin={"phrases": phrases, "gamma": gamma})
+
+    def space(self, kind):
+        return SimpleNamespace(vectors=self._rows)
+
+    def imagenet_top(self):
+        return None
+
+
+def test_seen_classes_under_a_category_are_its_members_not_its_rivals(words_home):
+    """ "animal" over a model that saw trilobites and chairs: a trilobite image loses no lead to "trilobite"."""
+    from devise.data.words import load_words
+    from devise.models import seen_margin
+    from devise.search.analyser import analyse
+    from devise.search.text import term_scores
+
+    words = load_words()
+    phrases = ["trilobite", "chair"]
+    rows = words.phrase_matrix(phrases)
+    idx = _MarginIndex(words, phrases, rows, gamma=0.0)
+    term = analyse("animal", words, idx.seen_phrases).terms[0]
+    cosine = rows @ term.unit_vector
+    assert rows[0] @ rows[0] - cosine[0] > 0.1, "counting trilobite as a rival would cost image 0 a lead"
+    ids, scores = term_scores(idx, words, term, np.array([0, 1]), feedback=False)
+    assert ids.tolist() == [0, 1]
+    mass = categories.model_mass(idx, wordnet.category("animal"))
+    margined = seen_margin.margin_scores(cosine[0], rows[0] @ rows[1], 0.0)  # chair the only rival
+    w = categories.WEIGHT
+    np.testing.assert_allclose(scores[0], (1 - w) * margined + w * (mass[0] - (cosine[0] - margined)), atol=1e-5)

@@ -11,6 +11,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from devise.core.manifest import IndexManifest  # noqa: E402
 from devise.index import filters  # noqa: E402
 from devise.index.stores import milvus, milvus_filter  # noqa: E402
 
@@ -42,8 +43,9 @@ def _version(uri, items, name="f"):
     modes = {"words": ("exact", ""), "features": ("exact", "")}
     written = writer.write(uri.parent / f"v-{len(items)}", vectors, vectors, items, trees=1, seed=0, progress=False,
                            modes=modes)
-    data = {"store": written["store"], "count": len(items), "word_dim": 2, "feature_dim": 2,
-            "search": {"mode": "exact", "features": {"mode": "exact"}}}
+    data = IndexManifest(name=name, version="v", root=str(uri.parent), model="conse", backbone="b", words="w",
+                         word_dim=2, feature_dim=2, count=len(items), n_trees=1, seed=0, files={},
+                         search={"mode": "exact", "features": {"mode": "exact"}}, store=written["store"])
     return milvus.MilvusVersion(data, "re-index", "index 'f'")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from devise.core.errors import SearchIndexError
+from devise.core.manifest import IndexManifest
 from devise.index.stores import annoy, milvus, milvus_client
 from devise.index.stores.base import SPACES, ItemTable, StoreWriter, VectorSpace, VersionStore
 
@@ -50,13 +51,13 @@ def rows_from_ray(record: Any) -> bool:
     return kind_of(record) == milvus.KIND and not milvus_client.is_lite(record.get("uri") or "")
 
 
-def open_version(version_dir: Path, data: dict[str, Any], check: Callable[..., None], reindex_hint: str,
+def open_version(version_dir: Path, data: IndexManifest, check: Callable[..., None], reindex_hint: str,
                  label: str) -> VersionStore:
     """Read access to the version whose manifest is `data`; `check(file)` verifies a sealed file."""
-    kind = kind_of(data.get("store"))
+    kind = kind_of(data.store)
     if kind == annoy.KIND:
         return annoy.AnnoyVersion(version_dir, data, check, reindex_hint, label)
     if kind == milvus.KIND:
         return milvus.MilvusVersion(data, reindex_hint, label)
-    raise SearchIndexError(f"{version_dir}/manifest.json: store {data.get('store')!r} is not one this devise reads; "
+    raise SearchIndexError(f"{version_dir}/manifest.json: store {data.store!r} is not one this devise reads; "
                            f"{reindex_hint}.")

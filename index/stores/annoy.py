@@ -34,20 +34,20 @@ WORDS_NPY, FEATURES_NPY = "vectors_words.npy", "features.npy"
 FEATURES_PCA = "features.pca.npy"
 ARRAYS = (WORDS_NPY, FEATURES_NPY, WORDS_ANN, FEATURES_ANN)
 FILES = ARRAYS + (items_file.ITEMS, items_file.OFFSETS)
-SPACE_FILES = {"words": (WORDS_NPY, WORDS_ANN, "word_dim"), "features": (FEATURES_NPY, FEATURES_ANN, "feature_dim")}
+SPACE_FILES = {"words": (WORDS_NPY, WORDS_ANN), "features": (FEATURES_NPY, FEATURES_ANN)}
 REINDEX = "re-index the folder with `devise index`"
 
 
 class AnnoyVersion(VersionStore):
     """A version directory's arrays and Annoy files; `check(filename)` verifies a file against the manifest."""
 
-    def __init__(self, version_dir: Path, data: dict[str, Any], check: Callable[..., None], reindex_hint: str,
+    def __init__(self, version_dir: Path, data: IndexManifest, check: Callable[..., None], reindex_hint: str,
                  label: str):
         self.version_dir, self.manifest, self.check = version_dir, data, check
         self.reindex_hint, self.label = reindex_hint, label
         for filename in (items_file.ITEMS, items_file.OFFSETS):
             check(filename)
-        self.items = items_file.Items(version_dir, data["count"])
+        self.items = items_file.Items(version_dir, data.count)
         self._spaces, self._vectors = {}, {}
 
     def vectors(self, kind: str) -> np.ndarray:
@@ -58,9 +58,9 @@ class AnnoyVersion(VersionStore):
         return self._vectors[kind]
 
     def _load_vectors(self, kind):
-        npy, _, dim_key = SPACE_FILES[kind]
+        npy = SPACE_FILES[kind][0]
         self.check(npy)
-        path, count, dim = self.version_dir / npy, self.manifest["count"], self.manifest[dim_key]
+        path, count, dim = self.version_dir / npy, self.manifest.count, self.manifest.dim_of(kind)
         try:
             vectors = np.load(path, mmap_mode="r")
         except (OSError, ValueError) as exc:
@@ -74,22 +74,19 @@ class AnnoyVersion(VersionStore):
         if kind not in self._spaces:
             vectors, ann_file = self.vectors(kind), SPACE_FILES[kind][1]
             self.check(ann_file)  # in exact mode too: a damaged index says so before it is relied on
-            search = self.manifest["search"]
-            mode = search["mode"] if kind == "words" else search["features"]["mode"]
-            self._spaces[kind] = AnnoySpace(vectors, mode, self.version_dir / ann_file, self.manifest["n_trees"],
+            mode = self.manifest.mode_of(kind)
+            self._spaces[kind] = AnnoySpace(vectors, mode, self.version_dir / ann_file, self.manifest.n_trees,
                                            label=self.label, projection=self._projection(kind))
         return self._spaces[kind]
 
 
     def _projection(self, kind):
         """The PCA matrix the space's trees were built on, or None (plain trees)."""
-        store = self.manifest.get("store")
-        record = store if isinstance(store, dict) else {}
-        compressed = (record.get("compressed") or {}).get(kind)
+        compressed = ((self.manifest.store or {}).get("compressed") or {}).get(kind)
         if not compressed:
             return None
         self.check(FEATURES_PCA)
-        dim = self.manifest["word_dim" if kind == "words" else "feature_dim"]
+        dim = self.manifest.dim_of(kind)
         try:
             projection = np.load(self.version_dir / FEATURES_PCA)
         except (OSError, ValueError) as exc:

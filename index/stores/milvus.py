@@ -18,12 +18,14 @@ import contextlib
 import hashlib
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from devise.core import manifest
 from devise.core.errors import SearchIndexError, option
+from devise.core.manifest import IndexManifest
 from devise.index import filters, tuning
 from devise.index.stores import milvus_filter, milvus_writer
 from devise.index.stores.base import ItemTable, StoreWriter, VectorSpace, VersionStore
@@ -43,7 +45,7 @@ def _slug(name):
     return re.sub(r"[^A-Za-z0-9_]", "_", name)[:60] + "_" + hashlib.sha1(name.encode()).hexdigest()[:6]
 
 
-def alias_of(name):
+def alias_of(name: str) -> str:
     return f"devise_{_slug(name)}"
 
 
@@ -53,13 +55,13 @@ def _id_chunks(ids):
 
 
 class MilvusItems(ItemTable):
-    def __init__(self, version):
+    def __init__(self, version: MilvusVersion):
         self.version, self.count = version, version.count
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.count
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> dict:
         if not 0 <= i < self.count:
             raise IndexError(i)
         rows = self.version.query(f"id == {int(i)}", ITEM_FIELDS)
@@ -67,12 +69,12 @@ class MilvusItems(ItemTable):
             raise SearchIndexError(f"item {i} is missing from {self.version.where}; {self.version.reindex_hint}.")
         return _item(rows[0])
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict]:
         for start in range(0, self.count, BATCH):
             rows = self.version.query(f"id >= {start} and id < {start + BATCH}", ITEM_FIELDS)
             yield from (_item(row) for row in sorted(rows, key=lambda row: row["id"]))
 
-    def find(self, path):
+    def find(self, path: str) -> int | None:
         rows = self.version.query(f"path == {literal(str(path))}", ["id"])
         return int(rows[0]["id"]) if rows else None
 
@@ -87,14 +89,14 @@ class MilvusRows:
 
     dtype = np.dtype(np.float32)
 
-    def __init__(self, version, kind, dim):
+    def __init__(self, version: MilvusVersion, kind: str, dim: int):
         self.version, self.kind, self.shape = version, kind, (version.count, dim)
         self._all = None
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.shape[0]
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> np.ndarray:
         if self._all is not None:
             return self._all[key]
         if isinstance(key, (int, np.integer)):
@@ -111,28 +113,30 @@ class MilvusRows:
             out[j] = found[i]
         return out
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if self._all is None:
             self._all = self[np.arange(self.shape[0])]
         return self._all if dtype is None else self._all.astype(dtype)
 
 
 class MilvusSpace(VectorSpace):
-    def __init__(self, version, kind, mode, dim):
+    def __init__(self, version: MilvusVersion, kind: str, mode: str, dim: int):
         self.version, self.kind, self.mode, self.dim = version, kind, mode, dim
         self.count = version.count
         self.vectors = version.vectors(kind)
 
-    def nearest(self, query, k, exclude=()):
+    def nearest(self, query: np.ndarray, k: int, exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
         return self.nearest_among(query, k, None, exclude)
 
-    def nearest_among(self, query, k, allowed, exclude=()):
+    def nearest_among(self, query: np.ndarray, k: int, allowed: Any,
+                      exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
         if allowed is not None and not len(allowed):
             return []
         return self._search(query, k, [] if allowed is None else [f"id in {np.asarray(allowed, np.int64).tolist()}"],
                             exclude)
 
-    def nearest_where(self, query, k, flt, exclude=()):
+    def nearest_where(self, query: np.ndarray, k: int, flt: Any,
+                      exclude: Iterable[int] = ()) -> list[tuple[int, float]] | None:
         if self.version.store.get("filters") != milvus_filter.SCHEMA:
             return None  # a collection written before its rows carried the filter fields
         return self._search(query, k, [milvus_filter.expression(flt.tree, self.version.ids_where)], exclude)
@@ -153,10 +157,10 @@ class MilvusSpace(VectorSpace):
 
 
 class MilvusVersion(VersionStore):
-    def __init__(self, data, reindex_hint, label):
-        record = self.store = data["store"]
+    def __init__(self, data: IndexManifest, reindex_hint: str, label: str):
+        record = self.store = data.store or {}
         self.uri, self.collection = check_uri(record.get("uri")), str(record.get("collection"))
-        self.manifest, self.count, self.reindex_hint, self.label = data, data["count"], reindex_hint, label
+        self.manifest, self.count, self.reindex_hint, self.label = data, data.count, reindex_hint, label
         self.where = f"collection {self.collection!r} at {self.uri}"
         self.client = client(self.uri)
         if not call(self.uri, "has_collection", self.client.has_collection, self.collection):
@@ -167,37 +171,35 @@ class MilvusVersion(VersionStore):
         self.items = MilvusItems(self)
         self._rows, self._spaces, self._item_list = {}, {}, None
 
-    def query(self, expr, fields):
+    def query(self, expr: str, fields: list[str]) -> list[dict[str, Any]]:
         return call(self.uri, "query", self.client.query, self.collection, filter=expr, output_fields=fields,
                      timeout=TIMEOUT_S * 3)
 
-    def ids_where(self, node):
+    def ids_where(self, node: Any) -> list[int]:
         """Ids of the items that filter node `node` keeps, by its own test: the part of a filter Milvus cannot say."""
         if self._item_list is None:
             self._item_list = list(self.items)
         return [item["id"] for item in self._item_list if node.test(item)]
 
-    def field_names(self):
+    def field_names(self) -> set[str] | None:
         names = self.store.get("field_names")
         return set(names) if self.store.get("filters") == milvus_filter.SCHEMA and isinstance(names, list) else None
 
-    def vectors(self, kind):
+    def vectors(self, kind: str) -> MilvusRows:
         if kind not in self._rows:
-            self._rows[kind] = MilvusRows(self, kind, self.manifest["word_dim" if kind == "words" else "feature_dim"])
+            self._rows[kind] = MilvusRows(self, kind, self.manifest.dim_of(kind))
         return self._rows[kind]
 
-    def space(self, kind):
+    def space(self, kind: str) -> MilvusSpace:
         if kind not in self._spaces:
-            search = self.manifest["search"]
-            mode = search["mode"] if kind == "words" else search["features"]["mode"]
-            self._spaces[kind] = MilvusSpace(self, kind, mode, self.vectors(kind).shape[1])
+            self._spaces[kind] = MilvusSpace(self, kind, self.manifest.mode_of(kind), self.vectors(kind).shape[1])
         return self._spaces[kind]
 
 
 class MilvusWriter(StoreWriter):
     kind = KIND
 
-    def __init__(self, uri, name, ray=None):
+    def __init__(self, uri: str | None, name: str, ray: dict[str, Any] | None = None):
         """ray: {"address", "workers"} when the index is embedded on Ray: a Milvus server then takes its rows
         from Ray actors (index.stores.milvus_writer)."""
         self.ray = ray
@@ -207,7 +209,7 @@ class MilvusWriter(StoreWriter):
         self.uri, self.name, self.alias = check_uri(uri), name, alias_of(name)
         client(self.uri)  # connect now: a server that is down is reported before any image is embedded
 
-    def modes(self, count, dims, method):
+    def modes(self, count: int, dims: dict[str, int], method: str) -> dict[str, tuple[str, str]]:
         out = {}
         for kind, dim in dims.items():
             mode, reason = tuning.choose_mode(count, dim, method)
@@ -215,10 +217,12 @@ class MilvusWriter(StoreWriter):
                 ("hnsw", f"Milvus HNSW (M={HNSW['M']}): {reason.replace('Annoy', 'an ANN index')}")
         return out
 
-    def write(self, version_dir, vectors, features, items, *, source=None, trees, seed, progress, modes):
+    def write(self, version_dir: Path, vectors: Any, features: Any, items: list[dict[str, Any]], *,
+              source: Path | None = None, trees: int, seed: int, progress: bool,
+              modes: dict[str, tuple[str, str]]) -> dict[str, Any]:
         c = client(self.uri)
         if source is not None:  # the same rows, new item metadata: carried over from the source collection
-            linked = MilvusVersion(manifest.read(source, "index", SearchIndexError), "re-index", f"index {self.name!r}")
+            linked = MilvusVersion(IndexManifest.read(source), "re-index", f"index {self.name!r}")
             vectors, features = np.asarray(linked.vectors("words")), np.asarray(linked.vectors("features"))
         order = np.array([item["id"] for item in items], np.int64)
         if not np.array_equal(order, np.arange(len(vectors))):  # each item names its row
@@ -245,13 +249,13 @@ class MilvusWriter(StoreWriter):
             raise
         return {"files": {}, "store": record}
 
-    def switch(self, name, version_dir, record):
+    def switch(self, name: str, version_dir: Path, store_record: dict[str, Any]) -> None:
         c = client(self.uri)
         aliases = call(self.uri, "list_aliases", c.list_aliases).get("aliases", [])
         swap = c.alter_alias if self.alias in aliases else c.create_alias
-        call(self.uri, "alias switch", swap, record["collection"], self.alias)
+        call(self.uri, "alias switch", swap, store_record["collection"], self.alias)
 
-    def sweep(self, name, keep_records):
+    def sweep(self, name: str, keep_records: Iterable[dict[str, Any] | None]) -> None:
         keep = {r.get("collection") for r in keep_records if isinstance(r, dict) and r.get("uri") == self.uri}
         c = client(self.uri)
         for collection in call(self.uri, "list_collections", c.list_collections):
@@ -259,9 +263,9 @@ class MilvusWriter(StoreWriter):
             if collection.startswith(self.alias + "_v_") and collection not in keep:
                 call(self.uri, "drop_collection", c.drop_collection, collection)
 
-    def discard(self, record):
+    def discard(self, store_record: dict[str, Any]) -> None:
         with contextlib.suppress(Exception):  # best effort: the next build's sweep drops it too
-            client(self.uri).drop_collection(record["collection"])
+            client(self.uri).drop_collection(store_record["collection"])
 
 
 def _schema(c, word_dim, feature_dim):

@@ -8,22 +8,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from devise.core.errors import SearchIndexError, option
 
 TOKEN_ENV = "MILVUS_TOKEN"
 TIMEOUT_S = 10                     # connecting to a server that is not there fails within this
-_clients = {}
+_clients: dict[str, Any] = {}   # URI -> pymilvus.MilvusClient
+_T = TypeVar("_T")
 
 
-def is_lite(uri):
+def is_lite(uri: str | Path) -> bool:
     """Whether `uri` names a Milvus Lite .db file (one process at a time) rather than a server."""
     return "://" not in str(uri) and str(uri).endswith(".db")
 
 
-def check_uri(uri):
+def check_uri(uri: object) -> str:
     """The URI as stored: an absolute path for Milvus Lite, else http(s)://host:port; anything else is an error."""
     text = str(uri or "").strip()
     if text.endswith(".db") and "://" not in text:
@@ -44,7 +47,7 @@ def _one_line(exc):
     return text[:200] or exc.__class__.__name__
 
 
-def client(uri):
+def client(uri: str) -> Any:
     """One MilvusClient per URI and process (Milvus Lite lets only one process open a .db file)."""
     if uri in _clients:
         return _clients[uri]
@@ -71,7 +74,7 @@ def client(uri):
     return found
 
 
-def close(uri=None):
+def close(uri: str | None = None) -> None:
     """Close the client of `uri` (None: every one), and stop its Milvus Lite, so another process can open the file."""
     for key in [uri] if uri is not None else list(_clients):
         found = _clients.pop(key, None)
@@ -86,7 +89,7 @@ def close(uri=None):
                 server_manager_instance.release_server(key)
 
 
-def call(uri, what, fn, *args, **kwargs):
+def call(uri: str, what: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """fn(*args, **kwargs), with any Milvus failure as one SearchIndexError line."""
     try:
         return fn(*args, **kwargs)
@@ -96,7 +99,7 @@ def call(uri, what, fn, *args, **kwargs):
         raise SearchIndexError(f"Milvus at {uri}: {what} failed ({_one_line(exc)}).") from None
 
 
-def literal(text):
+def literal(text: str) -> str:
     """A Milvus string literal: double-quoted; backslash, quote and line breaks escaped (Milvus Lite has no templates)."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     return f'"{escaped}"'
