@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from devise.core.manifest import IndexManifest
+from devise.core.index_manifest import IndexManifest
 from devise.curate.dedupe import DedupeReport, dedupe
 from devise.curate.labels import LabelSummary, label
 from devise.curate.maps import MapSummary, make_map

@@ -26,10 +26,10 @@ import json
 import time
 from pathlib import Path
 
+from query_dev import CIFAR, SENTENCES
 from results_doc import add_doc_option, publish
 
 from common import DEFAULT_DATA_ROOT, ROOT, subset_folder
-from query_dev import CIFAR, SENTENCES
 
 # Each class held out once; each split holds out a class beside a seen neighbour (cat/dog, truck/automobile,
 # deer/horse, ship/airplane, frog/bird). Written before measuring.

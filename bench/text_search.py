@@ -7,9 +7,14 @@ feedback (the default) and without it (--no-feedback), and precision@10 is
 the share of the top 10 that belong to that class.
 
     python bench/text_search.py [--data-root DIR] [--seed 0] [--backbone NAME] [--heads K] [--words NAME] [--json]
+
+The model is kept in DEVISE_HOME/bench and reused by the next run with the
+same seed, backbone, heads and words (--retrain trains it again), so that two
+versions of devise can be compared on one model.
 """
 import argparse
 import json
+import sys
 import time
 
 from results_doc import add_doc_option, publish
@@ -34,12 +39,15 @@ def main():
     ap.add_argument("--backbone", default=None, help="for the model and ConSE (default: the default backbone)")
     ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in the model (devise train --heads)")
     ap.add_argument("--words", default=None, help="word vectors for the model and ConSE (default: GloVe 6B 50-d)")
+    ap.add_argument("--retrain", action="store_true",
+                    help="train the model again even if this seed's model is already in DEVISE_HOME")
     ap.add_argument("--json", action="store_true")
     add_doc_option(ap)
     args = ap.parse_args()
 
     import devise
     from devise.core.home import subdir
+    from devise.core.manifest import ModelManifest
     from devise.data.labels import class_phrases, read_label_map
     from devise.data.words import words_name
 
@@ -49,11 +57,17 @@ def main():
     start = time.perf_counter()
     tag = f"-{args.backbone.replace('+', '_and_')}" if args.backbone else ""  # index names take no '+'
     heads_tag = f"-heads{args.heads}" if args.heads > 1 else ""
+    heads_tag += f"-holdout{args.holdout:g}" if args.holdout != 0.2 else ""
     tag += f"-{words_name(args.words)}" if args.words else ""
     model_dir = subdir("bench") / f"text-search-model-{args.seed}{tag}{heads_tag}"
-    split = devise.train(root, out=model_dir, holdout=args.holdout, seed=args.seed, exclude=exclude, label_map=label_map,
-                         backbone=args.backbone, heads=args.heads, words=args.words)
-    phrases = class_phrases(split.unseen, read_label_map(label_map))
+    if (model_dir / "manifest.json").exists() and not args.retrain:
+        # The same model searched by two versions of devise compares search alone.
+        unseen = ModelManifest.read(model_dir).unseen
+        print(f"reusing {model_dir} (--retrain trains it again)", file=sys.stderr)
+    else:
+        unseen = devise.train(root, out=model_dir, holdout=args.holdout, seed=args.seed, exclude=exclude,
+                              label_map=label_map, backbone=args.backbone, heads=args.heads, words=args.words).unseen
+    phrases = class_phrases(unseen, read_label_map(label_map))
     # The whole folder is the collection, BACKGROUND_Google clutter included, as a user's would be.
     table = {}
     for label, model in (("trained head", str(model_dir)), ("ConSE", "conse")):
@@ -63,20 +77,20 @@ def main():
                            words=args.words if model == "conse" else None)
         for suffix, feedback in (("", True), (", no feedback", False)):
             per_class = {cls: precision_at_k(devise.search(phrases[cls], index=name, top=10, feedback=feedback).paths, cls)
-                         for cls in split.unseen}
+                         for cls in unseen}
             table[label + suffix] = {"precision@10": sum(per_class.values()) / len(per_class), "per_class": per_class}
-    report = {"held_out": split.unseen, "phrases": phrases, "seconds": round(time.perf_counter() - start, 1), **table}
+    report = {"held_out": unseen, "phrases": phrases, "seconds": round(time.perf_counter() - start, 1), **table}
     if args.json:
         print(json.dumps(report, indent=2))
         return
     heads = {"trained head": "trained", "trained head, no feedback": "no fb", "ConSE": "ConSE", "ConSE, no feedback": "no fb"}
-    lines = [f"Caltech-101, {len(split.unseen)} held-out classes (seed {args.seed}), "
+    lines = [f"Caltech-101, {len(unseen)} held-out classes (seed {args.seed}), "
              f"backbone {args.backbone or 'default'}, words {args.words or 'default'}, {args.heads} head(s), "
              f"{report['seconds']} s",
              "columns: trained head / ConSE, with visual feedback (the default) and without it",
              f"{'class':<18}{'phrase':<18}" + "".join(f"{h:>10}" for h in heads.values())]
     lines += [f"{cls:<18}{phrases[cls]:<18}" + "".join(f"{table[k]['per_class'][cls]:>10.1f}" for k in heads)
-              for cls in split.unseen]
+              for cls in unseen]
     lines.append(f"{'mean precision@10':<36}" + "".join(f"{table[k]['precision@10']:>10.3f}" for k in heads))
     name = " ".join(["text-search", *filter(None, (args.backbone, args.words)), f"heads {args.heads}"])
     publish(name, "\n".join(lines), doc=not args.no_doc)

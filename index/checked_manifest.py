@@ -1,4 +1,4 @@
-"""An index version's manifest, read and checked (core.manifest.IndexManifest) before anything else uses it.
+"""An index version's manifest, read and checked (core.index_manifest.IndexManifest) before anything else uses it.
 
 The index layer adds what only it knows: the search methods and each
 store's search modes this devise reads.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devise.core.manifest import IndexManifest, Readable
+from devise.core.index_manifest import IndexManifest, Readable
 from devise.index import stores, tuning
 
 READABLE = Readable(tuning.METHODS, stores.MODES, stores.kind_of)

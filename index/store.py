@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from devise.core import integrity
 from devise.core.errors import BadImageError, SearchIndexError, option
-from devise.core.manifest import IndexManifest
+from devise.core.index_manifest import IndexManifest
 from devise.core.results import Listing, Result
 from devise.data.words import DEFAULT_WORDS, load_words
 from devise.index import layout, stores, writer

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from devise.core import atomic, integrity
 from devise.core.errors import SearchIndexError
-from devise.core.manifest import IndexManifest
+from devise.core.index_manifest import IndexManifest
 from devise.core.vectors import unit_rows
 from devise.index import ann, layout, stores, tuning
 from devise.index.stores.annoy import FEATURES_ANN, FEATURES_NPY, WORDS_ANN, WORDS_NPY  # noqa: F401 (their home)

@@ -104,7 +104,8 @@ MANIFESTS = st.one_of(
 def test_any_manifest_bytes_give_a_manifest_or_one_typed_error(tmp_path, data):
     from devise.core import manifest
     from devise.core.errors import ModelError
-    from devise.core.manifest import IndexManifest, ModelManifest
+    from devise.core.index_manifest import IndexManifest
+    from devise.core.manifest import ModelManifest
     from devise.index.checked_manifest import read_checked
 
     (tmp_path / "manifest.json").write_bytes(data)
@@ -148,7 +149,7 @@ NEAR_VALID = st.dictionaries(st.sampled_from([*MANIFEST_KEYS, "noise", "extra_fi
 @FILES
 @given(NEAR_VALID)
 def test_near_valid_index_manifests_round_trip_or_give_one_typed_error(tmp_path, data):
-    from devise.core.manifest import IndexManifest
+    from devise.core.index_manifest import IndexManifest
     from devise.index.checked_manifest import read_checked
 
     (tmp_path / "manifest.json").write_text(json.dumps(data))

@@ -1,4 +1,4 @@
-"""Typed manifests (core.manifest): a model's and an index's manifest.json parsed into ModelManifest and
+"""Typed manifests (core.manifest, core.index_manifest): a model's and an index's manifest.json parsed into ModelManifest and
 IndexManifest in one place, checked on load, written back unchanged; manifests written before a field
 existed still load."""
 import json
@@ -6,7 +6,8 @@ import json
 import pytest
 
 from devise.core.errors import IndexManifestError, ManifestError, ModelError, ModelManifestError, SearchIndexError
-from devise.core.manifest import METRIC, IndexManifest, ModelManifest
+from devise.core.index_manifest import IndexManifest
+from devise.core.manifest import METRIC, ModelManifest
 
 from helpers import fit_model
 

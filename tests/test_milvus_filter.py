@@ -11,7 +11,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from devise.core.manifest import IndexManifest  # noqa: E402
+from devise.core.index_manifest import IndexManifest  # noqa: E402
 from devise.index import filters  # noqa: E402
 from devise.index.stores import milvus, milvus_filter  # noqa: E402
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from devise.core.errors import SearchIndexError
-from devise.core.manifest import IndexManifest
+from devise.core.index_manifest import IndexManifest
 from devise.index.stores import annoy, milvus, milvus_client
 from devise.index.stores.base import SPACES, ItemTable, StoreWriter, VectorSpace, VersionStore
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from devise.core import atomic, integrity
 from devise.core.errors import SearchIndexError
-from devise.core.manifest import IndexManifest
+from devise.core.index_manifest import IndexManifest
 from devise.index import ann, tuning
 from devise.index import items as items_file
 from devise.index.stores.annoy_space import AnnoySpace

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from devise.core.errors import SearchIndexError, option
-from devise.core.manifest import IndexManifest
+from devise.core.index_manifest import IndexManifest
 from devise.index import filters, tuning
 from devise.index.stores import milvus_filter, milvus_writer
 from devise.index.stores.base import ItemTable, StoreWriter, VectorSpace, VersionStore
