@@ -179,8 +179,12 @@ def measure_both(before_rev, spec, home):
             before = run_version("before", link_shim(Path(tmp) / "shim-before", tree), spec, home)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
-        after = run_version("after", link_shim(Path(tmp) / "shim-after", ROOT), spec, home)
+        after = measure_after(spec, home, Path(tmp))
     return {"before": before, "after": after}
+
+
+def measure_after(spec, home, tmp):
+    return run_version("after", link_shim(Path(tmp) / "shim-after", ROOT), spec, home)
 
 
 # ---- the table: scoring is field_scoring's, the same for both versions ----
@@ -234,6 +238,8 @@ def main():
     ap.add_argument("--json", action="store_true")
     add_doc_option(ap)
     ap.add_argument("--from-raw", help="score the raw results a run saved (its 'raw results:' line) instead of measuring")
+    ap.add_argument("--before-raw", help="take BEFORE's raw results from a file an earlier run saved (a fixed revision "
+                    "gives the same results) and measure AFTER only")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -265,12 +271,21 @@ def main():
     if args.from_raw:
         raw = json.loads(Path(args.from_raw).read_text())
     else:
-        raw = measure_both(args.before, spec, home)
+        if args.before_raw:
+            saved_before = json.loads(Path(args.before_raw).read_text())
+            if saved_before.get("spec", spec) != spec:
+                sys.exit(f"{args.before_raw}: measured other queries or images; run without --before-raw.")
+            with tempfile.TemporaryDirectory(prefix="field-search-trees-") as tmp:
+                raw = {"before": saved_before["before"], "after": measure_after(spec, home, Path(tmp))}
+        else:
+            raw = measure_both(args.before, spec, home)
+        raw["spec"] = spec
         saved = home / "bench" / f"field-search-raw-{args.before}{'-quick' if args.quick else ''}.json"
         write_text(saved, json.dumps(raw))  # scoring can be redone from it (--from-raw) without measuring again
         log(f"raw results: {saved}")
-    figures = {v: {i: score(raw[v]["indexes"][i], queries, phrases, judge) for i in INDEXES} for v in raw}
-    for v in raw:
+    versions = ("before", "after")
+    figures = {v: {i: score(raw[v]["indexes"][i], queries, phrases, judge) for i in INDEXES} for v in versions}
+    for v in versions:
         figures[v]["model"] = raw[v].get("model", "")
     if args.json:
         print(json.dumps({"before": args.before, "figures": figures, "raw": raw}, indent=1))
