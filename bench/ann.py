@@ -1,6 +1,6 @@
 """Annoy recall@10 and speed against exact NumPy search, and where exact search wins.
 
-    python bench/ann.py [--json] [--queries 200] [--features-db CACHE.sqlite]
+    python bench/ann.py [--json] [--no-doc] [--queries 200] [--images 100000] [--features-db CACHE.sqlite]
 
 Three measurements, one run, through the library's own code (index.ann):
 1. GloVe 6B 50-d (400k words): recall@10 against exact search and queries
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results_doc import add_doc_option, publish
 
 from devise.core.vectors import unit_rows
 from devise.index import ann, tuning
@@ -179,6 +180,7 @@ def main():
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--features-db", help="A feature-cache .sqlite to draw real image features from.")
+    add_doc_option(parser)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     started = time.perf_counter()
@@ -206,17 +208,18 @@ def main():
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"{'dataset':<14} {'n':>7} {'dim':>5} {'method':<26}{'trees':>5} {'search_k':>9} {'recall@10':>9} {'qps':>7}"
-          f" {'build_s':>7} {'MB':>6}")
-    for r in rows:
-        print(_row(r))
-    print("  (* = defaults; search_k 'N*k' = nodes inspected per query for k results; Annoy's own default is n_trees*k)")
-    print(f"\nimage vectors: {source}")
-    print(f"\n{'space':<7} {'n':>7} {'exact ms':>9} {'annoy ms':>9} {'annoy recall':>12}  faster")
-    for c in cross:
-        print(f"{c['space']:<7} {c['n']:>7} {c['exact_ms']:>9.3f} {c['annoy_ms']:>9.3f} {c['annoy_recall@10']:>12.3f}  {c['faster']}")
-    print(f"\nAnnoy is faster from n = {report['suggested_exact_below']} (measured); index.tuning uses exact search "
-          f"below {report['defaults']['exact_below']}; {report['seconds']} s in all")
+    lines = [f"{'dataset':<14} {'n':>7} {'dim':>5} {'method':<26}{'trees':>5} {'search_k':>9} {'recall@10':>9} {'qps':>7}"
+             f" {'build_s':>7} {'MB':>6}"]
+    lines += [_row(r) for r in rows]
+    lines.append("  (* = defaults; search_k 'N*k' = nodes inspected per query for k results; Annoy's own default is n_trees*k)")
+    lines.append(f"\nimage vectors: {source}")
+    lines.append(f"\n{'space':<7} {'n':>7} {'exact ms':>9} {'annoy ms':>9} {'annoy recall':>12}  faster")
+    lines += [f"{c['space']:<7} {c['n']:>7} {c['exact_ms']:>9.3f} {c['annoy_ms']:>9.3f} {c['annoy_recall@10']:>12.3f}  {c['faster']}"
+              for c in cross]
+    lines.append(f"\nAnnoy is faster from n = {report['suggested_exact_below']} (measured); index.tuning uses exact search "
+                 f"below {report['defaults']['exact_below']}; {report['seconds']} s in all")
+    publish(f"ann images {args.images}" + (f" features-db {Path(args.features_db).name}" if args.features_db else ""),
+            "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

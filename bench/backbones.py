@@ -17,7 +17,7 @@ an ensemble), with its own preprocessing recipe (models/backbones/preprocessing.
   best of --repeats passes).
 
     python bench/backbones.py [--backbones efficientnet-lite0,efficientnet-lite1] [--splits 5]
-                              [--skip zero-shot,text-search] [--json]
+                              [--skip zero-shot,text-search] [--json] [--no-doc]
 
 Features come from DEVISE_HOME's feature cache when fresh: the first run
 embeds Caltech-101 (9,144 images) once per backbone.
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from embed_throughput import timed_passes
+from results_doc import add_doc_option, publish
 from text_search import precision_at_k
 
 from devise.train.config import DEFAULT_HEADS
@@ -111,6 +112,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in each model (devise train --heads)")
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
     skip = {s for s in args.skip.split(",") if s}
     if skip - set(PARTS):
@@ -147,8 +149,10 @@ def main():
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"trained models: {args.heads} head(s) averaged")
-    print(table(rows, args.splits))
+    name = " ".join(["backbones", *filter(None, [args.backbones]), f"heads {args.heads}", f"splits {args.splits}",
+                     *(f"skip {part}" for part in sorted(skip))])
+    publish(name, f"trained models: {args.heads} head(s) averaged\n{table(rows, args.splits)}", doc=not args.no_doc,
+            fence=False)
 
 
 def _cell(row, *keys, fmt="{:.3f}"):

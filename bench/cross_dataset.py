@@ -16,12 +16,14 @@ ferry, ketch, schooner: ships), which the model saw under those names only.
 Settings: "outside" ranks the 7 outside labels on the images of those 7
 classes; "all 10" ranks all 10 CIFAR-10 words on every test image.
 
-    python bench/cross_dataset.py [--max-per-class N] [--backbone NAME] [--json]
+    python bench/cross_dataset.py [--max-per-class N] [--backbone NAME] [--json] [--no-doc]
 """
 import argparse
 import json
 import time
 from pathlib import Path
+
+from results_doc import add_doc_option, publish
 
 from devise.train.config import DEFAULT_HEADS
 
@@ -49,6 +51,7 @@ def main():
     ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in the model (devise train --heads)")
     ap.add_argument("--words", default=None, help="word vectors for the model and ConSE (default: GloVe 6B 50-d)")
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
 
     import devise
@@ -82,16 +85,20 @@ def main():
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"Caltech-101 model (all {len(trained.seen)} classes; backbone {args.backbone or 'default'}; "
-          f"words {args.words or 'default'}; "
-          f"anchor tau {trained.anchor.get('tau')}, "
-          f"gamma {trained.gamma}) tagging {test_dir}, {report['seconds']} s")
-    print(f"{'setting':<10}{'labels':>7}{'images':>8}{'trained hit@1':>15}{'ConSE hit@1':>13}"
-          f"{'trained hit@5':>15}{'ConSE hit@5':>13}")
+    lines = [f"Caltech-101 model (all {len(trained.seen)} classes; backbone {args.backbone or 'default'}; "
+             f"words {args.words or 'default'}; "
+             f"anchor tau {trained.anchor.get('tau')}, "
+             f"gamma {trained.gamma}) tagging {test_dir}, {report['seconds']} s",
+             f"{'setting':<10}{'labels':>7}{'images':>8}{'trained hit@1':>15}{'ConSE hit@1':>13}"
+             f"{'trained hit@5':>15}{'ConSE hit@5':>13}"]
     for setting, labels in (("outside", OUTSIDE_CALTECH), ("all 10", CIFAR10)):
         row = table[setting]
-        print(f"{setting:<10}{len(labels):>7}{row['images']:>8}{row['trained']['hit@1']:>15.3f}"
-              f"{row['ConSE']['hit@1']:>13.3f}{row['trained']['hit@5']:>15.3f}{row['ConSE']['hit@5']:>13.3f}")
+        lines.append(f"{setting:<10}{len(labels):>7}{row['images']:>8}{row['trained']['hit@1']:>15.3f}"
+                     f"{row['ConSE']['hit@1']:>13.3f}{row['trained']['hit@5']:>15.3f}{row['ConSE']['hit@5']:>13.3f}")
+    name = " ".join(["cross-dataset caltech101 to cifar10", *filter(None, (args.backbone, args.words)),
+                     f"heads {args.heads}", *([f"seed {args.seed}"] if args.seed else []),
+                     *([f"max-per-class {args.max_per_class}"] if args.max_per_class else [])])
+    publish(name, "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

@@ -29,15 +29,18 @@ Ray's goals (issue 32), printed with a mark under each job size:
 - whole job: all of Caltech-101 (`--images all`) on a Ray already up, start-up
   included, >= 0.85 x local's. A smaller job is shown but not judged.
 
-    python bench/scale_out.py [--images all | 1000 [5000 ...]] [--batch-size 64] [--no-floor] [--json]
+    python bench/scale_out.py [--images all | 1000 [5000 ...]] [--batch-size 64] [--no-floor] [--json] [--no-doc]
 """
 import argparse
+import contextlib
+import io
 import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
+from results_doc import add_doc_option, publish
 
 from common import DEFAULT_DATA_ROOT, cold_home
 from ray_floor import ModelFree, print_floor, ray_init_seconds, smallest_job
@@ -226,6 +229,7 @@ def main():
     ap.add_argument("--no-floor", action="store_true", help="leave out Ray's floor (the runs without a model)")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
 
     from devise.models.backbones import get_backbone
@@ -240,18 +244,30 @@ def main():
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    for size in sizes:
-        print_table(size, backbone, args.batch_size)
-        print()
-    if len(sizes) > 1:
-        print("whole-job ratio to local by job size (img/s, start-up included)")
-        print(f"{'engine':<34}" + "".join(f"{size['images']:>10,}" for size in sizes))
-        for i, run in enumerate(sizes[0]["runs"][1:], start=1):
-            print(f"{run_name(run):<34}" + "".join(f"{size['runs'][i]['ratio_vs_local']:>10.3f}" for size in sizes))
-        print()
-    for ingest in result["driver_ingest"]:
-        print(f"driver ingest (FeatureCache.store, synthetic rows, commits of {ingest['batch_size']}): "
-              f"{ingest['rows_s']:,} rows/s ({ingest['rows']:,} rows in {ingest['seconds']} s)")
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):  # the table printers (ray_floor's too) print; their text is the report
+        for size in sizes:
+            print_table(size, backbone, args.batch_size)
+            print()
+        if len(sizes) > 1:
+            print("whole-job ratio to local by job size (img/s, start-up included)")
+            print(f"{'engine':<34}" + "".join(f"{size['images']:>10,}" for size in sizes))
+            for i, run in enumerate(sizes[0]["runs"][1:], start=1):
+                print(f"{run_name(run):<34}" + "".join(f"{size['runs'][i]['ratio_vs_local']:>10.3f}" for size in sizes))
+            print()
+        for ingest in result["driver_ingest"]:
+            print(f"driver ingest (FeatureCache.store, synthetic rows, commits of {ingest['batch_size']}): "
+                  f"{ingest['rows_s']:,} rows/s ({ingest['rows']:,} rows in {ingest['seconds']} s)")
+    publish(section_name(args), report.getvalue().rstrip("\n"), doc=not args.no_doc)
+
+
+def section_name(args):
+    """One section per job-size list, batch size, folder and floor choice, so runs of another shape keep theirs."""
+    images = ",".join("all" if count is None else str(count) for count in args.images)
+    parts = ["scale-out", f"images {images}", f"batch {args.batch_size}"]
+    if Path(args.folder).resolve() != (DEFAULT_DATA_ROOT / "caltech101").resolve():
+        parts.append(f"folder {Path(args.folder).name}")
+    return " ".join(parts + (["no floor"] if args.no_floor else []))
 
 
 if __name__ == "__main__":

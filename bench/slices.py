@@ -16,6 +16,8 @@ import shutil
 import time
 from pathlib import Path
 
+from results_doc import add_doc_option, publish
+
 from common import DEFAULT_DATA_ROOT, ROOT
 
 EXCLUDED = ("BACKGROUND_Google", "Faces_easy")
@@ -50,6 +52,7 @@ def main():
     ap.add_argument("--out", default="/tmp/caltech-slices-report")
     ap.add_argument("--docs", default=str(ROOT / "docs"), help="where the best/worst sheets go ('' to skip)")
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
 
     import devise
@@ -87,9 +90,10 @@ def main():
     if args.json:
         print(json.dumps({**result, "score": scored.to_dict(), "slices": report.to_dict()}, indent=2))
         return
-    print(json.dumps(result, indent=2))
-    print(summary_text(scored))
-    print(text_table(report))
+    name = " ".join(["slices caltech101", "conse" if args.model == "conse" else f"model {Path(args.model).name}",
+                     f"min-support {args.min_support}", *([f"k {args.k}"] if args.k else [])])
+    publish(name, "\n".join([json.dumps(result, indent=2), summary_text(scored), text_table(report)]),
+            doc=not args.no_doc)
 
 
 if __name__ == "__main__":

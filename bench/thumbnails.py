@@ -1,6 +1,6 @@
 """Which pixels suit thumbnails: the published crop against the full square, on small images.
 
-    python bench/thumbnails.py                 # Lite0; ~3 min on 2 cores
+    python bench/thumbnails.py [--per-class 300] [--no-doc]   # Lite0; ~3 min on 2 cores
 
 Two checks, neither on data a zero-shot figure is scored on:
 - ImageNet probe-dev top-1 with each photo's centre square box-reduced to
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from backbones import probe_labels
 from PIL import Image
+from results_doc import add_doc_option, publish
 
 from common import DEFAULT_DATA_ROOT
 
@@ -47,6 +48,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT))
     ap.add_argument("--per-class", type=int, default=300, help="CIFAR-10 training images per seen class")
+    add_doc_option(ap)
     args = ap.parse_args()
     data = Path(args.data_root)
     probe_dir, cifar = data / "imagenet-probe-dev", data / "cifar10" / "train"
@@ -91,13 +93,15 @@ def main():
     rows.append((f"CIFAR-10 training images, {len(seen)} seen classes x {args.per_class}: ConSE {len(seen)}-way hit@1",
                  accs))
 
-    print(f"efficientnet-lite0 at {size} px; crop {crop:.3f} of the short side; draft decoding off")
-    print("| pixels | " + " | ".join(name for name, _, _ in RECIPES) + " |")
-    print("|---|" + "---|" * len(RECIPES))
+    lines = [f"efficientnet-lite0 at {size} px; crop {crop:.3f} of the short side; draft decoding off",
+             "| pixels | " + " | ".join(name for name, _, _ in RECIPES) + " |",
+             "|---|" + "---|" * len(RECIPES)]
     for name, accs in rows:
         best = max(accs)
         cells = [f"**{a:.3f}**" if a == best else f"{a:.3f}" for a in accs]
-        print(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    publish(f"thumbnails efficientnet-lite0 per-class {args.per_class}", "\n".join(lines), doc=not args.no_doc,
+            fence=False)
 
 
 if __name__ == "__main__":

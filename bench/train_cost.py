@@ -1,6 +1,6 @@
 """What `devise train --heads K` costs and buys: training seconds and seen-class fold scores, side by side.
 
-    python bench/train_cost.py [--heads 1,3] [--data-root DIR] [--seed 0] [--backbone NAME] [--json]
+    python bench/train_cost.py [--heads 1,3] [--data-root DIR] [--seed 0] [--backbone NAME] [--json] [--no-doc]
 
 Each K trains the same Caltech-101 model (20% of the classes held out, seed
 0, BACKGROUND_Google and Faces_easy excluded, the repository's label map),
@@ -12,6 +12,8 @@ seen-class folds); no held-out class plays a part in them.
 import argparse
 import json
 import time
+
+from results_doc import add_doc_option, publish
 
 from common import DEFAULT_DATA_ROOT, ROOT
 
@@ -25,6 +27,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--backbone", default=None)
     ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
     args = ap.parse_args()
 
     import devise
@@ -46,12 +49,14 @@ def main():
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"Caltech-101, seed {args.seed}, 20% of classes held out, backbone {args.backbone or 'default'}, "
-          f"{rows[0]['train_images']} training images, feature cache warm")
-    print(f"{'heads':>5}  {'train s':>8}  {'x first':>7}  {'fold ZSL':>8}  {'fold H':>6}  {'ZSL+H':>6}")
-    for r in rows:
-        print(f"{r['heads']:>5}  {r['seconds']:>8.1f}  {r['seconds'] / rows[0]['seconds']:>7.2f}  "
-              f"{r['fold_zsl']:>8.3f}  {r['fold_h']:>6.3f}  {r['fold_zsl'] + r['fold_h']:>6.3f}")
+    lines = [f"Caltech-101, seed {args.seed}, 20% of classes held out, backbone {args.backbone or 'default'}, "
+             f"{rows[0]['train_images']} training images, feature cache warm",
+             f"{'heads':>5}  {'train s':>8}  {'x first':>7}  {'fold ZSL':>8}  {'fold H':>6}  {'ZSL+H':>6}"]
+    lines += [f"{r['heads']:>5}  {r['seconds']:>8.1f}  {r['seconds'] / rows[0]['seconds']:>7.2f}  "
+              f"{r['fold_zsl']:>8.3f}  {r['fold_h']:>6.3f}  {r['fold_zsl'] + r['fold_h']:>6.3f}" for r in rows]
+    name = " ".join(["train-cost", f"heads {args.heads}", *filter(None, [args.backbone]),
+                     *([f"seed {args.seed}"] if args.seed else [])])
+    publish(name, "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Time the greedy nearest-neighbour walk on 100,000 vectors; tour length vs a random order.
 
-    DEVISE_HOME=/tmp/dh python bench/walk.py [--items 100000] [--json]
+    DEVISE_HOME=/tmp/dh python bench/walk.py [--items 100000] [--json] [--no-doc]
 
 Vectors: the cached Caltech-101 features (1280-d EfficientNet-Lite0) and
 their ConSE word vectors (50-d), each resampled to --items rows with
@@ -17,6 +17,7 @@ import sys
 import time
 
 import numpy as np
+from results_doc import add_doc_option, publish
 
 import common
 
@@ -64,16 +65,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--json", action="store_true")
+    add_doc_option(parser)
     args = parser.parse_args()
     feats, words = caltech_vectors(common.DEFAULT_DATA_ROOT.resolve() / "caltech101")
     results = [run(resample(feats, args.items, 0.5)), run(resample(words, args.items, 0.3, seed=1))]
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    for r in results:
-        print(f"{r['items']} x {r['dim']}-d: {r['seconds']} s on {os.cpu_count()} CPUs (k-NN source {r['knn_build_seconds']} s), "
-              f"tour {r['tour_length']} vs random {r['random_length']} ({r['ratio']}x); widened {r['widened']} times, "
-              f"{r['exact_scans']} exact scans")
+    lines = [f"{r['items']} x {r['dim']}-d: {r['seconds']} s on {os.cpu_count()} CPUs (k-NN source {r['knn_build_seconds']} s), "
+             f"tour {r['tour_length']} vs random {r['random_length']} ({r['ratio']}x); widened {r['widened']} times, "
+             f"{r['exact_scans']} exact scans" for r in results]
+    publish(f"walk items {args.items}", "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

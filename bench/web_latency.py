@@ -1,6 +1,6 @@
 """Server-side latency of `devise serve`'s /api/search on a 100,000-vector index, next to the cold CLI search.
 
-    python bench/web_latency.py [--items 100000] [--requests 300] [--cli-runs 5] [--json]
+    python bench/web_latency.py [--items 100000] [--requests 300] [--cli-runs 5] [--json] [--no-doc]
 
 In a throw-away DEVISE_HOME it builds the synthetic 100k index of
 bench/search_latency.py (its `build_index`: the library's own writer, GloVe
@@ -26,6 +26,7 @@ import numpy as np
 
 # A sibling script: its index builder and its process timer are reused, not copied.
 import search_latency
+from results_doc import add_doc_option, publish
 
 GOAL_MS = 100.0
 
@@ -75,6 +76,7 @@ def main():
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--cli-runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    add_doc_option(parser)
     args = parser.parse_args()
     import httpx
 
@@ -113,16 +115,18 @@ def main():
         print(json.dumps(report, indent=2))
         return
     w, t, c = report["web_search_server_ms"], report["web_search_round_trip_ms"], report["cli_cold_search_s"]
-    print(f"/api/search on a {args.items:,}-vector index ({report['search_mode']}), {w['n']} varied queries:")
-    print(f"  server-side  p50 {w['p50']:.1f} ms  p95 {w['p95']:.1f} ms  (max {w['max']:.1f})  goal p95 < {GOAL_MS:.0f} ms: "
-          f"{'met' if report['goal_met'] else 'NOT met'}")
-    print(f"  round trip   p50 {t['p50']:.1f} ms  p95 {t['p95']:.1f} ms  (HTTP over loopback, same process as the client)")
-    print(f"  first request (maps the word vectors): {report['web_first_request_ms']['server']:.1f} ms at the server")
+    lines = [f"/api/search on a {args.items:,}-vector index ({report['search_mode']}), {w['n']} varied queries:",
+             f"  server-side  p50 {w['p50']:.1f} ms  p95 {w['p95']:.1f} ms  (max {w['max']:.1f})  goal p95 < {GOAL_MS:.0f} ms: "
+             f"{'met' if report['goal_met'] else 'NOT met'}",
+             f"  round trip   p50 {t['p50']:.1f} ms  p95 {t['p95']:.1f} ms  (HTTP over loopback, same process as the client)",
+             f"  first request (maps the word vectors): {report['web_first_request_ms']['server']:.1f} ms at the server"]
     i = report["web_items_server_ms"]
-    print(f"  /api/items for 24 result paths: p50 {i['p50']:.1f} ms  p95 {i['p95']:.1f} ms; first {i['first']:.1f} ms "
-          f"(reads the path table of the version once)")
-    print(f'cold CLI `python cli.py search "{search_latency.QUERY}"`, same index: median {c["median"] * 1000:.0f} ms '
-          f'(min {c["min"] * 1000:.0f}; {c["runs"]} runs)')
+    lines.append(f"  /api/items for 24 result paths: p50 {i['p50']:.1f} ms  p95 {i['p95']:.1f} ms; first {i['first']:.1f} ms "
+                 f"(reads the path table of the version once)")
+    lines.append(f'cold CLI `python cli.py search "{search_latency.QUERY}"`, same index: median {c["median"] * 1000:.0f} ms '
+                 f'(min {c["min"] * 1000:.0f}; {c["runs"]} runs)')
+    name = f"web-latency items {args.items}" + (f" feature-dim {args.feature_dim}" if args.feature_dim != 1280 else "")
+    publish(name, "\n".join(lines), doc=not args.no_doc)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results_doc import add_doc_option, publish
 
 from devise.train.config import DEFAULT_HEADS
 
@@ -88,20 +89,24 @@ def main():
     ap.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT))
     ap.add_argument("--splits", type=int, default=5, help="Caltech-101 class splits (seeds 0, 1, ...)")
     ap.add_argument("--heads", type=int, default=DEFAULT_HEADS, help="heads averaged in the model (devise train --heads)")
+    add_doc_option(ap)
     args = ap.parse_args()
     root = Path(args.data_root) / args.dataset
     if not root.is_dir():
         sys.exit(f"{root}: not found; pass --data-root DIR holding {args.dataset}/")
     start = time.perf_counter()
     results = [ceiling(*split, seed=i, heads=args.heads) for i, split in enumerate(splits(args.dataset, root, args.splits))]
-    print(f"{args.dataset}, {len(results)} split(s), {args.heads} head(s), test set, best over the calibration grid per split "
-          f"({time.perf_counter() - start:.0f} s); an upper bound, not a result")
-    print(f"{'label anchor tau':>16} {'best H':>7} {'unseen':>7} {'seen':>6} {'gamma per split':>24} {'best ZSL':>9}")
+    lines = [f"{args.dataset}, {len(results)} split(s), {args.heads} head(s), test set, best over the calibration grid per split "
+             f"({time.perf_counter() - start:.0f} s); an upper bound, not a result",
+             f"{'label anchor tau':>16} {'best H':>7} {'unseen':>7} {'seen':>6} {'gamma per split':>24} {'best ZSL':>9}"]
     for tau_a in [k for k in results[0] if not isinstance(k, tuple)]:
         h, u, s = (np.mean([r[tau_a][i] for r in results]) for i in range(3))
         gammas = "/".join(f"{r[tau_a][3]:.2f}" for r in results)
         zsl = np.mean([r[("zsl", tau_a)] for r in results])
-        print(f"{tau_a:16.2f} {h:7.3f} {u:7.3f} {s:6.3f} {gammas:>24} {zsl:9.3f}")
+        lines.append(f"{tau_a:16.2f} {h:7.3f} {u:7.3f} {s:6.3f} {gammas:>24} {zsl:9.3f}")
+    splits_part = [f"splits {len(results)}"] if args.dataset == "caltech101" else []  # CIFAR-10 has the one Socher split
+    publish(" ".join(["zero-shot-ceiling", args.dataset, *splits_part, f"heads {args.heads}"]), "\n".join(lines),
+            doc=not args.no_doc)
 
 
 if __name__ == "__main__":
