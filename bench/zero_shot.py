@@ -58,8 +58,10 @@ def main():
 
 
 def section_name(args):
-    """One section per dataset and choice of backbones and words; the other options show in its command."""
-    return " ".join(["zero-shot", args.dataset, *filter(None, (args.backbone, args.words))])
+    """One section per dataset, backbones, words, splits and heads; the other options show in its command."""
+    splits = f"splits {args.splits}" if args.splits else None
+    heads = f"heads {args.heads}" if args.heads != DEFAULT_HEADS else None
+    return " ".join(["zero-shot", args.dataset, *filter(None, (args.backbone, args.words, splits, heads))])
 
 
 def run(args, root, backbone):
