@@ -167,10 +167,10 @@ def rescore(idx: OpenIndex, text: str, ids: np.ndarray, scores: np.ndarray, *, a
 
     lead: per input id, the lead its best seen class (one not under the
     category) holds over the query (models.seen_margin); the mass loses it
-    too, so that a trained model's confident "crocodile head" keeps its
-    images out of "crocodile" however much crocodile the backbone sees in
-    them. `scores` already lost it: the image loses the whole lead, as it
-    would without the blend.
+    too, so that an image the trained model gives to a seen rival (a car,
+    for a model that never saw "truck") loses its whole lead, as it would
+    without the blend, whatever truck mass the backbone sees in it.
+    `scores` already lost it.
     """
     cat = category_of(text)
     if cat is None:
