@@ -86,7 +86,9 @@ def test_search_shows_the_expected_top_image_and_keeps_it_in_the_url(site, page)
     page.goto(f"{site.url}/?view=search")
     page.fill("#q", "red")
     page.click("#search-form button[type=submit]")
-    page.wait_for_selector("#results .card img")
+    # Until the search answers, the grid may still hold the opening walk's cards (a race under load): wait for
+    # the status line that the search writes after its own cards.
+    wait_until(page, "document.querySelector('#search-status').textContent.includes('results for')")
     top = page.locator("#results .card").first
     assert top.get_attribute("data-path") == expected and "/red/" in expected
     assert top.locator(".label").inner_text() == "red"
