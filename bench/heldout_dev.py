@@ -24,29 +24,22 @@ Run it on two trees (PYTHONPATH) to compare a change with what it replaces.
 import argparse
 import json
 import time
-from pathlib import Path
 
+from categories import category_words, precision
 from query_dev import CIFAR, SENTENCES
 from results_doc import add_doc_option, publish
 
-from common import DEFAULT_DATA_ROOT, ROOT, subset_folder
+from common import DEFAULT_DATA_ROOT, subset_folder
 
 # Each class held out once; each split holds out a class beside a seen neighbour (cat/dog, truck/automobile,
 # deer/horse, ship/airplane, frog/bird). Written before measuring.
 SPLITS = [("cat", "truck"), ("dog", "ship"), ("automobile", "deer"), ("horse", "airplane"), ("bird", "frog")]
 
 
-def category_words():
-    rows = [line.split("\t") for line in (ROOT / "bench" / "category_words.tsv").read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
-    return {word: set(members.split()) for word, dataset, members in rows if dataset == "cifar10"}
-
-
 def p10(index, query, members):
     import devise
 
-    paths = devise.search(query, index=index, top=10).paths
-    return sum(Path(p).parent.name in members for p in paths) / 10
+    return precision(devise.search(query, index=index, top=10).paths, members)
 
 
 def run_split(held_out, images, train_dir):
@@ -63,7 +56,7 @@ def run_split(held_out, images, train_dir):
         "held-out word": {c: p10(name, CIFAR[c], {c}) for c in held_out},
         "held-out sentence": {f"{c}: {t}": p10(name, t.format(CIFAR[c]), {c}) for c in held_out for t in SENTENCES},
         "seen word": {c: p10(name, CIFAR[c], {c}) for c in seen},
-        "category": {w: p10(name, w, members) for w, members in category_words().items()},
+        "category": {w: p10(name, w, members) for w, members in category_words("cifar10")},
     }
 
 
