@@ -26,7 +26,9 @@ Tables written (tab-separated, sorted, regenerated whole):
   ancestors.tsv.gz    noun (up to three words), the offsets of the category synsets (named by some
                       category word, with at most MAX_ANCESTOR_CLASSES ImageNet classes) at or above its
                       physical senses: how a trained model's own classes ("trilobite") join the categories above them
-                      ("animal"); written alone with --only ancestors
+                      ("animal"); a third column holds the same for the word's main physical senses alone
+                      (see main_senses), from which a word naming no ImageNet class finds its nearest
+                      category ("emu" -> ratite); written alone with --only ancestors
   forms.tsv           word form, lemma: noun.exc's irregular forms of known lemmas, and (as
                       "form<TAB>form") forms that must not lose their -s: nouns of their own
                       ("glasses" is not "glass") and verb forms more common than the noun ("does")
@@ -161,19 +163,32 @@ def named_senses(wn, word, below):
 MAX_ANCESTOR_CLASSES = 500  # "object", "whole", "artifact" hold every class a query could mean: no category
 
 
+def main_senses(senses, name):
+    """Of a word's physical senses, those SemCor tags most often for it, or all of them when it tags none:
+    "dog" is the animal, not the "dull unattractive girl" whose category (person) is the most specific."""
+    counts = [count(s, name.lower()) for s in senses]
+    return [s for s, c in zip(senses, counts) if c == max(counts)]
+
+
 def ancestors_table(wn, below, named):
-    """{noun: sorted offsets of the named category synsets at or above its physical noun senses}."""
+    """{noun: (sorted offsets of the named category synsets at or above its physical noun senses, the same
+    for its main senses)}."""
     physical, rows = wn.synset("physical_entity.n.01"), {}
+
+    def offsets(senses):
+        up = set().union(*map(ancestors, senses))
+        return sorted({s.offset() for s in up if s.offset() in named and len(below[s]) <= MAX_ANCESTOR_CLASSES})
+
     for name in wn.all_lemma_names("n"):
         senses = wn.synsets(name, "n")
         if not senses or name.count("_") > 2:
             continue
         # Every physical sense: a class folder's word gives no context, and the first sense is often not the
         # one photographed ("leopard" is first its pelt, "dalmatian" a native of Dalmatia).
-        up = set().union(*(a for a in map(ancestors, senses) if physical in a))
-        offsets = sorted({s.offset() for s in up if s.offset() in named and len(below[s]) <= MAX_ANCESTOR_CLASSES})
-        if offsets:
-            rows[name.replace("_", " ").lower()] = offsets
+        senses = [s for s in senses if physical in ancestors(s)]
+        every = offsets(senses)
+        if every:
+            rows[name.replace("_", " ").lower()] = (every, offsets(main_senses(senses, name)))
     return rows
 
 
@@ -181,7 +196,8 @@ def write_ancestors(wn, below):
     named = {int(o) for line in (OUT / "category_words.tsv").read_text().splitlines()
              for o in line.split("\t")[1].split()}
     rows = ancestors_table(wn, below, named)
-    text = "".join(f"{w}\t{' '.join(f'{o:08d}' for o in offs)}\n" for w, offs in sorted(rows.items()))
+    text = "".join(f"{w}\t{' '.join(f'{o:08d}' for o in every)}\t{' '.join(f'{o:08d}' for o in main)}\n"
+                   for w, (every, main) in sorted(rows.items()))
     with gzip.GzipFile(OUT / "ancestors.tsv.gz", "wb", mtime=0) as out:  # mtime 0: the same bytes on every run
         out.write(text.encode())
     print(f"{len(rows)} nouns with category ancestors -> {OUT / 'ancestors.tsv.gz'}")

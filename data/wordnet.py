@@ -92,6 +92,7 @@ class Category:
     synset: str          # WordNet's names for the senses it names, e.g. "food.n.01 food.n.02"
     classes: np.ndarray  # ImageNet-1k class indices at or below it
     offsets: tuple[int, ...] = ()  # the WordNet 3.0 offsets of those senses
+    nearest: bool = False  # the nearest category of a word naming no ImageNet class, not the word's own
 
     def to_dict(self):
         return {"word": self.word, "synset": self.synset, "classes": [int(c) for c in self.classes]}
@@ -110,16 +111,43 @@ def category(text: str, min_classes: int = 1) -> Category | None:
     return Category(found, " ".join(n for n, _ in senses), classes, tuple(offsets))
 
 
+def nearest_category(text: str, hidden: Container[int] = ()) -> Category | None:
+    """For a word naming no ImageNet class ("emu", "ferry"): the most specific category above its main
+    physical senses (the fewest ImageNet classes: ratite -> ostrich, boat -> fireboat, canoe...), ties joined; None
+    for a word WordNet does not place under any ImageNet class.
+
+    hidden: ImageNet classes taken as unknown to the backbone, left out of every category (a dev bench
+    hides a word's own classes to play a word ImageNet lacks)."""
+    found = lemma(text.replace("_", " "), _ancestor_rows())
+    best: dict[int, np.ndarray] = {}
+    for offset in sorted(_ancestor_rows()[found][1]) if found else ():
+        if offset not in _categories():
+            continue
+        classes = _categories()[offset][1]
+        classes = np.array([c for c in classes if c not in hidden], np.int16) if hidden else classes
+        size = min((len(c) for c in best.values()), default=NUM_CLASSES + 1)
+        if 0 < len(classes) <= size:
+            best = {o: c for o, c in best.items() if len(c) == len(classes)} if len(classes) < size else best
+            best[offset] = classes
+    if not best:
+        return None
+    offsets = tuple(best)
+    return Category(found or text, " ".join(_categories()[o][0] for o in offsets),
+                    np.unique(np.concatenate(list(best.values()))), offsets, nearest=True)
+
+
 @functools.cache
-def _ancestors() -> dict[str, frozenset[int]]:
-    return {row[0]: frozenset(int(o) for o in row[1].split()) for row in _read("ancestors.tsv.gz")}
+def _ancestor_rows() -> dict[str, tuple[frozenset[int], frozenset[int]]]:
+    """{noun: (category offsets above its physical senses, those above its main senses alone)}."""
+    return {row[0]: (frozenset(int(o) for o in row[1].split()), frozenset(int(o) for o in row[-1].split()))
+            for row in _read("ancestors.tsv.gz")}
 
 
 def above(phrase: str) -> frozenset[int]:
     """Offsets of the category synsets at or above `phrase`'s physical noun senses ("dalmatian": dog, animal...),
     by its words as given or by its lemma; empty for a phrase WordNet does not know as a physical thing."""
-    found = lemma(phrase.replace("_", " "), _ancestors())
-    return _ancestors()[found] if found else frozenset()
+    found = lemma(phrase.replace("_", " "), _ancestor_rows())
+    return _ancestor_rows()[found][0] if found else frozenset()
 
 
 def class_matrix(texts: tuple[str, ...]):

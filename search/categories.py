@@ -31,6 +31,20 @@ softmax over its cosines with the model's class phrases at MODEL_TAU, and an
 image's category mass is the larger of the two. An index built before the
 top classes were stored keeps the word-space score alone (and the model's
 classes), with one warning saying how to add them.
+
+In an index without a trained model (ConSE), a word naming no ImageNet class
+("emu", "ferry") is blended the same way with its nearest category in WordNet
+(data.wordnet.nearest_category: ratite, whose one ImageNet class is the
+ostrich; boat), at NEAREST_WEIGHT, when that category holds at most
+NEAREST_MAX_CLASSES classes. GloVe's neighbours of such rare nouns are often
+noise ("emu" is nearest polecat among ImageNet's labels); WordNet places
+them. Chosen by bench/nearest_dev.py, where
+each CIFAR-10 class word and each imagenet-probe-dev class name plays such a
+word by hiding its own ImageNet classes: word space alone gave p@10 0.310 on
+CIFAR-10 and hit@10 0.402 on the probe; weight 0.5 gave 0.410 / 0.511, 0.75
+0.430 / 0.561, 0.9 0.440 / 0.589 and 1 (mass alone) 0.380 / 0.585, each with
+at most 30 classes; at weight 0.9 a cap of 10, 100 or 1000 classes gave
+0.450 / 0.581, 0.440 / 0.571 and 0.410 / 0.565.
 """
 from __future__ import annotations
 
@@ -57,6 +71,8 @@ MIN_MASS = 0.05     # an image added to the pool for its mass needs at least thi
 # (0.05), 0.925 (0.1), 0.906 (0.15), 0.894 (0.2).
 MODEL_TAU = 0.1
 MODEL_MASS_MAX = 200_000  # above this many images, the model's classes score only the candidates (memory, time)
+NEAREST_WEIGHT = 0.9       # share of the nearest category's mass in the score of a word naming no ImageNet class
+NEAREST_MAX_CLASSES = 30   # a broader nearest category ("vertebrate") says too little of the word
 
 _warned: set[str] = set()
 
@@ -64,6 +80,22 @@ _warned: set[str] = set()
 def category_of(text: str) -> Category | None:
     """The category a query term names ("animals" -> animal.n.01 and its 398 ImageNet classes), or None."""
     return category(text, MIN_CLASSES)
+
+
+def scoring_category(text: str, seen: tuple[str, ...] = ()) -> tuple[Category | None, float]:
+    """(the category whose mass scores a query term, its share of the score): the category it names at
+    WEIGHT, else, in an index without a trained model (no `seen` classes), its nearest category at
+    NEAREST_WEIGHT; (None, 0.0) for neither. A trained model places a new word by its own classes
+    (models.seen_margin), and bench/nearest_dev.py measured the nearest category on ConSE alone."""
+    own = category_of(text)
+    if own is not None:
+        return own, WEIGHT
+    if seen:
+        return None, 0.0
+    nearest = wordnet.nearest_category(text)
+    if nearest is None or len(nearest.classes) > NEAREST_MAX_CLASSES:
+        return None, 0.0
+    return nearest, NEAREST_WEIGHT
 
 
 def category_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
@@ -75,14 +107,14 @@ def category_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) 
     query asks for it to pick candidates, to say whether anything matches, and to score), then sliced."""
     if len(idx.items) > MODEL_MASS_MAX:
         return _mass(idx, cat, ids)
-    per_index = _whole_index.setdefault(idx, {})
-    if cat.synset not in per_index:
-        per_index[cat.synset] = _mass(idx, cat, None)
-    whole = per_index[cat.synset]
+    per_index, key = _whole_index.setdefault(idx, {}), (cat.synset, cat.nearest)
+    if key not in per_index:
+        per_index[key] = _mass(idx, cat, None)
+    whole = per_index[key]
     return whole if whole is None or ids is None else whole[np.asarray(ids, np.int64)]
 
 
-# open index -> {synset: each image's mass}; dropped with the index, so an updated index (a new version,
+# open index -> {(synset, nearest): each image's mass}; dropped with the index, so an updated index (a new version,
 # opened anew) never reads an old version's masses.
 _whole_index: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -159,7 +191,8 @@ def _added(idx, text, mass, pool, allowed, scores):
 def rescore(idx: OpenIndex, text: str, ids: np.ndarray, scores: np.ndarray, *, allowed: npt.ArrayLike | None = None,
             add: bool = True, lead: npt.ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One query term's candidates (ids, word-space scores, higher better), blended with the category mass
-    when `text` names a category; otherwise, or when the index lacks the data, the inputs unchanged.
+    when `text` names a category or has a nearest one (scoring_category); otherwise, or when the index lacks
+    the data, the inputs unchanged.
 
     add: also take in the images with the most mass that were not candidates
     (at most as many as there were candidates, each with mass >= MIN_MASS),
@@ -172,11 +205,13 @@ def rescore(idx: OpenIndex, text: str, ids: np.ndarray, scores: np.ndarray, *, a
     without the blend, whatever truck mass the backbone sees in it.
     `scores` already lost it.
     """
-    cat = category_of(text)
+    cat, weight = scoring_category(text, idx.seen_phrases)
     if cat is None:
         return ids, scores
     mass = category_mass(idx, cat)
     if mass is None:
+        if cat.nearest:
+            return ids, scores
         if idx.name not in _warned:
             _warned.add(idx.name)
             warn(f"index {idx.name!r} was built before category search ('{text}' names {cat.synset}); "
@@ -188,6 +223,6 @@ def rescore(idx: OpenIndex, text: str, ids: np.ndarray, scores: np.ndarray, *, a
         more, more_scores = _added(idx, text, mass, ids, allowed, scores)
         ids, scores = np.concatenate([ids, more]), np.concatenate([scores, more_scores])
         lead = np.concatenate([lead, np.zeros(len(more), np.float32)])
-    blended = blend(scores, mass[ids] - lead)
+    blended = blend(scores, mass[ids] - lead, weight)
     order = np.argsort(-blended, kind="stable")
     return ids[order], blended[order]

@@ -73,7 +73,7 @@ def term_scores(idx: OpenIndex, words: WordVectors, term: Term, ids: np.ndarray,
     if not len(ids):
         return ids, np.zeros(0, np.float32)
     named = category_text(term)
-    cat = categories.category_of(named) if named else None
+    cat = categories.scoring_category(named, phrases)[0] if named else None
     vectors = np.asarray(space.vectors[ids], np.float32)
     scores = np.clip(vectors @ term.unit_vector, -1.0, 1.0)
     lead = np.zeros(len(ids), np.float32)
@@ -86,16 +86,17 @@ def term_scores(idx: OpenIndex, words: WordVectors, term: Term, ids: np.ndarray,
         lead, scores = scores - margined, margined
     if feedback:
         scores = feedback_scores(scores, np.asarray(idx.vectors("features")[ids], np.float32))
-    if cat is not None and named:  # a word naming ImageNet classes ("animal", "pizza"): blended with their mass
+    if cat is not None and named:  # blended with the mass of the classes it names ("animal") or its nearest ("emu")
         ids, scores = categories.rescore(idx, named, ids, np.asarray(scores, np.float32), add=False, lead=lead)
     return ids, np.asarray(scores, np.float32)
 
 
 def category_text(term: Term) -> str | None:
     """The words of a thing that may name a category: a word or phrase itself, a sentence's head word."""
-    if term.kind == "sentence":  # its head, or the word the head ends on ("a red car" -> "car")
+    if term.kind == "sentence":  # its head, or the category word the head ends on ("a red car" -> "car")
         if term.head:
-            return term.head if categories.category_of(term.head) else term.head.split()[-1]
+            last = term.head.split()[-1]
+            return last if not categories.category_of(term.head) and categories.category_of(last) else term.head
         return term.words[0] if term.words else None
     return None if term.kind == "arithmetic" else term.text
 

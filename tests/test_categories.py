@@ -200,3 +200,47 @@ def test_seen_classes_under_a_category_are_its_members_not_its_rivals(words_home
     margined = seen_margin.margin_scores(cosine[0], rows[0] @ rows[1], 0.0)  # chair the only rival
     w = categories.WEIGHT
     np.testing.assert_allclose(scores[0], (1 - w) * margined + w * (mass[0] - (cosine[0] - margined)), atol=1e-5)
+
+
+def test_a_word_naming_no_imagenet_class_finds_its_nearest_category():
+    """ImageNet has no emu, ferry or octopus; WordNet places them above ostrich, boats and the nautilus."""
+    names = class_names()
+    assert wordnet.category("emu") is None
+    emu = wordnet.nearest_category("emus")
+    assert emu.nearest and emu.synset == "ratite.n.01" and [names[i] for i in emu.classes] == ["ostrich"]
+    ferry = {names[i] for i in wordnet.nearest_category("ferry").classes}
+    assert {"fireboat", "canoe"} <= ferry and "airliner" not in ferry
+    # The main sense decides: "dog" is the animal, not "a dull unattractive girl" (a person).
+    dogs = set(wordnet.category("dog").classes.tolist())
+    near_dog = set(wordnet.nearest_category("dog", hidden=dogs).classes.tolist())
+    assert near_dog and near_dog <= set(wordnet.category("animal").classes.tolist()) and not near_dog & dogs
+    assert wordnet.nearest_category("democracy") is None and wordnet.nearest_category("xqzv") is None
+
+
+def test_scoring_category_prefers_the_words_own_and_skips_a_models_class():
+    own, weight = categories.scoring_category("dogs")
+    assert not own.nearest and weight == categories.WEIGHT
+    near, weight = categories.scoring_category("emu")
+    assert near.nearest and weight == categories.NEAREST_WEIGHT
+    assert categories.scoring_category("emu", seen=("ostrich", "chair")) == (None, 0.0)  # a trained model places it
+    assert categories.scoring_category("dog", seen=("ostrich",))[0] is not None
+    assert categories.scoring_category("democracy") == (None, 0.0)
+    assert categories.scoring_category("frog", seen=())[0] is not None  # its own category
+    # A nearest category broader than NEAREST_MAX_CLASSES says too little: none.
+    assert all(len(c.classes) <= categories.NEAREST_MAX_CLASSES
+               for c in (categories.scoring_category(w)[0] for w in ("emu", "ferry", "ibis")) if c is not None)
+
+
+def test_a_words_nearest_category_ranks_the_images_with_its_mass_first(colour_index):
+    """ "emu" over images the backbone calls ostriches (ids 1, 5) and tabbies: the ostriches rank first, by
+    NEAREST_WEIGHT of their mass."""
+    ostrich, tabby = int(wordnet.nearest_category("emu").classes[0]), int(wordnet.category("tabby").classes[0])
+    classes = np.array([[ostrich, tabby] if i in (1, 5) else [tabby, ostrich] for i in range(len(colour_index))],
+                       np.int16)
+    colour_index._top = (classes, np.full((len(colour_index), 2), [0.8, 0.1], np.float16))
+    ids = np.arange(len(colour_index))
+    scores = np.where(np.isin(ids, [1, 5]), 0.2, 0.5).astype(np.float32)
+    out_ids, out_scores = categories.rescore(colour_index, "emu", ids, scores)
+    assert set(out_ids[:2].tolist()) == {1, 5}
+    w = categories.NEAREST_WEIGHT
+    np.testing.assert_allclose(out_scores[0], (1 - w) * 0.2 + w * 0.8, atol=1e-3)

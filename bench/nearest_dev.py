@@ -1,0 +1,150 @@
+"""Words ImageNet lacks ("emu", "ferry"): does their nearest WordNet category help text search? The figures
+behind search.categories.NEAREST_WEIGHT and NEAREST_MAX_CLASSES.
+
+A word that names no ImageNet class has only its word vector in a ConSE index, and GloVe's neighbours of rare
+nouns are often noise ("emu" is nearest polecat and tusker among ImageNet's labels). WordNet places it: emu
+is a ratite, and ImageNet's only ratite is the ostrich, which is what the backbone sees in photos of emus.
+search.categories can blend each image's mass on that nearest category (data.wordnet.nearest_category) into
+the word-space score, as it does for category words.
+
+Never tuned on Caltech-101, which is only the held-out check (bench/field_search.py). Here each query word
+plays a word ImageNet lacks: its own ImageNet classes (those of the category it names) are hidden from the
+backbone, that is their logits are dropped before ConSE, the stored top classes and the nearest category.
+  - CIFAR-10: 200 test photos per class, the 10 class words; p@10 (deer has no ImageNet class: a real case);
+  - imagenet-probe-dev: 500 photos, one per ImageNet class; each class's first name is a query with one
+    relevant photo among 500, hidden as above; hit@10 and mean reciprocal rank.
+Each variant scores every image the way search.text.term_scores does for a ConSE index (cosine, visual
+feedback, then the blend), so the whole collection is the candidate pool.
+
+    DEVISE_HOME=/work/bench-home python bench/nearest_dev.py [--json] [--no-doc]
+"""
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from results_doc import add_doc_option, publish
+
+from common import DEFAULT_DATA_ROOT, subset_folder
+
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
+MAX_CLASSES = (10, 30, 100, 1000)
+
+
+def collections():
+    cifar = subset_folder(DEFAULT_DATA_ROOT / "cifar10" / "test", 200, "querydev-cifar10-test")
+    cifar_paths = sorted(str(p) for p in Path(cifar).glob("*/*") if p.is_file())
+    probe = sorted(str(p) for p in (DEFAULT_DATA_ROOT / "imagenet-probe-dev").glob("*.JPEG"))
+    return {"cifar10": (cifar_paths, [Path(p).parent.name for p in cifar_paths]),
+            "imagenet-probe-dev": (probe, [Path(p).name.split("_")[0] for p in probe])}
+
+
+def queries(name, labels):
+    """[(query word, relevant label)]."""
+    from devise.data.imagenet import class_lemmas
+
+    if name == "cifar10":
+        return [(label, label) for label in sorted(set(labels))]
+    wnids = [line.split("\t")[0] for line in (Path(__file__).resolve().parent.parent / "data" /
+                                               "imagenet_classes.tsv").read_text().splitlines()]
+    lemmas = class_lemmas()
+    return [(lemmas[wnids.index(w)][0], w) for w in labels]
+
+
+def hidden_classes(word, label, name):
+    from devise.data import wordnet
+    from devise.data.imagenet import NUM_CLASSES
+
+    found = wordnet.category(word)
+    hidden = set(found.classes.tolist()) if found is not None else set()
+    if name != "cifar10":  # the photo's own class, whatever its first name names
+        wnids = [line.split("\t")[0] for line in (Path(__file__).resolve().parent.parent / "data" /
+                                                   "imagenet_classes.tsv").read_text().splitlines()]
+        hidden.add(wnids.index(label))
+    assert all(0 <= c < NUM_CLASSES for c in hidden)
+    return hidden
+
+
+def scores_for(word, hidden, embedded, words, conse, weight, max_classes, nearest_first):
+    from devise.data import wordnet
+    from devise.index.writer import top_classes
+    from devise.models.feedback import feedback_scores
+    from devise.search import categories
+
+    logits = embedded.logits.copy()
+    logits[:, sorted(hidden)] = -np.inf
+    vectors = conse.project(logits)
+    cosine = vectors @ words.phrase_matrix([word])[0]
+    nearest = wordnet.nearest_category(word, hidden=hidden)
+    mass = None
+    if nearest is not None and len(nearest.classes) <= max_classes and weight > 0:
+        classes, probs = top_classes(logits)
+        member = np.zeros(1000, bool)
+        member[nearest.classes] = True
+        mass = (probs.astype(np.float32) * member[classes.astype(np.int64)]).sum(axis=1)
+    if mass is not None and nearest_first:
+        cosine = categories.blend(cosine, mass, weight)
+    scores = feedback_scores(cosine, embedded.features)
+    if mass is not None and not nearest_first:
+        scores = categories.blend(scores, mass, weight)
+    return scores
+
+
+def measure(name, paths, labels, variants):
+    import devise.data.words as word_data
+    from devise.models.conse import ConSE
+    from devise.models.embed import embed_paths
+
+    embedded = embed_paths(paths, progress=False)
+    feats = embedded.features / np.maximum(np.linalg.norm(embedded.features, axis=1, keepdims=True), 1e-12)
+    embedded.features = feats
+    labels = np.array([labels[paths.index(p)] for p in embedded.paths])
+    words = word_data.load_words(None)
+    conse = ConSE(words)
+    out = {}
+    for key, (weight, max_classes, first) in variants.items():
+        p10, mrr, hit10 = [], [], []
+        for word, label in queries(name, list(labels)):
+            if not words.phrase_words(word)[0]:
+                continue
+            scores = scores_for(word, hidden_classes(word, label, name), embedded, words, conse, weight,
+                                max_classes, first)
+            order = np.argsort(-scores, kind="stable")
+            relevant = labels[order] == label
+            p10.append(relevant[:10].mean())
+            rank = int(np.argmax(relevant)) + 1
+            mrr.append(1.0 / rank)
+            hit10.append(rank <= 10)
+        out[key] = {"p@10": float(np.mean(p10)), "hit@10": float(np.mean(hit10)), "mrr": float(np.mean(mrr)),
+                    "queries": len(p10)}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--json", action="store_true")
+    add_doc_option(ap)
+    args = ap.parse_args()
+    variants = {"word space alone": (0.0, 0, False)}
+    for w in WEIGHTS[1:]:
+        for m in MAX_CLASSES:
+            variants[f"weight {w}, at most {m} classes"] = (w, m, False)
+    variants["weight 0.75, at most 30 classes, before feedback"] = (0.75, 30, True)
+    started = time.time()
+    figures = {name: measure(name, paths, labels, variants) for name, (paths, labels) in collections().items()}
+    if args.json:
+        print(json.dumps(figures, indent=1))
+        return
+    lines = ["Words ImageNet lacks, played by hiding their ImageNet classes: nearest WordNet category blended in",
+             f"{'variant':50} {'CIFAR-10 p@10':>14} {'probe hit@10':>13} {'probe MRR':>10}"]
+    for key in variants:
+        c, p = figures["cifar10"][key], figures["imagenet-probe-dev"][key]
+        lines.append(f"{key:50} {c['p@10']:14.3f} {p['hit@10']:13.3f} {p['mrr']:10.3f}")
+    lines.append(f"queries: CIFAR-10 {figures['cifar10']['word space alone']['queries']}, imagenet-probe-dev "
+                 f"{figures['imagenet-probe-dev']['word space alone']['queries']}; {time.time() - started:.0f} s")
+    publish("nearest-dev", "\n".join(lines), doc=not args.no_doc)
+
+
+if __name__ == "__main__":
+    main()
