@@ -44,6 +44,8 @@ import warnings
 from collections import defaultdict
 from pathlib import Path
 
+from devise.data.imagenet import class_wnids
+
 HERE = Path(__file__).resolve().parent.parent
 OUT = HERE / "data" / "wordnet"
 SIMPLE = re.compile(r"[a-z]{2,}")
@@ -209,7 +211,7 @@ def main():
     parser.add_argument("--only", choices=("ancestors",), help="write this table alone")
     args = parser.parse_args()
     wn, work = reader(args.dict)
-    classes = [line.split("\t")[0] for line in (HERE / "data" / "imagenet_classes.tsv").read_text().splitlines()]
+    classes = class_wnids()
     below = category_table(wn, classes)
     OUT.mkdir(exist_ok=True)
     if args.only == "ancestors":

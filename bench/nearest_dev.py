@@ -42,27 +42,22 @@ def collections():
 
 def queries(name, labels):
     """[(query word, relevant label)]."""
-    from devise.data.imagenet import class_lemmas
+    from devise.data.imagenet import class_names, class_wnids
 
     if name == "cifar10":
         return [(label, label) for label in sorted(set(labels))]
-    wnids = [line.split("\t")[0] for line in (Path(__file__).resolve().parent.parent / "data" /
-                                               "imagenet_classes.tsv").read_text().splitlines()]
-    lemmas = class_lemmas()
-    return [(lemmas[wnids.index(w)][0], w) for w in labels]
+    position = {wnid: i for i, wnid in enumerate(class_wnids())}
+    return [(class_names()[position[w]], w) for w in labels]
 
 
 def hidden_classes(word, label, name):
     from devise.data import wordnet
-    from devise.data.imagenet import NUM_CLASSES
+    from devise.data.imagenet import class_wnids
 
     found = wordnet.category(word)
     hidden = set(found.classes.tolist()) if found is not None else set()
     if name != "cifar10":  # the photo's own class, whatever its first name names
-        wnids = [line.split("\t")[0] for line in (Path(__file__).resolve().parent.parent / "data" /
-                                                   "imagenet_classes.tsv").read_text().splitlines()]
-        hidden.add(wnids.index(label))
-    assert all(0 <= c < NUM_CLASSES for c in hidden)
+        hidden.add(class_wnids().index(label))
     return hidden
 
 

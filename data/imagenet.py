@@ -40,6 +40,11 @@ def class_names() -> list[str]:
     return [names[0] for _, names in _rows()]
 
 
+def class_wnids() -> list[str]:
+    """WordNet id of each class, in logit order, e.g. ``class_wnids()[0] == "n01440764"`` (tench)."""
+    return [wnid for wnid, _ in _rows()]
+
+
 def class_lemmas() -> list[list[str]]:
     """All lemmas (synonyms) of each class, most common first."""
     return [list(names) for _, names in _rows()]

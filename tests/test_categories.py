@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from devise.data import wordnet
-from devise.data.imagenet import class_names
+from devise.data.imagenet import class_names, class_wnids
 from devise.index import writer
 from devise.index.store import open_index
 from devise.search import categories
@@ -215,6 +215,8 @@ def test_a_word_naming_no_imagenet_class_finds_its_nearest_category():
     near_dog = set(wordnet.nearest_category("dog", hidden=dogs).classes.tolist())
     assert near_dog and near_dog <= set(wordnet.category("animal").classes.tolist()) and not near_dog & dogs
     assert wordnet.nearest_category("democracy") is None and wordnet.nearest_category("xqzv") is None
+    ostrich = class_names().index("ostrich")
+    assert class_wnids()[ostrich] == "n01518878"  # ImageNet's wnid is WordNet 3.0's offset of ostrich
 
 
 def test_scoring_category_prefers_the_words_own_and_skips_a_models_class():
