@@ -14,7 +14,9 @@ backbone, that is their logits are dropped before ConSE, the stored top classes 
   - imagenet-probe-dev: 500 photos, one per ImageNet class; each class's first name is a query with one
     relevant photo among 500, hidden as above; hit@10 and mean reciprocal rank.
 Each variant scores every image the way search.text.term_scores does for a ConSE index (cosine, visual
-feedback, then the blend), so the whole collection is the candidate pool.
+feedback, then the blend), so the whole collection is the candidate pool. The category is the most specific
+above the word (data.wordnet.nearest_category), or, in the "coherent" variants, the one of those with at most
+30 classes whose ImageNet labels lie nearest the word in GloVe (on average, or at best).
 
     DEVISE_HOME=/work/bench-home python bench/nearest_dev.py [--json] [--no-doc]
 """
@@ -61,19 +63,33 @@ def hidden_classes(word, label, name):
     return hidden
 
 
-def scores_for(word, hidden, embedded, words, conse, weight, max_classes, nearest_first):
+def chosen(word, hidden, rule, words, conse, max_classes):
+    """The category whose mass scores `word`: the library's nearest (rule "specific"), or, among the
+    categories above it with at most `max_classes` classes, the one whose ImageNet labels are nearest the
+    word in GloVe on average ("coherent mean") or at best ("coherent max")."""
     from devise.data import wordnet
+
+    if rule == "specific":
+        return wordnet.nearest_category(word, hidden=hidden)
+    above = [c for c in wordnet.categories_above(word, hidden) if len(c.classes) <= max_classes]
+    cosine = conse.label_vectors @ words.phrase_matrix([word])[0]
+    pick = np.mean if rule == "coherent mean" else np.max
+    return max(above, key=lambda c: pick(cosine[c.classes]), default=None)
+
+
+def scores_for(word, hidden, embedded, words, conse, variant):
     from devise.index.writer import top_classes
     from devise.models.feedback import feedback_scores
     from devise.search import categories
 
+    weight, max_classes, nearest_first, rule = variant
     logits = embedded.logits.copy()
     logits[:, sorted(hidden)] = -np.inf
     vectors = conse.project(logits)
     cosine = vectors @ words.phrase_matrix([word])[0]
-    nearest = wordnet.nearest_category(word, hidden=hidden)
+    nearest = chosen(word, hidden, rule, words, conse, max_classes) if weight > 0 else None
     mass = None
-    if nearest is not None and len(nearest.classes) <= max_classes and weight > 0:
+    if nearest is not None and len(nearest.classes) <= max_classes:
         classes, probs = top_classes(logits)
         member = np.zeros(1000, bool)
         member[nearest.classes] = True
@@ -98,13 +114,12 @@ def measure(name, paths, labels, variants):
     words = word_data.load_words(None)
     conse = ConSE(words)
     out = {}
-    for key, (weight, max_classes, first) in variants.items():
+    for key, variant in variants.items():
         p10, mrr, hit10 = [], [], []
         for word, label in queries(name, list(labels)):
             if not words.phrase_words(word)[0]:
                 continue
-            scores = scores_for(word, hidden_classes(word, label, name), embedded, words, conse, weight,
-                                max_classes, first)
+            scores = scores_for(word, hidden_classes(word, label, name), embedded, words, conse, variant)
             order = np.argsort(-scores, kind="stable")
             relevant = labels[order] == label
             p10.append(relevant[:10].mean())
@@ -121,11 +136,13 @@ def main():
     ap.add_argument("--json", action="store_true")
     add_doc_option(ap)
     args = ap.parse_args()
-    variants = {"word space alone": (0.0, 0, False)}
+    variants = {"word space alone": (0.0, 0, False, "specific")}
     for w in WEIGHTS[1:]:
         for m in MAX_CLASSES:
-            variants[f"weight {w}, at most {m} classes"] = (w, m, False)
-    variants["weight 0.75, at most 30 classes, before feedback"] = (0.75, 30, True)
+            variants[f"weight {w}, at most {m} classes"] = (w, m, False, "specific")
+    variants["weight 0.75, at most 30 classes, before feedback"] = (0.75, 30, True, "specific")
+    for rule in ("coherent mean", "coherent max"):
+        variants[f"weight 0.9, at most 30 classes, {rule}"] = (0.9, 30, False, rule)
     started = time.time()
     figures = {name: measure(name, paths, labels, variants) for name, (paths, labels) in collections().items()}
     if args.json:

@@ -118,22 +118,26 @@ def nearest_category(text: str, hidden: Container[int] = ()) -> Category | None:
 
     hidden: ImageNet classes taken as unknown to the backbone, left out of every category (a dev bench
     hides a word's own classes to play a word ImageNet lacks)."""
-    found = lemma(text.replace("_", " "), _ancestor_rows())
-    best: dict[int, np.ndarray] = {}
-    for offset in sorted(_ancestor_rows()[found][1]) if found else ():
-        if offset not in _categories():
-            continue
-        classes = _categories()[offset][1]
-        classes = np.array([c for c in classes if c not in hidden], np.int16) if hidden else classes
-        size = min((len(c) for c in best.values()), default=NUM_CLASSES + 1)
-        if 0 < len(classes) <= size:
-            best = {o: c for o, c in best.items() if len(c) == len(classes)} if len(classes) < size else best
-            best[offset] = classes
-    if not best:
+    above_word = categories_above(text, hidden)
+    if not above_word:
         return None
-    offsets = tuple(best)
-    return Category(found or text, " ".join(_categories()[o][0] for o in offsets),
-                    np.unique(np.concatenate(list(best.values()))), offsets, nearest=True)
+    best = [c for c in above_word if len(c.classes) == len(above_word[0].classes)]
+    return Category(best[0].word, " ".join(c.synset for c in best), np.unique(np.concatenate([c.classes for c in best])),
+                    tuple(o for c in best for o in c.offsets), nearest=True)
+
+
+def categories_above(text: str, hidden: Container[int] = ()) -> list[Category]:
+    """Every category above `text`'s main physical senses, the most specific (fewest classes) first, each
+    without the `hidden` ImageNet classes; one left with none is left out."""
+    found = lemma(text.replace("_", " "), _ancestor_rows())
+    out = []
+    for offset in sorted(_ancestor_rows()[found][1]) if found else ():
+        if offset in _categories():
+            name, classes = _categories()[offset]
+            classes = np.array([c for c in classes if c not in hidden], np.int16) if hidden else classes
+            if len(classes):
+                out.append(Category(found or text, name, classes, (offset,), nearest=True))
+    return sorted(out, key=lambda c: len(c.classes))
 
 
 @functools.cache
