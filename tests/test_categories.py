@@ -1,4 +1,5 @@
 """Category words in search (search.categories) on WordNet tables read offline from data/wordnet/."""
+import itertools
 from types import SimpleNamespace
 
 import numpy as np
@@ -217,7 +218,7 @@ def test_a_word_naming_no_imagenet_class_finds_its_nearest_category():
     assert wordnet.nearest_category("democracy") is None and wordnet.nearest_category("xqzv") is None
     above = wordnet.categories_above("emu")
     assert [c.synset for c in above[:2]] == ["ratite.n.01", "bird.n.01"]
-    assert all(len(a.classes) <= len(b.classes) for a, b in zip(above, above[1:]))
+    assert all(len(a.classes) <= len(b.classes) for a, b in itertools.pairwise(above))
     assert "ratite.n.01" not in {c.synset for c in wordnet.categories_above("emu", hidden=set(emu.classes.tolist()))}
     ostrich = class_names().index("ostrich")
     assert class_wnids()[ostrich] == "n01518878"  # ImageNet's wnid is WordNet 3.0's offset of ostrich
