@@ -178,7 +178,7 @@ def ancestors_table(wn, below, named):
     physical, rows = wn.synset("physical_entity.n.01"), {}
 
     def offsets(senses):
-        up = set().union(*map(ancestors, senses))
+        up = set().union(*(up_from[s] for s in senses))
         return sorted({s.offset() for s in up if s.offset() in named and len(below[s]) <= MAX_ANCESTOR_CLASSES})
 
     for name in wn.all_lemma_names("n"):
@@ -187,10 +187,10 @@ def ancestors_table(wn, below, named):
             continue
         # Every physical sense: a class folder's word gives no context, and the first sense is often not the
         # one photographed ("leopard" is first its pelt, "dalmatian" a native of Dalmatia).
-        senses = [s for s in senses if physical in ancestors(s)]
-        every = offsets(senses)
+        up_from = {s: up for s in senses if physical in (up := ancestors(s))}
+        every = offsets(up_from)
         if every:
-            rows[name.replace("_", " ").lower()] = (every, offsets(main_senses(senses, name)))
+            rows[name.replace("_", " ").lower()] = (every, offsets(main_senses(list(up_from), name)))
     return rows
 
 

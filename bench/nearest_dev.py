@@ -77,58 +77,56 @@ def chosen(word, hidden, rule, words, conse, max_classes):
     return max(above, key=lambda c: pick(cosine[c.classes]), default=None)
 
 
-def scores_for(word, hidden, embedded, words, conse, variant):
+def scores_for(word, hidden, embedded, words, conse, variants):
+    """{variant key: each image's score for `word`}, the backbone's view with `hidden` taken from it
+    computed once for every variant."""
     from devise.index.writer import top_classes
     from devise.models.feedback import feedback_scores
     from devise.search import categories
 
-    weight, max_classes, nearest_first, rule = variant
     logits = embedded.logits.copy()
     logits[:, sorted(hidden)] = -np.inf
-    vectors = conse.project(logits)
-    cosine = vectors @ words.phrase_matrix([word])[0]
-    nearest = chosen(word, hidden, rule, words, conse, max_classes) if weight > 0 else None
-    mass = None
-    if nearest is not None and len(nearest.classes) <= max_classes:
-        classes, probs = top_classes(logits)
-        member = np.zeros(1000, bool)
-        member[nearest.classes] = True
-        mass = (probs.astype(np.float32) * member[classes.astype(np.int64)]).sum(axis=1)
-    if mass is not None and nearest_first:
-        cosine = categories.blend(cosine, mass, weight)
-    scores = feedback_scores(cosine, embedded.features)
-    if mass is not None and not nearest_first:
-        scores = categories.blend(scores, mass, weight)
-    return scores
+    cosine = conse.project(logits) @ words.phrase_matrix([word])[0]
+    after_feedback = feedback_scores(cosine, embedded.features)
+    classes, probs = top_classes(logits)
+    out = {}
+    for key, (weight, max_classes, nearest_first, rule) in variants.items():
+        nearest = chosen(word, hidden, rule, words, conse, max_classes) if weight > 0 else None
+        if nearest is None or len(nearest.classes) > max_classes:
+            out[key] = after_feedback
+            continue
+        mass = categories.class_mass(classes, probs, nearest.classes)
+        if nearest_first:
+            out[key] = feedback_scores(categories.blend(cosine, mass, weight), embedded.features)
+        else:
+            out[key] = categories.blend(after_feedback, mass, weight)
+    return out
 
 
 def measure(name, paths, labels, variants):
     import devise.data.words as word_data
+    from devise.core.vectors import unit_rows
     from devise.models.conse import ConSE
     from devise.models.embed import embed_paths
 
     embedded = embed_paths(paths, progress=False)
-    feats = embedded.features / np.maximum(np.linalg.norm(embedded.features, axis=1, keepdims=True), 1e-12)
-    embedded.features = feats
+    embedded.features = unit_rows(embedded.features)
     labels = np.array([labels[paths.index(p)] for p in embedded.paths])
     words = word_data.load_words(None)
     conse = ConSE(words)
-    out = {}
-    for key, variant in variants.items():
-        p10, mrr, hit10 = [], [], []
-        for word, label in queries(name, list(labels)):
-            if not words.phrase_words(word)[0]:
-                continue
-            scores = scores_for(word, hidden_classes(word, label, name), embedded, words, conse, variant)
-            order = np.argsort(-scores, kind="stable")
-            relevant = labels[order] == label
-            p10.append(relevant[:10].mean())
+    found = {key: {"p@10": [], "hit@10": [], "mrr": []} for key in variants}
+    for word, label in queries(name, list(labels)):
+        if not words.phrase_words(word)[0]:
+            continue
+        for key, scores in scores_for(word, hidden_classes(word, label, name), embedded, words, conse,
+                                      variants).items():
+            relevant = labels[np.argsort(-scores, kind="stable")] == label
             rank = int(np.argmax(relevant)) + 1
-            mrr.append(1.0 / rank)
-            hit10.append(rank <= 10)
-        out[key] = {"p@10": float(np.mean(p10)), "hit@10": float(np.mean(hit10)), "mrr": float(np.mean(mrr)),
-                    "queries": len(p10)}
-    return out
+            found[key]["p@10"].append(relevant[:10].mean())
+            found[key]["hit@10"].append(rank <= 10)
+            found[key]["mrr"].append(1.0 / rank)
+    return {key: {**{m: float(np.mean(v)) for m, v in got.items()}, "queries": len(got["p@10"])}
+            for key, got in found.items()}
 
 
 def main():

@@ -107,14 +107,14 @@ def category_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) 
     query asks for it to pick candidates, to say whether anything matches, and to score), then sliced."""
     if len(idx.items) > MODEL_MASS_MAX:
         return _mass(idx, cat, ids)
-    per_index, key = _whole_index.setdefault(idx, {}), (cat.synset, cat.nearest)
-    if key not in per_index:
-        per_index[key] = _mass(idx, cat, None)
-    whole = per_index[key]
+    per_index = _whole_index.setdefault(idx, {})
+    if cat.synset not in per_index:
+        per_index[cat.synset] = _mass(idx, cat, None)
+    whole = per_index[cat.synset]
     return whole if whole is None or ids is None else whole[np.asarray(ids, np.int64)]
 
 
-# open index -> {(synset, nearest): each image's mass}; dropped with the index, so an updated index (a new version,
+# open index -> {synset: each image's mass}; dropped with the index, so an updated index (a new version,
 # opened anew) never reads an old version's masses.
 _whole_index: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -152,8 +152,13 @@ def imagenet_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) 
     classes, probs = top
     if ids is not None:
         classes, probs = classes[ids], probs[ids]
+    return class_mass(classes, probs, cat.classes)
+
+
+def class_mass(classes: npt.ArrayLike, probs: npt.ArrayLike, members: npt.ArrayLike) -> np.ndarray:
+    """Each row's probability on `members`, from its top classes ([N, k] indices) and their probabilities."""
     member = np.zeros(NUM_CLASSES, bool)
-    member[cat.classes] = True
+    member[np.asarray(members, np.int64)] = True
     return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).sum(axis=1)
 
 
