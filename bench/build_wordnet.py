@@ -29,6 +29,9 @@ Tables written (tab-separated, sorted, regenerated whole):
                       ("animal"); a third column holds the same for the word's main physical senses alone
                       (see main_senses), from which a word naming no ImageNet class finds its nearest
                       category ("emu" -> ratite); written alone with --only ancestors
+  compounds.tsv.gz    every noun of two to four words ("coffee table", "in-line skate", "dollar bill"), one
+                      per line: bare words a query names together are one thing (search.analyser); written
+                      alone with --only compounds
   forms.tsv           word form, lemma: noun.exc's irregular forms of known lemmas, and (as
                       "form<TAB>form") forms that must not lose their -s: nouns of their own
                       ("glasses" is not "glass") and verb forms more common than the noun ("does")
@@ -205,17 +208,25 @@ def write_ancestors(wn, below):
     print(f"{len(rows)} nouns with category ancestors -> {OUT / 'ancestors.tsv.gz'}")
 
 
+def write_compounds(wn):
+    compound = re.compile(r"[a-z][a-z'-]*(_[a-z][a-z'-]*){1,3}")
+    names = sorted({n.lower().replace("_", " ") for n in wn.all_lemma_names("n") if compound.fullmatch(n.lower())})
+    with gzip.GzipFile(OUT / "compounds.tsv.gz", "wb", mtime=0) as out:
+        out.write("".join(f"{n}\n" for n in names).encode())
+    print(f"{len(names)} compound nouns -> {OUT / 'compounds.tsv.gz'}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dict", required=True, help="WordNet 3.0 database folder")
-    parser.add_argument("--only", choices=("ancestors",), help="write this table alone")
+    parser.add_argument("--only", choices=("ancestors", "compounds"), help="write this table alone")
     args = parser.parse_args()
     wn, work = reader(args.dict)
     classes = class_wnids()
     below = category_table(wn, classes)
     OUT.mkdir(exist_ok=True)
-    if args.only == "ancestors":
-        write_ancestors(wn, below)
+    if args.only:
+        write_ancestors(wn, below) if args.only == "ancestors" else write_compounds(wn)
         return
     rows = sorted((s.offset(), s.name(), " ".join(map(str, sorted(c)))) for s, c in below.items())
     (OUT / "categories.tsv").write_text("".join(f"{o:08d}\t{n}\t{c}\n" for o, n, c in rows))
@@ -262,6 +273,7 @@ def main():
     shutil.copy(work / "LICENSE.txt" if (work / "LICENSE.txt").exists() else work / "LICENSE", OUT / "LICENSE")
     print(f"{len(rows)} categories, {len(words)} category words, {len(nouns)} nouns, {len(forms)} forms -> {OUT}")
     write_ancestors(wn, below)
+    write_compounds(wn)
 
 
 if __name__ == "__main__":

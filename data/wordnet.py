@@ -6,13 +6,14 @@ beside them. Reading them needs the standard library and NumPy only.
   - picturable nouns: the open tag vocabulary (`nouns`);
   - lemmas: morphy's noun rules plus noun.exc, over the known words (`lemma`);
   - categories: a word's synset and the ImageNet-1k classes under it (`category`);
-  - ancestors: the categories above a noun's physical senses (`above`), to join a trained model's own classes.
+  - ancestors: the categories above a noun's physical senses (`above`), to join a trained model's own classes;
+  - compounds: nouns of several words ("coffee table"), which a query names as one thing (`compound`).
 """
 from __future__ import annotations
 
 import functools
 import gzip
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def nearest_category(text: str, hidden: Container[int] = ()) -> Category | None:
 def categories_above(text: str, hidden: Container[int] = ()) -> list[Category]:
     """Every category above `text`'s main physical senses, the most specific (fewest classes) first, each
     without the `hidden` ImageNet classes; one left with none is left out."""
-    found = lemma(text.replace("_", " "), _ancestor_rows())
+    found = _physical(text)
     out = []
     for offset in sorted(_ancestor_rows()[found][1]) if found else ():
         if offset in _categories():
@@ -150,8 +151,33 @@ def _ancestor_rows() -> dict[str, tuple[frozenset[int], frozenset[int]]]:
 def above(phrase: str) -> frozenset[int]:
     """Offsets of the category synsets at or above `phrase`'s physical noun senses ("dalmatian": dog, animal...),
     by its words as given or by its lemma; empty for a phrase WordNet does not know as a physical thing."""
-    found = lemma(phrase.replace("_", " "), _ancestor_rows())
+    found = _physical(phrase)
     return _ancestor_rows()[found][0] if found else frozenset()
+
+
+def _physical(text: str) -> str | None:
+    """The noun of the ancestors table `text` is a form of, written with or without its hyphens ("inline
+    skates" -> "in-line skate")."""
+    text = text.replace("_", " ")
+    found = lemma(text, _ancestor_rows()) or compound(text.split())
+    return found if found in _ancestor_rows() else None
+
+
+@functools.cache
+def _compounds() -> dict[str, str]:
+    """{compound noun, and the same without its hyphens: WordNet's spelling} ("inline skate" -> "in-line skate")."""
+    names = [row[0] for row in _read("compounds.tsv.gz")]
+    return {**{n.replace("-", ""): n for n in names if "-" in n},
+            **{n: n for n in names}}
+
+
+def compound(words: Sequence[str]) -> str | None:
+    """The WordNet noun that two to four words name together, in WordNet's spelling ("coffee tables" ->
+    "coffee table", "inline skate" -> "in-line skate", "dollar bill"); None for words that name no one noun."""
+    if not 2 <= len(words) <= 4:
+        return None
+    found = lemma(" ".join(words), _compounds())
+    return _compounds()[found] if found else None
 
 
 def class_matrix(texts: tuple[str, ...]):

@@ -21,7 +21,8 @@ One thing or several (`analyse`), within a query without `+`/`-`:
     was measured and did not help;
   - bare words ("dolphin pizza") are one thing each, except a known
     multiword phrase (an ImageNet class name such as "hot dog", a class
-    phrase of the index's model, or a GloVe compound: "ice-cream", and
+    phrase of the index's model, a WordNet compound noun such as "coffee
+    table" or "dollar bill", or a GloVe compound: "ice-cream", and
     "water lily" since GloVe has "water-lily")
     and a MODIFIER (a colour, a size) with the word after it ("red car");
   - a weighted word (`dog:2 snow`) is its own thing, and its weight is that
@@ -73,6 +74,7 @@ PARTITIVES = frozenset(["pair", "pairs", "bowl", "bowls", "cup", "cups", "plate"
 # People in a sentence about what they hold or do ("a man playing the saxophone"): the thing is the rest.
 PEOPLE = frozenset(["man", "men", "woman", "women", "person", "people", "boy", "boys", "girl", "girls", "child",
                     "children", "kid", "kids", "guy", "guys", "lady", "ladies", "someone", "somebody"])
+COMPOUND_MAX = 4  # words in the longest compound noun looked up (data.wordnet.compound)
 MODIFIER_SHARE = 0.5  # a word before the head in its noun phrase ("crystal" chandelier) weighs this much of it
 
 
@@ -210,13 +212,19 @@ def _imagenet_phrases():
                      if " " in name and all(w.isalpha() for w in name.split()))
 
 
+def _named_together(words, known):
+    return tuple(words) in known or wordnet.compound(words) is not None
+
+
 def _groups(tokens, known, words):
-    """Bare words -> things: known multiword phrases (longest first) or GloVe compounds ("water lily" as
-    "water-lily"), a modifier with the word after it."""
+    """Bare words -> things: known multiword phrases and WordNet's compound nouns (longest first), GloVe
+    compounds ("water lily" as "water-lily"), a modifier with the word after it."""
     out, i = [], 0
-    longest = max((len(p) for p in known), default=1)
+    longest = max(max((len(p) for p in known), default=1), COMPOUND_MAX)
+    lowered = [t.lower() for t in tokens]
     while i < len(tokens):
-        span = next((n for n in range(min(longest, len(tokens) - i), 1, -1) if tuple(tokens[i:i + n]) in known), 0)
+        span = next((n for n in range(min(longest, len(tokens) - i), 1, -1)
+                     if _named_together(lowered[i:i + n], known)), 0)
         if not span and i + 1 < len(tokens) and f"{tokens[i]}-{tokens[i + 1]}".lower() in words:
             span = 2
         if span:

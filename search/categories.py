@@ -56,7 +56,7 @@ import numpy.typing as npt
 
 from devise.core.progress import warn
 from devise.data import wordnet
-from devise.data.imagenet import NUM_CLASSES
+from devise.data.imagenet import NUM_CLASSES, class_names
 from devise.data.wordnet import Category, category
 from devise.models.conse import softmax
 
@@ -162,11 +162,17 @@ def class_mass(classes: npt.ArrayLike, probs: npt.ArrayLike, members: npt.ArrayL
     return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).sum(axis=1)
 
 
-def top_mass(idx: OpenIndex, text: str, ids: np.ndarray, top: int) -> float:
-    """The mean mass on the category `text` names over the `top` of `ids` with the most of it; 0 without one."""
-    cat = category_of(text)
+def top_mass(idx: OpenIndex, cat: Category | None, ids: np.ndarray, top: int) -> float:
+    """The mean mass on `cat` over the `top` of `ids` with the most of it; 0 without a category."""
     mass = category_mass(idx, cat, np.asarray(ids, np.int64)) if cat is not None and len(ids) else None
     return float(np.sort(mass)[-top:].mean()) if mass is not None else 0.0
+
+
+def describe(cat: Category, shown: int = 3) -> str:
+    """A category for people: its first synset's word and a few of its ImageNet classes ("ratite (ostrich)")."""
+    names = [class_names()[c] for c in cat.classes[:shown]]
+    more = ", …" if len(cat.classes) > shown else ""
+    return f"{cat.synset.split()[0].rsplit('.', 2)[0].replace('_', ' ')} ({', '.join(names)}{more})"
 
 
 def blend(word_scores: npt.ArrayLike, mass: npt.ArrayLike, weight: float | None = None) -> np.ndarray:

@@ -35,8 +35,10 @@ class SearchResults(Listing):
     weak: bool = False                    # text search: nothing matches better than unrelated words do
     weak_terms: list = field(default_factory=list)
     noise_threshold: float | None = None  # the score unrelated words reach in this index (index.noise)
+    nearest_kinds: dict = field(default_factory=dict)  # thing -> the nearest kind it was ranked by ("emu": "ratite
+                                                       # (ostrich)"), for things naming no ImageNet class
 
-    TEXT_ONLY = ("analysis", "weak", "weak_terms", "noise_threshold")
+    TEXT_ONLY = ("analysis", "weak", "weak_terms", "noise_threshold", "nearest_kinds")
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()

@@ -107,6 +107,8 @@ class Ranking:
     strength: list              # per thing: the mean cosine of its TOP nearest images (index.noise's statistic)
     mass: list                  # per thing: the mean ImageNet mass of the category it names over its TOP best
                                 # images by that mass (0 for a thing naming no category)
+    kinds: list                 # per thing: its nearest category, described, when the thing names no ImageNet
+                                # class and its best images carry PRESENT_MASS of that category; else None
 
 
 def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, allowed: np.ndarray | Kept | None = None,
@@ -116,14 +118,18 @@ def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, all
     size = seen_margin.pool_size(top, space.count)
     pools = [nearest(space, term.unit_vector, size, allowed) for term in analysis.terms]
     strength = [float(np.mean([s for _, s in pool[:noise.TOP]])) if pool else -1.0 for pool in pools]
-    found, mass = [i for pool in pools for i, _ in pool], [0.0] * len(pools)
+    found, mass, kinds = [i for pool in pools for i, _ in pool], [0.0] * len(pools), [None] * len(pools)
     for t, (term, pool) in enumerate(zip(analysis.terms, pools)):
         named = category_text(term)
         if named and pool:  # a category's members far from its word in word space join the candidates
             pool_ids, pool_scores = seen_margin.pool_arrays(pool)
             joined = categories.rescore(idx, named, pool_ids, pool_scores, allowed=allowed)[0]
             found += joined.tolist()
-            mass[t] = categories.top_mass(idx, named, joined, noise.TOP)
+            cat = categories.scoring_category(named, idx.seen_phrases)[0]
+            top_mass = categories.top_mass(idx, cat, joined, noise.TOP)
+            if cat is not None and cat.nearest and top_mass >= PRESENT_MASS:
+                kinds[t] = categories.describe(cat)
+            mass[t] = 0.0 if cat is None or cat.nearest else top_mass
     ids = np.array(list(dict.fromkeys(found)), np.int64)
     per_term = []
     for term in analysis.terms:
@@ -132,7 +138,7 @@ def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, all
         floor = min(lookup.values(), default=0.0)
         per_term.append([lookup.get(i, floor) for i in ids.tolist()])
     fused = fuse(per_term, [t.weight for t in analysis.terms], method) if len(ids) else np.zeros(0)
-    return Ranking(seen_margin.best_first(ids, fused, top), strength, mass)
+    return Ranking(seen_margin.best_first(ids, fused, top), strength, mass, kinds)
 
 
 def noise_of(idx: OpenIndex) -> dict[str, Any] | None:
@@ -199,7 +205,8 @@ def search(query: str, *, index: str | None = None, top: int = 10, filter: str |
     written = write_sheet(hits, sheet, title) if sheet else None
     return SearchResults(query, idx.name, hits, filter, written, analysis=analysis.to_dict(),
                          weak=bool(weak) and len(weak) == len(analysis.terms), weak_terms=weak,
-                         noise_threshold=threshold)
+                         noise_threshold=threshold,
+                         nearest_kinds={t.text: k for t, k in zip(analysis.terms, ranking.kinds) if k})
 
 
 def top_hit(query: str, *, index: str | None = None, allowed: np.ndarray | None = None,

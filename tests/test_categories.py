@@ -251,3 +251,11 @@ def test_a_words_nearest_category_ranks_the_images_with_its_mass_first(colour_in
     assert set(out_ids[:2].tolist()) == {1, 5}
     w = categories.NEAREST_WEIGHT
     np.testing.assert_allclose(out_scores[0], (1 - w) * 0.2 + w * 0.8, atol=1e-3)
+
+
+def test_compound_nouns_are_read_in_wordnets_spelling():
+    assert wordnet.compound(["coffee", "tables"]) == "coffee table"
+    assert wordnet.compound(["inline", "skate"]) == "in-line skate"  # WordNet writes it with a hyphen
+    assert wordnet.compound(["dollar", "bill"]) == "dollar bill"    # no physical thing to WordNet, still one noun
+    assert wordnet.compound(["pizza", "laptop"]) is None and wordnet.compound(["dog"]) is None
+    assert wordnet.above("inline skates") == wordnet.above("in-line skate") != frozenset()

@@ -66,6 +66,11 @@ def test_bare_words_are_several_things_but_phrases_and_modifiers_are_one(wv):
     assert things("water lily pizza", wv) == [(["water", "lily"], "phrase"), (["pizza"], "word")]  # GloVe has water-lily
     assert things("a dog and a cat", wv) == [(["dog"], "sentence"), (["cat"], "sentence")]
     assert things("pizza, laptop", wv) == [(["pizza"], "word"), (["laptop"], "word")]
+    # WordNet's compound nouns, in the plural or without their hyphens too; two nouns that name no one noun stay two.
+    assert things("coffee tables cat", wv) == [(["coffee", "tables"], "phrase"), (["cat"], "word")]
+    assert things("nautilus dollar bill", wv) == [(["nautilus"], "word"), (["dollar", "bill"], "phrase")]
+    assert things("inline skate", wv) == [(["inline", "skate"], "phrase")]
+    assert things("cat sofa", wv) == [(["cat"], "word"), (["sofa"], "word")]
     # A trained model's class phrases are known phrases too.
     assert things("stop sign", wv) == [(["stop"], "word"), (["sign"], "word")]
     assert things("stop sign", wv, phrases=["stop sign"]) == [(["stop", "sign"], "phrase")]
@@ -106,9 +111,10 @@ def test_fusion_rules_rank_candidates_good_on_every_thing_first():
     assert np.allclose(fuse(scores[:1], [1]), scores[0])  # one thing: its own scores
 
 
-def synthetic_index(name, groups, seed=0, mixed=()):
+def synthetic_index(name, groups, seed=0, mixed=(), logits=None):
     """An index whose images sit in word space where `groups` says: [(count, word vector, noise)]. Each group
-    looks alike (backbone features); a group in `mixed` shows the two groups before it, and looks like both."""
+    looks alike (backbone features); a group in `mixed` shows the two groups before it, and looks like both.
+    logits: {group: (ImageNet class, logit)}, that group's backbone logits (else flat)."""
     from devise.index import items, writer
 
     rng = np.random.default_rng(seed)
@@ -122,8 +128,11 @@ def synthetic_index(name, groups, seed=0, mixed=()):
             labels.append(g)
     rows = [items.make_item(i, f"/photos/g{g}/img{i:04d}.jpg", f"g{g}", 1, 0) for i, g in enumerate(labels)]
     counts = {"items": len(rows), "embedded": 0, "reused": 0, "removed": 0, "skipped": 0, "tombstoned": 0}
-    # Flat ImageNet logits: the index has its top classes, so no category word gets a mass lead.
-    top = writer.top_classes(np.zeros((len(rows), 1000), np.float32))
+    # Flat ImageNet logits unless told: the index has its top classes, so no category word gets a mass lead.
+    flat = np.zeros((len(rows), 1000), np.float32)
+    for g, (cls, logit) in (logits or {}).items():
+        flat[np.array(labels) == g, cls] = logit
+    top = writer.top_classes(flat)
     writer.write_version(name, np.array(vectors, np.float32), np.array(features, np.float32), rows, method="exact",
                          top=top, root="/photos", model="conse", model_fingerprint="synthetic", backbone="fake",
                          backbone_fingerprint=None, words="glove-6b-50d", counts=counts)
@@ -158,6 +167,22 @@ def test_nothing_matches_is_said_once_and_flagged(wv, run):
     assert json.loads(fine.stdout)["weak"] is False and fine.stderr.strip() == ""
     synthetic_index("few", [(30, red, 0.02), (30, blue, 0.02)])  # too few images to tell noise: no flag
     assert json.loads(run("search", "pizza", "--index", "few", "--json").stdout)["weak"] is False
+
+
+def test_a_word_ranked_by_its_nearest_kind_says_so(wv, run):
+    """ImageNet has no emu: an emu is ranked by its nearest kind, ratites (the ostrich), and one line says so."""
+    from devise.data.imagenet import class_names
+
+    red, blue = (wv.vector(w) for w in ("red", "blue"))
+    synthetic_index("birds", [(60, red, 0.02), (60, blue, 0.02)], logits={1: (class_names().index("ostrich"), 12.0)})
+    result = run("search", "emu", "--index", "birds", "--json")
+    answer = json.loads(result.stdout)
+    assert answer["nearest_kinds"] == {"emu": "ratite (ostrich)"}
+    assert all("/g1/" in path for path in [h["path"] for h in answer["results"]])
+    assert "'emu' names no class the backbone knows" in result.stderr and "ratite (ostrich)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1  # weak in word space too, said in the same line
+    plain = json.loads(run("search", "red", "--index", "birds", "--json").stdout)
+    assert plain["nearest_kinds"] == {}
 
 
 def test_index_records_its_noise_level(colour_folder, fake_backbone):

@@ -149,8 +149,10 @@
     const weak = found.weak_terms && found.weak_terms.length
       ? ` (${found.weak ? "nothing" : "for some things, nothing"} here matches ${found.weak_terms.map((t) => `“${t}”`).join(", ")}`
         + " better than unrelated words do: these are only the nearest)" : "";
+    const kinds = Object.entries(found.nearest_kinds || {})
+      .map(([thing, kind]) => ` (“${thing}” is ranked by its nearest kind, ${kind})`).join("");
     setStatus("#search-status", found.results.length
-      ? `${found.results.length} results for “${found.query}” in index ${found.index}${found.filter ? ` [${found.filter}]` : ""}${weak}`
+      ? `${found.results.length} results for “${found.query}” in index ${found.index}${found.filter ? ` [${found.filter}]` : ""}${weak}${kinds}`
       : `no results: no image in index ${found.index} matches${found.filter ? ` the filter ${found.filter}` : ""}.`);
   }
 
