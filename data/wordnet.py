@@ -57,7 +57,12 @@ def _category_words() -> dict[str, tuple[int, ...]]:
 
 @functools.cache
 def _categories() -> dict[int, tuple[str, np.ndarray]]:
-    return {int(o): (name, np.array(c.split(), np.int16)) for o, name, c in _read("categories.tsv")}
+    return {int(o): (name, np.array(c.split(), np.int16)) for o, name, c, _ in _read("categories.tsv")}
+
+
+@functools.cache
+def _kinds() -> dict[int, int]:
+    return {int(row[0]): int(row[3]) for row in _read("categories.tsv")}
 
 
 @functools.cache
@@ -94,6 +99,11 @@ class Category:
     classes: np.ndarray  # ImageNet-1k class indices at or below it
     offsets: tuple[int, ...] = ()  # the WordNet 3.0 offsets of those senses
     nearest: bool = False  # the nearest category of a word naming no ImageNet class, not the word's own
+
+    @property
+    def kinds(self) -> int:
+        """How many kinds of thing it covers: WordNet's noun synsets at or below it (its broadest sense's)."""
+        return max((_kinds()[o] for o in self.offsets), default=0)
 
     def to_dict(self):
         return {"word": self.word, "synset": self.synset, "classes": [int(c) for c in self.classes]}

@@ -73,6 +73,8 @@ MODEL_TAU = 0.1
 MODEL_MASS_MAX = 200_000  # above this many images, the model's classes score only the candidates (memory, time)
 NEAREST_WEIGHT = 0.9       # share of the nearest category's mass in the score of a word naming no ImageNet class
 NEAREST_MAX_CLASSES = 30   # a broader nearest category ("vertebrate") says too little of the word
+NEAREST_MAX_KINDS = 1000   # nor does one covering more kinds of thing in WordNet ("plant": 4,488), however few
+                           # ImageNet classes it holds (daisy, yellow lady's slipper)
 
 _warned: set[str] = set()
 
@@ -80,6 +82,21 @@ _warned: set[str] = set()
 def category_of(text: str) -> Category | None:
     """The category a query term names ("animals" -> animal.n.01 and its 398 ImageNet classes), or None."""
     return category(text, MIN_CLASSES)
+
+
+def named_by(phrase: str) -> str:
+    """The words of `phrase` that name its category: the phrase, or, when it names none, the word it ends on
+    if that names one ("red car" -> "car", "windsor chair" -> "chair"), unless WordNet knows the phrase as
+    something else ("sea horse" is a fish, not a horse)."""
+    words = phrase.split()
+    if len(words) < 2 or category_of(phrase) is not None:
+        return phrase
+    last = category_of(words[-1])
+    if last is None:
+        return phrase
+    places = wordnet.above(phrase)
+    known = bool(places) or wordnet.compound(words) is not None
+    return words[-1] if not known or places & set(last.offsets) else phrase
 
 
 def scoring_category(text: str, seen: tuple[str, ...] = ()) -> tuple[Category | None, float]:
@@ -93,7 +110,7 @@ def scoring_category(text: str, seen: tuple[str, ...] = ()) -> tuple[Category | 
     if seen:
         return None, 0.0
     nearest = wordnet.nearest_category(text)
-    if nearest is None or len(nearest.classes) > NEAREST_MAX_CLASSES:
+    if nearest is None or len(nearest.classes) > NEAREST_MAX_CLASSES or nearest.kinds > NEAREST_MAX_KINDS:
         return None, 0.0
     return nearest, NEAREST_WEIGHT
 

@@ -72,7 +72,7 @@ def term_scores(idx: OpenIndex, words: WordVectors, term: Term, ids: np.ndarray,
     space, phrases = idx.space("words"), idx.seen_phrases
     if not len(ids):
         return ids, np.zeros(0, np.float32)
-    named = category_text(term)
+    named = category_text(term, phrases)
     cat = categories.scoring_category(named, phrases)[0] if named else None
     vectors = np.asarray(space.vectors[ids], np.float32)
     scores = np.clip(vectors @ term.unit_vector, -1.0, 1.0)
@@ -91,14 +91,16 @@ def term_scores(idx: OpenIndex, words: WordVectors, term: Term, ids: np.ndarray,
     return ids, np.asarray(scores, np.float32)
 
 
-def category_text(term: Term) -> str | None:
-    """The words of a thing that may name a category: a word or phrase itself, a sentence's head word."""
-    if term.kind == "sentence":  # its head, or the category word the head ends on ("a red car" -> "car")
-        if term.head:
-            last = term.head.split()[-1]
-            return last if not categories.category_of(term.head) and categories.category_of(last) else term.head
+def category_text(term: Term, seen: tuple[str, ...] = ()) -> str | None:
+    """The words of a thing that may name a category: a word, a phrase or a sentence's head, or the category
+    word it ends on (categories.named_by). A class phrase of the index's model (`seen`) stays whole: the
+    model places it, and the word it ends on says less ("crocodile head": a head is first a promontory)."""
+    if term.kind == "arithmetic":
+        return None
+    if term.kind == "sentence" and not term.head:
         return term.words[0] if term.words else None
-    return None if term.kind == "arithmetic" else term.text
+    text = term.head if term.kind == "sentence" else term.text
+    return text if text in seen else categories.named_by(text)
 
 
 @dataclass
@@ -120,7 +122,7 @@ def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, all
     strength = [float(np.mean([s for _, s in pool[:noise.TOP]])) if pool else -1.0 for pool in pools]
     found, mass, kinds = [i for pool in pools for i, _ in pool], [0.0] * len(pools), [None] * len(pools)
     for t, (term, pool) in enumerate(zip(analysis.terms, pools)):
-        named = category_text(term)
+        named = category_text(term, idx.seen_phrases)
         if named and pool:  # a category's members far from its word in word space join the candidates
             pool_ids, pool_scores = seen_margin.pool_arrays(pool)
             joined = categories.rescore(idx, named, pool_ids, pool_scores, allowed=allowed)[0]

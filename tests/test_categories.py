@@ -236,6 +236,11 @@ def test_scoring_category_prefers_the_words_own_and_skips_a_models_class():
     # A nearest category broader than NEAREST_MAX_CLASSES says too little: none.
     assert all(len(c.classes) <= categories.NEAREST_MAX_CLASSES
                for c in (categories.scoring_category(w)[0] for w in ("emu", "ferry", "ibis")) if c is not None)
+    # So does one covering thousands of kinds of thing, though ImageNet has two of them: "cactus" is a plant.
+    plant = wordnet.nearest_category("cactus")
+    assert len(plant.classes) <= categories.NEAREST_MAX_CLASSES < categories.NEAREST_MAX_KINDS < plant.kinds
+    assert categories.scoring_category("cactus") == (None, 0.0)
+    assert wordnet.nearest_category("emu").kinds == 11  # ratite: itself, the ostrich, emus, rheas, kiwis...
 
 
 def test_a_words_nearest_category_ranks_the_images_with_its_mass_first(colour_index):
@@ -259,3 +264,24 @@ def test_compound_nouns_are_read_in_wordnets_spelling():
     assert wordnet.compound(["dollar", "bill"]) == "dollar bill"    # no physical thing to WordNet, still one noun
     assert wordnet.compound(["pizza", "laptop"]) is None and wordnet.compound(["dog"]) is None
     assert wordnet.above("inline skates") == wordnet.above("in-line skate") != frozenset()
+
+
+def test_a_phrase_without_a_category_takes_the_one_of_the_noun_it_ends_on():
+    assert categories.named_by("red car") == "car"               # a modifier and its noun
+    assert categories.named_by("windsor chair") == "chair"       # WordNet: a windsor chair is a chair
+    assert categories.named_by("sea horse") == "sea horse"       # WordNet: a fish, not a horse
+    assert categories.named_by("grand piano") == "grand piano"   # a category of its own
+    assert categories.named_by("dollar bill") == "dollar bill"   # its last word names no category
+    assert categories.named_by("dog") == "dog"
+
+
+def test_a_things_category_words_keep_a_models_class_phrase_whole():
+    from devise.search.analyser import Term
+    from devise.search.text import category_text
+
+    assert category_text(Term("red car", ["red", "car"], kind="phrase")) == "car"
+    assert category_text(Term("a red car", ["red", "car"], kind="sentence", head="red car")) == "car"
+    croc = Term("crocodile head", ["crocodile", "head"], kind="phrase")
+    assert category_text(croc) == "head"
+    assert category_text(croc, seen=("crocodile head", "chair")) == "crocodile head"  # the model places it
+    assert category_text(Term("beach + sunset", ["beach", "sunset"], kind="arithmetic")) is None
