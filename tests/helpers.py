@@ -186,3 +186,31 @@ def kill_when_paused(proc, marker, timeout=120):
         pytest.fail(f"the command never reached the pause point (exit {proc.poll()}): {err.decode()[-1500:]}")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def synthetic_index(name, groups, seed=0, mixed=(), logits=None):
+    """An index whose images sit in word space where `groups` says: [(count, word vector, noise)]. Each group
+    looks alike (backbone features); a group in `mixed` shows the two groups before it, and looks like both.
+    logits: {group: (ImageNet class, logit)}, that group's backbone logits (else flat)."""
+    from devise.index import items, writer
+
+    rng = np.random.default_rng(seed)
+    vectors, features, rows, labels, looks = [], [], [], [], []
+    for g, (count, centre, spread) in enumerate(groups):
+        looks.append((looks[-1] + looks[-2]) / 2 if g in mixed else np.abs(rng.normal(size=16)) * (rng.random(16) < 0.4))
+        look = looks[-1]
+        for _ in range(count):
+            vectors.append(centre / np.linalg.norm(centre) + spread * rng.normal(size=len(centre)))
+            features.append(np.abs(look + 0.1 * rng.normal(size=16)))
+            labels.append(g)
+    rows = [items.make_item(i, f"/photos/g{g}/img{i:04d}.jpg", f"g{g}", 1, 0) for i, g in enumerate(labels)]
+    counts = {"items": len(rows), "embedded": 0, "reused": 0, "removed": 0, "skipped": 0, "tombstoned": 0}
+    # Flat ImageNet logits unless told: the index has its top classes, so no category word gets a mass lead.
+    flat = np.zeros((len(rows), 1000), np.float32)
+    for g, (cls, logit) in (logits or {}).items():
+        flat[np.array(labels) == g, cls] = logit
+    top = writer.top_classes(flat)
+    writer.write_version(name, np.array(vectors, np.float32), np.array(features, np.float32), rows, method="exact",
+                         top=top, root="/photos", model="conse", model_fingerprint="synthetic", backbone="fake",
+                         backbone_fingerprint=None, words="glove-6b-50d", counts=counts)
+    return labels

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import fit_model, make_image
+from helpers import fit_model, make_image, synthetic_index
 
 for _name in ("starlette", "uvicorn", "multipart"):
     pytest.importorskip(_name, reason="the web extra is not installed: pip install 'devise[web]'")
@@ -218,3 +218,23 @@ def test_map_thumbnails_do_not_pile_up(site, page):
             overlap_w = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
             overlap_h = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
             assert overlap_w <= 1 or overlap_h <= 1, (a, b)
+
+
+def test_a_word_ranked_by_its_nearest_kind_is_said_on_the_page(words_home, browser):
+    """ImageNet has no emu: the status line says the results are its nearest kind, as `search` does on stderr."""
+    from devise.data.imagenet import class_names
+    from devise.data.words import load_words
+    from devise.web.app import BackgroundServer, create_app
+
+    words = load_words()
+    synthetic_index("birds", [(60, words.vector("red"), 0.02), (60, words.vector("blue"), 0.02)],
+                    logits={1: (class_names().index("ostrich"), 12.0)})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    with BackgroundServer(create_app("birds")) as served:
+        page.goto(f"{served.url}/?view=search&q=emu")
+        wait_until(page, "document.querySelector('#search-status').textContent.includes('results for')")
+        status = page.inner_text("#search-status")
+    context.close()
+    assert "“emu” is ranked by its nearest kind, ratite (ostrich)" in status, status
