@@ -11,7 +11,7 @@ variant, with the default settings otherwise:
   - hub share: of all top-10 slots of the class-word queries, the share of the most frequent class;
   - "nothing matches": the share of class words flagged weak, and of ABSENT words (things not in the collection) flagged weak.
 Variants: "before" (one averaged vector of every word, stop words included), fusion rules (search.fusion) and
-the weight of a sentence's context (search.analyser.CONTEXT_WEIGHT).
+the weight of a sentence's context (search.sentence.CONTEXT_WEIGHT).
 
     DEVISE_HOME=/work/bench-home python bench/query_dev.py [--prepare] [--collection cifar10|caltech101] [--json]
 """

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from devise.core.errors import QueryError
-from devise.search.analyser import analyse, content_words, ignorable, mean_vector, sentence_weights
+from devise.search.analyser import analyse, content_words, ignorable, mean_vector
 from devise.search.fusion import fuse
 from devise.search.query import query_vector
+from devise.search.sentence import sentence_weights
 
 from helpers import synthetic_index
 
