@@ -56,13 +56,18 @@ def _category_words() -> dict[str, tuple[int, ...]]:
 
 
 @functools.cache
+def _category_rows() -> list[list[str]]:
+    return _read("categories.tsv")
+
+
+@functools.cache
 def _categories() -> dict[int, tuple[str, np.ndarray]]:
-    return {int(o): (name, np.array(c.split(), np.int16)) for o, name, c, _ in _read("categories.tsv")}
+    return {int(o): (name, np.array(c.split(), np.int16)) for o, name, c, _ in _category_rows()}
 
 
 @functools.cache
 def _kinds() -> dict[int, int]:
-    return {int(row[0]): int(row[3]) for row in _read("categories.tsv")}
+    return {int(o): int(kinds) for o, _, _, kinds in _category_rows()}
 
 
 @functools.cache
