@@ -99,7 +99,7 @@ def category_text(term: Term, seen: tuple[str, ...] = ()) -> str | None:
         return None
     if term.kind == "sentence" and not term.head:
         return term.words[0] if term.words else None
-    text = term.head if term.kind == "sentence" else term.text
+    text = term.head if term.kind == "sentence" and term.head else term.text
     return text if text in seen else categories.named_by(text)
 
 
@@ -120,7 +120,8 @@ def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, all
     size = seen_margin.pool_size(top, space.count)
     pools = [nearest(space, term.unit_vector, size, allowed) for term in analysis.terms]
     strength = [float(np.mean([s for _, s in pool[:noise.TOP]])) if pool else -1.0 for pool in pools]
-    found, mass, kinds = [i for pool in pools for i, _ in pool], [0.0] * len(pools), [None] * len(pools)
+    found, mass = [i for pool in pools for i, _ in pool], [0.0] * len(pools)
+    kinds: list[str | None] = [None] * len(pools)
     for t, (term, pool) in enumerate(zip(analysis.terms, pools)):
         named = category_text(term, idx.seen_phrases)
         if named and pool:  # a category's members far from its word in word space join the candidates
