@@ -180,15 +180,18 @@ def _physical(text: str) -> str | None:
 
 @functools.cache
 def _compounds() -> dict[str, str]:
-    """{compound noun, and the same without its hyphens: WordNet's spelling} ("inline skate" -> "in-line skate")."""
+    """{compound noun, also with its hyphens dropped or as spaces: WordNet's spelling} ("inline skate" and "in line
+    skate" -> "in-line skate", "ice cream cone" -> "ice-cream cone")."""
     names = [row[0] for row in _read("compounds.tsv.gz")]
-    return {**{n.replace("-", ""): n for n in names if "-" in n},
+    hyphened = [n for n in names if "-" in n]
+    return {**{n.replace("-", " "): n for n in hyphened}, **{n.replace("-", ""): n for n in hyphened},
             **{n: n for n in names}}
 
 
 def compound(words: Sequence[str]) -> str | None:
     """The WordNet noun that two to four words name together, in WordNet's spelling ("coffee tables" ->
-    "coffee table", "inline skate" -> "in-line skate", "dollar bill"); None for words that name no one noun."""
+    "coffee table", "inline skate" -> "in-line skate", "ice cream cones" -> "ice-cream cone", "dollar bill");
+    None for words that name no one noun."""
     if not 2 <= len(words) <= 4:
         return None
     found = lemma(" ".join(words), _compounds())

@@ -261,6 +261,7 @@ def test_a_words_nearest_category_ranks_the_images_with_its_mass_first(colour_in
 def test_compound_nouns_are_read_in_wordnets_spelling():
     assert wordnet.compound(["coffee", "tables"]) == "coffee table"
     assert wordnet.compound(["inline", "skate"]) == "in-line skate"  # WordNet writes it with a hyphen
+    assert wordnet.compound(["ice", "cream", "cones"]) == "ice-cream cone"
     assert wordnet.compound(["dollar", "bill"]) == "dollar bill"    # no physical thing to WordNet, still one noun
     assert wordnet.compound(["pizza", "laptop"]) is None and wordnet.compound(["dog"]) is None
     assert wordnet.above("inline skates") == wordnet.above("in-line skate") != frozenset()
