@@ -89,6 +89,7 @@ def search_command(query, index_name, top, as_json, sheet, filter_text, feedback
     Stop words and framing ("a photo of") are dropped. What is one thing:
       "cat strawberry"                   two things: images with both first, else each its share
       "bald eagle"                       one thing: a known phrase (an ImageNet class, a model's class)
+      "coffee cup cat"                   two things: a compound noun in WordNet is one
       "an eagle flying over the water"   one thing: a sentence, led by its head ("eagle")
       "cat:2 strawberry"                 a weight: cats count twice in the fusion
       "rocket - astronaut"               + and - add and subtract parts as vectors

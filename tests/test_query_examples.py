@@ -16,7 +16,7 @@ import pytest
 from devise.cli import cli
 
 CAT, STRAWBERRY, EAGLE = "chelsea.png", "imagenet_04_949.jpg", "imagenet_17_22.jpg"
-ASTRONAUT, ROCKET = "astronaut.png", "rocket.jpg"
+ASTRONAUT, ROCKET, COFFEE = "astronaut.png", "rocket.jpg", "coffee.png"
 
 
 def first(names):
@@ -33,6 +33,7 @@ PROMISES = {
     "a photo of a cat": first({CAT}),                       # stop words and framing dropped
     "cat strawberry": within(2, CAT, STRAWBERRY),           # two things: both first
     "bald eagle": first({EAGLE}),                           # a known phrase: one thing
+    "coffee cup cat": within(2, COFFEE, CAT),               # a WordNet compound and a word: two things
     "an eagle flying over the water": first({EAGLE}),       # a sentence: its head, the eagle, leads
     "cat:2 strawberry": lambda found: found[0] == CAT and STRAWBERRY in found[:5],
     "rocket - astronaut": first({ROCKET}),                  # arithmetic
