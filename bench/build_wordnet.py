@@ -49,6 +49,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from devise.data.imagenet import class_wnids
+from devise.data.wordnet import COMPOUND_WORDS
 
 HERE = Path(__file__).resolve().parent.parent
 OUT = HERE / "data" / "wordnet"
@@ -215,7 +216,7 @@ def write_ancestors(wn, below):
 
 
 def write_compounds(wn):
-    compound = re.compile(r"[a-z][a-z'-]*(_[a-z][a-z'-]*){1,3}")
+    compound = re.compile(rf"[a-z][a-z'-]*(_[a-z][a-z'-]*){{1,{COMPOUND_WORDS - 1}}}")
     names = sorted({n.lower().replace("_", " ") for n in wn.all_lemma_names("n") if compound.fullmatch(n.lower())})
     with gzip.GzipFile(OUT / "compounds.tsv.gz", "wb", mtime=0) as out:
         out.write("".join(f"{n}\n" for n in names).encode())
@@ -228,11 +229,13 @@ def main():
     parser.add_argument("--only", choices=("ancestors", "compounds"), help="write this table alone")
     args = parser.parse_args()
     wn, work = reader(args.dict)
-    classes = class_wnids()
-    below = category_table(wn, classes)
     OUT.mkdir(exist_ok=True)
-    if args.only:
-        write_ancestors(wn, below) if args.only == "ancestors" else write_compounds(wn)
+    if args.only == "compounds":
+        write_compounds(wn)
+        return
+    below = category_table(wn, class_wnids())
+    if args.only == "ancestors":
+        write_ancestors(wn, below)
         return
     rows = sorted((s.offset(), s.name(), " ".join(map(str, sorted(c))), kinds_below(s)) for s, c in below.items())
     (OUT / "categories.tsv").write_text("".join(f"{o:08d}\t{n}\t{c}\t{k}\n" for o, n, c, k in rows))

@@ -24,6 +24,7 @@ from devise.data.imagenet import NUM_CLASSES
 
 TABLES = Path(__file__).with_name("wordnet")
 # WordNet's morphy(7WN) detachment rules for nouns, tried in this order.
+COMPOUND_WORDS = 4  # the most words of a compound noun in compounds.tsv.gz (bench/build_wordnet.py writes 2 to 4)
 RULES = (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
          ("men", "man"), ("ies", "y"))
 
@@ -192,7 +193,7 @@ def compound(words: Sequence[str]) -> str | None:
     """The WordNet noun that two to four words name together, in WordNet's spelling ("coffee tables" ->
     "coffee table", "inline skate" -> "in-line skate", "ice cream cones" -> "ice-cream cone", "dollar bill");
     None for words that name no one noun."""
-    if not 2 <= len(words) <= 4:
+    if not 2 <= len(words) <= COMPOUND_WORDS:
         return None
     found = lemma(" ".join(words), _compounds())
     return _compounds()[found] if found else None

@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 SEPARATORS = frozenset(["and", "or", "&", "plus", ",", ";"])
 # Words that qualify the word after them, rather than name a thing of their own.
 MODIFIERS = frozenset(["red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "grey", "gray", "golden", "silver", "dark", "light", "bright", "pale", "striped", "spotted", "small", "little", "tiny", "big", "large", "huge", "giant", "tall", "long", "short", "old", "young", "new", "baby", "wild", "wooden", "metal", "plastic", "glass", "stone", "wet", "dry", "hot", "cold", "frozen", "fresh", "cooked", "empty", "full", "open", "closed", "broken", "flying", "sleeping", "running", "swimming", "smiling", "happy", "sad", "angry", "cute"])
-COMPOUND_MAX = 4  # words in the longest compound noun looked up (data.wordnet.compound)
 
 
 @dataclass
@@ -143,7 +142,7 @@ def _groups(tokens, known, words):
     """Bare words -> things: known multiword phrases and WordNet's compound nouns (longest first), GloVe
     compounds ("water lily" as "water-lily"), a modifier with the word after it."""
     out, i = [], 0
-    longest = max(max((len(p) for p in known), default=1), COMPOUND_MAX)
+    longest = max(max((len(p) for p in known), default=1), wordnet.COMPOUND_WORDS)
     lowered = [t.lower() for t in tokens]
     while i < len(tokens):
         span = next((n for n in range(min(longest, len(tokens) - i), 1, -1)
