@@ -85,7 +85,7 @@ def scores_for(word, hidden, embedded, words, conse, variants):
     computed once for every variant."""
     from devise.index.writer import top_classes
     from devise.models.feedback import feedback_scores
-    from devise.search import categories
+    from devise.search import categories, category_mass
 
     logits = embedded.logits.copy()
     logits[:, sorted(hidden)] = -np.inf
@@ -98,7 +98,7 @@ def scores_for(word, hidden, embedded, words, conse, variants):
         if nearest is None or len(nearest.classes) > max_classes or nearest.kinds > max_kinds:
             out[key] = after_feedback
             continue
-        mass = categories.class_mass(classes, probs, nearest.classes)
+        mass = category_mass.class_mass(classes, probs, nearest.classes)
         if nearest_first:
             out[key] = feedback_scores(categories.blend(cosine, mass, weight), embedded.features)
         else:

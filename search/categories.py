@@ -23,14 +23,11 @@ before measuring), never on Caltech-101, which is only the held-out check:
   - MIN_CLASSES 1: a synset with a single ImageNet class ("airplane" ->
     airliner) gains from its class's mass just as a broad one does.
 
-Every index stores the same backbone ImageNet probabilities whatever its
-projection (ConSE or a trained head). A trained model's own classes join
-through their own synsets (data.wordnet.above: "trilobite" lies under
-"animal", though ImageNet has no trilobite): each image's mass on them is a
-softmax over its cosines with the model's class phrases at MODEL_TAU, and an
-image's category mass is the larger of the two. An index built before the
-top classes were stored keeps the word-space score alone (and the model's
-classes), with one warning saying how to add them.
+Each image's mass on a category comes from search.category_mass: the
+backbone's ImageNet probabilities every index stores, and a trained model's
+own classes under the category. An index built before the top classes were
+stored keeps the word-space score alone (and the model's classes), with one
+warning saying how to add them.
 
 In an index without a trained model (ConSE), a word naming no ImageNet class
 ("emu", "ferry") is blended the same way with its nearest category in WordNet
@@ -48,7 +45,6 @@ at most 30 classes; at weight 0.9 a cap of 10, 100 or 1000 classes gave
 """
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,9 +52,9 @@ import numpy.typing as npt
 
 from devise.core.progress import warn
 from devise.data import wordnet
-from devise.data.imagenet import NUM_CLASSES, class_names
+from devise.data.imagenet import class_names
 from devise.data.wordnet import Category, category
-from devise.models.conse import softmax
+from devise.search.category_mass import category_mass
 
 if TYPE_CHECKING:
     from devise.index.store import OpenIndex
@@ -66,11 +62,6 @@ if TYPE_CHECKING:
 WEIGHT = 0.75       # share of the category mass in a category word's score
 MIN_CLASSES = 1     # ImageNet classes a synset needs under it to count as a category
 MIN_MASS = 0.05     # an image added to the pool for its mass needs at least this much of it
-# Softmax temperature over an image's cosines with a trained model's class phrases. Chosen on CIFAR-10's trained
-# dev index (bench/query_dev.py's): category p@10 0.894 without the model's classes, 0.719 (tau 0.02), 0.862
-# (0.05), 0.925 (0.1), 0.906 (0.15), 0.894 (0.2).
-MODEL_TAU = 0.1
-MODEL_MASS_MAX = 200_000  # above this many images, the model's classes score only the candidates (memory, time)
 NEAREST_WEIGHT = 0.9       # share of the nearest category's mass in the score of a word naming no ImageNet class
 NEAREST_MAX_CLASSES = 30   # a broader nearest category ("vertebrate") says too little of the word
 NEAREST_MAX_KINDS = 1000   # nor does one covering more kinds of thing in WordNet ("plant": 4,488), however few
@@ -113,76 +104,6 @@ def scoring_category(text: str, seen: tuple[str, ...] = ()) -> tuple[Category | 
     if nearest is None or len(nearest.classes) > NEAREST_MAX_CLASSES or nearest.kinds > NEAREST_MAX_KINDS:
         return None, 0.0
     return nearest, NEAREST_WEIGHT
-
-
-def category_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
-    """Each image's (or each of `ids`') mass on `cat`: the larger of the backbone's ImageNet probability
-    mass on its classes and the trained model's on its own classes under it (model_mass); None when the
-    index has neither (built before it stored ImageNet classes, with no model class under `cat`).
-
-    Up to MODEL_MASS_MAX images, the whole index's mass is computed once per open index and category (a
-    query asks for it to pick candidates, to say whether anything matches, and to score), then sliced."""
-    if len(idx.items) > MODEL_MASS_MAX:
-        return _mass(idx, cat, ids)
-    per_index = _whole_index.setdefault(idx, {})
-    if cat.synset not in per_index:
-        per_index[cat.synset] = _mass(idx, cat, None)
-    whole = per_index[cat.synset]
-    return whole if whole is None or ids is None else whole[np.asarray(ids, np.int64)]
-
-
-# open index -> {synset: each image's mass}; dropped with the index, so an updated index (a new version,
-# opened anew) never reads an old version's masses.
-_whole_index: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _mass(idx, cat, ids):
-    masses = [m for m in (imagenet_mass(idx, cat, ids), model_mass(idx, cat, ids)) if m is not None]
-    return np.maximum.reduce(masses) if masses else None
-
-
-def model_classes_under(idx: OpenIndex, cat: Category) -> list[int]:
-    """Positions, among the index's trained model's class phrases, of the classes under `cat` in WordNet."""
-    wanted = set(cat.offsets)
-    return [i for i, phrase in enumerate(idx.seen_phrases) if wanted & wordnet.above(phrase)]
-
-
-def model_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
-    """Each image's mass on the index's trained model's classes that lie under `cat` in WordNet; None for
-    a ConSE index, a model with no class under `cat`, or all of an index above MODEL_MASS_MAX images."""
-    phrases, under = list(idx.seen_phrases), model_classes_under(idx, cat)
-    if not under or (ids is None and len(idx.items) > MODEL_MASS_MAX):
-        return None
-    space = idx.vectors("words")
-    vectors = np.asarray(space[np.asarray(ids, np.int64)] if ids is not None else space, np.float32)
-    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    cosines = vectors @ idx.word_vectors().phrase_matrix(phrases).T
-    return softmax(cosines / MODEL_TAU)[:, under].sum(axis=1)
-
-
-def imagenet_mass(idx: OpenIndex, cat: Category, ids: np.ndarray | None = None) -> np.ndarray | None:
-    """Each image's (or each of `ids`') backbone probability mass on `cat`'s ImageNet classes; None when
-    the index was built before it stored them."""
-    top = idx.imagenet_top()
-    if top is None:
-        return None
-    classes, probs = top
-    if ids is not None:
-        classes, probs = classes[ids], probs[ids]
-    return class_mass(classes, probs, cat.classes)
-
-
-def class_mass(classes: npt.ArrayLike, probs: npt.ArrayLike, members: npt.ArrayLike) -> np.ndarray:
-    """Each row's probability on `members`, from its top classes ([N, k] indices) and their probabilities."""
-    member = np.zeros(NUM_CLASSES, bool)
-    member[np.asarray(members, np.int64)] = True
-    return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).sum(axis=1)
-
-
-def top_mass(idx: OpenIndex, cat: Category | None, ids: np.ndarray, top: int) -> float:
-    """The mean mass on `cat` over the `top` of `ids` with the most of it; 0 without a category."""
-    mass = category_mass(idx, cat, np.asarray(ids, np.int64)) if cat is not None and len(ids) else None
-    return float(np.sort(mass)[-top:].mean()) if mass is not None else 0.0
 
 
 def describe(cat: Category, shown: int = 3) -> str:

@@ -22,13 +22,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from devise.index import noise
-from devise.index.selection import Kept, filtered_ids
+from devise.index.selection import Kept, filtered_ids, nearest
 from devise.index.store import OpenIndex, open_index
 from devise.models import seen_margin
 from devise.models.feedback import feedback_scores
-from devise.search import categories
+from devise.search import categories, category_mass
 from devise.search.analyser import Analysis, Term, analyse
-from devise.search.filtered import nearest
 from devise.search.fusion import fuse
 from devise.search.results import Hit, SearchResults, write_sheet
 
@@ -80,7 +79,7 @@ def term_scores(idx: OpenIndex, words: WordVectors, term: Term, ids: np.ndarray,
     if phrases:
         seen = _seen_labels(words, phrases)
         if cat is not None:
-            seen = np.delete(seen, categories.model_classes_under(idx, cat), axis=0)
+            seen = np.delete(seen, category_mass.model_classes_under(idx, cat), axis=0)
         gamma = float((idx.manifest.seen_margin or {})["gamma"])
         margined = seen_margin.margin_scores(scores, seen_margin.best_seen_cos(vectors, seen, term.unit_vector), gamma)
         lead, scores = scores - margined, margined
@@ -129,7 +128,7 @@ def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, all
             joined = categories.rescore(idx, named, pool_ids, pool_scores, allowed=allowed)[0]
             found += joined.tolist()
             cat = categories.scoring_category(named, idx.seen_phrases)[0]
-            top_mass = categories.top_mass(idx, cat, joined, noise.TOP)
+            top_mass = category_mass.top_mass(idx, cat, joined, noise.TOP)
             if cat is not None and cat.nearest and top_mass >= PRESENT_MASS:
                 kinds[t] = categories.describe(cat)
             mass[t] = 0.0 if cat is None or cat.nearest else top_mass

@@ -9,7 +9,7 @@ from devise.data import wordnet
 from devise.data.imagenet import class_names, class_wnids
 from devise.index import writer
 from devise.index.store import open_index
-from devise.search import categories
+from devise.search import categories, category_mass
 
 
 def test_tables_name_categories_and_lemmas_offline():
@@ -136,23 +136,23 @@ def test_model_mass_follows_the_image_nearest_class(words_home):
     phrases = ["trilobite", "chair", "pizza"]
     rows = words.phrase_matrix(phrases)  # image i sits on class i's phrase
     idx = _TrainedIndex(words, phrases, rows)
-    mass = categories.model_mass(idx, wordnet.category("animal"))
+    mass = category_mass.model_mass(idx, wordnet.category("animal"))
     assert mass.argmax() == 0 and mass[0] > 0.5 > mass[1]
-    assert categories.model_mass(idx, wordnet.category("animal"), np.array([1, 2])).max() < 0.5
-    assert categories.model_mass(_TrainedIndex(words, [], rows), wordnet.category("animal")) is None
+    assert category_mass.model_mass(idx, wordnet.category("animal"), np.array([1, 2])).max() < 0.5
+    assert category_mass.model_mass(_TrainedIndex(words, [], rows), wordnet.category("animal")) is None
 
 
 def test_category_mass_is_computed_once_per_open_index_and_category(colour_index, monkeypatch):
     """A query asks for it three times (candidates, "nothing matches", scores): one pass over the index."""
     idx = planted(colour_index, {1, 3})
-    calls, real = [], categories.imagenet_mass
-    monkeypatch.setattr(categories, "imagenet_mass", lambda *args: calls.append(args) or real(*args))
+    calls, real = [], category_mass.imagenet_mass
+    monkeypatch.setattr(category_mass, "imagenet_mass", lambda *args: calls.append(args) or real(*args))
     dog = categories.category_of("dog")
-    whole = categories.category_mass(idx, dog)
-    np.testing.assert_array_equal(categories.category_mass(idx, dog, np.array([3, 1])), whole[[3, 1]])
+    whole = category_mass.category_mass(idx, dog)
+    np.testing.assert_array_equal(category_mass.category_mass(idx, dog, np.array([3, 1])), whole[[3, 1]])
     assert whole[1] > 0.8 > whole[0] and len(calls) == 1
-    categories.category_mass(idx, categories.category_of("cat"))
-    categories.category_mass(open_index("colours"), dog)  # another open index (another version) reads afresh
+    category_mass.category_mass(idx, categories.category_of("cat"))
+    category_mass.category_mass(open_index("colours"), dog)  # another open index (another version) reads afresh
     assert len(calls) == 3
 
 
@@ -197,7 +197,7 @@ def test_seen_classes_under_a_category_are_its_members_not_its_rivals(words_home
     assert rows[0] @ rows[0] - cosine[0] > 0.1, "counting trilobite as a rival would cost image 0 a lead"
     ids, scores = term_scores(idx, words, term, np.array([0, 1]), feedback=False)
     assert ids.tolist() == [0, 1]
-    mass = categories.model_mass(idx, wordnet.category("animal"))
+    mass = category_mass.model_mass(idx, wordnet.category("animal"))
     margined = seen_margin.margin_scores(cosine[0], rows[0] @ rows[1], 0.0)  # chair the only rival
     w = categories.WEIGHT
     np.testing.assert_allclose(scores[0], (1 - w) * margined + w * (mass[0] - (cosine[0] - margined)), atol=1e-5)
