@@ -5,8 +5,8 @@ The score is the cosine, in word space, between the image's projected vector
 folder the prompt comes from `metadata.jsonl`; for a labelled folder the
 class phrase stands in for it.
 
-Prompts are reduced to their content words first, by the query analyser
-that search uses (search.analyser.text_vector): a prompt vector is the mean
+Prompts are reduced to their content words first, as search reduces them
+that search uses (search.content_words.text_vector): a prompt vector is the mean
 of its word vectors, so "a photo of a cat" would otherwise be mostly "a",
 "of" and "photo": every prompt from one template would share most of its
 vector and the scores would measure the template, not the class. A prompt
@@ -21,7 +21,7 @@ import numpy as np
 from devise.core.errors import VocabularyError
 from devise.data.labels import default_phrase
 from devise.generation.plan import METADATA
-from devise.search.analyser import text_vector
+from devise.search.content_words import text_vector
 
 FIELD = "alignment"
 

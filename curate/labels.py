@@ -38,7 +38,7 @@ from devise.data.labels import parse_labels
 from devise.index.edit import edit_fields
 from devise.index.selection import open_selection
 from devise.models.projector import Projector
-from devise.search.analyser import phrase_matrix
+from devise.search.content_words import phrase_matrix
 from devise.search.tag import label_scores
 
 CALIBRATIONS = ("reference", "refine", "center", "none")

@@ -1,7 +1,9 @@
-"""Text -> the things a query asks for: the one place where typed text becomes word vectors.
+"""Text -> the things a query asks for: with search.content_words, the one place where typed text becomes
+word vectors.
 
-search, walk, the web page, `label` phrases and `score` prompts all pass
-through here, so a word means the same everywhere.
+search, walk and the web page pass through here, and `label` phrases and
+`score` prompts through search.content_words, which this module builds on,
+so a word means the same everywhere.
 
 What is dropped: stop words (data/stopwords.txt) and the framing of
 prompt templates (FRAMING: "a photo of", "an image of"). A mean of word
@@ -33,7 +35,7 @@ vector is the signed sum of its unit parts ("beach + sunset - people").
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +45,7 @@ from devise.core.errors import QueryError, VocabularyError
 from devise.core.results import Result
 from devise.data import wordnet
 from devise.data.imagenet import class_lemmas
-from devise.data.words import stopwords
+from devise.search.content_words import content_words, ignorable, mean_vector
 from devise.search.query import EXAMPLES, parse, query_vector, shown, unknown_message
 from devise.search.sentence import CONTEXT_WEIGHT, FRAMING, sentence_head, sentence_weights
 
@@ -91,41 +93,6 @@ class Analysis(Result):
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "terms": [t.to_dict() for t in self.terms], "used": self.used,
                 "dropped": self.dropped}
-
-
-def ignorable(word: str) -> bool:
-    return word.lower() in stopwords() or word.lower() in FRAMING
-
-
-def content_words(words: WordVectors, text: str) -> tuple[list[str], list[str]]:
-    """(kept, dropped): the in-vocabulary words of `text` that say what should be in the picture, and the
-    stop words and framing left out. A text made only of such words is kept whole (dropped is then [])."""
-    used, _ = words.phrase_words(text)
-    kept = [w for w in used if not ignorable(w)]
-    return (kept, [w for w in used if ignorable(w)]) if kept else (used, [])
-
-
-def mean_vector(words: WordVectors, tokens: Sequence[str],
-                weights: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
-    """Unit weighted mean of the raw vectors of in-vocabulary `tokens` (how class phrases are embedded)."""
-    rows = [words.row(w) for w in tokens]
-    weights = np.ones(len(rows)) if weights is None else np.asarray(weights, np.float64)
-    vec = (weights[:, None] * np.asarray(words.vectors[rows], np.float64)).sum(axis=0) / max(weights.sum(), 1e-12)
-    return (vec / max(np.linalg.norm(vec), 1e-12)).astype(np.float32)
-
-
-def text_vector(words: WordVectors, text: str) -> np.ndarray:
-    """Unit vector of a label or prompt: its content words averaged; VocabularyError when none is known."""
-    kept, _ = content_words(words, text)
-    if not kept:
-        raise VocabularyError(f"'{text}': none of its words are in the word vectors {words.name}.")
-    return mean_vector(words, kept)
-
-
-def phrase_matrix(words: WordVectors, phrases: Sequence[str]) -> np.ndarray:
-    """Unit vectors of label phrases, one row each, through text_vector (every unknown phrase named at once)."""
-    words.phrase_matrix(phrases)  # reports every phrase with no known word in one error
-    return np.stack([text_vector(words, p) for p in phrases])
 
 
 @functools.cache

@@ -36,7 +36,7 @@ from devise.models.backbones import canonical_name
 from devise.models.conse import softmax
 from devise.models.embed import embed_paths
 from devise.models.projector import Projector
-from devise.search.analyser import phrase_matrix
+from devise.search.content_words import phrase_matrix
 
 if TYPE_CHECKING:
     from devise.data.words import WordVectors

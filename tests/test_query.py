@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from devise.core.errors import QueryError
-from devise.search.analyser import analyse, content_words, ignorable, mean_vector
+from devise.search.analyser import analyse
+from devise.search.content_words import content_words, ignorable, mean_vector
 from devise.search.fusion import fuse
 from devise.search.query import query_vector
 from devise.search.sentence import sentence_weights

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from devise.cli import cli
 from devise.curate import slices
-from devise.search.analyser import content_words, text_vector
+from devise.search.content_words import content_words, text_vector
 
 from helpers import COLOURS, make_image
 
