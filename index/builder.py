@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from devise.core.errors import DataError, SearchIndexError, option
+from devise.core.errors import DataError, SearchIndexError
 from devise.core.progress import warn
 from devise.core.results import Result
 from devise.core.vectors import unit_rows
@@ -28,15 +26,12 @@ from devise.engines.choice import engine_for
 from devise.engines.ray_engine import RayEngine
 from devise.engines.ray_runtime import ray_session
 from devise.index import items as items_file
-from devise.index import layout, noise, stores, tuning, writer
-from devise.index.store import CONSE, model_key, open_index
+from devise.index import layout, noise, previous, stores, tuning, writer
+from devise.index.store import CONSE, model_key
 from devise.models import backbones
 from devise.models.backbones.preprocessing import embedding_fingerprint
 from devise.models.embed import embed_paths
 from devise.models.projector import Projector
-
-if TYPE_CHECKING:
-    from devise.models.projector import Projector
 
 
 def model_fingerprint(projector: Projector) -> str:
@@ -47,86 +42,6 @@ def model_fingerprint(projector: Projector) -> str:
     for filename in ("manifest.json", "head.npz"):
         digest.update((Path(projector.model.directory) / filename).read_bytes())
     return f"model:{digest.hexdigest()[:16]}"
-
-
-def _previous(name):
-    if layout.current_version(name) is None:
-        return None
-    try:
-        return open_index(name)
-    except SearchIndexError as exc:
-        warn(f"{exc} Building index {name!r} from scratch.")
-        return None
-
-
-def _check_target(prev, name, key, model, root, rebuild):
-    if prev is None or rebuild:
-        return
-    if model is not None and key != prev.manifest.model:
-        raise SearchIndexError(
-            f"index {name!r} was built with model {prev.manifest.model}, not {key}; pass {option('rebuild', flag=True)} to "
-            f"rebuild it with the new model, or {option('name')} to build a separate index.")
-    if prev.root != str(root):
-        raise SearchIndexError(
-            f"index {name!r} holds {prev.root}, not {root}; pass {option('name')} to index this folder separately, "
-            f"or {option('rebuild', flag=True)} to replace it.")
-
-
-def _backbone_for(prev, key, backbone, rebuild):
-    """The backbone asked for; a ConSE index being updated keeps the one it was built on."""
-    if key != CONSE or prev is None or prev.manifest.model != CONSE:
-        return backbone
-    built_on = prev.manifest.backbone
-    if backbone is None:
-        return built_on
-    if backbone != built_on and not rebuild:
-        raise SearchIndexError(
-            f"index {prev.name!r} was built on backbone {built_on}, not {backbone}; pass {option('rebuild', flag=True)} to re-embed "
-            f"it on {backbone}, or {option('name')} to build a separate index.")
-    return backbone
-
-
-def _words_for(prev, key, words):
-    """The word vectors asked for; a ConSE index being updated keeps the ones it was built in."""
-    if words is not None or key != CONSE or prev is None or prev.manifest.model != CONSE:
-        return words
-    return prev.manifest.words
-
-
-def _stat(folder, tombstones):
-    """[(path, class, size, mtime_ns)] for the folder's images, minus tombstones and vanished files."""
-    out = []
-    for path, cls in zip(folder.paths, folder.classes):
-        if path in tombstones:
-            continue
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        out.append((path, cls, st.st_size, st.st_mtime_ns))
-    return out
-
-
-def _reusable(prev, entries, fingerprint, words_name, rebuild):
-    """{path: previous item} for images whose stored vectors are still valid."""
-    if prev is None or rebuild or prev.manifest.model_fingerprint != fingerprint \
-            or prev.manifest.words != words_name:
-        return {}
-    old = {item["path"]: item for item in prev.items}
-    reuse = {p: old[p] for p, _, size, mtime in entries
-             if p in old and (old[p]["size"], old[p]["mtime_ns"]) == (size, mtime)}
-    if reuse:
-        try:
-            prev.vectors("words")
-            prev.vectors("features")
-            if prev.imagenet_top() is None:
-                # Built before ImageNet classes were stored (category search needs them): the feature
-                # cache holds the logits, so this costs a cache read, not the backbone, for cached images.
-                return {}
-        except SearchIndexError as exc:
-            warn(f"{exc} Re-embedding every image instead.")
-            return {}
-    return reuse
 
 
 def _embed(paths, projector, progress, options):
@@ -166,19 +81,6 @@ class IndexSummary(Result):
     default_index: str | None = None  # the default index after this build
     projected: int = 0         # images projected now from features already in the cache (a new model, say)
     store: str = "annoy"       # where the vectors live: "annoy" (files in the home) or "milvus"
-
-
-def _tombstones(prev, rebuild):
-    """The previous version's removed paths; a damaged list is an error unless the user chose to rebuild."""
-    if prev is None:
-        return set()
-    try:
-        return prev.tombstones()
-    except SearchIndexError as exc:
-        if not rebuild:
-            raise
-        warn(f"{exc} Rebuilding without it: files removed from the index come back.")
-        return set()
 
 
 def build_index(images_dir: str | Path, *, model: str | Path | None = None, name: str | None = None,
@@ -224,19 +126,19 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         stores.writer_for({"kind": store, "uri": uri}, name)  # a bad URI or a server that is down: say so now
     with layout.build_lock(name), contextlib.ExitStack() as held:
         make_default = default or layout.default_name() in (None, name)
-        prev = _previous(name)
-        target = _store_record(prev, store, uri)
+        prev = previous.open_live(name)
+        target = previous.store_record(prev, store, uri)
         ray = {"address": engine.address, "workers": engine.workers} if isinstance(engine, RayEngine) else None
         if ray and stores.rows_from_ray(target):  # one Ray for embedding and for writing the rows
             held.enter_context(ray_session(ray["address"], ray["workers"], notice=progress))
         key = model_key(model if model is not None else (prev.manifest.model if prev else None))
-        _check_target(prev, name, key, model, folder.root, rebuild)
-        projector = Projector(None if key == CONSE else key, backbone=_backbone_for(prev, key, backbone, rebuild),
-                              words=_words_for(prev, key, words))
+        previous.check_target(prev, name, key, model, folder.root, rebuild)
+        projector = Projector(None if key == CONSE else key, backbone=previous.backbone_for(prev, key, backbone, rebuild),
+                              words=previous.words_for(prev, key, words))
         fingerprint = model_fingerprint(projector)
-        tombstones = _tombstones(prev, rebuild)
-        entries = _stat(folder, tombstones)
-        reuse = _reusable(prev, entries, fingerprint, projector.words.name, rebuild)
+        tombstones = previous.tombstones(prev, rebuild)
+        entries = previous.files_kept(folder, tombstones)
+        reuse = previous.reusable(prev, entries, fingerprint, projector.words.name, rebuild)
         backbone_fp = _backbone_fingerprint(projector)
         # Checked even when nothing is new, so an upgrade that changes the pixels updates the index.
         if reuse and prev is not None and backbone_fp != prev.manifest.backbone_fingerprint:
@@ -270,14 +172,6 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
                         counts["items"] - counts["embedded"] - counts["reused"], stores.kind_of(data.store) or "annoy")
 
 
-def _store_record(prev, kind, uri):
-    """Where the new version goes: the store asked for, else the previous version's, else Annoy."""
-    if kind is not None:
-        return {"kind": kind, "uri": uri} if uri else {"kind": kind}
-    record = prev.manifest.store if prev is not None else None
-    return {k: v for k, v in record.items() if k in ("kind", "uri")} if isinstance(record, dict) else None
-
-
 def _assemble(kept, reuse, fresh, prev):
     """Vectors, features, ImageNet top classes and items in path order; reused rows are copied from the
     previous version."""
@@ -293,7 +187,7 @@ def _assemble(kept, reuse, fresh, prev):
         new_rows, old_rows = (np.array(x) for x in zip(*old))
         vectors[new_rows] = prev.vectors("words")[old_rows]
         features[new_rows] = prev.vectors("features")[old_rows]
-        for mine, theirs in zip(top, prev.imagenet_top()):  # _reusable reuses nothing from an index without them
+        for mine, theirs in zip(top, prev.imagenet_top()):  # previous.reusable reuses nothing from an index without them
             mine[new_rows] = theirs[old_rows]
     items = []
     for i, (path, cls, size, mtime) in enumerate(kept):
