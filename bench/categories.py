@@ -18,7 +18,7 @@ class but BACKGROUND_Google and Faces_easy). Printed:
     depth >= 5 so that "object" or "whole" never count), and the share of
     tags that are picturable nouns (a noun whose first sense is a physical
     entity, in full WordNet); before = the old vocabulary (the 50,000 most
-    frequent plain non-stop words), after = data.words.tag_vocabulary;
+    frequent plain non-stop words), after = data.vocabulary.tag_vocabulary;
   - tag --labels vs label --assign: the share of Faces photos whose best of
     "cat,chair,face" is face, by raw cosine (tag before) and by
     search.tag.label_scores (tag and label --assign after).
@@ -76,7 +76,7 @@ def after(idx, words, text, weight):
 
 def old_vocabulary(wv, size=50_000):
     """The open tag vocabulary before WordNet: the most frequent plain words, less stop words."""
-    from devise.data.words import stopwords
+    from devise.data.vocabulary import stopwords
 
     stop, rows = stopwords(), []
     for row, w in enumerate(wv.words):
@@ -189,7 +189,7 @@ def main():
     import devise
     from devise.core.home import subdir
     from devise.data.labels import class_phrases, read_label_map
-    from devise.data.words import tag_vocabulary
+    from devise.data.vocabulary import tag_vocabulary
     from devise.index.store import open_index
     from devise.models.projector import Projector
     from devise.search import categories

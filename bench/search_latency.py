@@ -54,7 +54,8 @@ CHECK = ("import sys\nfrom devise.cli import cli\ncli(['search', %r], standalone
 
 def build_index(n, feature_dim, rng):
     """A real index (same writer as `devise index`) over synthetic image vectors."""
-    from devise.data.words import load_words, tag_vocabulary
+    from devise.data.vocabulary import tag_vocabulary
+    from devise.data.words import load_words
     from devise.index import items, tuning, writer
 
     wv = load_words()

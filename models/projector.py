@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 
 from devise.core.errors import ModelError
-from devise.data.words import load_words, words_name
+from devise.data.word_sources import words_name
+from devise.data.words import load_words
 from devise.models import backbones, model_store
 from devise.models.conse import ConSE
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from devise.core.errors import VocabularyError
-from devise.data.words import stopwords
+from devise.data.vocabulary import stopwords
 from devise.search.sentence import FRAMING
 
 if TYPE_CHECKING:

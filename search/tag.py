@@ -30,7 +30,8 @@ from devise.data import wordnet
 from devise.data.folders import image_files
 from devise.data.imagenet import NUM_CLASSES
 from devise.data.labels import parse_labels
-from devise.data.words import tag_vocabulary, unit_matrix
+from devise.data.vocabulary import tag_vocabulary
+from devise.data.words import unit_matrix
 from devise.index.store import open_index
 from devise.models.backbones import canonical_name
 from devise.models.conse import softmax

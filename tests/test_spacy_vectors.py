@@ -10,7 +10,7 @@ import pytest
 
 from devise.core import home
 from devise.core.errors import WordVectorsError
-from devise.data import spacy_vectors, words
+from devise.data import spacy_vectors, word_sources, words
 
 # (string, row): "Dog" and "puppy" share dog's row, as spaCy's pruned md table maps many keys onto one row.
 STRINGS = [("Dog", 2), ("dog", 2), ("puppy", 2), ("the", 0), ("zzqxv", 1), ("cat", 3), ("naïve", 1)]
@@ -76,7 +76,7 @@ def test_converted_set_loads_by_name_without_the_wheel(wheel):
     words.load_words(str(wheel))
     wheel.unlink()
     words.clear_cache()
-    assert words.words_name("spacy-en-md") == "spacy-en-md"
+    assert word_sources.words_name("spacy-en-md") == "spacy-en-md"
     assert words.load_words("spacy-en-md").row("cat") is not None
 
 

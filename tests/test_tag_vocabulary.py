@@ -4,7 +4,8 @@ import json
 import numpy as np
 
 from devise.data import wordnet
-from devise.data.words import load_words, tag_vocabulary
+from devise.data.vocabulary import tag_vocabulary
+from devise.data.words import load_words
 
 from helpers import COLOURS
 

@@ -12,7 +12,7 @@ import pytest
 
 from devise.core import home
 from devise.core.errors import VocabularyError, WordVectorsError
-from devise.data import word_convert, words
+from devise.data import vocabulary, word_convert, word_sources, words
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = {  # frequency order, as in a real GloVe file
@@ -164,10 +164,10 @@ def test_missing_default_package_says_how_to_install(monkeypatch):
 
 def test_tag_vocabulary_and_unit_matrix(glove):
     wv = words.load_words(str(glove))
-    tags = [wv.words[r] for r in words.tag_vocabulary(wv)]
+    tags = [wv.words[r] for r in vocabulary.tag_vocabulary(wv)]
     assert tags == ["cat", "dog", "kitten", "car"]  # picturable nouns only: not "hot", "zero", "hot-dog"
-    assert [wv.words[r] for r in words.tag_vocabulary(wv, size=2)] == ["cat", "dog"]
-    assert {"the", "of", "and", "which"} <= words.stopwords() and 250 <= len(words.stopwords()) <= 400
+    assert [wv.words[r] for r in vocabulary.tag_vocabulary(wv, size=2)] == ["cat", "dog"]
+    assert {"the", "of", "and", "which"} <= vocabulary.stopwords() and 250 <= len(vocabulary.stopwords()) <= 400
     m = words.unit_matrix(wv, [wv.row("hot"), wv.row("cat"), wv.row("zero")])
     assert m.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(m, axis=1), [1, 1, 0], atol=1e-6)
@@ -200,7 +200,7 @@ def glove_home(tmp_path_factory):
 @needs_glove
 def test_default_neighbours(glove_home, monkeypatch):
     monkeypatch.setenv("DEVISE_HOME", str(glove_home))
-    wv = words.load_words(words.DEFAULT_WORDS)
+    wv = words.load_words(word_sources.DEFAULT_WORDS)
     assert (wv.name, wv.dim, len(wv)) == ("glove-6b-50d", 50, 400000)
     sims = words.unit_matrix(wv, np.arange(len(wv))) @ wv.unit([wv.row("cat")])[0]
     assert "dog" in [wv.words[i] for i in np.argsort(-sims)[:10]]

@@ -11,7 +11,7 @@ import numpy as np
 from devise.core.errors import DataError, ModelError, option
 from devise.core.results import Result
 from devise.data.folders import scan
-from devise.data.words import words_name
+from devise.data.word_sources import words_name
 from devise.models import model_store
 from devise.models.conse import ConSE
 from devise.train import metrics
