@@ -9,16 +9,13 @@
 
 Keywords are upper case, as in Lucene, so "and" stays usable as a value.
 A parsed filter keeps its tree of Nodes, so that a store which filters by
-itself (Milvus) can translate it (index.stores.milvus_filter).
-Errors name the offending token and its 1-based position; the message is
-one line (quoting at most EXCERPT characters of the filter around the
-spot), and QueryError.caret holds the filter with a ^ under the spot.
+itself (Milvus) can translate it (index.stores.milvus_filter). Tokens and
+error messages: index.filter_tokens.
 """
 from __future__ import annotations
 
 import fnmatch
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,14 +23,10 @@ from typing import Any
 import numpy as np
 
 from devise.core.errors import QueryError
+from devise.index.filter_tokens import KEYWORDS, error, shown, tokenize
 
-_TOKEN = re.compile(r'\s*(?:(?P<cmp><=|>=|<|>)|(?P<punct>[()\[\]{}:])|"(?P<quoted>[^"]*)"|(?P<word>[^\s()\[\]{}:<>"]+))')
-_SPACE = re.compile(r"\s*")
-KEYWORDS = {"AND", "OR", "NOT", "TO"}
 BUILTIN = {"label", "class", "path"}
 MAX_DEPTH = 64  # nesting of ( and NOT: the parser recurses, and a real filter never goes this deep
-EXCERPT = 80
-_ONE_LINE = str.maketrans({c: " " for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
 
 
 @dataclass(frozen=True)
@@ -47,48 +40,6 @@ class Node:
     test: Callable
     field: str = ""
     args: tuple = ()
-
-
-@dataclass
-class Token:
-    kind: str    # "cmp", "punct", "quoted", "word", "end"
-    text: str
-    pos: int     # 0-based offset into the filter text
-
-
-def _shown(token):
-    """A token quoted for a message, cut short: a filter may hold a 100 KB word."""
-    return repr(token if len(token) <= 40 else token[:37] + "...")
-
-
-def _excerpt(text, pos):
-    """The filter on one line (one character for one), cut to EXCERPT characters around `pos`."""
-    flat, start = text.translate(_ONE_LINE), max(0, min(pos - EXCERPT // 2, len(text) - EXCERPT))
-    return ("..." if start else "") + flat[start:start + EXCERPT] + ("..." if start + EXCERPT < len(flat) else "")
-
-
-def _error(text, pos, message):
-    exc = QueryError(f'filter: {message} at position {pos + 1} in "{_excerpt(text, pos)}"')
-    exc.position, exc.caret = pos, f"{text}\n{' ' * pos}^"
-    return exc
-
-
-def tokenize(text: str) -> list[Token]:
-    tokens, pos = [], 0
-    while pos < len(text):
-        space = _SPACE.match(text, pos)
-        start = space.end() if space else pos
-        if start == len(text):
-            break
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise _error(text, start, "unbalanced double quote" if text[start] == '"' else f"unexpected {_shown(text[start])}")
-        kind = m.lastgroup
-        assert kind is not None  # every alternative of _TOKEN is a named group
-        tokens.append(Token(kind, m.group(kind), m.start(kind) - (1 if kind == "quoted" else 0)))
-        pos = m.end()
-    tokens.append(Token("end", "", len(text)))
-    return tokens
 
 
 class Filter:
@@ -120,8 +71,8 @@ class Filter:
 
     def _unexpected(self, hint):
         tok = self._peek()
-        what = "end of filter" if tok.kind == "end" else _shown(tok.text)
-        return _error(self.text, tok.pos, f"unexpected {what} ({hint})")
+        what = "end of filter" if tok.kind == "end" else shown(tok.text)
+        return error(self.text, tok.pos, f"unexpected {what} ({hint})")
 
     def _chain(self, keyword, operand, combine):
         """operand (keyword operand)*, joined by `combine` (any for OR, all for AND)."""
@@ -145,7 +96,7 @@ class Filter:
             return self._term()
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise _error(self.text, tok.pos, f"parentheses and NOTs nested more than {MAX_DEPTH} deep")
+            raise error(self.text, tok.pos, f"parentheses and NOTs nested more than {MAX_DEPTH} deep")
         self._next()
         inner = self._not() if tok.text == "NOT" else self._or()
         if tok.text == "(" and not self._is(self._next(), ")"):
@@ -172,13 +123,13 @@ class Filter:
             return Node("cmp", compared, field, (op.text, bound))
         if not self._is(op, ":"):
             self.i -= 1
-            raise self._unexpected(f"expected ':' or a comparison after {_shown(field)}")
+            raise self._unexpected(f"expected ':' or a comparison after {shown(field)}")
         if self._peek().kind == "punct" and self._peek().text in "[{":
             return self._range(field)
         value = self._next()
         if value.kind not in ("word", "quoted") or value.text in KEYWORDS:
             self.i -= 1
-            raise self._unexpected(f"expected a value or a [low TO high] range after {_shown(field + ':')}")
+            raise self._unexpected(f"expected a value or a [low TO high] range after {shown(field + ':')}")
         return Node("match", _match(field, value.text), field, (value.text,))
 
     def _range(self, field):
@@ -194,7 +145,7 @@ class Filter:
             raise self._unexpected("expected ']' or '}' to close the range")
         high_inclusive = close.text == "]"
         if low > high:
-            raise _error(self.text, close.pos, f"empty range, {low:g} is above {high:g}")
+            raise error(self.text, close.pos, f"empty range, {low:g} is above {high:g}")
 
         def in_range(item):
             v = _numeric(item, field)
@@ -207,9 +158,9 @@ class Filter:
         return self._number(tok)
 
     def _number(self, tok):
-        value = _float(tok.text) if tok.kind == "word" else None
+        value = number_in(tok.text) if tok.kind == "word" else None
         if value is None or not np.isfinite(value):
-            raise _error(self.text, tok.pos, f"expected a number, got {_shown(tok.text) if tok.text else 'end of filter'}")
+            raise error(self.text, tok.pos, f"expected a number, got {shown(tok.text) if tok.text else 'end of filter'}")
         return value
 
 
@@ -225,7 +176,7 @@ def _match(field, pattern):
         glob = pattern if wild else f"*{pattern}*"
         return lambda item: fnmatch.fnmatchcase(item.get("path") or "", glob)
     folded = pattern.lower()
-    number = _float(pattern)  # label:1 also matches a stored 1.0
+    number = number_in(pattern)  # label:1 also matches a stored 1.0
 
     def same(value):
         if value is None or isinstance(value, (dict, list)):
@@ -241,7 +192,7 @@ def _match(field, pattern):
     return lambda item: same(item.get("fields", {}).get(field))
 
 
-def _float(text):
+def number_in(text):
     try:
         return float(text)
     except ValueError:
@@ -281,4 +232,4 @@ def check_fields(flt: Filter, known: set[str]) -> None:
         if field not in known:
             have = sorted(known - BUILTIN)
             hint = f"fields here: {', '.join(have[:12])}" if have else "this index has no fields yet; add some with `devise label`"
-            raise _error(flt.text, pos, f"no item has field {_shown(field)} ({hint})")
+            raise error(flt.text, pos, f"no item has field {shown(field)} ({hint})")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from devise.core.index_manifest import IndexManifest  # noqa: E402
-from devise.index import filters  # noqa: E402
+from devise.index import filter_tokens, filters  # noqa: E402
 from devise.index.stores import milvus, milvus_filter  # noqa: E402
 
 ITEMS = [
@@ -78,9 +78,9 @@ def test_a_collection_without_filter_fields_is_filtered_by_ids(version, monkeypa
 # Values as users write them: quotes, backslashes, line breaks, unicode; the filter language itself cannot hold
 # a double quote inside a quoted value, so the filters use them only where a glob reaches them.
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=6)
-VALUE = TEXT.filter(lambda t: '"' not in t and t not in filters.KEYWORDS)
+VALUE = TEXT.filter(lambda t: '"' not in t and t not in filter_tokens.KEYWORDS)
 NAME = st.text(st.characters(blacklist_categories=("Cs", "Zs", "Cc"), blacklist_characters='()[]{}:<>"\x00\x85'),
-               min_size=1, max_size=4).filter(lambda t: t not in filters.KEYWORDS | filters.BUILTIN and t.strip() == t)
+               min_size=1, max_size=4).filter(lambda t: t not in filter_tokens.KEYWORDS | filters.BUILTIN and t.strip() == t)
 SCALAR = st.one_of(TEXT, st.booleans(), st.integers(-3, 3), st.floats(-2, 2, allow_nan=False), st.none())
 ROW = st.fixed_dictionaries({"path": TEXT.map(lambda t: "/p/" + t), "class": st.one_of(st.none(), TEXT),
                              "fields": st.dictionaries(st.sampled_from(["label", "k'\\", "ü"]), SCALAR, max_size=3)})
@@ -91,7 +91,7 @@ def condition(draw, rows):
     known = sorted({k for r in rows for k in r["fields"]}) or ["label"]
     pick = draw(st.sampled_from(["label", "class", "path", "glob", "field", "range", "cmp"]))
     value = draw(st.one_of(VALUE, st.sampled_from([str(r["fields"].get("label", "")) for r in rows]).filter(
-        lambda t: '"' not in t and t not in filters.KEYWORDS)))
+        lambda t: '"' not in t and t not in filter_tokens.KEYWORDS)))
     if pick in ("label", "class", "path"):
         return f'{pick}:"{value}"'
     if pick == "glob":

@@ -103,7 +103,7 @@ def _class(pattern):
 
 def _equal_texts(pattern):
     """The tagged texts of the scalar values that devise's test calls equal to `pattern`."""
-    folded, number = pattern.lower(), filters._float(pattern)
+    folded, number = pattern.lower(), filters.number_in(pattern)
     found = ["s:" + folded]
     if folded in ("true", "false"):
         found.append("b:" + folded)
