@@ -1,4 +1,4 @@
-"""Rows into Milvus: the driver writing them, against Ray actors writing them (index.stores.milvus_writer).
+"""Rows into Milvus: the driver writing them, against Ray actors writing them (index.stores.milvus_rows).
 
     nice -n 10 python bench/milvus_ingest.py [--rows 20000] [--workers 2]
 
@@ -29,7 +29,7 @@ from results_doc import publish
 from devise.core.vectors import unit_rows
 from devise.engines.ray_runtime import ray_session
 from devise.index.items import make_item
-from devise.index.stores import milvus
+from devise.index.stores import milvus, milvus_writer
 
 import common  # noqa: F401 (puts the repo on sys.path)
 
@@ -57,7 +57,7 @@ def server(data_dir):
 
 
 def write(uri, name, vectors, features, items, tmp, ray):
-    writer = milvus.MilvusWriter(uri, name, ray)
+    writer = milvus_writer.MilvusWriter(uri, name, ray)
     modes = {"words": ("exact", ""), "features": ("exact", "")}
     cpu, start = cpu_s(), time.perf_counter()
     writer.write(Path(tmp) / f"v-{name}", vectors, features, items, trees=1, seed=0, progress=False, modes=modes)

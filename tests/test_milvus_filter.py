@@ -13,7 +13,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from devise.core.index_manifest import IndexManifest  # noqa: E402
 from devise.index import filter_tokens, filters  # noqa: E402
-from devise.index.stores import milvus, milvus_filter  # noqa: E402
+from devise.index.stores import milvus, milvus_filter, milvus_writer  # noqa: E402
 
 ITEMS = [
     {"id": 0, "path": "/c/cat/1.jpg", "class": "Cat", "fields": {"a_face": 0.6, "label": "a face", "n": 1}},
@@ -38,7 +38,7 @@ def version(tmp_path_factory):
 
 
 def _version(uri, items, name="f"):
-    writer = milvus.MilvusWriter(str(uri), name)
+    writer = milvus_writer.MilvusWriter(str(uri), name)
     vectors = np.tile(np.float32([[1.0, 0.0]]), (len(items), 1))
     modes = {"words": ("exact", ""), "features": ("exact", "")}
     written = writer.write(uri.parent / f"v-{len(items)}", vectors, vectors, items, trees=1, seed=0, progress=False,

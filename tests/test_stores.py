@@ -182,7 +182,7 @@ def test_bad_token_is_one_line(words_home, colour_folder, fake_backbone, run, mo
 
 
 @pytest.mark.parametrize("target", ["devise.data.feature_cache:FeatureCache.store",
-                                    "devise.index.stores.milvus:MilvusWriter.switch"])
+                                    "devise.index.stores.milvus_writer:MilvusWriter.switch"])
 def test_kill_9_during_a_milvus_index_keeps_the_previous_alias(target, words_home, colour_folder, fake_backbone,
                                                                  run, tmp_path):
     if not _has_milvus():
@@ -322,19 +322,19 @@ def test_ray_actors_write_the_rows_into_a_milvus_server(words_home, colour_folde
     from pathlib import Path
 
     from devise.engines import ray_embed as ray_engine
-    from devise.index.stores import milvus_writer
+    from devise.index.stores import milvus_rows
 
     tests = str(Path(__file__).resolve().parent)
     monkeypatch.setattr(ray_engine, "BACKBONE_FACTORY", "helpers:fake_backbone_factory")
     monkeypatch.setattr(ray_engine, "WORKER_PATHS", [tests])
-    monkeypatch.setattr(milvus_writer, "SHARD", 10)  # 5 shards over 2 actors
+    monkeypatch.setattr(milvus_rows, "SHARD", 10)  # 5 shards over 2 actors
     ray_args = ["--engine", "ray", "--workers", "2"]
 
     def driver_insert(*args, **kwargs):
         raise AssertionError("the driver inserted rows")
 
     with monkeypatch.context() as m:
-        m.setattr(milvus_writer, "insert", driver_insert)  # the actors' processes keep the real one
+        m.setattr(milvus_rows, "insert", driver_insert)  # the actors' processes keep the real one
         ok(run, "index", colour_folder, "--name", "srv", "--store", "milvus", "--uri", milvus_server, *ray_args)
     ok(run, "index", colour_folder, "--name", "ann")
     for args in (["search", "red"], ["similar", colour_folder / "blue" / "003.jpg", "--filter", "NOT label:blue"]):

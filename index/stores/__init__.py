@@ -12,7 +12,7 @@ from typing import Any
 
 from devise.core.errors import SearchIndexError
 from devise.core.index_manifest import IndexManifest
-from devise.index.stores import annoy, milvus, milvus_client
+from devise.index.stores import annoy, milvus, milvus_client, milvus_writer
 from devise.index.stores.base import SPACES, ItemTable, StoreWriter, VectorSpace, VersionStore
 
 KINDS = (annoy.KIND, milvus.KIND)
@@ -42,7 +42,7 @@ def writer_for(record: Any, name: str, ray: dict[str, Any] | None = None) -> Sto
     if kind == annoy.KIND:
         return annoy.AnnoyWriter()
     if kind == milvus.KIND:
-        return milvus.MilvusWriter(record.get("uri"), name, ray)
+        return milvus_writer.MilvusWriter(record.get("uri"), name, ray)
     raise SearchIndexError(f"store {record!r}: use one of {', '.join(KINDS)}.")
 
 

@@ -1,91 +1,126 @@
-"""Rows into a Milvus collection: from the driver, or from Ray actors so that the driver is not the bottleneck.
+"""Writing an index version to Milvus: a fresh collection per version, then the alias switched to it.
 
-Building each row (lists of floats from the arrays) and encoding it for
-gRPC is per-row Python work, about as costly as Milvus's own. With the Ray
-engine and a Milvus server, `workers` actors each hold their own client and
-insert the shards of rows they are handed, while the driver only slices the
-arrays. Milvus Lite lets one process open a .db file, so there the driver
-writes, and says so in one line.
+The collection is created with its schema and its vector indexes (FLAT for
+exact search, HNSW otherwise), filled with the version's rows
+(index.stores.milvus_rows) and flushed; a write that fails drops what it
+made. `switch` moves the alias `devise_<name>` (Milvus's own atomic swap);
+`sweep` drops this index's collections that no version keeps.
 """
 from __future__ import annotations
 
-import os
+import contextlib
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from devise.core.errors import EngineError, SearchIndexError
-from devise.engines.ray_runtime import job_error, ray_session
-from devise.index.stores import milvus_filter
-from devise.index.stores.milvus_client import TOKEN_ENV, call, client, is_lite
-
-SHARD = 20_000                     # rows per actor call: large enough to amortise a call, small enough to balance
-__all__ = ["SHARD", "insert", "insert_on_ray", "row"]
-
-
-def row(item: Mapping[str, Any], vector: np.ndarray, feature: np.ndarray) -> dict[str, Any]:
-    """One collection row: the item's fields, what filters compare (milvus_filter) and its two vectors."""
-    return {"id": int(item["id"]), "path": item["path"], "class": item.get("class") or "",
-            "size": int(item.get("size") or 0), "mtime_ns": int(item.get("mtime_ns") or 0),
-            "fields": item.get("fields") or {}, **milvus_filter.row_fields(item),
-            "words": vector.tolist(), "features": feature.tolist()}
+from devise.core.errors import SearchIndexError, option
+from devise.core.index_manifest import IndexManifest
+from devise.index import filters, tuning
+from devise.index.stores import milvus_filter, milvus_rows
+from devise.index.stores.base import StoreWriter
+from devise.index.stores.milvus import BATCH, HNSW, KIND, MilvusVersion, alias_of
+from devise.index.stores.milvus_client import call, check_uri, client
 
 
-def insert(c: Any, uri: str, collection: str, vectors: np.ndarray, features: np.ndarray,
-           items: Sequence[Mapping[str, Any]], batch: int, done: Callable[[int], None] | None = None) -> None:
-    """Insert `items`, row j with vectors[j] and features[j], `batch` rows a call; done(n) after each call."""
-    for start in range(0, len(items), batch):
-        part = items[start:start + batch]
-        rows = [row(item, vectors[j], features[j]) for j, item in enumerate(part, start)]
-        call(uri, "insert", c.insert, collection, rows)
-        if done:
-            done(len(part))
+class MilvusWriter(StoreWriter):
+    kind = KIND
+
+    def __init__(self, uri: str | None, name: str, ray: dict[str, Any] | None = None):
+        """ray: {"address", "workers"} when the index is embedded on Ray: a Milvus server then takes its rows
+        from Ray actors (index.stores.milvus_rows)."""
+        self.ray = ray
+        if not uri:
+            raise SearchIndexError(f"{option('store', 'milvus')} needs {option('uri')}: a path ending in .db "
+                                   "(Milvus Lite) or http(s)://host:port (a Milvus server).")
+        self.uri, self.name, self.alias = check_uri(uri), name, alias_of(name)
+        client(self.uri)  # connect now: a server that is down is reported before any image is embedded
+
+    def modes(self, count: int, dims: dict[str, int], method: str) -> dict[str, tuple[str, str]]:
+        out = {}
+        for kind, dim in dims.items():
+            mode, reason = tuning.choose_mode(count, dim, method)
+            out[kind] = ("exact", f"Milvus FLAT: {reason}") if mode == "exact" else \
+                ("hnsw", f"Milvus HNSW (M={HNSW['M']}): {reason.replace('Annoy', 'an ANN index')}")
+        return out
+
+    def write(self, version_dir: Path, vectors: Any, features: Any, items: list[dict[str, Any]], *,
+              source: Path | None = None, trees: int, seed: int, progress: bool,
+              modes: dict[str, tuple[str, str]]) -> dict[str, Any]:
+        c = client(self.uri)
+        if source is not None:  # the same rows, new item metadata: carried over from the source collection
+            linked = MilvusVersion(IndexManifest.read(source), "re-index", f"index {self.name!r}")
+            vectors, features = np.asarray(linked.vectors("words")), np.asarray(linked.vectors("features"))
+        order = np.array([item["id"] for item in items], np.int64)
+        if not np.array_equal(order, np.arange(len(vectors))):  # each item names its row
+            vectors, features = vectors[order], features[order]
+        collection = f"{self.alias}_{Path(version_dir).name.replace('-', '_')}"
+        record = {"kind": KIND, "uri": self.uri, "collection": collection, "alias": self.alias,
+                  "filters": milvus_filter.SCHEMA, "field_names": sorted(filters.field_names(items))}
+        try:
+            call(self.uri, "create_collection", c.create_collection, collection,
+                  schema=_schema(c, vectors.shape[1], features.shape[1]),
+                  index_params=_index_params(c, modes), consistency_level="Strong")
+            if not (self.ray is not None and milvus_rows.insert_on_ray(
+                    self.uri, collection, vectors, features, items, batch=BATCH, progress=progress, **self.ray)):
+                done = [0]
+
+                def report(n):
+                    done[0] += n
+                    if progress:
+                        print(f"milvus: {done[0]}/{len(items)} rows in {collection}", file=sys.stderr)
+                milvus_rows.insert(c, self.uri, collection, vectors, features, items, BATCH, report)
+            call(self.uri, "flush", c.flush, collection)
+        except BaseException:
+            self.discard(record)
+            raise
+        return {"files": {}, "store": record}
+
+    def switch(self, name: str, version_dir: Path, store_record: dict[str, Any]) -> None:
+        c = client(self.uri)
+        aliases = call(self.uri, "list_aliases", c.list_aliases).get("aliases", [])
+        swap = c.alter_alias if self.alias in aliases else c.create_alias
+        call(self.uri, "alias switch", swap, store_record["collection"], self.alias)
+
+    def sweep(self, name: str, keep_records: Iterable[dict[str, Any] | None]) -> None:
+        keep = {r.get("collection") for r in keep_records if isinstance(r, dict) and r.get("uri") == self.uri}
+        c = client(self.uri)
+        for collection in call(self.uri, "list_collections", c.list_collections):
+            # Only this index's own versions; what a build killed half-way left goes too.
+            if collection.startswith(self.alias + "_v_") and collection not in keep:
+                call(self.uri, "drop_collection", c.drop_collection, collection)
+
+    def discard(self, store_record: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # best effort: the next build's sweep drops it too
+            client(self.uri).drop_collection(store_record["collection"])
 
 
-class RowWriter:
-    """A Ray actor with its own client to a Milvus server, inserting the shards it is handed."""
+def _schema(c, word_dim, feature_dim):
+    from pymilvus import DataType
 
-    def __init__(self, uri: str, token: str) -> None:
-        if token:  # the driver's token, handed over in memory: never written down
-            os.environ[TOKEN_ENV] = token
-        self.uri, self.client = uri, client(uri)
+    schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("path", DataType.VARCHAR, max_length=65535)
+    schema.add_field("class", DataType.VARCHAR, max_length=4096)
+    schema.add_field("size", DataType.INT64)
+    schema.add_field("mtime_ns", DataType.INT64)
+    schema.add_field("fields", DataType.JSON)  # labels and scores, as given
+    schema.add_field("class_key", DataType.VARCHAR, max_length=4096)  # what filters compare: see milvus_filter
+    schema.add_field("terms", DataType.JSON)
+    schema.add_field("label_key", DataType.VARCHAR, max_length=65535)
+    schema.add_field("numbers", DataType.JSON)
+    schema.add_field("words", DataType.FLOAT_VECTOR, dim=int(word_dim))
+    schema.add_field("features", DataType.FLOAT_VECTOR, dim=int(feature_dim))
+    return schema
 
-    def insert(self, collection: str, vectors: np.ndarray, features: np.ndarray,
-               items: Sequence[Mapping[str, Any]], batch: int) -> int:
-        insert(self.client, self.uri, collection, vectors, features, items, batch)
-        return len(items)
 
-
-def insert_on_ray(uri: str, collection: str, vectors: np.ndarray, features: np.ndarray,
-                  items: Sequence[Mapping[str, Any]], *, batch: int, address: str | None = None,
-                  workers: int | None = None, progress: bool = True) -> bool:
-    """Insert all rows from Ray actors when `uri` is a Milvus server; False (nothing done) for Milvus Lite."""
-    if is_lite(uri):
-        print("Milvus Lite: one process per .db file, so the driver writes the rows (Ray's actors write into a "
-              "Milvus server: --uri http://host:port)", file=sys.stderr)
-        return False
-    workers = workers or os.cpu_count() or 1
-    size = max(1, min(SHARD, -(-len(items) // workers)))  # every actor gets work, even on a small version
-    shards = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
-    try:
-        with ray_session(address, workers, notice=progress) as ray:
-            actor = ray.remote(num_cpus=1)(RowWriter)
-            pool = ray.util.ActorPool([actor.remote(uri, os.environ.get(TOKEN_ENV, ""))
-                                       for _ in range(min(workers, len(shards)))])
-            written: int = 0
-            for count in pool.map_unordered(
-                    lambda a, s: a.insert.remote(collection, vectors[s[0]:s[1]], features[s[0]:s[1]],
-                                                 items[s[0]:s[1]], batch), shards):
-                written += cast(int, count)  # RowWriter.insert returns the rows it wrote
-                if progress:
-                    print(f"milvus: {written}/{len(items)} rows in {collection} (from Ray)", file=sys.stderr)
-    except (EngineError, SearchIndexError):
-        raise
-    except Exception as exc:
-        cause = getattr(exc, "cause", None)
-        if isinstance(cause, SearchIndexError):
-            raise SearchIndexError(str(cause)) from None
-        raise job_error(exc, "Milvus insert") from exc
-    return True
+def _index_params(c, modes):
+    params = c.prepare_index_params()
+    for kind, (mode, _) in modes.items():
+        if mode == "hnsw":
+            params.add_index(kind, index_type="HNSW", metric_type="COSINE", params=dict(HNSW))
+        else:
+            params.add_index(kind, index_type="FLAT", metric_type="COSINE")
+    return params
