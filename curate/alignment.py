@@ -20,7 +20,7 @@ import numpy as np
 
 from devise.core.errors import VocabularyError
 from devise.data.labels import default_phrase
-from devise.generation.plan import METADATA
+from devise.generation.output_folder import METADATA
 from devise.search.content_words import text_vector
 
 FIELD = "alignment"

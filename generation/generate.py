@@ -16,6 +16,7 @@ from devise.core.progress import note
 from devise.core.results import Result
 from devise.engines.base import Engine
 from devise.engines.choice import engine_for
+from devise.generation import output_folder
 from devise.generation import plan as plan_mod
 from devise.generation.pipeline import DEFAULT_MODEL
 
@@ -70,10 +71,10 @@ def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "g
     plan_mod.check_numbers(size=size, batch_size=batch_size, retry_blank=retry_blank, steps=steps)
     items = plan_mod.build_plan(names, per_class, template)
     local = plan_mod.local_model_dir(model) if pipeline is None else None
-    out = plan_mod.claim_out(Path(out), items)
+    out = output_folder.claim_out(Path(out), items)
     settings = {"model": str(local) if local else model, "steps": steps, "guidance": guidance, "size": size}
-    entries = plan_mod.load_metadata(out, warn)
-    todo, skipped, foreign = plan_mod.triage(items, out, entries, settings, retry_blank, warn)
+    entries = output_folder.load_metadata(out, warn)
+    todo, skipped, foreign = output_folder.triage(items, out, entries, settings, retry_blank, warn)
     redone = sum((out / item.file).exists() for item in todo)
 
     runners = engine.pipelines(str(local) if local else model, device, dtype, loaded=pipeline,
@@ -89,11 +90,11 @@ def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "g
                 jobs = (([i.prompt for i in b], s, steps, guidance, size) for b, s in zip(batches, seeds))
                 for batch, batch_seeds, (images, flags) in zip(batches, seeds, runner.results(jobs)):
                     for item, item_seed, image, flagged in zip(batch, batch_seeds, images, flags):
-                        blank = flagged or plan_mod.is_black(image)
+                        blank = flagged or output_folder.is_black(image)
                         entry = dict(settings, file=item.file, prompt=item.prompt, seed=item_seed,
                                      blank=blank, attempt=item.attempt, index=item.index)
                         entry["class"] = item.class_name
-                        plan_mod.write_image(out / item.file, image, entry)
+                        output_folder.write_image(out / item.file, image, entry)
                         entries[item.file] = entry
                         if blank and item.attempt < retry_blank:
                             item.attempt += 1
@@ -101,7 +102,7 @@ def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "g
                     produced, remaining = produced + len(batch), remaining - len(batch)
                     total = produced + remaining + len(again)
                     if time.monotonic() - last_save > SAVE_EVERY_S:
-                        plan_mod.save_metadata(out, entries)
+                        output_folder.save_metadata(out, entries)
                         last_save = time.monotonic()
                     if progress:
                         progress(produced, total, _rate(produced, gen_started))
@@ -109,7 +110,7 @@ def generate(classes: Sequence[str] | str | None = None, *, out: str | Path = "g
         finally:
             # Also on Ctrl-C: what was made so far is recorded.
             out.mkdir(parents=True, exist_ok=True)
-            plan_mod.save_metadata(out, entries)
+            output_folder.save_metadata(out, entries)
         rate = _rate(produced, gen_started)  # before a Ray session's shutdown, which is not generation
 
     return GenerateSummary(

@@ -121,7 +121,7 @@ def test_fifo_thumbnail_is_a_404(no_hang, tmp_path):
 
 
 def test_generate_resume_does_not_block_on_a_fifo(no_hang, tmp_path):
-    from devise.generation.plan import image_ok, png_entry
+    from devise.generation.output_folder import image_ok, png_entry
 
     fifo = tmp_path / "0000.png"
     os.mkfifo(fifo)

@@ -14,6 +14,7 @@ from PIL import Image
 from devise.cli import cli
 from devise.core.errors import GenerateError
 from devise.generation import generate as gen
+from devise.generation import output_folder
 from devise.generation import plan as plan
 
 from helpers import FAST, SIZE
@@ -44,7 +45,7 @@ def test_layout_metadata_and_size(tiny_model, tmp_path):
         with Image.open(out / name) as img:
             img.load()
             assert img.size == (SIZE, SIZE)
-            assert json.loads(img.text[plan.PNG_KEY]) == meta[name]  # each PNG carries its entry
+            assert json.loads(img.text[output_folder.PNG_KEY]) == meta[name]  # each PNG carries its entry
     assert len({pixels(out / f).tobytes() for f in files[:-1]}) == 4  # different seeds, different images
 
 
