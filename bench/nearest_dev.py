@@ -19,6 +19,9 @@ above the word (data.wordnet.nearest_category), or, in the "coherent" variants, 
 30 classes whose ImageNet labels lie nearest the word in GloVe (on average, or at best). The "kinds" variants
 also leave out a category covering more than that many WordNet noun synsets (plant: 4,488, with two ImageNet
 classes); neither collection has a plant word, which is why that cap is decided here only as "costs nothing".
+The "hub" variants subtract from each image's cosine BETA times its hubness (CSLS, Conneau et al. 2018): the
+mean cosine of its 10 best matches among index.noise's random vocabulary words, so that an image near many
+words ("laptop" on Caltech-101's ConSE index) stops answering words it does not show.
 
     DEVISE_HOME=/work/bench-home python bench/nearest_dev.py [--json] [--no-doc]
 """
@@ -35,6 +38,7 @@ from common import DEFAULT_DATA_ROOT, subset_folder
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 MAX_CLASSES = (10, 30, 100, 1000)
 MAX_KINDS = (100, 300, 1000, 3000)  # WordNet noun synsets at or below the category (data.wordnet.Category.kinds)
+HUB_BETAS = (0.25, 0.5, 1.0)
 
 
 def collections():
@@ -80,20 +84,24 @@ def chosen(word, hidden, rule, words, conse, max_classes):
     return max(above, key=lambda c: pick(cosine[c.classes]), default=None)
 
 
-def scores_for(word, hidden, embedded, words, conse, variants):
+def scores_for(word, hidden, embedded, words, conse, variants, reference):
     """{variant key: each image's score for `word`}, the backbone's view with `hidden` taken from it
-    computed once for every variant."""
+    computed once for every variant. reference: unit vectors of random vocabulary words (the hub variants)."""
+    from devise.index import noise
     from devise.index.writer import top_classes
     from devise.models.feedback import feedback_scores
     from devise.search import categories, category_mass
 
     logits = embedded.logits.copy()
     logits[:, sorted(hidden)] = -np.inf
-    cosine = conse.project(logits) @ words.phrase_matrix([word])[0]
-    after_feedback = feedback_scores(cosine, embedded.features)
+    projected = conse.project(logits)
+    plain = projected @ words.phrase_matrix([word])[0]
+    hubness = noise.top_mean(reference @ projected.T) if any(v[5] for v in variants.values()) else 0.0
     classes, probs = top_classes(logits)
     out = {}
-    for key, (weight, max_classes, nearest_first, rule, max_kinds) in variants.items():
+    for key, (weight, max_classes, nearest_first, rule, max_kinds, hub) in variants.items():
+        cosine = plain - hub * hubness
+        after_feedback = feedback_scores(cosine, embedded.features)
         nearest = chosen(word, hidden, rule, words, conse, max_classes) if weight > 0 else None
         if nearest is None or len(nearest.classes) > max_classes or nearest.kinds > max_kinds:
             out[key] = after_feedback
@@ -109,6 +117,7 @@ def scores_for(word, hidden, embedded, words, conse, variants):
 def measure(name, paths, labels, variants):
     import devise.data.words as word_data
     from devise.core.vectors import unit_rows
+    from devise.index import noise
     from devise.models.conse import ConSE
     from devise.models.embed import embed_paths
 
@@ -117,12 +126,13 @@ def measure(name, paths, labels, variants):
     labels = np.array([labels[paths.index(p)] for p in embedded.paths])
     words = word_data.load_words(None)
     conse = ConSE(words)
+    reference = unit_rows(np.asarray(words.vectors[noise.random_rows(words)], np.float32))
     found = {key: {"p@10": [], "hit@10": [], "mrr": []} for key in variants}
     for word, label in queries(name, list(labels)):
         if not words.phrase_words(word)[0]:
             continue
         for key, scores in scores_for(word, hidden_classes(word, label, name), embedded, words, conse,
-                                      variants).items():
+                                      variants, reference).items():
             relevant = labels[np.argsort(-scores, kind="stable")] == label
             rank = int(np.argmax(relevant)) + 1
             found[key]["p@10"].append(relevant[:10].mean())
@@ -138,15 +148,17 @@ def main():
     add_doc_option(ap)
     args = ap.parse_args()
     anything = 10**9
-    variants = {"word space alone": (0.0, 0, False, "specific", anything)}
+    variants = {"word space alone": (0.0, 0, False, "specific", anything, 0.0)}
     for w in WEIGHTS[1:]:
         for m in MAX_CLASSES:
-            variants[f"weight {w}, at most {m} classes"] = (w, m, False, "specific", anything)
-    variants["weight 0.75, at most 30 classes, before feedback"] = (0.75, 30, True, "specific", anything)
+            variants[f"weight {w}, at most {m} classes"] = (w, m, False, "specific", anything, 0.0)
+    variants["weight 0.75, at most 30 classes, before feedback"] = (0.75, 30, True, "specific", anything, 0.0)
     for rule in ("coherent mean", "coherent max"):
-        variants[f"weight 0.9, at most 30 classes, {rule}"] = (0.9, 30, False, rule, anything)
+        variants[f"weight 0.9, at most 30 classes, {rule}"] = (0.9, 30, False, rule, anything, 0.0)
     for kinds in MAX_KINDS:
-        variants[f"weight 0.9, at most 30 classes, {kinds} kinds"] = (0.9, 30, False, "specific", kinds)
+        variants[f"weight 0.9, at most 30 classes, {kinds} kinds"] = (0.9, 30, False, "specific", kinds, 0.0)
+    for beta in HUB_BETAS:
+        variants[f"weight 0.9, 30 classes, 1000 kinds, hub {beta}"] = (0.9, 30, False, "specific", 1000, beta)
     started = time.time()
     figures = {name: measure(name, paths, labels, variants) for name, (paths, labels) in collections().items()}
     if args.json:
