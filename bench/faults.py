@@ -162,8 +162,8 @@ def _stop(server):
                                        "Traceback" not in err else server.returncode, out, err)
 
 
-FUZZ = ("`tests/test_fuzz.py` (Hypothesis) adds **1,320 generated inputs** per run, all passing: 300 queries to "
-        "`parse`, 300 to `query_vector`, 300 filters, 100 manifests, 100 near-valid index manifests, 100 item lists, 60 query strings and 60 JSON "
+FUZZ = ("`tests/test_fuzz.py` (Hypothesis) adds **1,620 generated inputs** per run, all passing: 300 queries to "
+        "`parse`, 300 to `query_vector`, 300 to the query analyser (`analyse`), 300 filters, 100 manifests, 100 near-valid index manifests, 100 item lists, 60 query strings and 60 JSON "
         "bodies to the web API (`pytest tests/test_fuzz.py --hypothesis-show-statistics`).")
 
 

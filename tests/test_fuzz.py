@@ -1,5 +1,5 @@
-"""Property-based fuzzing (Hypothesis) of what reads text or bytes from outside: the query grammar, the filter
-language, manifests and item lists, and the JSON API. Each input gives a result or one typed DeviseError (a
+"""Property-based fuzzing (Hypothesis) of what reads text or bytes from outside: the query grammar and analyser,
+the filter language, manifests and item lists, and the JSON API. Each input gives a result or one typed DeviseError (a
 4xx answer from the server), never another exception and never a 500.
 
 Bounded for CI: every test sets max_examples and deadline; docs/faults.md records the total number of examples.
@@ -26,6 +26,11 @@ VOCAB = ["cat", "dog", "sofa", "beach", "sunset", "people", "hot", "t-shirt", "s
 QUERY_BITS = st.sampled_from(VOCAB + ["+", "-", '"', ":", ":2", ":-1", ":nan", ":inf", ":1e309", " ", "  ", "\t",
                                       "zqx", "é", "\0", "\n", "AND", "OR", "NOT", "(", ")", "[", "]", "TO", "*"])
 QUERIES = st.one_of(st.text(max_size=80), st.lists(QUERY_BITS, max_size=20).map("".join))
+# Known words apart, with weights, separators, quotes and operators: sentences, several things, arithmetic.
+KNOWN_BITS = st.one_of(st.tuples(st.sampled_from(VOCAB), st.sampled_from(["", "", ":2", ":0.5", ":-1", ","])).map("".join),
+                       st.sampled_from(["+", "-", '"', ",", "&"]))
+SPACED_QUERIES = st.one_of(st.lists(QUERY_BITS, min_size=1, max_size=12).map(" ".join),
+                           st.lists(KNOWN_BITS, min_size=1, max_size=10).map(" ".join))
 FILTER_BITS = st.sampled_from(["label", "class", "path", "a_face", "size", ":", "cat", "*", "?", "[", "]", "TO",
                                "0.5", "-1", "1e999", "nan", "<", ">", "<=", ">=", "=", "AND", "OR", "NOT", "(",
                                ")", '"', " ", "\\", "\0", "é"])
@@ -67,6 +72,24 @@ def test_any_query_gives_a_unit_vector_or_one_typed_error(small_words, query):
     except (QueryError, VocabularyError):
         return
     assert used and np.isfinite(vector).all() and abs(float(np.linalg.norm(vector)) - 1) < 1e-3
+
+
+@FAST
+@given(st.one_of(QUERIES, SPACED_QUERIES))
+def test_any_query_is_analysed_into_unit_things_or_one_typed_error(small_words, query):
+    """What search, walk and the web page read: sentences, separators, compounds, weights and arithmetic."""
+    from devise.search.analyser import analyse
+
+    try:
+        analysis = analyse(query, small_words, phrases=["hot dog", "sofa cat"])
+    except (QueryError, VocabularyError) as exc:
+        assert str(exc) and "\n" not in str(exc).strip("\n")
+        return
+    assert analysis.terms and analysis.used
+    for term in analysis.terms:
+        assert term.words and np.isfinite(term.weight)
+        assert np.isfinite(term.unit_vector).all() and abs(float(np.linalg.norm(term.unit_vector)) - 1) < 1e-3
+    json.dumps(analysis.to_dict())
 
 
 ITEMS = [{"id": i, "path": f"/photos/{name}.jpg", "class": cls, "size": 100 + i, "mtime_ns": 0,
