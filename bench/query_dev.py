@@ -9,7 +9,8 @@ variant, with the default settings otherwise:
     class word's on the same classes;
   - two things: the share of pair queries ("dog ship", "a dog and a ship") with both classes in the top 10;
   - hub share: of all top-10 slots of the class-word queries, the share of the most frequent class;
-  - "nothing matches": the share of class words flagged weak, and of ABSENT words (things not in the collection) flagged weak.
+  - "nothing matches": the share of class words flagged weak, and of ABSENT words (things not in the collection)
+    flagged weak, by search.text.is_weak and, beside it, by the rule before it judged a category word by its mass.
 Variants: "before" (one averaged vector of every word, stop words included), fusion rules (search.fusion) and
 the weight of a sentence's context (search.sentence.CONTEXT_WEIGHT).
 
@@ -69,6 +70,10 @@ def class_words(collection):
     return class_phrases(names, read_label_map(Path(__file__).parent.parent / "data" / "label_maps" / "caltech101.txt"))
 
 
+def first(ranking):
+    return ranking.strength[0], ranking.mass[0]
+
+
 def same(cls):
     return {cls, "Faces_easy"} if cls == "Faces" else {cls}
 
@@ -96,7 +101,7 @@ class Runner:
 
         analysis = self.analysis(query)
         ranking = text.ranked(self.idx, self.words, analysis, k, method=self.variant.get("fuse"))
-        return [self.classes[i] for i, _ in ranking.pairs], ranking.strength
+        return [self.classes[i] for i, _ in ranking.pairs], ranking
 
     def p10(self, query, cls):
         got, _ = self.top(query)
@@ -128,16 +133,21 @@ def evaluate(name, variant, phrases, pair_limit=None, seed=0, sentence_limit=Non
     slots = Counter(c for cls, p in words.items() for c in run.top(p)[0])
     record = text.noise_of(run.idx)
     quantiles = record["quantiles"]
-    strength_present = [run.top(p)[1][0] for p in words.values()]
     absent = [w for w in ABSENT if w in run.words and not any(w in p.split() for p in words.values())]
-    strength_absent = [run.top(w)[1][0] for w in absent]
-    weak = {q: {"class words": float(np.mean([s <= t for s in strength_present])),
-                "absent words": float(np.mean([s <= t for s in strength_absent]))} for q, t in quantiles.items()}
+    # (strength, category mass) of each one-thing query's thing: search.text.is_weak's evidence
+    evidence = {"class words": [first(run.top(p)[1]) for p in words.values()],
+                "absent words": [first(run.top(w)[1]) for w in absent]}
+    weak = {q: {kind: float(np.mean([text.is_weak(s, m, t) for s, m in found])) for kind, found in evidence.items()}
+            for q, t in quantiles.items()}
+    # The rule before category words were judged by their mass alone: word space, unless the mass is present.
+    weak_by_words = {q: {kind: float(np.mean([s <= t and not (m or 0) >= text.PRESENT_MASS for s, m in found]))
+                         for kind, found in evidence.items()} for q, t in quantiles.items()}
     word_mean, sentence_mean = float(np.mean(list(word_p.values()))), float(np.mean(list(sentence_p.values())))
     return {"class word p@10": round(word_mean, 3), "sentence p@10": round(sentence_mean, 3),
             "sentence / word": round(sentence_mean / max(word_on_sentence_classes, 1e-9), 3),
             "both in top 10": round(float(np.mean(both)), 3), "pair queries": len(both),
             "hub share": round(max(slots.values()) / sum(slots.values()), 3), "weak rate by quantile": weak,
+            "weak rate by quantile, word space unless the mass is present": weak_by_words,
             "per class sentence p@10": {c: round(v, 2) for c, v in sentence_p.items()}}
 
 
@@ -185,11 +195,14 @@ def main():
         weak = row["weak rate by quantile"].get("95", {})
         lines.append(f"{name:<58}" + "".join(f"{row[k]:>17}" for k in keys)
                      + f"   {weak.get('class words', 0):.2f}/{weak.get('absent words', 0):.2f}")
-    lines.append("weak rate by noise quantile (class words / absent words), default variant:")
+    lines.append("weak rate by noise quantile (class words / absent words), default variant; a category word by its")
+    lines.append("mass alone (search.text.is_weak), and as before, by word space unless its mass is present:")
     for name, row in report.items():
         if name.endswith("/ default"):
-            lines.append(f"  {name}: " + ", ".join(f"q{q} {v['class words']:.2f}/{v['absent words']:.2f}"
-                                                  for q, v in row["weak rate by quantile"].items()))
+            for rule, key in (("mass alone", "weak rate by quantile"),
+                              ("before", "weak rate by quantile, word space unless the mass is present")):
+                lines.append(f"  {name}, {rule}: " + ", ".join(f"q{q} {v['class words']:.2f}/{v['absent words']:.2f}"
+                                                              for q, v in row[key].items()))
     # A run on chosen indexes or variants is a development run; the collection's section holds the full comparison.
     full = not (args.index or args.only or args.sentence_classes) and args.variants == ",".join(VARIANTS)
     publish(f"query-dev {args.collection}", "\n".join(lines), doc=full and not args.no_doc)

@@ -112,16 +112,21 @@ def search_command(query, index_name, top, as_json, sheet, filter_text, feedback
 
 
 def say_if_weak(results):
-    """One line on stderr when no thing in the query matches better than unrelated words do, and one for each
-    thing ranked by its nearest kind (a word naming no class the backbone knows)."""
+    """One line on stderr when no thing in the query matches: for things judged in word space, and for things
+    naming a category no image shows; and one for each thing ranked by its nearest kind (a word naming no
+    class the backbone knows)."""
     if not results.results:
         return
-    weak = [t for t in results.weak_terms if t not in results.nearest_kinds]
+    what = "nothing" if results.weak else "for some things, nothing"
+    weak = [t for t in results.weak_terms if t not in results.nearest_kinds and t not in results.absent_kinds]
     if weak:
         things = ", ".join(repr(t) for t in weak)
-        what = "nothing" if results.weak and len(weak) == len(results.weak_terms) else "for some things, nothing"
         click.echo(f"{what} in index {results.index!r} matches {things} better than unrelated words do "
                    f"(noise level {results.noise_threshold:.3f}); the results are only the nearest.", err=True)
+    if results.absent_kinds:
+        things = ", ".join(repr(t) + (f" ({kind})" if kind != t else "") for t, kind in results.absent_kinds.items())
+        click.echo(f"{what} in index {results.index!r} shows {things}: the backbone sees too little of it in any "
+                   "image; the results are only the nearest.", err=True)
     for thing, kind in results.nearest_kinds.items():
         matched = ", and in word space no image matches it better than unrelated words do" if thing in results.weak_terms else ""
         click.echo(f"{thing!r} names no class the backbone knows{matched}: it is ranked by its nearest kind, {kind}.",

@@ -107,10 +107,14 @@ def scoring_category(text: str, seen: tuple[str, ...] = ()) -> tuple[Category | 
 
 
 def describe(cat: Category, shown: int = 3) -> str:
-    """A category for people: its first synset's word and a few of its ImageNet classes ("ratite (ostrich)")."""
+    """A category for people: its first synset's word and a few of its ImageNet classes ("ratite (ostrich)"),
+    the word alone where it is the one class ("hotdog")."""
     names = [class_names()[c] for c in cat.classes[:shown]]
+    word = cat.synset.split()[0].rsplit('.', 2)[0].replace('_', ' ')
+    if names == [word]:
+        return word
     more = ", …" if len(cat.classes) > shown else ""
-    return f"{cat.synset.split()[0].rsplit('.', 2)[0].replace('_', ' ')} ({', '.join(names)}{more})"
+    return f"{word} ({', '.join(names)}{more})"
 
 
 def blend(word_scores: npt.ArrayLike, mass: npt.ArrayLike, weight: float | None = None) -> np.ndarray:

@@ -96,7 +96,8 @@ def class_mass(classes: npt.ArrayLike, probs: npt.ArrayLike, members: npt.ArrayL
     return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).sum(axis=1)
 
 
-def top_mass(idx: OpenIndex, cat: Category | None, ids: np.ndarray, top: int) -> float:
-    """The mean mass on `cat` over the `top` of `ids` with the most of it; 0 without a category."""
+def top_mass(idx: OpenIndex, cat: Category | None, ids: np.ndarray, top: int) -> float | None:
+    """The mean mass on `cat` over the `top` of `ids` with the most of it; None without a category, without
+    ids, or in an index that has no mass to give (category_mass)."""
     mass = category_mass(idx, cat, np.asarray(ids, np.int64)) if cat is not None and len(ids) else None
-    return float(np.sort(mass)[-top:].mean()) if mass is not None else 0.0
+    return float(np.sort(mass)[-top:].mean()) if mass is not None else None

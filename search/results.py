@@ -32,13 +32,15 @@ class SearchResults(Listing):
     filter: str | None = None
     sheet: str | None = None
     analysis: dict | None = None          # text search: the things and words used (search.analyser)
-    weak: bool = False                    # text search: nothing matches better than unrelated words do
+    weak: bool = False                    # text search: no thing matches (search.text.is_weak)
     weak_terms: list = field(default_factory=list)
     noise_threshold: float | None = None  # the score unrelated words reach in this index (index.noise)
     nearest_kinds: dict = field(default_factory=dict)  # thing -> the nearest kind it was ranked by ("emu": "ratite
                                                        # (ostrich)"), for things naming no ImageNet class
+    absent_kinds: dict = field(default_factory=dict)   # weak thing -> the category it names, which the backbone
+                                                       # sees too little of in any image ("hot dog": "hotdog (hotdog)")
 
-    TEXT_ONLY = ("analysis", "weak", "weak_terms", "noise_threshold", "nearest_kinds")
+    TEXT_ONLY = ("analysis", "weak", "weak_terms", "noise_threshold", "nearest_kinds", "absent_kinds")
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()

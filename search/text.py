@@ -8,8 +8,12 @@ visual feedback, models.feedback), and several things' scores are fused
 (search.fusion). Only NumPy, Annoy and memory-mapped arrays are loaded, so a
 cold process answers in a few hundred milliseconds, without TensorFlow.
 
-A query whose best hits score no better than unrelated words do
-(index.noise) is marked weak: "nothing matches".
+A query whose things all fail to match is marked weak: "nothing matches".
+A thing naming a category fails when its best images carry too little of the
+category's ImageNet mass (PRESENT_MASS), whatever its word-space score: a
+word's vector can sit near every image of a collection without any of them
+showing it ("hot dog" near Caltech-101's faces). Any other thing fails when
+its best images score no better than unrelated words do (index.noise).
 """
 from __future__ import annotations
 
@@ -106,10 +110,12 @@ def category_text(term: Term, seen: tuple[str, ...] = ()) -> str | None:
 class Ranking:
     pairs: list                 # [(id, score)] best first
     strength: list              # per thing: the mean cosine of its TOP nearest images (index.noise's statistic)
-    mass: list                  # per thing: the mean ImageNet mass of the category it names over its TOP best
-                                # images by that mass (0 for a thing naming no category)
+    mass: list                  # per thing: the mean mass of the category it names over its TOP best images by
+                                # that mass; None for a thing naming no category or a nearest one, or an index
+                                # without the mass (built before it stored ImageNet classes)
     kinds: list                 # per thing: its nearest category, described, when the thing names no ImageNet
                                 # class and its best images carry PRESENT_MASS of that category; else None
+    named: list                 # per thing with a mass: the category it names, described ("hotdog (hotdog)")
 
 
 def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, allowed: np.ndarray | Kept | None = None,
@@ -119,8 +125,10 @@ def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, all
     size = seen_margin.pool_size(top, space.count)
     pools = [nearest(space, term.unit_vector, size, allowed) for term in analysis.terms]
     strength = [float(np.mean([s for _, s in pool[:noise.TOP]])) if pool else -1.0 for pool in pools]
-    found, mass = [i for pool in pools for i, _ in pool], [0.0] * len(pools)
+    found = [i for pool in pools for i, _ in pool]
+    mass: list[float | None] = [None] * len(pools)
     kinds: list[str | None] = [None] * len(pools)
+    described: list[str | None] = [None] * len(pools)
     for t, (term, pool) in enumerate(zip(analysis.terms, pools)):
         named = category_text(term, idx.seen_phrases)
         if named and pool:  # a category's members far from its word in word space join the candidates
@@ -129,9 +137,10 @@ def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, all
             found += joined.tolist()
             cat = categories.scoring_category(named, idx.seen_phrases)[0]
             top_mass = category_mass.top_mass(idx, cat, joined, noise.TOP)
-            if cat is not None and cat.nearest and top_mass >= PRESENT_MASS:
+            if cat is not None and cat.nearest and top_mass is not None and top_mass >= PRESENT_MASS:
                 kinds[t] = categories.describe(cat)
-            mass[t] = 0.0 if cat is None or cat.nearest else top_mass
+            mass[t] = None if cat is None or cat.nearest else top_mass
+            described[t] = categories.describe(cat) if cat is not None and mass[t] is not None else None
     ids = np.array(list(dict.fromkeys(found)), np.int64)
     per_term = []
     for term in analysis.terms:
@@ -140,7 +149,7 @@ def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, all
         floor = min(lookup.values(), default=0.0)
         per_term.append([lookup.get(i, floor) for i in ids.tolist()])
     fused = fuse(per_term, [t.weight for t in analysis.terms], method) if len(ids) else np.zeros(0)
-    return Ranking(seen_margin.best_first(ids, fused, top), strength, mass, kinds)
+    return Ranking(seen_margin.best_first(ids, fused, top), strength, mass, kinds, described)
 
 
 def noise_of(idx: OpenIndex) -> dict[str, Any] | None:
@@ -163,15 +172,18 @@ _lazy_noise: dict = {}  # (index, version) -> noise record, for indexes built be
 
 def weak_terms(analysis: Analysis, ranking: Ranking,
                record: dict[str, Any] | None) -> tuple[float | None, list[str]]:
-    """(threshold, [texts of the things that match no better than unrelated words]); (None, []) unknown.
-
-    A thing naming ImageNet classes that the backbone sees in its best images (a mean mass of at least
-    PRESENT_MASS) is never weak, however its word sits in word space."""
+    """(threshold, [texts of the things that match nothing]); (None, []) unknown (see is_weak)."""
     if not record:
         return None, []
     threshold = float(record["quantiles"][NOISE_QUANTILE])
     return threshold, [t.text for t, s, m in zip(analysis.terms, ranking.strength, ranking.mass)
-                       if s <= threshold and m < PRESENT_MASS]
+                       if is_weak(s, m, threshold)]
+
+
+def is_weak(strength: float, mass: float | None, threshold: float) -> bool:
+    """Whether a thing matches nothing: by its category's mass where it names one (mass not None: below
+    PRESENT_MASS), else by its word-space strength (at most `threshold`, a noise quantile)."""
+    return mass < PRESENT_MASS if mass is not None else strength <= threshold
 
 
 def search(query: str, *, index: str | None = None, top: int = 10, filter: str | None = None,
@@ -189,8 +201,9 @@ def search(query: str, *, index: str | None = None, top: int = 10, filter: str |
     the word-space score alone. Several things' scores are fused
     (search.fusion); the shown score is then the fused one.
 
-    `weak` in the result says that no thing matched better than unrelated
-    words do in this index (index.noise); `weak_terms` names the things that did not.
+    `weak` in the result says that no thing matched (is_weak); `weak_terms`
+    names the things that did not, and `absent_kinds` those of them judged
+    by the category they name, which no image shows.
 
     query: words, sentences, phrases, `+`/`-` parts and `word:2` weights ("beach + sunset - people").
     index: an index name (default: the last one built). filter: only items
@@ -208,7 +221,8 @@ def search(query: str, *, index: str | None = None, top: int = 10, filter: str |
     return SearchResults(query, idx.name, hits, filter, written, analysis=analysis.to_dict(),
                          weak=bool(weak) and len(weak) == len(analysis.terms), weak_terms=weak,
                          noise_threshold=threshold,
-                         nearest_kinds={t.text: k for t, k in zip(analysis.terms, ranking.kinds) if k})
+                         nearest_kinds={t.text: k for t, k in zip(analysis.terms, ranking.kinds) if k},
+                         absent_kinds={t.text: n for t, n in zip(analysis.terms, ranking.named) if n and t.text in weak})
 
 
 def top_hit(query: str, *, index: str | None = None, allowed: np.ndarray | None = None,

@@ -134,15 +134,36 @@ def test_an_image_of_both_things_ranks_first_and_each_thing_gets_its_share(wv):
 def test_nothing_matches_is_said_once_and_flagged(wv, run):
     red, blue = (wv.vector(w) for w in ("red", "blue"))
     synthetic_index("colours", [(60, red, 0.02), (60, blue, 0.02)])
-    result = run("search", "pizza", "--index", "colours", "--json")
+    result = run("search", "democracy", "--index", "colours", "--json")  # names no category: word space decides
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert answer["weak"] is True and answer["weak_terms"] == ["pizza"] and answer["noise_threshold"] > 0
-    assert len(result.stderr.strip().splitlines()) == 1 and "nothing in index 'colours' matches 'pizza'" in result.stderr
+    assert answer["weak"] is True and answer["weak_terms"] == ["democracy"] and answer["noise_threshold"] > 0
+    assert answer["absent_kinds"] == {}
+    assert len(result.stderr.strip().splitlines()) == 1 and "nothing in index 'colours' matches 'democracy'" in result.stderr
     fine = run("search", "red", "--index", "colours", "--json")
     assert json.loads(fine.stdout)["weak"] is False and fine.stderr.strip() == ""
     synthetic_index("few", [(30, red, 0.02), (30, blue, 0.02)])  # too few images to tell noise: no flag
-    assert json.loads(run("search", "pizza", "--index", "few", "--json").stdout)["weak"] is False
+    assert json.loads(run("search", "democracy", "--index", "few", "--json").stdout)["weak"] is False
+
+
+def test_a_category_no_image_shows_is_weak_however_near_its_word_sits(wv, run):
+    """Images right on "hot dog" in word space, but no hotdog to the backbone: nothing matches, and one line
+    names the category; images the backbone sees as hotdogs match, wherever their word vectors sit."""
+    from devise.data.imagenet import class_names
+
+    hot_dog = analyse("hot dog", wv).terms[0].unit_vector
+    red, blue = (wv.vector(w) for w in ("red", "blue"))
+    synthetic_index("near", [(60, hot_dog, 0.02), (60, red, 0.02), (60, blue, 0.02)])
+    result = run("search", "hot dog", "--index", "near", "--json")
+    answer = json.loads(result.stdout)
+    assert all("/g0/" in h["path"] for h in answer["results"])  # word space finds the images on its word
+    assert answer["weak"] is True and answer["absent_kinds"] == {"hot dog": "hotdog"}, answer
+    assert result.stderr.strip() == ("nothing in index 'near' shows 'hot dog' (hotdog): the backbone sees too little "
+                                     "of it in any image; the results are only the nearest.")
+    synthetic_index("seen", [(60, red, 0.02), (60, blue, 0.02)], logits={1: (class_names().index("hotdog"), 12.0)})
+    seen = run("search", "hot dog", "--index", "seen", "--json")
+    assert json.loads(seen.stdout)["weak"] is False and seen.stderr.strip() == ""
+    assert all("/g1/" in h["path"] for h in json.loads(seen.stdout)["results"])
 
 
 def test_a_word_ranked_by_its_nearest_kind_says_so(wv, run):

@@ -238,3 +238,25 @@ def test_a_word_ranked_by_its_nearest_kind_is_said_on_the_page(words_home, brows
         status = page.inner_text("#search-status")
     context.close()
     assert "“emu” is ranked by its nearest kind, ratite (ostrich)" in status, status
+
+
+def test_a_category_no_image_shows_is_said_on_the_page(words_home, browser):
+    """Images on "hot dog" in word space, none a hotdog to the backbone: the status line says nothing here shows
+    it, as `search` does on stderr, and does not also call it a word-space miss."""
+    from devise.data.words import load_words
+    from devise.search.analyser import analyse
+    from devise.web.app import BackgroundServer, create_app
+
+    words = load_words()
+    synthetic_index("near", [(60, analyse("hot dog", words).terms[0].unit_vector, 0.02),
+                             (60, words.vector("red"), 0.02), (60, words.vector("blue"), 0.02)])
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    with BackgroundServer(create_app("near")) as served:
+        page.goto(f"{served.url}/?view=search&q=hot%20dog")
+        wait_until(page, "document.querySelector('#search-status').textContent.includes('results for')")
+        status = page.inner_text("#search-status")
+    context.close()
+    assert "(nothing here shows “hot dog” (hotdog): the backbone sees too little of it in any image" in status, status
+    assert "better than unrelated words" not in status, status

@@ -146,9 +146,15 @@
                                                  feedback: state.feedback });
     if (ticket !== serial) return;
     await showHits(found.results, $("#results"));
-    const weak = found.weak_terms && found.weak_terms.length
-      ? ` (${found.weak ? "nothing" : "for some things, nothing"} here matches ${found.weak_terms.map((t) => `“${t}”`).join(", ")}`
-        + " better than unrelated words do: these are only the nearest)" : "";
+    const nothing = found.weak ? "nothing" : "for some things, nothing";
+    const absent = found.absent_kinds || {};
+    const inWords = (found.weak_terms || []).filter((t) => !(t in absent));
+    const weak = (inWords.length
+      ? ` (${nothing} here matches ${inWords.map((t) => `“${t}”`).join(", ")}`
+        + " better than unrelated words do: these are only the nearest)" : "")
+      + (Object.keys(absent).length
+        ? ` (${nothing} here shows ${Object.entries(absent).map(([t, kind]) => `“${t}”${kind === t ? "" : ` (${kind})`}`).join(", ")}`
+          + ": the backbone sees too little of it in any image; these are only the nearest)" : "");
     const kinds = Object.entries(found.nearest_kinds || {})
       .map(([thing, kind]) => ` (“${thing}” is ranked by its nearest kind, ${kind})`).join("");
     setStatus("#search-status", found.results.length
