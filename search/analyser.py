@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 
 # Words between things: "a dog and a cat", "pizza, laptop".
 SEPARATORS = frozenset(["and", "or", "&", "plus", ",", ";"])
+# Each thing is searched and scored on its own, so a query's cost grows with its things (about 10 ms each on
+# Caltech-101): a pasted list of 20,000 words would hold a search, or the web server, for minutes.
+MAX_THINGS = 32
 # Words that qualify the word after them, rather than name a thing of their own.
 MODIFIERS = frozenset(["red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "grey", "gray", "golden", "silver", "dark", "light", "bright", "pale", "striped", "spotted", "small", "little", "tiny", "big", "large", "huge", "giant", "tall", "long", "short", "old", "young", "new", "baby", "wild", "wooden", "metal", "plastic", "glass", "stone", "wet", "dry", "hot", "cold", "frozen", "fresh", "cooked", "empty", "full", "open", "closed", "broken", "flying", "sleeping", "running", "swimming", "smiling", "happy", "sad", "angry", "cute"])
 
@@ -190,7 +193,8 @@ class _Collector:
 def analyse(query: str, words: WordVectors, phrases: Iterable[str] = (), context: float | None = None) -> Analysis:
     """Split `query` into things (see the module doc). phrases: extra known multiword phrases (a model's classes).
 
-    Raises QueryError for a malformed query or one of stop words only, VocabularyError for unknown words.
+    Raises QueryError for a malformed query, one of stop words only or one of more than MAX_THINGS things,
+    VocabularyError for unknown words.
     """
     parts = parse(query)
     if len(parts) > 1 or parts[0].sign < 0:
@@ -208,6 +212,9 @@ def analyse(query: str, words: WordVectors, phrases: Iterable[str] = (), context
             raise QueryError(f"{shown(query)}: only stop words ({', '.join(dict.fromkeys(collect.dropped))}); add a "
                              f"word that names what to find, or quote a phrase to search it as typed.")
         raise QueryError(f"{shown(query)}: no words in it; try {EXAMPLES}.")
+    if len(collect.terms) > MAX_THINGS:
+        raise QueryError(f"{shown(query)}: {len(collect.terms)} things in one query; search for at most {MAX_THINGS} "
+                         f"at a time, or quote a phrase to search it as one thing.")
     return Analysis(query, collect.terms, collect.used, collect.dropped)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from devise.core.errors import QueryError
-from devise.search.analyser import analyse
+from devise.search.analyser import MAX_THINGS, analyse
 from devise.search.content_words import content_words, ignorable, mean_vector
 from devise.search.fusion import fuse
 from devise.search.query import query_vector
@@ -95,6 +95,19 @@ def test_quotes_weights_and_operators_keep_their_meaning(wv):
 def test_stop_words_only_is_a_query_error(wv, query):
     with pytest.raises(QueryError, match="only stop words"):
         analyse(query, wv)
+
+
+def test_more_things_than_a_search_can_afford_is_one_query_error(wv, run):
+    """A pasted list of words: one line and exit 1, before any thing is searched; as one phrase it is fine."""
+    many = " ".join(["cat", "dog", "pizza", "laptop"] * 10)
+    assert len(analyse(" ".join(many.split()[:MAX_THINGS]), wv).terms) == MAX_THINGS
+    with pytest.raises(QueryError, match=f"40 things in one query; search for at most {MAX_THINGS} at a time"):
+        analyse(many, wv)
+    assert len(analyse(f'"{many}"', wv).terms) == 1
+    synthetic_index("colours", [(60, wv.vector("red"), 0.02), (60, wv.vector("blue"), 0.02)])
+    result = run("search", many, "--index", "colours")
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1, result.output
+    assert "things in one query" in result.stderr
 
 
 def test_stop_words_only_is_one_line_exit_1(colour_folder, fake_backbone, run):
