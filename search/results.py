@@ -38,7 +38,7 @@ class SearchResults(Listing):
     nearest_kinds: dict = field(default_factory=dict)  # thing -> the nearest kind it was ranked by ("emu": "ratite
                                                        # (ostrich)"), for things naming no ImageNet class
     absent_kinds: dict = field(default_factory=dict)   # weak thing -> the category it names, which the backbone
-                                                       # sees too little of in any image ("hot dog": "hotdog (hotdog)")
+                                                       # sees too little of in any image ("hot dog": "hotdog")
 
     TEXT_ONLY = ("analysis", "weak", "weak_terms", "noise_threshold", "nearest_kinds", "absent_kinds")
 

@@ -115,7 +115,7 @@ class Ranking:
                                 # without the mass (built before it stored ImageNet classes)
     kinds: list                 # per thing: its nearest category, described, when the thing names no ImageNet
                                 # class and its best images carry PRESENT_MASS of that category; else None
-    named: list                 # per thing with a mass: the category it names, described ("hotdog (hotdog)")
+    named: list                 # per thing with a mass: the category it names, described ("hotdog")
 
 
 def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, allowed: np.ndarray | Kept | None = None,
