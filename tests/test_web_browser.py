@@ -220,23 +220,32 @@ def test_map_thumbnails_do_not_pile_up(site, page):
             assert overlap_w <= 1 or overlap_h <= 1, (a, b)
 
 
+def search_status(browser, index, query):
+    """The search view's status line once `query`'s results are shown, served from `index`."""
+    from urllib.parse import quote
+
+    from devise.web.app import BackgroundServer, create_app
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    with BackgroundServer(create_app(index)) as served:
+        page.goto(f"{served.url}/?view=search&q={quote(query)}")
+        wait_until(page, "document.querySelector('#search-status').textContent.includes('results for')")
+        status = page.inner_text("#search-status")
+    context.close()
+    return status
+
+
 def test_a_word_ranked_by_its_nearest_kind_is_said_on_the_page(words_home, browser):
     """ImageNet has no emu: the status line says the results are its nearest kind, as `search` does on stderr."""
     from devise.data.imagenet import class_names
     from devise.data.words import load_words
-    from devise.web.app import BackgroundServer, create_app
 
     words = load_words()
     synthetic_index("birds", [(60, words.vector("red"), 0.02), (60, words.vector("blue"), 0.02)],
                     logits={1: (class_names().index("ostrich"), 12.0)})
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    with BackgroundServer(create_app("birds")) as served:
-        page.goto(f"{served.url}/?view=search&q=emu")
-        wait_until(page, "document.querySelector('#search-status').textContent.includes('results for')")
-        status = page.inner_text("#search-status")
-    context.close()
+    status = search_status(browser, "birds", "emu")
     assert "“emu” is ranked by its nearest kind, ratite (ostrich)" in status, status
 
 
@@ -245,18 +254,10 @@ def test_a_category_no_image_shows_is_said_on_the_page(words_home, browser):
     it, as `search` does on stderr, and does not also call it a word-space miss."""
     from devise.data.words import load_words
     from devise.search.analyser import analyse
-    from devise.web.app import BackgroundServer, create_app
 
     words = load_words()
     synthetic_index("near", [(60, analyse("hot dog", words).terms[0].unit_vector, 0.02),
                              (60, words.vector("red"), 0.02), (60, words.vector("blue"), 0.02)])
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    with BackgroundServer(create_app("near")) as served:
-        page.goto(f"{served.url}/?view=search&q=hot%20dog")
-        wait_until(page, "document.querySelector('#search-status').textContent.includes('results for')")
-        status = page.inner_text("#search-status")
-    context.close()
+    status = search_status(browser, "near", "hot dog")
     assert "(nothing here shows “hot dog” (hotdog): the backbone sees too little of it in any image" in status, status
     assert "better than unrelated words" not in status, status
