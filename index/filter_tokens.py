@@ -25,18 +25,18 @@ class Token:
     pos: int     # 0-based offset into the filter text
 
 
-def shown(token):
+def shown(token: str) -> str:
     """A token quoted for a message, cut short: a filter may hold a 100 KB word."""
     return repr(token if len(token) <= 40 else token[:37] + "...")
 
 
-def excerpt(text, pos):
+def excerpt(text: str, pos: int) -> str:
     """The filter on one line (one character for one), cut to EXCERPT characters around `pos`."""
     flat, start = text.translate(_ONE_LINE), max(0, min(pos - EXCERPT // 2, len(text) - EXCERPT))
     return ("..." if start else "") + flat[start:start + EXCERPT] + ("..." if start + EXCERPT < len(flat) else "")
 
 
-def error(text, pos, message):
+def error(text: str, pos: int, message: str) -> QueryError:
     exc = QueryError(f'filter: {message} at position {pos + 1} in "{excerpt(text, pos)}"')
     exc.position, exc.caret = pos, f"{text}\n{' ' * pos}^"
     return exc

@@ -192,7 +192,7 @@ def _match(field, pattern):
     return lambda item: same(item.get("fields", {}).get(field))
 
 
-def number_in(text):
+def number_in(text: str) -> float | None:
     try:
         return float(text)
     except ValueError:

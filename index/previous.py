@@ -8,14 +8,17 @@ index (tombstones) stay out.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 from devise.core.errors import SearchIndexError, option
 from devise.core.progress import warn
+from devise.data.folders import ImageFolder
 from devise.index import layout
-from devise.index.store import CONSE, open_index
+from devise.index.store import CONSE, OpenIndex, open_index
 
 
-def open_live(name):
+def open_live(name: str) -> OpenIndex | None:
     """The live version of index `name`, or None when there is none or it cannot be read (then say so)."""
     if layout.current_version(name) is None:
         return None
@@ -26,7 +29,8 @@ def open_live(name):
         return None
 
 
-def check_target(prev, name, key, model, root, rebuild):
+def check_target(prev: OpenIndex | None, name: str, key: str, model: str | Path | None, root: Path,
+                 rebuild: bool) -> None:
     """Refuse an update that would silently swap the live version's model or folder."""
     if prev is None or rebuild:
         return
@@ -40,7 +44,7 @@ def check_target(prev, name, key, model, root, rebuild):
             f"or {option('rebuild', flag=True)} to replace it.")
 
 
-def backbone_for(prev, key, backbone, rebuild):
+def backbone_for(prev: OpenIndex | None, key: str, backbone: str | None, rebuild: bool) -> str | None:
     """The backbone asked for; a ConSE index being updated keeps the one it was built on."""
     if key != CONSE or prev is None or prev.manifest.model != CONSE:
         return backbone
@@ -54,14 +58,14 @@ def backbone_for(prev, key, backbone, rebuild):
     return backbone
 
 
-def words_for(prev, key, words):
+def words_for(prev: OpenIndex | None, key: str, words: str | None) -> str | None:
     """The word vectors asked for; a ConSE index being updated keeps the ones it was built in."""
     if words is not None or key != CONSE or prev is None or prev.manifest.model != CONSE:
         return words
     return prev.manifest.words
 
 
-def files_kept(folder, tombstones):
+def files_kept(folder: ImageFolder, tombstones: set[str]) -> list[tuple[str, str, int, int]]:
     """[(path, class, size, mtime_ns)] for the folder's images, minus tombstones and vanished files."""
     out = []
     for path, cls in zip(folder.paths, folder.classes):
@@ -75,7 +79,8 @@ def files_kept(folder, tombstones):
     return out
 
 
-def reusable(prev, entries, fingerprint, words_name, rebuild):
+def reusable(prev: OpenIndex | None, entries: list[tuple[str, str, int, int]], fingerprint: str, words_name: str,
+             rebuild: bool) -> dict[str, dict[str, Any]]:
     """{path: previous item} for images whose stored vectors are still valid."""
     if prev is None or rebuild or prev.manifest.model_fingerprint != fingerprint \
             or prev.manifest.words != words_name:
@@ -97,7 +102,7 @@ def reusable(prev, entries, fingerprint, words_name, rebuild):
     return reuse
 
 
-def tombstones(prev, rebuild):
+def tombstones(prev: OpenIndex | None, rebuild: bool) -> set[str]:
     """The previous version's removed paths; a damaged list is an error unless the user chose to rebuild."""
     if prev is None:
         return set()
@@ -110,7 +115,7 @@ def tombstones(prev, rebuild):
         return set()
 
 
-def store_record(prev, kind, uri):
+def store_record(prev: OpenIndex | None, kind: str | None, uri: str | None) -> dict[str, Any] | None:
     """Where the new version goes: the store asked for, else the previous version's, else Annoy."""
     if kind is not None:
         return {"kind": kind, "uri": uri} if uri else {"kind": kind}
