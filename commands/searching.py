@@ -102,8 +102,10 @@ def search_command(query, index_name, top, as_json, sheet, filter_text, feedback
     distance d is sqrt(2 - 2 cos), converted back with cos = 1 - d*d/2),
     less a seen class's lead in a trained model's index, blended with the
     visual similarity to the best hits unless --no-feedback; for several
-    things, their rankings fused. When nothing matches better than random
-    words do in this index, a line on stderr says so ("weak" in --json).
+    things, their rankings fused. When nothing matches, a line on stderr
+    says so ("weak" in --json): a category word whose classes the backbone
+    sees too little of in any image, any other word when its best images
+    match it no better than random words match this index.
     """
     results = search(query, index=index_name, top=top, filter=filter_text, sheet=sheet, feedback=feedback)
     print_hits(results, as_json)
