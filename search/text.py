@@ -115,7 +115,7 @@ class Ranking:
                                 # without the mass (built before it stored ImageNet classes)
     kinds: list                 # per thing: its nearest category, described, when the thing names no ImageNet
                                 # class and its best images carry PRESENT_MASS of that category; else None
-    named: list                 # per thing with a mass: the category it names, described ("hotdog")
+    described: list             # per thing with a mass: the category it names, described ("hotdog")
 
 
 def ranked(idx: OpenIndex, words: WordVectors, analysis: Analysis, top: int, allowed: np.ndarray | Kept | None = None,
@@ -222,7 +222,7 @@ def search(query: str, *, index: str | None = None, top: int = 10, filter: str |
                          weak=bool(weak) and len(weak) == len(analysis.terms), weak_terms=weak,
                          noise_threshold=threshold,
                          nearest_kinds={t.text: k for t, k in zip(analysis.terms, ranking.kinds) if k},
-                         absent_kinds={t.text: n for t, n in zip(analysis.terms, ranking.named) if n and t.text in weak})
+                         absent_kinds={t.text: n for t, n in zip(analysis.terms, ranking.described) if n and t.text in weak})
 
 
 def top_hit(query: str, *, index: str | None = None, allowed: np.ndarray | None = None,
