@@ -220,3 +220,21 @@ def test_softmax_loss_is_cross_entropy_over_tempered_label_cosines():
     on_label = make_loss("softmax", labels)(np.array([1]), labels[1:2])
     off_label = make_loss("softmax", labels)(np.array([1]), labels[2:3])
     assert float(keras.ops.convert_to_numpy(on_label)[0]) < float(keras.ops.convert_to_numpy(off_label)[0])
+
+
+def test_the_evaluation_table_names_each_alternative_calibrations_picks():
+    """A calibration row of the table comes with what it picked on every run: gamma, label anchor, seen blend."""
+    from devise.train.report import evaluation_table
+
+    def rep(v):
+        block = {k: v for k in ("hit@1", "hit@2", "hit@5", "hit@10")}
+        return {"zsl": block, "gzsl_unseen": block, "gzsl_seen": block, "gzsl_h": v}
+
+    runs = [{"gamma": 0.1, "anchor": {"tau": 0.05, "scope": "unseen"},
+             "alternatives": {"novelty": {"gamma": 0.0, "anchor": {"tau": t}, "blend": {"alpha_seen": a}}}}
+            for t, a in ((0.03, 0.6), (0.1, 0.8))]
+    report = {**rep(0.7), "splits": 2, "backbone": "b", "words": "w", "runs": runs,
+              "baselines": {"chance": rep(0.1), "conse": rep(0.5), "calibration=novelty": rep(0.6)}}
+    footer = evaluation_table(report).splitlines()[-1]
+    assert "novelty calibration's gamma [0.0, 0.0], label anchor tau [0.03, 0.1], seen blend [0.6, 0.8]" in footer
+    assert "novelty calib." in evaluation_table(report)

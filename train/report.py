@@ -41,5 +41,9 @@ def evaluation_table(report, model_label="trained head"):
         if all(folds):
             footer += f"; seen-class folds ZSL + H {[round(f['zsl_hit1'] + f['gzsl_h'], 3) for f in folds]}"
         for name in sorted({n for r in report["runs"] for n in r.get("alternatives", {})}):
-            footer += f"; {name} calibration's gamma {[r['alternatives'][name]['gamma'] for r in report['runs']]}"
+            # Its anchor and blend too: with gamma alike across runs, they are what can differ.
+            picks = [r["alternatives"][name] for r in report["runs"]]
+            footer += (f"; {name} calibration's gamma {[p['gamma'] for p in picks]}"
+                       f", label anchor tau {[(p.get('anchor') or {}).get('tau', 0.0) for p in picks]}"
+                       f", seen blend {[(p.get('blend') or {}).get('alpha_seen') for p in picks]}")
     return "\n".join(lines + [footer])
