@@ -97,11 +97,12 @@ def scores_for(word, hidden, embedded, words, conse, variants, reference):
     projected = conse.project(logits)
     plain = projected @ words.phrase_matrix([word])[0]
     hubness = noise.top_mean(reference @ projected.T) if any(v[5] for v in variants.values()) else 0.0
+    first_pass = {hub: plain - hub * hubness for hub in {v[5] for v in variants.values()}}
+    feedback = {hub: feedback_scores(cosine, embedded.features) for hub, cosine in first_pass.items()}
     classes, probs = top_classes(logits)
     out = {}
     for key, (weight, max_classes, nearest_first, rule, max_kinds, hub) in variants.items():
-        cosine = plain - hub * hubness
-        after_feedback = feedback_scores(cosine, embedded.features)
+        cosine, after_feedback = first_pass[hub], feedback[hub]
         nearest = chosen(word, hidden, rule, words, conse, max_classes) if weight > 0 else None
         if nearest is None or len(nearest.classes) > max_classes or nearest.kinds > max_kinds:
             out[key] = after_feedback
