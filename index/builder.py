@@ -136,7 +136,7 @@ def build_index(images_dir: str | Path, *, model: str | Path | None = None, name
         projector = Projector(None if key == CONSE else key, backbone=previous.backbone_for(prev, key, backbone, rebuild),
                               words=previous.words_for(prev, key, words))
         fingerprint = model_fingerprint(projector)
-        tombstones = previous.tombstones(prev, rebuild)
+        tombstones = previous.tombstones_of(prev, rebuild)
         entries = previous.files_kept(folder, tombstones)
         reuse = previous.reusable(prev, entries, fingerprint, projector.words.name, rebuild)
         backbone_fp = _backbone_fingerprint(projector)

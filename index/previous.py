@@ -102,7 +102,7 @@ def reusable(prev: OpenIndex | None, entries: list[tuple[str, str, int, int]], f
     return reuse
 
 
-def tombstones(prev: OpenIndex | None, rebuild: bool) -> set[str]:
+def tombstones_of(prev: OpenIndex | None, rebuild: bool) -> set[str]:
     """The previous version's removed paths; a damaged list is an error unless the user chose to rebuild."""
     if prev is None:
         return set()
