@@ -21,7 +21,10 @@ also leave out a category covering more than that many WordNet noun synsets (pla
 classes); neither collection has a plant word, which is why that cap is decided here only as "costs nothing".
 The "hub" variants subtract from each image's cosine BETA times its hubness (CSLS, Conneau et al. 2018): the
 mean cosine of its 10 best matches among index.noise's random vocabulary words, so that an image near many
-words ("laptop" on Caltech-101's ConSE index) stops answering words it does not show.
+words ("laptop" on Caltech-101's ConSE index) stops answering words it does not show. The "novel" variants
+multiply the mass by (1 - c)^POWER, c being the image's probability on its likeliest class of the category:
+photos of a thing ImageNet lacks look like the category without being confidently one of its known classes,
+so a ketch should beat the photos the backbone is sure are schooners.
 
     DEVISE_HOME=/work/bench-home python bench/nearest_dev.py [--json] [--no-doc]
 """
@@ -39,6 +42,7 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 MAX_CLASSES = (10, 30, 100, 1000)
 MAX_KINDS = (100, 300, 1000, 3000)  # WordNet noun synsets at or below the category (data.wordnet.Category.kinds)
 HUB_BETAS = (0.25, 0.5, 1.0)
+NOVEL_POWERS = (1.0, 2.0, 3.0)
 
 
 def collections():
@@ -84,6 +88,13 @@ def chosen(word, hidden, rule, words, conse, max_classes):
     return max(above, key=lambda c: pick(cosine[c.classes]), default=None)
 
 
+def likeliest_member(classes, probs, members):
+    """Each image's probability on its likeliest class among `members`, from its stored top classes."""
+    member = np.zeros(1000, bool)
+    member[np.asarray(members, np.int64)] = True
+    return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).max(axis=1)
+
+
 def scores_for(word, hidden, embedded, words, conse, variants, reference):
     """{variant key: each image's score for `word`}, the backbone's view with `hidden` taken from it
     computed once for every variant. reference: unit vectors of random vocabulary words (the hub variants)."""
@@ -101,13 +112,15 @@ def scores_for(word, hidden, embedded, words, conse, variants, reference):
     feedback = {hub: feedback_scores(cosine, embedded.features) for hub, cosine in first_pass.items()}
     classes, probs = top_classes(logits)
     out = {}
-    for key, (weight, max_classes, nearest_first, rule, max_kinds, hub) in variants.items():
+    for key, (weight, max_classes, nearest_first, rule, max_kinds, hub, novel) in variants.items():
         cosine, after_feedback = first_pass[hub], feedback[hub]
         nearest = chosen(word, hidden, rule, words, conse, max_classes) if weight > 0 else None
         if nearest is None or len(nearest.classes) > max_classes or nearest.kinds > max_kinds:
             out[key] = after_feedback
             continue
         mass = category_mass.class_mass(classes, probs, nearest.classes)
+        if novel:
+            mass = mass * (1.0 - likeliest_member(classes, probs, nearest.classes)) ** novel
         if nearest_first:
             out[key] = feedback_scores(categories.blend(cosine, mass, weight), embedded.features)
         else:
@@ -149,17 +162,20 @@ def main():
     add_doc_option(ap)
     args = ap.parse_args()
     anything = 10**9
-    variants = {"word space alone": (0.0, 0, False, "specific", anything, 0.0)}
+    variants = {"word space alone": (0.0, 0, False, "specific", anything, 0.0, 0.0)}
     for w in WEIGHTS[1:]:
         for m in MAX_CLASSES:
-            variants[f"weight {w}, at most {m} classes"] = (w, m, False, "specific", anything, 0.0)
-    variants["weight 0.75, at most 30 classes, before feedback"] = (0.75, 30, True, "specific", anything, 0.0)
+            variants[f"weight {w}, at most {m} classes"] = (w, m, False, "specific", anything, 0.0, 0.0)
+    variants["weight 0.75, at most 30 classes, before feedback"] = (0.75, 30, True, "specific", anything, 0.0, 0.0)
     for rule in ("coherent mean", "coherent max"):
-        variants[f"weight 0.9, at most 30 classes, {rule}"] = (0.9, 30, False, rule, anything, 0.0)
+        variants[f"weight 0.9, at most 30 classes, {rule}"] = (0.9, 30, False, rule, anything, 0.0, 0.0)
     for kinds in MAX_KINDS:
-        variants[f"weight 0.9, at most 30 classes, {kinds} kinds"] = (0.9, 30, False, "specific", kinds, 0.0)
+        variants[f"weight 0.9, at most 30 classes, {kinds} kinds"] = (0.9, 30, False, "specific", kinds, 0.0, 0.0)
     for beta in HUB_BETAS:
-        variants[f"weight 0.9, 30 classes, 1000 kinds, hub {beta}"] = (0.9, 30, False, "specific", 1000, beta)
+        variants[f"weight 0.9, 30 classes, 1000 kinds, hub {beta}"] = (0.9, 30, False, "specific", 1000, beta, 0.0)
+    for power in NOVEL_POWERS:
+        variants[f"weight 0.9, 30 classes, 1000 kinds, novel {power:g}"] = (0.9, 30, False, "specific", 1000, 0.0,
+                                                                             power)
     started = time.time()
     figures = {name: measure(name, paths, labels, variants) for name, (paths, labels) in collections().items()}
     if args.json:
