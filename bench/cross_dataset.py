@@ -57,7 +57,7 @@ def main():
     import devise
     from devise.core.home import subdir
     from devise.data.folders import scan
-    from devise.data.words import words_name
+    from devise.data.word_sources import words_name
 
     root = Path(args.data_root)
     start = time.perf_counter()

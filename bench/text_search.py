@@ -49,7 +49,7 @@ def main():
     from devise.core.home import subdir
     from devise.core.manifest import ModelManifest
     from devise.data.labels import class_phrases, read_label_map
-    from devise.data.words import words_name
+    from devise.data.word_sources import words_name
 
     root = __import__("pathlib").Path(args.data_root) / "caltech101"
     label_map = ROOT / "data" / "label_maps" / "caltech101.txt"
