@@ -9,10 +9,11 @@ Each collection is indexed twice: ConSE, and a model trained on the same
 kind of photos (cifar10: 100 training images a class; caltech101: every
 class but BACKGROUND_Google and Faces_easy). Printed:
   - category p@10 for the words of bench/category_words.tsv (written before
-    measuring): "before" is `devise search WORD` as it ranks today; "after"
-    takes search's top 100 for WORD and passes them through
-    search.categories.rescore; the same for each weight in --weights;
-  - class-word p@10 before/after, to see the category path costs class words nothing;
+    measuring): "before" is `devise search WORD` with the category blend off
+    (search.categories.WEIGHT and NEAREST_WEIGHT 0: word space alone); then
+    the same search with WEIGHT at each of --weights;
+  - class-word p@10 before (the blend off) and after (the defaults), to see
+    what the category path costs class words;
   - open tags (top 5, 20 images a class): the share of images whose tags
     hold the class word, a synonym or a hypernym (WordNet, hypernyms at
     depth >= 5 so that "object" or "whole" never count), and the share of
@@ -37,7 +38,6 @@ from results_doc import add_doc_option, publish
 
 from common import DEFAULT_DATA_ROOT, ROOT, subset_folder
 
-POOL = 100
 TAGS_PER_CLASS = 20
 
 
@@ -55,23 +55,19 @@ def precision(paths, members, k=10):
     return sum(Path(p).parent.name in members for p in paths[:k]) / k
 
 
-def after(idx, words, text, weight):
+def searched(idx, text, weight, nearest_weight=None):
+    """`devise search TEXT`'s top 10 paths with the category blend at `weight` (and a nearest category's at
+    `nearest_weight`, unchanged when None); 0 for both is word space alone, the ranking before categories."""
     import devise
     from devise.search import categories
-    from devise.search.query import query_vector
-    from devise.search.text import ranked
 
-    if categories.category_of(text) is None:  # untouched: exactly what search gives
-        return devise.search(text, index=idx.name, top=10).paths
-    vector, _ = query_vector(text, words)
-    pool = ranked(idx, words, vector, POOL)
-    ids, scores = np.array([i for i, _ in pool], np.int64), np.array([s for _, s in pool], np.float32)
-    saved, categories.WEIGHT = categories.WEIGHT, weight
+    saved = categories.WEIGHT, categories.NEAREST_WEIGHT
+    categories.WEIGHT = weight
+    categories.NEAREST_WEIGHT = saved[1] if nearest_weight is None else nearest_weight
     try:
-        ids, _ = categories.rescore(idx, text, ids, scores)
+        return devise.search(text, index=idx.name, top=10).paths
     finally:
-        categories.WEIGHT = saved
-    return [idx.items[int(i)]["path"] for i in ids[:10]]
+        categories.WEIGHT, categories.NEAREST_WEIGHT = saved
 
 
 def old_vocabulary(wv, size=50_000):
@@ -219,18 +215,17 @@ def main():
         name = f"cat-{args.dataset}-{'conse' if model == 'conse' else 'model'}"
         devise.build_index(collection, model=model, name=name, progress=False)
         idx = open_index(name)
-        words = idx.word_vectors()
         table = {"category": {}, "class": {}}
         for word, members in category_words(args.dataset):
-            row = {"before": precision(devise.search(word, index=name, top=10).paths, members),
+            row = {"before": precision(searched(idx, word, 0.0, 0.0), members),
                    "category": (categories.category_of(word).synset if categories.category_of(word) else None)}
             for w in weights:
-                row[f"w={w:g}"] = precision(after(idx, words, word, w), members)
+                row[f"w={w:g}"] = precision(searched(idx, word, w), members)
             table["category"][word] = row
         for cls, phrase in phrases.items():
             same = {cls, "Faces_easy"} if cls == "Faces" else {cls}
-            table["class"][phrase] = {"before": precision(devise.search(phrase, index=name, top=10).paths, same),
-                                      "after": precision(after(idx, words, phrase, categories.WEIGHT), same)}
+            table["class"][phrase] = {"before": precision(searched(idx, phrase, 0.0, 0.0), same),
+                                      "after": precision(searched(idx, phrase, categories.WEIGHT), same)}
         summary = {"category p@10 before": np.mean([r["before"] for r in table["category"].values()])}
         for w in weights:
             summary[f"category p@10 w={w:g}"] = np.mean([r[f"w={w:g}"] for r in table["category"].values()])

@@ -6,8 +6,8 @@ For each 5-class set, the images of those classes are indexed twice, with
 ConSE and with a model trained on the other Caltech-101 classes (those 5
 held out, BACKGROUND_Google and Faces_easy excluded; trained once and kept
 under DEVISE_HOME/bench/label-models, one per loss and epochs). Then `label --labels <the 5 class
-phrases> --assign` runs with each calibration ("none": raw best cosine;
-"center": each label's mean score over the images subtracted first), and
+phrases> --assign` runs with each of `label --calibrate`'s choices (devise.curate.labels):
+"reference" (the default: the score `tag --labels` ranks by), "refine", "center" and "none";
 the assigned label is compared with the image's class folder.
 """
 import argparse
@@ -19,13 +19,15 @@ from pathlib import Path
 
 from results_doc import add_doc_option, publish
 
+from devise.curate import labels
+
 import common
 from curate_common import make_copy, seed_feature_cache
 
 SETS = [["airplanes", "bonsai", "elephant", "pizza", "umbrella"],
         ["chair", "cup", "lamp", "laptop", "watch"],
         ["ant", "butterfly", "dolphin", "kangaroo", "rooster"]]
-CALIBRATIONS = ("none", "center", "refine")
+CALIBRATIONS = labels.CALIBRATIONS  # every choice --calibrate offers, the default first
 LABEL_MAP = common.ROOT / "data" / "label_maps" / "caltech101.txt"
 
 
@@ -114,16 +116,18 @@ def main():
     if args.json:
         print(json.dumps({"sets": rows, "other_sets": others}, indent=2))
         return
-    lines = [f"{'set':<42} {'n':>5}  {'ConSE none/center/refine':>24}  {'held-out model none/center/refine':>33}  best"]
+    names = "/".join(CALIBRATIONS)
+    lines = [f"{'set':<42} {'n':>5}  {'ConSE ' + names:>34}  {'held-out model ' + names:>43}  best"]
     for r in rows:
         conse = " ".join(f"{r['conse_' + c]:.3f}" for c in CALIBRATIONS)
         model = " ".join(f"{r['held_out_model_' + c]:.3f}" for c in CALIBRATIONS)
-        lines.append(f"{','.join(r['classes']):<42} {r['images']:>5}  {conse:>24}  {model:>33}  {r['best']:.3f}")
+        lines.append(f"{','.join(r['classes']):<42} {r['images']:>5}  {conse:>34}  {model:>43}  {r['best']:.3f}")
     if others:
         mean = {c: sum(o[c] for o in others) / len(others) for c in CALIBRATIONS}
         lines.append(f"{len(others)} other random 5-class sets, ConSE, mean agreement: "
                      + ", ".join(f"{c} {mean[c]:.3f}" for c in CALIBRATIONS)
-                     + "; refine beats center on " + f"{sum(o['refine'] > o['center'] for o in others)} of {len(others)}")
+                     + "; refine beats center on " + f"{sum(o['refine'] > o['center'] for o in others)} of {len(others)}"
+                     + ", reference on " + f"{sum(o['refine'] > o['reference'] for o in others)} of {len(others)}")
     publish("label", "\n".join(lines), doc=not args.no_doc)
 
 

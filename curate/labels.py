@@ -15,13 +15,13 @@ raw cosines, so a range filter means the same thing in every index.
   center  after subtracting each label's mean score over the images being
           labelled: some phrases sit close to every image in word space
           ("hubness") and would otherwise win everywhere;
-  refine  (default) centring, then a few rounds of label prototypes in the
+  refine  centring, then a few rounds of label prototypes in the
           backbone's feature space, where classes cluster far better than
           in the 50-d word space (see `refine`).
 centre and refine are transductive: they use the other images of the same
-run, which a single tagged image has not. On Caltech-101 (bench/label.py)
-refine beats centre on average, but not on every set of classes; the
-figures are in the README.
+run, which a single tagged image has not, so they can disagree with `tag
+--labels` on an image. bench/label.py measures all four on Caltech-101; the
+figures are in docs/curate.md.
 """
 from __future__ import annotations
 
