@@ -79,7 +79,7 @@ def main():
     timings["slices"] = round(time.perf_counter() - start, 1)
 
     docs = {}
-    if args.docs:
+    if args.docs and not args.no_doc:
         for side in ("above", "below"):
             sheet = Path(args.out) / f"slice-{side}-1.png"
             if sheet.is_file():

@@ -306,3 +306,31 @@ def test_starting_the_app_loads_no_tensorflow(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [[200, 200, 200], []]
+
+
+def test_ctrl_c_stops_serve_cleanly(tmp_path):
+    """Ctrl-C is how the page is stopped: exit 0, nothing but the announcement on stderr."""
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DEVISE_HOME": str(tmp_path / "home")}
+    server = subprocess.Popen([sys.executable, "-m", "devise", "serve", "--port", str(port)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+                time.sleep(0.2)
+    finally:
+        server.send_signal(signal.SIGINT)
+        err = server.communicate(timeout=60)[1]
+    assert server.returncode == 0, err
+    assert err.strip().splitlines() == [f"devise: serving the default index at http://127.0.0.1:{port}/; Ctrl-C stops it."]

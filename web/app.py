@@ -8,6 +8,7 @@ library, and TensorFlow only ever loads to embed an uploaded image.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import html
 import json
@@ -111,7 +112,10 @@ def serve_forever(app, sock: socket.socket):
     import uvicorn
 
     host, port = sock.getsockname()[:2]
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run(sockets=[sock])
+    # Ctrl-C is how the page is stopped: uvicorn shuts down cleanly, then raises the signal again, which
+    # would reach click as "Aborted!" and exit 1, the code for bad input.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run(sockets=[sock])
 
 
 class BackgroundServer:
