@@ -87,7 +87,7 @@ def main():
         env = {**os.environ, "DEVISE_HOME": str(Path(tmp) / "home"), "TF_CPP_MIN_LOG_LEVEL": "3"}
         os.environ["DEVISE_HOME"] = env["DEVISE_HOME"]
         _, data, build_s, wv, _ = search_latency.build_index(args.items, args.feature_dim, rng)
-        print(f"built {args.items} items in {build_s:.1f} s ({data['search']['mode']} search)", file=sys.stderr)
+        print(f"built {args.items} items in {build_s:.1f} s ({data.mode_of('words')} search)", file=sys.stderr)
         asked = queries(wv, args.requests + 1, rng)
         token = "bench"
         with BackgroundServer(create_app("bench100k", token=token)) as server, \
@@ -103,7 +103,7 @@ def main():
         search_latency.wall(cmd, env, 1)  # page cache warm, as for the server
         cli_s, _ = search_latency.wall(cmd, env, args.cli_runs)
     report = {
-        "index_items": args.items, "search_mode": data["search"]["mode"],
+        "index_items": args.items, "search_mode": data.mode_of("words"),
         "web_search_server_ms": summary(server_times), "web_search_round_trip_ms": summary(trips),
         "web_first_request_ms": {"server": round(first_server[0], 1), "round_trip": round(first_trip[0], 1)},
         "web_items_server_ms": {**summary(items_times), "first": round(items_first[0], 1)},
