@@ -212,7 +212,7 @@ def main():
                          **({"heads": args.heads} if args.heads else {}))
         kinds.append(("trained", str(model_dir)))
     for label, model in kinds:
-        name = f"cat-{args.dataset}-{'conse' if model == 'conse' else 'model'}"
+        name = f"cat-{args.dataset}-{'conse' if model == 'conse' else Path(model).name}"  # one index per model
         devise.build_index(collection, model=model, name=name, progress=False)
         idx = open_index(name)
         table = {"category": {}, "class": {}}
