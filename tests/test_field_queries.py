@@ -80,11 +80,17 @@ def test_score_counts_same_phrase_folders_pairs_and_the_hub():
                "ant": [f"/c/Faces/{i}.jpg" for i in range(6)] + [f"/c/ant/{i}.jpg" for i in range(4)],
                "a photo of a face": [f"/c/Faces_easy/{i}.jpg" for i in range(7)] + [f"/c/cup/{i}.jpg" for i in range(3)],
                "ant cup": [f"/c/ant/{i}.jpg" for i in range(10)],
-               "insect": [f"/c/ant/{i}.jpg" for i in range(3)]}
+               "insect": [f"/c/ant/{i}.jpg" for i in range(3)],
+               "cup": [f"/c/Faces/{i}.jpg" for i in range(8)] + ["/c/cup/0.jpg", "/c/cup/1.jpg"]}
     figures = field_scoring.score({"results": results, "errors": {}, "tags": {}}, queries, phrases, judge=None)
     assert figures["class"] == pytest.approx((1.0 + 0.4) / 2)
     assert figures["sentence_ratio"] == pytest.approx(0.7 / 0.7)
     assert figures["pair"] == pytest.approx(1.0) and figures["pair_both"] == 0.0
+    # "ant" and "cup" alone find their class at ranks 7 and 9: inside their top 10, not their top 5
+    assert (figures["pair_bound"], figures["pair_ceiling"], figures["pair_missed"]) == (0.0, 1.0, [])
+    results["cup"] = [f"/c/Faces/{i}.jpg" for i in range(10)]
+    figures = field_scoring.score({"results": results, "errors": {}, "tags": {}}, queries, phrases, judge=None)
+    assert (figures["pair_ceiling"], figures["pair_missed"]) == (0.0, ["cup"])
     assert figures["category"] == pytest.approx(0.3)  # fewer than 10 results: the missing slots are misses
     assert (figures["hub_class"], figures["hub_share"]) == ("face", pytest.approx(16 / 20))
 
