@@ -84,7 +84,8 @@ def create_app(index: str | None = None, *, allow_edits: bool = False, max_uploa
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port, or one DeviseError line: checked before the server says it is serving."""
+    """A socket bound to host:port and listening, or one DeviseError line: checked before the server says it is
+    serving, and a browser that follows the announcement at once waits in the backlog instead of being refused."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
@@ -95,6 +96,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(2048)  # uvicorn's own backlog; it listens on the socket again when it starts
     except OSError as exc:
         sock.close()
         where = f"{host}:{port}"
