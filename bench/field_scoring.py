@@ -70,12 +70,11 @@ def score(raw, queries, phrases, judge) -> dict:
             both.append(all(any(f in same([c]) for f in top) for c in q.classes))
             # What fusion can reach: each class's own class-word query finds it in its top 5 (an even share of
             # the page), and at the very most in its top 10 (a fusion of the things' top-10 lists can do no more).
-            alone = [[folder_of(p) for p in raw["results"].get(phrases[c], [])[:10]] for c in q.classes]
-            found = [any(f in same([c]) for f in top_ten[:5]) for c, top_ten in zip(q.classes, alone)]
-            bound.append(all(found))
-            found = [any(f in same([c]) for f in top_ten) for c, top_ten in zip(q.classes, alone)]
-            ceiling.append(all(found))
-            missed.update(phrases[c] for c, hit in zip(q.classes, found) if not hit)
+            first = {c: next((rank for rank, p in enumerate(raw["results"].get(phrases[c], [])[:10])
+                              if folder_of(p) in same([c])), None) for c in q.classes}
+            bound.append(all(rank is not None and rank < 5 for rank in first.values()))
+            ceiling.append(all(rank is not None for rank in first.values()))
+            missed.update(phrases[c] for c, rank in first.items() if rank is None)
         if q.kind == "class":
             hub.update(phrases[f] for f in top)
     tag_hits, tag_words = [], []
