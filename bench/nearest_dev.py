@@ -32,6 +32,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from results_doc import add_doc_option, publish
@@ -43,6 +44,18 @@ MAX_CLASSES = (10, 30, 100, 1000)
 MAX_KINDS = (100, 300, 1000, 3000)  # WordNet noun synsets at or below the category (data.wordnet.Category.kinds)
 HUB_BETAS = (0.25, 0.5, 1.0)
 NOVEL_POWERS = (1.0, 2.0, 3.0)
+ANYTHING = 10**9
+
+
+class Variant(NamedTuple):
+    """One way of scoring a word ImageNet lacks; the defaults are word space alone."""
+    weight: float = 0.0          # the nearest category's share of the score
+    max_classes: int = 0         # a category with more ImageNet classes is not used
+    nearest_first: bool = False  # blend before the visual feedback instead of after it
+    rule: str = "specific"       # how the category is chosen (see chosen)
+    max_kinds: int = ANYTHING    # a category covering more WordNet noun synsets is not used
+    hub: float = 0.0             # CSLS: BETA times each image's hubness off its cosine
+    novel: float = 0.0           # POWER of (1 - the likeliest member's probability) on the mass
 
 
 def collections():
@@ -90,9 +103,7 @@ def chosen(word, hidden, rule, words, conse, max_classes):
 
 def likeliest_member(classes, probs, members):
     """Each image's probability on its likeliest class among `members`, from its stored top classes."""
-    member = np.zeros(1000, bool)
-    member[np.asarray(members, np.int64)] = True
-    return (np.asarray(probs, np.float32) * member[np.asarray(classes, np.int64)]).max(axis=1)
+    return (np.asarray(probs, np.float32) * np.isin(classes, members)).max(axis=1)
 
 
 def scores_for(word, hidden, embedded, words, conse, variants, reference):
@@ -107,8 +118,8 @@ def scores_for(word, hidden, embedded, words, conse, variants, reference):
     logits[:, sorted(hidden)] = -np.inf
     projected = conse.project(logits)
     plain = projected @ words.phrase_matrix([word])[0]
-    hubness = noise.top_mean(reference @ projected.T) if any(v[5] for v in variants.values()) else 0.0
-    first_pass = {hub: plain - hub * hubness for hub in {v[5] for v in variants.values()}}
+    hubness = noise.top_mean(reference @ projected.T) if any(v.hub for v in variants.values()) else 0.0
+    first_pass = {hub: plain - hub * hubness for hub in {v.hub for v in variants.values()}}
     feedback = {hub: feedback_scores(cosine, embedded.features) for hub, cosine in first_pass.items()}
     classes, probs = top_classes(logits)
     out = {}
@@ -161,21 +172,19 @@ def main():
     ap.add_argument("--json", action="store_true")
     add_doc_option(ap)
     args = ap.parse_args()
-    anything = 10**9
-    variants = {"word space alone": (0.0, 0, False, "specific", anything, 0.0, 0.0)}
+    variants = {"word space alone": Variant()}
     for w in WEIGHTS[1:]:
         for m in MAX_CLASSES:
-            variants[f"weight {w}, at most {m} classes"] = (w, m, False, "specific", anything, 0.0, 0.0)
-    variants["weight 0.75, at most 30 classes, before feedback"] = (0.75, 30, True, "specific", anything, 0.0, 0.0)
+            variants[f"weight {w}, at most {m} classes"] = Variant(w, m)
+    variants["weight 0.75, at most 30 classes, before feedback"] = Variant(0.75, 30, nearest_first=True)
     for rule in ("coherent mean", "coherent max"):
-        variants[f"weight 0.9, at most 30 classes, {rule}"] = (0.9, 30, False, rule, anything, 0.0, 0.0)
+        variants[f"weight 0.9, at most 30 classes, {rule}"] = Variant(0.9, 30, rule=rule)
     for kinds in MAX_KINDS:
-        variants[f"weight 0.9, at most 30 classes, {kinds} kinds"] = (0.9, 30, False, "specific", kinds, 0.0, 0.0)
+        variants[f"weight 0.9, at most 30 classes, {kinds} kinds"] = Variant(0.9, 30, max_kinds=kinds)
     for beta in HUB_BETAS:
-        variants[f"weight 0.9, 30 classes, 1000 kinds, hub {beta}"] = (0.9, 30, False, "specific", 1000, beta, 0.0)
+        variants[f"weight 0.9, 30 classes, 1000 kinds, hub {beta}"] = Variant(0.9, 30, max_kinds=1000, hub=beta)
     for power in NOVEL_POWERS:
-        variants[f"weight 0.9, 30 classes, 1000 kinds, novel {power:g}"] = (0.9, 30, False, "specific", 1000, 0.0,
-                                                                             power)
+        variants[f"weight 0.9, 30 classes, 1000 kinds, novel {power:g}"] = Variant(0.9, 30, max_kinds=1000, novel=power)
     started = time.time()
     figures = {name: measure(name, paths, labels, variants) for name, (paths, labels) in collections().items()}
     if args.json:
