@@ -84,7 +84,8 @@ def _restore(paths, index_name, as_json):
               show_default=True,
               help="With --assign: reference = the score `tag --labels` ranks by (each label's mean over ImageNet's "
                    "classes subtracted), so the two agree; refine = centred scores then feature-space prototypes "
-                   "(uses the other images; the most accurate over a whole collection, docs/curate.md); center = subtract each label's mean over the images; none = raw.")
+                   "(uses the other images; the most accurate over a whole collection, docs/curate.md); "
+                   "center = subtract each label's mean over the images; none = raw.")
 @click.option("--drop", multiple=True, metavar="FIELD", help="Remove this field from every image (repeatable).")
 @filter_option
 @json_option
